@@ -1,0 +1,18 @@
+package dev.kiln.irlow;
+
+import dev.kiln.irlow.stmt.Stmt;
+import java.util.List;
+
+/**
+ * A kernel: a loop-IR body over buffer parameters. By convention inputs come first, then
+ * outputs. The native signature is {@code void name(T0* p0, T1* p1, ..., int32 num_threads)}.
+ */
+public record PrimFunc(String name, List<Buffer> params, Stmt body) {
+    public PrimFunc {
+        params = List.copyOf(params);
+    }
+
+    public PrimFunc withBody(Stmt newBody) {
+        return new PrimFunc(name, params, newBody);
+    }
+}
