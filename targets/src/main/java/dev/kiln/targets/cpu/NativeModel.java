@@ -1,0 +1,285 @@
+package dev.kiln.targets.cpu;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import dev.kiln.targets.TargetException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A compiled Kiln model library loaded in-process through the Foreign Function &amp; Memory API.
+ *
+ * <p>The library's C ABI is five functions ({@code kiln_model_metadata}, {@code _create},
+ * {@code _run}, {@code _destroy}, {@code _last_error}). A {@link Session} wraps one native
+ * handle; one handle must be used by one thread at a time, separate sessions may run
+ * concurrently. Closing the model unloads the library: close every session first.
+ */
+public final class NativeModel implements AutoCloseable {
+    static final String[] SYMBOLS = {"kiln_model_metadata", "kiln_model_create", "kiln_model_run",
+        "kiln_model_destroy", "kiln_model_last_error"};
+
+    private final Path path;
+    private final Arena arena;
+    private final MethodHandle metadata;
+    private final MethodHandle create;
+    private final MethodHandle run;
+    private final MethodHandle destroy;
+    private final MethodHandle lastError;
+    private final String metadataJson;
+    private final Metadata parsed;
+
+    private NativeModel(Path path, Arena arena, SymbolLookup lookup) {
+        this.path = path;
+        this.arena = arena;
+        Linker linker = Linker.nativeLinker();
+        metadata = linker.downcallHandle(lookup.findOrThrow("kiln_model_metadata"),
+                FunctionDescriptor.of(ValueLayout.ADDRESS));
+        create = linker.downcallHandle(lookup.findOrThrow("kiln_model_create"),
+                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+        run = linker.downcallHandle(lookup.findOrThrow("kiln_model_run"),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+        destroy = linker.downcallHandle(lookup.findOrThrow("kiln_model_destroy"),
+                FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+        lastError = linker.downcallHandle(lookup.findOrThrow("kiln_model_last_error"),
+                FunctionDescriptor.of(ValueLayout.ADDRESS));
+        metadataJson = cString((MemorySegment) invoke(metadata));
+        try {
+            parsed = parseMetadata(metadataJson);
+        } catch (TargetException e) {
+            throw new TargetException(path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Loads the Kiln model library at {@code so}. Fails with a clear message if the file is
+     * missing, cannot be loaded, or is not a Kiln library (lacks the {@code kiln_model_*} symbols).
+     */
+    public static NativeModel load(Path so) {
+        Path abs = so.toAbsolutePath().normalize();
+        if (!Files.isRegularFile(abs)) throw new TargetException("model library not found: " + abs);
+        Arena arena = Arena.ofShared();
+        try {
+            SymbolLookup lookup;
+            try {
+                lookup = SymbolLookup.libraryLookup(abs, arena);
+            } catch (IllegalArgumentException e) {
+                throw new TargetException("cannot load " + abs + " as a shared library (" + e.getMessage()
+                        + "); is it built for this machine?", e);
+            }
+            List<String> missing = Arrays.stream(SYMBOLS).filter(s -> lookup.find(s).isEmpty()).toList();
+            if (!missing.isEmpty()) {
+                throw new TargetException(abs + " is not a Kiln model library: it lacks " + String.join(", ", missing)
+                        + "; compile the model with 'kiln compile'");
+            }
+            return new NativeModel(abs, arena, lookup);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** The JSON the library returns from {@code kiln_model_metadata()}. */
+    public String metadataJson() {
+        return metadataJson;
+    }
+
+    public String name() {
+        return parsed.name();
+    }
+
+    public List<TensorInfo> inputs() {
+        return parsed.inputs();
+    }
+
+    public List<TensorInfo> outputs() {
+        return parsed.outputs();
+    }
+
+    /**
+     * Creates a native handle with its own workspace; {@code numThreads} 0 means one per online
+     * CPU. Each session must be used by one thread at a time.
+     */
+    public Session createSession(int numThreads) {
+        MemorySegment handle = (MemorySegment) invoke(create, numThreads);
+        if (handle.equals(MemorySegment.NULL)) {
+            throw new TargetException("kiln_model_create(" + numThreads + ") failed for " + path + ": " + lastError());
+        }
+        return new Session(handle);
+    }
+
+    /** The calling thread's last error message from the library, "" if none. */
+    String lastError() {
+        return cString((MemorySegment) invoke(lastError));
+    }
+
+    /** Unloads the library. Sessions must be closed before. */
+    @Override
+    public void close() {
+        arena.close();
+    }
+
+    /** One native model handle: a workspace and a thread count. Not thread-safe by design. */
+    public final class Session implements AutoCloseable {
+        private MemorySegment handle;
+        private final Arena argArena = Arena.ofShared();
+        private final MemorySegment inputPtrs;
+        private final MemorySegment outputPtrs;
+
+        private Session(MemorySegment handle) {
+            this.handle = handle;
+            inputPtrs = argArena.allocate(ValueLayout.ADDRESS, Math.max(1, inputs().size()));
+            outputPtrs = argArena.allocate(ValueLayout.ADDRESS, Math.max(1, outputs().size()));
+        }
+
+        /**
+         * Runs the model once. Buffers are dense row-major native segments of at least the byte
+         * size the metadata gives, in the order of {@link #inputs()} and {@link #outputs()}.
+         */
+        public void run(MemorySegment[] in, MemorySegment[] out) {
+            if (handle == null) throw new IllegalStateException("session is closed");
+            fill(inputPtrs, in, inputs(), "input");
+            fill(outputPtrs, out, outputs(), "output");
+            int rc;
+            try {
+                rc = (int) run.invokeExact(handle, inputPtrs, outputPtrs);
+            } catch (Throwable t) {
+                throw new IllegalStateException("calling kiln_model_run failed", t);
+            }
+            if (rc != 0) throw new TargetException("kiln_model_run failed (" + rc + ") for " + path + ": " + lastError());
+        }
+
+        private static void fill(MemorySegment ptrs, MemorySegment[] segs, List<TensorInfo> infos, String what) {
+            if (segs.length != infos.size()) {
+                throw new TargetException("the model takes " + infos.size() + " " + what + "s, got " + segs.length);
+            }
+            for (int i = 0; i < segs.length; i++) {
+                MemorySegment s = segs[i];
+                TensorInfo info = infos.get(i);
+                if (s == null) throw new TargetException(what + " " + i + " (" + info.name() + ") is null");
+                if (!s.isNative()) {
+                    throw new TargetException(what + " " + i + " (" + info.name() + ") must be a native segment (Arena.allocate)");
+                }
+                long need = info.bytes();
+                if (need >= 0 && s.byteSize() < need) {
+                    throw new TargetException(what + " " + i + " (" + info.name() + ", " + info.dtype() + " "
+                            + Arrays.toString(info.shape()) + ") needs " + need + " bytes, got " + s.byteSize());
+                }
+                ptrs.setAtIndex(ValueLayout.ADDRESS, i, s);
+            }
+        }
+
+        /** Destroys the native handle; idempotent. */
+        @Override
+        public void close() {
+            if (handle == null) return;
+            invoke(destroy, handle);
+            handle = null;
+            argArena.close();
+        }
+    }
+
+    /** A model input or output as the metadata describes it. */
+    public record TensorInfo(String name, String dtype, long[] shape) {
+        public long numel() {
+            long n = 1;
+            for (long d : shape) n *= d;
+            return n;
+        }
+
+        /** Bytes of the dense buffer, or -1 for a dtype this loader does not know. */
+        public long bytes() {
+            int e = elementBytes(dtype);
+            return e < 0 ? -1 : numel() * e;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof TensorInfo t && name.equals(t.name) && dtype.equals(t.dtype) && Arrays.equals(shape, t.shape);
+        }
+
+        @Override
+        public int hashCode() {
+            return name.hashCode() * 31 + Arrays.hashCode(shape);
+        }
+
+        @Override
+        public String toString() {
+            return name + ": " + dtype + Arrays.toString(shape);
+        }
+    }
+
+    /** The parsed metadata: {@code {"name": ..., "inputs": [{name,dtype,shape}], "outputs": [...]}}. */
+    public record Metadata(String name, List<TensorInfo> inputs, List<TensorInfo> outputs) {
+        public Metadata {
+            inputs = List.copyOf(inputs);
+            outputs = List.copyOf(outputs);
+        }
+    }
+
+    /** Parses the metadata JSON a Kiln library embeds; extra fields are ignored. */
+    public static Metadata parseMetadata(String json) {
+        try {
+            JsonObject root = JsonParser.parseString(json).getAsJsonObject();
+            String name = root.has("name") ? root.get("name").getAsString() : "";
+            return new Metadata(name, tensors(root, "inputs"), tensors(root, "outputs"));
+        } catch (JsonParseException | IllegalStateException | UnsupportedOperationException | NullPointerException e) {
+            throw new TargetException("malformed model metadata JSON (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static List<TensorInfo> tensors(JsonObject root, String key) {
+        if (!root.has(key)) throw new TargetException("model metadata lacks '" + key + "'");
+        List<TensorInfo> out = new ArrayList<>();
+        for (JsonElement e : root.getAsJsonArray(key)) {
+            JsonObject t = e.getAsJsonObject();
+            JsonArray dims = t.getAsJsonArray("shape");
+            long[] shape = new long[dims.size()];
+            for (int i = 0; i < shape.length; i++) shape[i] = dims.get(i).getAsLong();
+            out.add(new TensorInfo(t.get("name").getAsString(), t.get("dtype").getAsString(), shape));
+        }
+        return out;
+    }
+
+    /** Bytes per element of a metadata dtype name (ONNX-style lower-case names). */
+    public static int elementBytes(String dtype) {
+        return switch (dtype) {
+            case "bool", "int8", "uint8" -> 1;
+            case "float16", "bfloat16", "int16", "uint16" -> 2;
+            case "float32", "int32", "uint32" -> 4;
+            case "float64", "int64", "uint64" -> 8;
+            default -> -1;
+        };
+    }
+
+    private static String cString(MemorySegment p) {
+        if (p.equals(MemorySegment.NULL)) return "";
+        return p.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    private static Object invoke(MethodHandle h, Object... args) {
+        try {
+            return h.invokeWithArguments(args);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+}
