@@ -1,0 +1,62 @@
+package dev.kiln.driver;
+
+import dev.kiln.frontend.zoo.Zoo;
+import dev.kiln.irhigh.KilnException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Time a compiled library against ONNX Runtime on the same inputs, in one process, alternating; print medians and their ratio.")
+final class BenchCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "LIB.so", description = "a library written by 'kiln compile'")
+    Path library;
+
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "the model it was compiled from (file.onnx or zoo:NAME), run by ONNX Runtime")
+    String model;
+
+    @Option(names = "--threads", defaultValue = "1", description = "threads for both (default: ${DEFAULT-VALUE})")
+    int threads;
+
+    @Option(names = "--runs", defaultValue = "30", description = "timed runs of each (default: ${DEFAULT-VALUE})")
+    int runs;
+
+    @Option(names = "--warmup", defaultValue = "5", description = "untimed runs of each first (default: ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--seed", defaultValue = "0", description = "seed of the random inputs")
+    long seed;
+
+    @Option(names = {"-v", "--verbose"}, description = "print stack traces of errors")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+        if (threads < 1) throw new KilnException("--threads must be at least 1");
+        if (runs < 1) throw new KilnException("--runs must be at least 1");
+        byte[] onnx = onnxBytes(model);
+        try (KilnLibrary kiln = new KilnLibrary(library, threads); OrtModel ort = new OrtModel(onnx, threads)) {
+            var r = Bench.run(kiln, ort, kiln.randomInputs(seed), warmup, runs);
+            System.out.printf("%s, %d thread(s), %d runs alternating after %d warm-up runs%n", model, threads, runs, warmup);
+            System.out.printf("  kiln         median %8.3f ms   min %8.3f ms%n", r.kilnMedianMs(), r.kilnMinMs());
+            System.out.printf("  onnxruntime  median %8.3f ms   min %8.3f ms%n", r.ortMedianMs(), r.ortMinMs());
+            System.out.printf("  ratio kiln/onnxruntime (medians): %.3f%n", r.ratio());
+            System.out.printf("  outputs %s (max |kiln - onnxruntime| = %.3g)%n", r.outputsMatch() ? "match" : "DIFFER", r.maxAbsError());
+            return r.outputsMatch() ? 0 : 1;
+        }
+    }
+
+    static byte[] onnxBytes(String model) {
+        if (model.startsWith("zoo:")) return Zoo.onnxBytes(model.substring("zoo:".length()));
+        try {
+            return Files.readAllBytes(Path.of(model));
+        } catch (IOException e) {
+            throw new KilnException("cannot read model " + model + ": " + e.getMessage());
+        }
+    }
+
+}

@@ -1,0 +1,56 @@
+package dev.kiln.driver;
+
+import dev.kiln.codegen.NativeCompiler;
+import dev.kiln.frontend.ModelSource;
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.KilnException;
+import dev.kiln.irlow.Printer;
+import dev.kiln.targets.Target;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The Java API behind {@code kiln compile}: model file (or {@code zoo:NAME}) in, native shared
+ * library and C header out. The whole path, in order: frontend, graph passes, one scheduled
+ * kernel per node, lowering, static memory plan, LLVM codegen, link.
+ */
+public final class Compiler {
+    private Compiler() {}
+
+    /** What to compile and how. {@code dumpDir} (nullable) receives the IR after every step. */
+    public record Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose) {}
+
+    /** What came out, with the figures worth reporting. */
+    public record Result(Path library, Path header, int kernels, long workspaceBytes, long intermediateBytes,
+                         long weightBytes, long millis) {}
+
+    public static Result compile(String model, Path outSo, Options opts) {
+        long t0 = System.nanoTime();
+        if (!outSo.getFileName().toString().endsWith(".so"))
+            throw new KilnException("output '" + outSo + "' should end in .so (the header is written beside it as .h)");
+        Graph g = ModelSource.load(model, opts.inputShapes());
+        AtomicInteger step = new AtomicInteger();
+        GraphPipeline.run(g, (pass, graph) -> dump(opts, String.format("graph/%02d-%s.txt", step.getAndIncrement(), pass), graph.toString()));
+        ExecutorPlanner.Plan plan = ExecutorPlanner.plan(g, opts.target(),
+                (name, fn) -> dump(opts, "kernels/" + name + ".txt", Printer.print(fn)));
+        var result = NativeCompiler.compile(plan.spec(), opts.target(), outSo, new NativeCompiler.Options(opts.dumpDir()));
+        long weights = plan.spec().constants().stream().mapToLong(c -> c.data().length).sum();
+        Path header = outSo.resolveSibling(outSo.getFileName().toString().replaceAll("\\.so$", ".h"));
+        return new Result(outSo, header, plan.spec().calls().size(), plan.workspaceBytes(), plan.intermediateBytes(), weights,
+                (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    private static void dump(Options opts, String relative, String text) {
+        if (opts.dumpDir() == null) return;
+        try {
+            Path p = opts.dumpDir().resolve(relative);
+            Files.createDirectories(p.getParent());
+            Files.writeString(p, text);
+        } catch (IOException e) {
+            throw new KilnException("cannot write IR dump under " + opts.dumpDir() + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,24 @@
+package dev.kiln.driver;
+
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.ShapeInference;
+import dev.kiln.irhigh.passes.FoldConstants;
+import dev.kiln.irhigh.passes.RemoveIdentity;
+import java.util.function.BiConsumer;
+
+/** The sequence of graph passes, in order; {@code dump} sees the graph after each one. */
+public final class GraphPipeline {
+    private GraphPipeline() {}
+
+    public static Graph run(Graph g, BiConsumer<String, Graph> dump) {
+        ShapeInference.run(g);
+        dump.accept("input", g);
+        RemoveIdentity.run(g);
+        dump.accept("RemoveIdentity", g);
+        FoldConstants.run(g);
+        dump.accept("FoldConstants", g);
+        ShapeInference.run(g);
+        dump.accept("ShapeInference", g);
+        return g;
+    }
+}

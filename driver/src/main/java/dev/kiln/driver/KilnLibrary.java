@@ -1,0 +1,109 @@
+package dev.kiln.driver;
+
+import dev.kiln.irhigh.DType;
+import dev.kiln.irhigh.KilnException;
+import dev.kiln.irhigh.Shape;
+import dev.kiln.irhigh.Tensor;
+import dev.kiln.targets.TargetException;
+import dev.kiln.targets.cpu.NativeModel;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/** A compiled Kiln library loaded in this process, run on {@link Tensor}s. */
+public final class KilnLibrary implements AutoCloseable {
+    private final NativeModel model;
+    private final NativeModel.Session session;
+    private final Arena arena = Arena.ofShared();
+    private MemorySegment[] inputs;
+    private final MemorySegment[] outputs;
+
+    public KilnLibrary(Path so, int threads) {
+        try {
+            model = NativeModel.load(so);
+            session = model.createSession(threads);
+        } catch (TargetException e) {
+            throw new KilnException(e.getMessage(), e);
+        }
+        outputs = model.outputs().stream().map(o -> arena.allocate(Math.max(1, o.bytes()), 64)).toArray(MemorySegment[]::new);
+    }
+
+    public List<NativeModel.TensorInfo> inputInfo() {
+        return model.inputs();
+    }
+
+    public List<NativeModel.TensorInfo> outputInfo() {
+        return model.outputs();
+    }
+
+    /** Random inputs matching the metadata: floats uniform in [-1, 1), integers in [0, 10). */
+    public Map<String, Tensor> randomInputs(long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        Map<String, Tensor> r = new LinkedHashMap<>();
+        for (NativeModel.TensorInfo in : model.inputs()) {
+            DType dt = DType.fromNumpy(in.dtype());
+            r.put(in.name(), Tensor.generate(dt, Shape.of(in.shape()),
+                    i -> dt.isFloat() ? rnd.nextDouble(-1, 1) : dt == DType.BOOL ? rnd.nextInt(2) : rnd.nextInt(10)));
+        }
+        return r;
+    }
+
+    /** Copies inputs into native memory once, so that {@link #runPrepared} times the model alone. */
+    public void prepare(Map<String, Tensor> values) {
+        List<NativeModel.TensorInfo> infos = model.inputs();
+        MemorySegment[] segs = new MemorySegment[infos.size()];
+        for (int i = 0; i < infos.size(); i++) {
+            NativeModel.TensorInfo info = infos.get(i);
+            Tensor t = values.get(info.name());
+            if (t == null) throw new KilnException("no value given for input '" + info.name() + "' (" + info + ")");
+            if (!t.dtype().numpyName.equals(info.dtype()) || !t.shape().equals(Shape.of(info.shape())))
+                throw new KilnException("input '" + info.name() + "' is " + t.dtype().numpyName + t.shape() + " but the library expects " + info);
+            byte[] bytes = t.toBytes();
+            segs[i] = arena.allocate(Math.max(1, bytes.length), 64);
+            MemorySegment.copy(bytes, 0, segs[i], ValueLayout.JAVA_BYTE, 0, bytes.length);
+        }
+        for (String name : values.keySet()) {
+            if (infos.stream().noneMatch(x -> x.name().equals(name)))
+                throw new KilnException("the library has no input named '" + name + "'; its inputs: " + infos);
+        }
+        inputs = segs;
+    }
+
+    public void runPrepared() {
+        try {
+            session.run(inputs, outputs);
+        } catch (TargetException e) {
+            throw new KilnException(e.getMessage(), e);
+        }
+    }
+
+    /** The outputs of the last run, by name. */
+    public Map<String, Tensor> outputs() {
+        Map<String, Tensor> r = new LinkedHashMap<>();
+        List<NativeModel.TensorInfo> infos = model.outputs();
+        for (int i = 0; i < infos.size(); i++) {
+            NativeModel.TensorInfo info = infos.get(i);
+            byte[] bytes = outputs[i].asSlice(0, info.bytes()).toArray(ValueLayout.JAVA_BYTE);
+            r.put(info.name(), Tensor.fromBytes(DType.fromNumpy(info.dtype()), Shape.of(info.shape()), bytes));
+        }
+        return r;
+    }
+
+    public Map<String, Tensor> run(Map<String, Tensor> values) {
+        prepare(values);
+        runPrepared();
+        return outputs();
+    }
+
+    @Override
+    public void close() {
+        session.close();
+        model.close();
+        arena.close();
+    }
+}
