@@ -1,0 +1,46 @@
+package dev.kiln.frontend;
+
+import dev.kiln.frontend.zoo.Zoo;
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.KilnException;
+import dev.kiln.irhigh.Value;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+
+/** Where a model comes from on the command line: {@code zoo:NAME} for a built-in model, else an ONNX file path. */
+public final class ModelSource {
+    public static final String ZOO_PREFIX = "zoo:";
+
+    private ModelSource() {}
+
+    /**
+     * Loads the model. For a zoo model the input shapes are fixed: {@code inputShapes} must be
+     * empty or name the zoo model's inputs with their own shapes.
+     */
+    public static Graph load(String spec, Map<String, long[]> inputShapes) {
+        Map<String, long[]> shapes = inputShapes == null ? Map.of() : inputShapes;
+        if (!spec.startsWith(ZOO_PREFIX)) return OnnxReader.read(Path.of(spec), shapes);
+        Graph g = Zoo.build(spec.substring(ZOO_PREFIX.length()));
+        for (var e : shapes.entrySet()) {
+            Value in = g.inputs().stream().filter(v -> v.name().equals(e.getKey())).findFirst().orElseThrow(() -> new KilnException(
+                    "--input-shape " + e.getKey() + ": zoo model " + spec + " has no input named '" + e.getKey() + "'; its inputs are "
+                            + String.join(", ", g.inputs().stream().map(Value::name).toList())));
+            if (!Arrays.equals(in.shape().longDims(), e.getValue()))
+                throw new KilnException("--input-shape " + e.getKey() + "=" + join(e.getValue()) + ": zoo model " + spec
+                        + " has the fixed input shape " + in.shape() + "; leave --input-shape out for zoo models");
+        }
+        return g;
+    }
+
+    /** True when the spec names a built-in model rather than a file. */
+    public static boolean isZoo(String spec) {
+        return spec.startsWith(ZOO_PREFIX);
+    }
+
+    private static String join(long[] dims) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; dims != null && i < dims.length; i++) b.append(i == 0 ? "" : ",").append(dims[i]);
+        return b.toString();
+    }
+}
