@@ -1,9 +1,9 @@
 package dev.kiln.irlow.interp;
 
 /**
- * The error function to near double precision: its Maclaurin series near zero and the
- * continued fraction of erfc in the tails (Abramowitz-Stegun 7.1.26 is only good to 1e-7,
- * too coarse for an oracle).
+ * The error function to within a few ulps (checked against glibc on a grid of [0, 7]): its
+ * Maclaurin series below 1.25, the continued fraction of erfc above (Abramowitz-Stegun 7.1.26
+ * is only good to 1e-7, too coarse for an oracle).
  */
 public final class Erf {
     private Erf() {}
@@ -14,14 +14,14 @@ public final class Erf {
         if (Double.isNaN(x)) return x;
         double ax = Math.abs(x);
         if (ax > 6) return Math.copySign(1.0, x);
-        double r = ax <= 2.5 ? series(ax) : 1 - erfcTail(ax);
+        double r = ax < 1.25 ? series(ax) : 1 - erfcTail(ax);
         return Math.copySign(r, x);
     }
 
-    /** erf(x) = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1)). */
+    /** erf(x) = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1)); little cancels below 1.25. */
     private static double series(double x) {
         double x2 = x * x, term = x, sum = x;
-        for (int n = 1; n < 200; n++) {
+        for (int n = 1; n < 100; n++) {
             term *= -x2 / n;
             double t = term / (2 * n + 1);
             sum += t;
