@@ -70,6 +70,7 @@ public final class NativeModel implements AutoCloseable {
     public static NativeModel load(Path so) {
         Path abs = so.toAbsolutePath().normalize();
         if (!Files.isRegularFile(abs)) throw new TargetException("model library not found: " + abs);
+        if (!isElf(abs)) throw new TargetException("cannot load " + abs + ": not a shared library (no ELF header)");
         Arena arena = Arena.ofShared();
         try {
             SymbolLookup lookup;
@@ -266,6 +267,15 @@ public final class NativeModel implements AutoCloseable {
             case "float64", "int64", "uint64" -> 8;
             default -> -1;
         };
+    }
+
+    private static boolean isElf(Path p) {
+        try (var in = Files.newInputStream(p)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+        } catch (java.io.IOException e) {
+            throw new TargetException("cannot read " + p + ": " + e.getMessage(), e);
+        }
     }
 
     private static String cString(MemorySegment p) {
