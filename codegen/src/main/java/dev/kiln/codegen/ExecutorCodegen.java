@@ -1,0 +1,462 @@
+package dev.kiln.codegen;
+
+import static org.bytedeco.llvm.global.LLVM.*;
+
+import dev.kiln.codegen.ModuleSpec.Arg;
+import dev.kiln.codegen.ModuleSpec.KernelCall;
+import dev.kiln.codegen.ModuleSpec.TensorSpec;
+import dev.kiln.codegen.llvm.LlvmModule;
+import dev.kiln.irlow.Buffer;
+import dev.kiln.irlow.PrimFunc;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.llvm.LLVM.LLVMBasicBlockRef;
+import org.bytedeco.llvm.LLVM.LLVMBuilderRef;
+import org.bytedeco.llvm.LLVM.LLVMContextRef;
+import org.bytedeco.llvm.LLVM.LLVMModuleRef;
+import org.bytedeco.llvm.LLVM.LLVMTypeRef;
+import org.bytedeco.llvm.LLVM.LLVMValueRef;
+
+/**
+ * Emits the ahead-of-time executor into the LLVM module that holds the kernels: the weights as
+ * read-only data, the metadata string, and the five functions of Kiln's C ABI.
+ *
+ * <pre>
+ * const char* kiln_model_metadata(void);
+ * KilnModel*  kiln_model_create(int num_threads);          // NULL on failure, see last_error
+ * int         kiln_model_run(KilnModel*, const void* const* inputs, void* const* outputs);
+ * void        kiln_model_destroy(KilnModel*);
+ * const char* kiln_model_last_error(void);                 // per thread, "" if none
+ * </pre>
+ *
+ * A handle is {@code {i32 num_threads, ptr workspace}}; the run function calls the kernels in
+ * the order of {@link ModuleSpec#calls()}, each with its buffer pointers and the thread count.
+ * Only these five symbols are exported; everything else in the module is made hidden.
+ */
+public final class ExecutorCodegen {
+    public static final List<String> EXPORTED = List.of("kiln_model_metadata", "kiln_model_create", "kiln_model_run",
+            "kiln_model_destroy", "kiln_model_last_error");
+    /** Name prefix of the weight globals, so dumps can elide their bytes. */
+    static final String CONST_PREFIX = "kiln.const.";
+    /** {@code _SC_NPROCESSORS_ONLN} in glibc on Linux. */
+    private static final int SC_NPROCESSORS_ONLN = 84;
+
+    private ExecutorCodegen() {}
+
+    /**
+     * Emits the executor of {@code spec} into {@code m}, which must already hold every kernel the
+     * spec calls; the executor's functions get the module's target attributes.
+     */
+    public static void emit(LlvmModule m, ModuleSpec spec) {
+        check(spec);
+        new Emitter(m.context(), m.module(), spec, m::addFunctionAttributes).emit();
+    }
+
+    /** As {@link #emit(LlvmModule, ModuleSpec)}, on raw LLVM handles (no target attributes). */
+    public static void emit(LLVMContextRef ctx, LLVMModuleRef module, ModuleSpec spec) {
+        check(spec);
+        new Emitter(ctx, module, spec, f -> {}).emit();
+    }
+
+    /**
+     * Replaces the bytes of every weight global with zeros, so that printing the module or its
+     * assembly for a dump stays small. Only for dumps, after the real object has been emitted.
+     */
+    public static void elideConstants(LLVMModuleRef module) {
+        for (LLVMValueRef g = LLVMGetFirstGlobal(module); g != null && !g.isNull(); g = LLVMGetNextGlobal(g)) {
+            if (LLVMIsDeclaration(g) == 0 && nameOf(g).startsWith(CONST_PREFIX)) {
+                LLVMSetInitializer(g, LLVMConstNull(LLVMGlobalGetValueType(g)));
+            }
+        }
+    }
+
+    /**
+     * Checks that every call names a kernel of the spec with one argument per parameter, and
+     * that every argument buffer is large enough for the kernel's parameter, so that a wrong
+     * plan fails here with a message rather than as memory corruption at run time.
+     */
+    static void check(ModuleSpec spec) {
+        Map<String, PrimFunc> kernels = new HashMap<>();
+        for (PrimFunc f : spec.kernels()) {
+            if (kernels.put(f.name(), f) != null) throw new IllegalArgumentException("kernel " + f.name() + " is defined twice");
+            if (EXPORTED.contains(f.name())) throw new IllegalArgumentException("kernel name " + f.name() + " is reserved");
+        }
+        if (spec.workspaceBytes() < 0) throw new IllegalArgumentException("negative workspace size " + spec.workspaceBytes());
+        for (int c = 0; c < spec.calls().size(); c++) {
+            KernelCall call = spec.calls().get(c);
+            String where = "call " + c + " (" + call.kernel() + ")";
+            PrimFunc f = kernels.get(call.kernel());
+            if (f == null) throw new IllegalArgumentException(where + ": no kernel named " + call.kernel() + " in the module");
+            if (call.args().size() != f.params().size()) {
+                throw new IllegalArgumentException(where + ": " + call.args().size() + " arguments for "
+                        + f.params().size() + " parameters");
+            }
+            for (int i = 0; i < f.params().size(); i++) {
+                Buffer p = f.params().get(i);
+                long need = p.size() * p.dtype().bytes();
+                String arg = where + " argument " + i + " (" + p.name() + ", " + need + " bytes)";
+                long have = switch (call.args().get(i)) {
+                    case Arg.Input(int k) -> bytesOf(spec.inputs(), k, arg, "input");
+                    case Arg.Output(int k) -> bytesOf(spec.outputs(), k, arg, "output");
+                    case Arg.Const(int k) -> {
+                        if (k < 0 || k >= spec.constants().size()) throw new IllegalArgumentException(arg + ": no constant " + k);
+                        yield spec.constants().get(k).data().length;
+                    }
+                    case Arg.Workspace(long off) -> {
+                        if (off < 0 || off % MemoryPlanner.ALIGN != 0) {
+                            throw new IllegalArgumentException(arg + ": workspace offset " + off + " is not a non-negative multiple of 64");
+                        }
+                        yield spec.workspaceBytes() - off;
+                    }
+                };
+                if (have < need) throw new IllegalArgumentException(arg + ": the buffer it gets has only " + have + " bytes");
+            }
+        }
+    }
+
+    private static long bytesOf(List<TensorSpec> specs, int k, String arg, String what) {
+        if (k < 0 || k >= specs.size()) throw new IllegalArgumentException(arg + ": no " + what + " " + k);
+        return specs.get(k).bytes();
+    }
+
+    static String nameOf(LLVMValueRef v) {
+        BytePointer p = LLVMGetValueName(v);
+        return p == null || p.isNull() ? "" : p.getString();
+    }
+
+    /** The IR building, one method per function of the ABI. */
+    private static final class Emitter {
+        private final LLVMContextRef ctx;
+        private final LLVMModuleRef module;
+        private final ModuleSpec spec;
+        private final LLVMTypeRef i32, i64, ptr, handleType;
+        private final LLVMValueRef lastError;
+        private final LLVMValueRef empty;
+        private final List<LLVMValueRef> constants = new ArrayList<>();
+        private int cstrings;
+        private final Consumer<LLVMValueRef> functionAttributes;
+        private LLVMBuilderRef b;
+
+        Emitter(LLVMContextRef ctx, LLVMModuleRef module, ModuleSpec spec, Consumer<LLVMValueRef> functionAttributes) {
+            this.functionAttributes = functionAttributes;
+            this.ctx = ctx;
+            this.module = module;
+            this.spec = spec;
+            i32 = LLVMInt32TypeInContext(ctx);
+            i64 = LLVMInt64TypeInContext(ctx);
+            ptr = LLVMPointerTypeInContext(ctx, 0);
+            handleType = LLVMStructTypeInContext(ctx, new PointerPointer<>(new Pointer[] {i32, ptr}), 2, 0);
+            // The last error: a pointer to a constant message, per thread. General/local-dynamic TLS
+            // (not initial-exec), so that any number of models can be dlopen'ed into one process.
+            lastError = LLVMAddGlobal(module, ptr, "kiln.last_error");
+            LLVMSetLinkage(lastError, LLVMInternalLinkage);
+            LLVMSetThreadLocal(lastError, 1);
+            LLVMSetInitializer(lastError, LLVMConstNull(ptr));
+            empty = cstring("");
+        }
+
+        void emit() {
+            for (int i = 0; i < spec.constants().size(); i++) constants.add(constant(i, spec.constants().get(i).data()));
+            b = LLVMCreateBuilderInContext(ctx);
+            try {
+                emitMetadata();
+                emitLastError();
+                emitCreate();
+                emitRun();
+                emitDestroy();
+            } finally {
+                LLVMDisposeBuilder(b);
+            }
+            hideEverythingElse();
+        }
+
+        /** Weights: private unnamed_addr constant [N x i8], align 64, copied once from Java to native. */
+        private LLVMValueRef constant(int index, byte[] data) {
+            LLVMTypeRef type = LLVMArrayType2(LLVMInt8TypeInContext(ctx), data.length);
+            LLVMValueRef g = LLVMAddGlobal(module, type, CONST_PREFIX + index);
+            try (BytePointer bytes = new BytePointer(data.length == 0 ? 1 : data.length)) {
+                bytes.put(data, 0, data.length);
+                LLVMSetInitializer(g, LLVMConstStringInContext2(ctx, bytes, data.length, 1));
+            }
+            LLVMSetLinkage(g, LLVMPrivateLinkage);
+            LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+            LLVMSetGlobalConstant(g, 1);
+            LLVMSetAlignment(g, (int) MemoryPlanner.ALIGN);
+            return g;
+        }
+
+        /** A NUL-terminated private string constant. */
+        private LLVMValueRef cstring(String s) {
+            byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+            LLVMTypeRef type = LLVMArrayType2(LLVMInt8TypeInContext(ctx), utf8.length + 1L);
+            LLVMValueRef g = LLVMAddGlobal(module, type, "kiln.str." + cstrings++);
+            try (BytePointer bytes = new BytePointer(utf8.length + 1L)) {
+                bytes.put(utf8, 0, utf8.length);
+                LLVMSetInitializer(g, LLVMConstStringInContext2(ctx, bytes, utf8.length, 0));
+            }
+            LLVMSetLinkage(g, LLVMPrivateLinkage);
+            LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+            LLVMSetGlobalConstant(g, 1);
+            return g;
+        }
+
+        private LLVMValueRef function(String name, LLVMTypeRef ret, LLVMTypeRef... params) {
+            if (LLVMGetNamedFunction(module, name) != null && !LLVMGetNamedFunction(module, name).isNull()) {
+                throw new IllegalArgumentException("the module already defines " + name + "; emit the executor once");
+            }
+            LLVMValueRef f = LLVMAddFunction(module, name, fnType(ret, params));
+            LLVMSetLinkage(f, LLVMExternalLinkage);
+            LLVMSetVisibility(f, LLVMDefaultVisibility);
+            LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, enumAttr("nounwind"));
+            functionAttributes.accept(f);
+            return f;
+        }
+
+        /** A C library function, declared once (kernels may have declared it already). */
+        private LLVMValueRef libc(String name, LLVMTypeRef ret, LLVMTypeRef... params) {
+            LLVMValueRef f = LLVMGetNamedFunction(module, name);
+            if (f != null && !f.isNull()) return f;
+            return LLVMAddFunction(module, name, fnType(ret, params));
+        }
+
+        private LLVMTypeRef fnType(LLVMTypeRef ret, LLVMTypeRef... params) {
+            return LLVMFunctionType(ret, new PointerPointer<>(params.length == 0 ? new Pointer[] {null} : params),
+                    params.length, 0);
+        }
+
+        private org.bytedeco.llvm.LLVM.LLVMAttributeRef enumAttr(String name) {
+            int kind = LLVMGetEnumAttributeKindForName(name, name.length());
+            return LLVMCreateEnumAttribute(ctx, kind, 0);
+        }
+
+        private LLVMBasicBlockRef block(LLVMValueRef f, String name) {
+            return LLVMAppendBasicBlockInContext(ctx, f, name);
+        }
+
+        private LLVMValueRef call(LLVMValueRef f, LLVMValueRef... args) {
+            LLVMTypeRef type = LLVMGlobalGetValueType(f);
+            return LLVMBuildCall2(b, type, f, new PointerPointer<>(args.length == 0 ? new Pointer[] {null} : args),
+                    args.length, "");
+        }
+
+        private LLVMValueRef i32(long v) {
+            return LLVMConstInt(i32, v, 1);
+        }
+
+        private LLVMValueRef i64(long v) {
+            return LLVMConstInt(i64, v, 1);
+        }
+
+        private LLVMValueRef isNull(LLVMValueRef p) {
+            return LLVMBuildICmp(b, LLVMIntEQ, p, LLVMConstNull(ptr), "");
+        }
+
+        private LLVMValueRef field(LLVMValueRef handle, int index) {
+            return LLVMBuildStructGEP2(b, handleType, handle, index, "");
+        }
+
+        /** Stores {@code message} as this thread's last error. */
+        private void setError(String message) {
+            LLVMBuildStore(b, cstring(message), lastError);
+        }
+
+        private void emitMetadata() {
+            LLVMValueRef f = function("kiln_model_metadata", ptr);
+            LLVMValueRef json = cstring(spec.metadataJsonOrDefault());
+            LLVMPositionBuilderAtEnd(b, block(f, "entry"));
+            LLVMBuildRet(b, json);
+        }
+
+        private void emitLastError() {
+            LLVMValueRef f = function("kiln_model_last_error", ptr);
+            LLVMPositionBuilderAtEnd(b, block(f, "entry"));
+            LLVMValueRef p = LLVMBuildLoad2(b, ptr, lastError, "");
+            LLVMBuildRet(b, LLVMBuildSelect(b, isNull(p), empty, p, ""));
+        }
+
+        private void emitCreate() {
+            LLVMValueRef sysconf = libc("sysconf", i64, i32);
+            LLVMValueRef calloc = libc("calloc", ptr, i64, i64);
+            LLVMValueRef alignedAlloc = libc("aligned_alloc", ptr, i64, i64);
+            LLVMValueRef free = libc("free", LLVMVoidTypeInContext(ctx), ptr);
+            LLVMValueRef f = function("kiln_model_create", ptr, i32);
+            LLVMValueRef n = LLVMGetParam(f, 0);
+            LLVMBasicBlockRef entry = block(f, "entry"), negative = block(f, "negative"), checkZero = block(f, "check_zero"),
+                    countCpus = block(f, "count_cpus"), alloc = block(f, "alloc"), noMemory = block(f, "no_memory"),
+                    init = block(f, "init");
+
+            LLVMPositionBuilderAtEnd(b, entry);
+            LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, n, i32(0), ""), negative, checkZero);
+
+            LLVMPositionBuilderAtEnd(b, negative);
+            setError("kiln_model_create: num_threads must be >= 0 (0 means one thread per online CPU)");
+            LLVMBuildRet(b, LLVMConstNull(ptr));
+
+            LLVMPositionBuilderAtEnd(b, checkZero);
+            LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, n, i32(0), ""), countCpus, alloc);
+
+            LLVMPositionBuilderAtEnd(b, countCpus);
+            LLVMValueRef cpus = LLVMBuildTrunc(b, call(sysconf, i32(SC_NPROCESSORS_ONLN)), i32, "");
+            LLVMValueRef online = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, cpus, i32(0), ""), cpus, i32(1), "");
+            LLVMBuildBr(b, alloc);
+
+            LLVMPositionBuilderAtEnd(b, alloc);
+            LLVMValueRef threads = LLVMBuildPhi(b, i32, "num_threads");
+            LLVMAddIncoming(threads, new PointerPointer<>(new Pointer[] {n, online}),
+                    new PointerPointer<>(new Pointer[] {checkZero, countCpus}), 2);
+            LLVMValueRef handle = call(calloc, i64(1), i64(16));
+            LLVMBuildCondBr(b, isNull(handle), noMemory, init);
+
+            LLVMPositionBuilderAtEnd(b, noMemory);
+            setError("kiln_model_create: out of memory allocating the model handle");
+            LLVMBuildRet(b, LLVMConstNull(ptr));
+
+            LLVMPositionBuilderAtEnd(b, init);
+            LLVMBuildStore(b, threads, field(handle, 0));
+            long workspace = MemoryPlanner.alignUp(spec.workspaceBytes());
+            if (workspace > 0) {
+                LLVMBasicBlockRef noWorkspace = block(f, "no_workspace"), done = block(f, "done");
+                LLVMValueRef ws = call(alignedAlloc, i64(MemoryPlanner.ALIGN), i64(workspace));
+                LLVMBuildCondBr(b, isNull(ws), noWorkspace, done);
+
+                LLVMPositionBuilderAtEnd(b, noWorkspace);
+                call(free, handle);
+                setError("kiln_model_create: out of memory allocating the " + workspace + "-byte workspace");
+                LLVMBuildRet(b, LLVMConstNull(ptr));
+
+                LLVMPositionBuilderAtEnd(b, done);
+                LLVMBuildStore(b, ws, field(handle, 1));
+            }
+            LLVMBuildRet(b, handle);
+        }
+
+        private void emitRun() {
+            LLVMValueRef f = function("kiln_model_run", i32, ptr, ptr, ptr);
+            LLVMValueRef handle = LLVMGetParam(f, 0), inputs = LLVMGetParam(f, 1), outputs = LLVMGetParam(f, 2);
+            LLVMBasicBlockRef entry = block(f, "entry");
+            fail = new Fail(f, block(f, "fail"));
+            LLVMPositionBuilderAtEnd(b, entry);
+
+            failIf(isNull(handle), "kiln_model_run: the model handle is NULL");
+            if (!spec.inputs().isEmpty()) failIf(isNull(inputs), "kiln_model_run: the inputs array is NULL");
+            if (!spec.outputs().isEmpty()) failIf(isNull(outputs), "kiln_model_run: the outputs array is NULL");
+            List<LLVMValueRef> in = pointers(inputs, spec.inputs(), "input");
+            List<LLVMValueRef> out = pointers(outputs, spec.outputs(), "output");
+
+            LLVMValueRef threads = LLVMBuildLoad2(b, i32, field(handle, 0), "num_threads");
+            LLVMValueRef workspace = LLVMBuildLoad2(b, ptr, field(handle, 1), "workspace");
+            for (KernelCall kc : spec.calls()) {
+                LLVMValueRef kernel = kernel(kc);
+                LLVMValueRef[] args = new LLVMValueRef[kc.args().size() + 1];
+                for (int i = 0; i < kc.args().size(); i++) {
+                    args[i] = switch (kc.args().get(i)) {
+                        case Arg.Input(int k) -> in.get(k);
+                        case Arg.Output(int k) -> out.get(k);
+                        case Arg.Const(int k) -> constants.get(k);
+                        case Arg.Workspace(long off) -> off == 0 ? workspace
+                                : LLVMBuildInBoundsGEP2(b, LLVMInt8TypeInContext(ctx), workspace,
+                                        new PointerPointer<>(new Pointer[] {i64(off)}), 1, "");
+                    };
+                }
+                args[kc.args().size()] = threads;
+                call(kernel, args);
+            }
+            LLVMBuildRet(b, i32(0));
+
+            LLVMPositionBuilderAtEnd(b, fail.block);
+            LLVMValueRef message = LLVMBuildPhi(b, ptr, "message");
+            for (int i = 0; i < fail.messages.size(); i++) {
+                LLVMAddIncoming(message, new PointerPointer<>(new Pointer[] {fail.messages.get(i)}),
+                        new PointerPointer<>(new Pointer[] {fail.from.get(i)}), 1);
+            }
+            LLVMBuildStore(b, message, lastError);
+            LLVMBuildRet(b, i32(1));
+        }
+
+        /** The shared failure exit of kiln_model_run: which block jumps there with which message. */
+        private record Fail(LLVMValueRef function, LLVMBasicBlockRef block, List<LLVMValueRef> messages,
+                            List<LLVMBasicBlockRef> from) {
+            Fail(LLVMValueRef function, LLVMBasicBlockRef block) {
+                this(function, block, new ArrayList<>(), new ArrayList<>());
+            }
+        }
+
+        private Fail fail;
+
+        /** Branches to the failure exit with {@code message} if {@code isBad}, else continues in a new block. */
+        private void failIf(LLVMValueRef isBad, String message) {
+            LLVMBasicBlockRef next = block(fail.function(), "ok");
+            fail.messages().add(cstring(message));
+            fail.from().add(LLVMGetInsertBlock(b));
+            LLVMBuildCondBr(b, isBad, fail.block(), next);
+            LLVMPositionBuilderAtEnd(b, next);
+        }
+
+        /** Loads each buffer pointer of an inputs/outputs array, failing with its name if it is NULL. */
+        private List<LLVMValueRef> pointers(LLVMValueRef array, List<TensorSpec> specs, String what) {
+            List<LLVMValueRef> loaded = new ArrayList<>();
+            for (int i = 0; i < specs.size(); i++) {
+                LLVMValueRef slot = i == 0 ? array
+                        : LLVMBuildInBoundsGEP2(b, ptr, array, new PointerPointer<>(new Pointer[] {i64(i)}), 1, "");
+                LLVMValueRef p = LLVMBuildLoad2(b, ptr, slot, what + i);
+                failIf(isNull(p), "kiln_model_run: " + what + " " + i + " ('" + specs.get(i).name() + "') is NULL");
+                loaded.add(p);
+            }
+            return loaded;
+        }
+
+        private LLVMValueRef kernel(KernelCall kc) {
+            LLVMValueRef k = LLVMGetNamedFunction(module, kc.kernel());
+            if (k == null || k.isNull() || LLVMIsDeclaration(k) != 0) {
+                throw new IllegalArgumentException("kernel " + kc.kernel() + " is not defined in the LLVM module; add it before the executor");
+            }
+            LLVMTypeRef type = LLVMGlobalGetValueType(k);
+            int params = LLVMCountParamTypes(type);
+            if (params != kc.args().size() + 1) {
+                throw new IllegalArgumentException("kernel " + kc.kernel() + " takes " + params + " parameters in LLVM; the call passes "
+                        + kc.args().size() + " buffers + num_threads");
+            }
+            return k;
+        }
+
+        private void emitDestroy() {
+            LLVMValueRef free = libc("free", LLVMVoidTypeInContext(ctx), ptr);
+            LLVMValueRef f = function("kiln_model_destroy", LLVMVoidTypeInContext(ctx), ptr);
+            LLVMValueRef handle = LLVMGetParam(f, 0);
+            LLVMBasicBlockRef entry = block(f, "entry"), release = block(f, "release"), done = block(f, "done");
+            LLVMPositionBuilderAtEnd(b, entry);
+            LLVMBuildCondBr(b, isNull(handle), done, release);
+            LLVMPositionBuilderAtEnd(b, release);
+            call(free, LLVMBuildLoad2(b, ptr, field(handle, 1), "workspace"));
+            call(free, handle);
+            LLVMBuildBr(b, done);
+            LLVMPositionBuilderAtEnd(b, done);
+            LLVMBuildRetVoid(b);
+        }
+
+        /** Every definition other than the five entry points gets hidden visibility (or stays local). */
+        private void hideEverythingElse() {
+            Set<String> exported = Set.copyOf(EXPORTED);
+            for (LLVMValueRef f = LLVMGetFirstFunction(module); f != null && !f.isNull(); f = LLVMGetNextFunction(f)) {
+                hide(f, exported);
+            }
+            for (LLVMValueRef g = LLVMGetFirstGlobal(module); g != null && !g.isNull(); g = LLVMGetNextGlobal(g)) {
+                hide(g, exported);
+            }
+        }
+
+        private static void hide(LLVMValueRef v, Set<String> exported) {
+            if (LLVMIsDeclaration(v) != 0 || exported.contains(nameOf(v))) return;
+            int linkage = LLVMGetLinkage(v);
+            if (linkage != LLVMInternalLinkage && linkage != LLVMPrivateLinkage) LLVMSetVisibility(v, LLVMHiddenVisibility);
+        }
+    }
+}
