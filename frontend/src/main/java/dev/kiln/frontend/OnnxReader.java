@@ -85,6 +85,32 @@ public final class OnnxReader {
         return new OnnxReader(displayName, baseDirForExternalData).model(proto, inputShapes == null ? Map.of() : inputShapes);
     }
 
+    /** A tensor with the name it was saved under. */
+    public record NamedTensor(String name, Tensor tensor) {}
+
+    /**
+     * Reads a file holding one serialized TensorProto, as the ONNX backend test data stores
+     * inputs and expected outputs ({@code test_data_set_0/input_0.pb}).
+     */
+    public static NamedTensor readTensor(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new KilnException("tensor file " + file + " does not exist");
+        } catch (IOException e) {
+            throw new KilnException("tensor file " + file + " cannot be read: " + e.getMessage(), e);
+        }
+        TensorProto t;
+        try {
+            t = TensorProto.parseFrom(bytes);
+        } catch (InvalidProtocolBufferException e) {
+            throw new KilnException("tensor file " + file + " is not a valid ONNX TensorProto (" + e.getMessage() + "); it may be truncated");
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        return new NamedTensor(t.getName(), new TensorReader(file.toString(), dir).read(t, "tensor '" + t.getName() + "'"));
+    }
+
     private Graph model(ModelProto proto, Map<String, long[]> inputShapes) {
         if (!proto.hasGraph())
             throw new KilnException("model " + model + " is not a valid ONNX model: it has no graph (" + proto.getSerializedSize()

@@ -7,6 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.kiln.irhigh.DType;
+import dev.kiln.irhigh.Evaluator;
+import dev.kiln.irhigh.ShapeInference;
+import dev.kiln.irhigh.Tensor;
+import dev.kiln.irhigh.Value;
+import java.util.HashMap;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.irhigh.Node;
@@ -48,6 +56,43 @@ class ThirdPartyModelsTest {
         assertArrayEquals(new long[] {2, 2}, conv.attrInts("strides", null));
         assertEquals(List.of("y"), g.outputs());
         assertEquals(new Shape(1, 1, 4, 3), g.value("y").shape());
+        Value declared = g.value("y");
+        ShapeInference.run(g);
+        assertEquals(declared, g.value("y"), "ir-high infers the output type the file declares");
+    }
+
+    /** The model and its test data set, read by Kiln and run by the reference evaluator, give the stored outputs. */
+    @ParameterizedTest
+    @ValueSource(strings = {"node/test_conv_with_strides_padding", "simple/test_single_relu_model", "pytorch-converted/test_Conv2d"})
+    void evaluatesToTheStoredOutputs(String dir) {
+        Graph g = OnnxReader.read(model(dir), Map.of());
+        Path data = DATA.resolve(dir).resolve("test_data_set_0");
+        Map<String, Tensor> inputs = new HashMap<>();
+        for (int i = 0; i < g.inputs().size(); i++) {
+            OnnxReader.NamedTensor t = OnnxReader.readTensor(data.resolve("input_" + i + ".pb"));
+            String name = t.name().isEmpty() ? g.inputs().get(i).name() : t.name();
+            assertEquals(g.inputs().get(i).shape(), t.tensor().shape(), name);
+            inputs.put(name, t.tensor());
+        }
+        Map<String, Tensor> out = Evaluator.run(g, inputs);
+        for (int i = 0; i < g.outputs().size(); i++) {
+            Tensor expected = OnnxReader.readTensor(data.resolve("output_" + i + ".pb")).tensor();
+            Tensor actual = out.get(g.outputs().get(i));
+            assertEquals(expected.shape(), actual.shape());
+            for (int k = 0; k < expected.size(); k++)
+                assertEquals(expected.getDouble(k), actual.getDouble(k), 1e-4 + 1e-3 * Math.abs(expected.getDouble(k)), dir + " output " + i + " element " + k);
+        }
+    }
+
+    @Test
+    void truncatedTensorFileFailsClearly(@TempDir Path tmp) throws Exception {
+        Path src = DATA.resolve("node/test_conv_with_strides_padding/test_data_set_0/input_0.pb");
+        assumeTrue(Files.isRegularFile(src), src + " is absent; install libonnx-testdata to run this test");
+        byte[] b = Files.readAllBytes(src);
+        Path cut = tmp.resolve("input_0.pb");
+        Files.write(cut, java.util.Arrays.copyOf(b, b.length / 2));
+        KilnException e = org.junit.jupiter.api.Assertions.assertThrows(KilnException.class, () -> OnnxReader.readTensor(cut));
+        assertTrue(e.getMessage().contains(cut.toString()), e.getMessage());
     }
 
     @Test
