@@ -1,0 +1,104 @@
+package dev.kiln.irhigh;
+
+import dev.kiln.irhigh.ops.OpDef;
+import dev.kiln.irhigh.ops.OpRegistry;
+import dev.kiln.irhigh.ops.ShapeOp;
+import dev.kiln.irhigh.ops.Size;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Fills {@link Graph#values()} with the dtype and static shape of every graph input, initializer
+ * and node output, in topological order. Ops whose output shape depends on an input's value
+ * (Reshape, Slice, Expand, ...) get that value when it is known at compile time: initializers,
+ * Shape and Size outputs (shapes are static), and small results computed from those, so a shape
+ * computation like Shape → Gather → Concat → Reshape resolves without folding the graph first.
+ */
+public final class ShapeInference {
+    private ShapeInference() {}
+
+    /** Largest result (elements) that inference computes from constants to learn more constants. */
+    static final long PROPAGATE_LIMIT = 1 << 16;
+
+    public static void run(Graph g) {
+        g.sortTopologically();
+        Map<String, Value> values = g.values();
+        values.clear();
+        for (Value v : g.inputs()) values.put(v.name(), v);
+        for (var e : g.initializers().entrySet())
+            values.put(e.getKey(), new Value(e.getKey(), e.getValue().dtype(), e.getValue().shape()));
+        Map<String, Tensor> known = new HashMap<>(g.initializers());
+        for (Node n : g.nodes()) {
+            List<Value> outs = inferNode(n, values, known);
+            List<Tensor> computed = null;
+            if (isShapeQuery(n)) {
+                computed = evalShapeQuery(n, values.get(n.input(0)).shape());
+            } else if (allInputsIn(n, known) && outs.stream().mapToLong(v -> v.shape().numel()).sum() <= PROPAGATE_LIMIT) {
+                computed = Evaluator.evalNode(n, inputTensors(n, known));
+            }
+            if (computed != null)
+                for (int i = 0; i < computed.size(); i++)
+                    if (!n.output(i).isEmpty() && computed.get(i) != null) known.put(n.output(i), computed.get(i));
+        }
+        for (String o : g.outputs())
+            if (!values.containsKey(o)) throw new KilnException("graph output '" + o + "' of graph '" + g.name() + "' has no known type");
+    }
+
+    /**
+     * Infers one node's output types from the types in {@code values} and the constants in
+     * {@code constants}, and records them in {@code values}. Errors name the node.
+     */
+    public static List<Value> inferNode(Node n, Map<String, Value> values, Map<String, Tensor> constants) {
+        OpDef def = OpRegistry.get(n);
+        List<Value> ins = new ArrayList<>();
+        List<Tensor> consts = new ArrayList<>();
+        for (String in : n.inputs()) {
+            if (in.isEmpty()) {
+                ins.add(null);
+                consts.add(null);
+                continue;
+            }
+            Value v = values.get(in);
+            if (v == null) throw n.error("input '" + in + "' has no known type (it is not a graph input, an initializer or an earlier node's output)");
+            ins.add(v);
+            consts.add(constants.get(in));
+        }
+        List<Value> outs;
+        try {
+            outs = def.infer(n, ins, consts);
+        } catch (KilnException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new KilnException(n.describe() + ": internal error in shape inference with inputs " + ins + ": " + e, e);
+        }
+        if (outs.size() != n.outputs().size())
+            throw new KilnException(n.describe() + ": internal error: shape inference gave " + outs.size() + " outputs for " + n.outputs().size());
+        for (int i = 0; i < outs.size(); i++) {
+            String name = n.output(i);
+            if (!name.isEmpty()) values.put(name, new Value(name, outs.get(i).dtype(), outs.get(i).shape()));
+        }
+        return outs;
+    }
+
+    /** A Shape or Size node: its value follows from its input's static shape alone. */
+    public static boolean isShapeQuery(Node n) {
+        return OpRegistry.isOnnxDomain(n.domain()) && (n.op().equals("Shape") || n.op().equals("Size")) && n.hasInput(0);
+    }
+
+    /** The outputs of a Shape or Size node whose input has the given shape. */
+    public static List<Tensor> evalShapeQuery(Node n, Shape input) {
+        return List.of(n.op().equals("Shape") ? ShapeOp.of(n, input) : Size.of(input));
+    }
+
+    static boolean allInputsIn(Node n, Map<String, Tensor> known) {
+        for (String in : n.inputs()) if (!in.isEmpty() && !known.containsKey(in)) return false;
+        return true;
+    }
+
+    static List<Tensor> inputTensors(Node n, Map<String, Tensor> known) {
+        return Arrays.asList(n.inputs().stream().map(in -> in.isEmpty() ? null : known.get(in)).toArray(Tensor[]::new));
+    }
+}

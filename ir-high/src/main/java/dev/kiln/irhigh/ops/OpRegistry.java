@@ -1,0 +1,115 @@
+package dev.kiln.irhigh.ops;
+
+import dev.kiln.irhigh.Node;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** The op definitions Kiln knows, by ONNX op type (default ONNX domain only). */
+public final class OpRegistry {
+    private OpRegistry() {}
+
+    private static final Map<String, OpDef> OPS = new TreeMap<>();
+
+    static {
+        // Elementwise, one input.
+        OPS.put("Relu", Unary.RELU);
+        OPS.put("LeakyRelu", Unary.LEAKY_RELU);
+        OPS.put("Sigmoid", Unary.SIGMOID);
+        OPS.put("Tanh", Unary.TANH);
+        OPS.put("Exp", Unary.EXP);
+        OPS.put("Log", Unary.LOG);
+        OPS.put("Neg", Unary.NEG);
+        OPS.put("Abs", Unary.ABS);
+        OPS.put("Sqrt", Unary.SQRT);
+        OPS.put("Reciprocal", Unary.RECIPROCAL);
+        OPS.put("Erf", Unary.ERF);
+        OPS.put("Floor", Unary.FLOOR);
+        OPS.put("Ceil", Unary.CEIL);
+        OPS.put("HardSigmoid", Unary.HARD_SIGMOID);
+        OPS.put("HardSwish", Unary.HARD_SWISH);
+        OPS.put("Not", Unary.NOT);
+        OPS.put("Clip", new Clip());
+        // Elementwise with broadcasting.
+        OPS.put("Add", Arithmetic.ADD);
+        OPS.put("Sub", Arithmetic.SUB);
+        OPS.put("Mul", Arithmetic.MUL);
+        OPS.put("Div", Arithmetic.DIV);
+        OPS.put("Pow", Arithmetic.POW);
+        OPS.put("Max", Variadic.MAX);
+        OPS.put("Min", Variadic.MIN);
+        OPS.put("Sum", Variadic.SUM);
+        OPS.put("Mean", Variadic.MEAN);
+        OPS.put("Equal", Comparison.EQUAL);
+        OPS.put("Less", Comparison.LESS);
+        OPS.put("Greater", Comparison.GREATER);
+        OPS.put("LessOrEqual", Comparison.LESS_OR_EQUAL);
+        OPS.put("GreaterOrEqual", Comparison.GREATER_OR_EQUAL);
+        OPS.put("And", Logical.AND);
+        OPS.put("Or", Logical.OR);
+        OPS.put("Xor", Logical.XOR);
+        OPS.put("Where", new Where());
+        // Anchors: convolution, pooling, dense, normalization, reductions.
+        OPS.put("Conv", new Conv());
+        OPS.put("MaxPool", Pool.MAX);
+        OPS.put("AveragePool", Pool.AVERAGE);
+        OPS.put("GlobalMaxPool", Pool.GLOBAL_MAX);
+        OPS.put("GlobalAveragePool", Pool.GLOBAL_AVERAGE);
+        OPS.put("Gemm", new Gemm());
+        OPS.put("MatMul", new MatMul());
+        OPS.put("BatchNormalization", new BatchNormalization());
+        OPS.put("LayerNormalization", new LayerNormalization());
+        OPS.put("Softmax", Softmax.SOFTMAX);
+        OPS.put("LogSoftmax", Softmax.LOG_SOFTMAX);
+        OPS.put("ReduceMean", Reduce.MEAN);
+        OPS.put("ReduceSum", Reduce.SUM);
+        OPS.put("ReduceMax", Reduce.MAX);
+        OPS.put("ReduceMin", Reduce.MIN);
+        OPS.put("ReduceProd", Reduce.PROD);
+        // Shapes and data movement.
+        OPS.put("Flatten", new Flatten());
+        OPS.put("Reshape", new Reshape());
+        OPS.put("Transpose", new Transpose());
+        OPS.put("Concat", new Concat());
+        OPS.put("Split", new Split());
+        OPS.put("Slice", new Slice());
+        OPS.put("Gather", new Gather());
+        OPS.put("Unsqueeze", new Unsqueeze());
+        OPS.put("Squeeze", new Squeeze());
+        OPS.put("Expand", new Expand());
+        OPS.put("Tile", new Tile());
+        OPS.put("Pad", new Pad());
+        OPS.put("Cast", new Cast());
+        OPS.put("Identity", new Identity());
+        OPS.put("Dropout", new Dropout());
+        // Constants and shape queries.
+        OPS.put("Constant", new Constant());
+        OPS.put("ConstantOfShape", new ConstantOfShape());
+        OPS.put("Shape", new ShapeOp());
+        OPS.put("Size", new Size());
+        OPS.put("Range", new Range());
+    }
+
+    /** The definition of the node's op, or an error naming the node, op, domain and opset. */
+    public static OpDef get(Node node) {
+        if (!isOnnxDomain(node.domain()))
+            throw node.error("unsupported domain '" + node.domain() + "' (op '" + node.op()
+                    + "'); Kiln supports only the default ONNX domain (\"\" or \"ai.onnx\")");
+        OpDef def = OPS.get(node.op());
+        if (def == null) throw node.error("unsupported op '" + node.op() + "'; Kiln supports: " + String.join(", ", OPS.keySet()));
+        return def;
+    }
+
+    public static boolean isOnnxDomain(String domain) {
+        return domain.isEmpty() || domain.equals("ai.onnx");
+    }
+
+    /** True when the node is in the ONNX domain and Kiln knows its op. */
+    public static boolean supports(Node node) {
+        return isOnnxDomain(node.domain()) && OPS.containsKey(node.op());
+    }
+
+    /** The supported op types, sorted. */
+    public static java.util.Set<String> supportedOps() {
+        return java.util.Collections.unmodifiableSet(OPS.keySet());
+    }
+}
