@@ -1,0 +1,262 @@
+package dev.kiln.schedules.ops;
+
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.te.Compute;
+import dev.kiln.irlow.te.Operation;
+import dev.kiln.irlow.transform.Children;
+import dev.kiln.irlow.transform.Vars;
+import dev.kiln.schedules.Schedule;
+import dev.kiln.targets.Target;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The heuristic schedule of every op kind, so an untuned compile is already reasonable: each
+ * materialized compute of a kernel (outputs and reduction intermediates) gets the schedule of
+ * its {@link Template}, applied through {@link Schedule} so the result is a replayable trace.
+ *
+ * <p>Loop names follow lowering: a compute's loops are its axes ({@code C.i0, ...}) and the
+ * reduce axes of its body; a reduction's init nest uses {@code <axis>.init}.
+ */
+public final class DefaultSchedules {
+    private DefaultSchedules() {}
+
+    /** Work (loop iterations) below which a nest runs on one thread: forking costs more than it saves. */
+    static final long PARALLEL_MIN_WORK = 1 << 16;
+
+    /** Schedules every nest of {@code s}, the lowered form of {@code c}, for {@code target}. */
+    public static void apply(Schedule s, OpCompute c, Target target) {
+        for (Compute k : materialized(c)) {
+            switch (c.templateOf(k)) {
+                case INJECTIVE -> injective(s, k, target);
+                case REDUCTION -> reduction(s, k, target);
+                case MATMUL -> matmul(s, k, target);
+                case CONV -> conv(s, k, target);
+                case POOL -> pool(s, k, target);
+            }
+        }
+    }
+
+    /** The computes that get their own loop nest: the outputs and the reductions they read, transitively. */
+    static List<Compute> materialized(OpCompute c) {
+        Set<Compute> out = new LinkedHashSet<>(c.outputs());
+        Set<Operation> seen = new HashSet<>();
+        for (Compute o : c.outputs()) collect(o, out, seen);
+        return List.copyOf(out);
+    }
+
+    private static void collect(Compute k, Set<Compute> out, Set<Operation> seen) {
+        if (!seen.add(k)) return;
+        if (k.body() instanceof Expr.Reduce) out.add(k);
+        for (Operation in : k.inputs()) if (in instanceof Compute ck) collect(ck, out, seen);
+    }
+
+    // ---- templates ----
+
+    /** Fuse the nest into one loop, split off a vector-wide inner part and vectorize it; parallel outside when big. */
+    static void injective(Schedule s, Compute k, Target target) {
+        if (k.body() instanceof Expr.Reduce) {
+            reduction(s, k, target);
+            return;
+        }
+        flat(s, names(k.axes(), ""), k.numel(), lanes(k, target), target);
+    }
+
+    /** Fuses {@code loops} (a perfect nest) into one, vectorizes a vector-wide inner part and parallelizes the rest when big. */
+    private static void flat(Schedule s, List<String> loops, long numel, int lanes, Target target) {
+        if (loops.isEmpty()) return;
+        String f = loops.get(0);
+        for (int d = 1; d < loops.size(); d++) f = s.fuse(f, loops.get(d));
+        if (numel < lanes) return;
+        long factor = factor(numel, lanes * 4L, lanes * 2L, lanes);
+        String[] oi = s.split(f, factor);
+        s.vectorize(oi[1]);
+        if (numel >= PARALLEL_MIN_WORK && numel / factor > 1 && target.cores() > 1) s.parallel(oi[0]);
+    }
+
+    /**
+     * Spatial loops outside, reduce loops inside. Where the innermost spatial axis is also the
+     * innermost axis of every input read (a reduction over a non-last axis), the reduce loops move
+     * outside it and it is vectorized: each vector lane accumulates its own output.
+     */
+    static void reduction(Schedule s, Compute k, Target target) {
+        Expr.Reduce r = (Expr.Reduce) k.body();
+        List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
+        initNest(s, k, target);
+        int lanes = lanes(k, target);
+        long work = k.numel() * product(r.extents());
+        long last = k.shape().getLast();
+        List<String> outer = new ArrayList<>(sp);
+        if (last > 1 && contiguousInSpatial(k, r)) {
+            String vec = outer.removeLast();
+            if (last > lanes) {
+                String[] oi = s.split(vec, factor(last, lanes * 2L, lanes));
+                outer.add(oi[0]);
+                vec = oi[1];
+            }
+            List<String> order = new ArrayList<>(outer);
+            order.addAll(red);
+            order.add(vec);
+            s.reorder(order.toArray(String[]::new));
+            s.vectorize(vec);
+        }
+        parallelOuter(s, outer, k, work, target);
+    }
+
+    /**
+     * {@code C[batch..., i, j] += A[.., i, k] * B[.., k, j]}: j split by the vector width (inner
+     * part vectorized), i blocked by up to 4 rows (unrolled: a register block), k outside that
+     * block: order {@code (batch..., i.o, j.o, k, i.i, j.i)}. Batch and i.o are fused and run in parallel.
+     */
+    static void matmul(Schedule s, Compute k, Target target) {
+        Expr.Reduce r = (Expr.Reduce) k.body();
+        initNest(s, k, target);
+        int lanes = lanes(k, target);
+        List<String> sp = names(k.axes(), "");
+        List<String> red = names(r.axes(), "");
+        int rank = sp.size();
+        String i = sp.get(rank - 2), j = sp.get(rank - 1);
+        long m = k.shape().get(rank - 2), n = k.shape().get(rank - 1);
+        List<String> order = new ArrayList<>(sp.subList(0, rank - 2));
+        String io = i, ii = null, jo = null, ji = j;
+        long ib = m % 4 == 0 ? 4 : m % 3 == 0 ? 3 : m % 2 == 0 ? 2 : 1;
+        if (ib > 1) {
+            String[] x = s.split(i, ib);
+            io = x[0];
+            ii = x[1];
+        }
+        if (n > lanes) {
+            String[] x = s.split(j, factor(n, lanes * 2L, lanes));
+            jo = x[0];
+            ji = x[1];
+        }
+        order.add(io);
+        if (jo != null) order.add(jo);
+        order.addAll(red);
+        if (ii != null) order.add(ii);
+        order.add(ji);
+        s.reorder(order.toArray(String[]::new));
+        if (n > 1) s.vectorize(ji);
+        if (ii != null) s.unroll(ii);
+        List<String> outer = new ArrayList<>(sp.subList(0, rank - 2));
+        outer.add(io);
+        parallelOuter(s, outer, k, k.numel() * product(r.extents()), target);
+    }
+
+    /**
+     * {@code Y[n, co, oh, ow] += X[n, ci, ...] * W[co, ci, kh, kw]}: ow split into vectors of up to
+     * 16 lanes, the reduction (ci, kh, kw) between ow.o and ow.i, so the output vector stays in
+     * registers across it; (n, co) fused and parallel. Depthwise is the same with ci of extent 1.
+     */
+    static void conv(Schedule s, Compute k, Target target) {
+        Expr.Reduce r = (Expr.Reduce) k.body();
+        initNest(s, k, target);
+        List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
+        windowed(s, k, sp, red, 16, target);
+        parallelOuter(s, sp.subList(0, 2), k, k.numel() * product(r.extents()), target);
+    }
+
+    /** Pooling: like conv, the window loops between the outer and the vectorized inner part of the last spatial axis. */
+    static void pool(Schedule s, Compute k, Target target) {
+        Expr.Reduce r = (Expr.Reduce) k.body();
+        initNest(s, k, target);
+        List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
+        windowed(s, k, sp, red, lanes(k, target), target);
+        parallelOuter(s, sp.subList(0, 2), k, k.numel() * product(r.extents()), target);
+    }
+
+    /** Orders {@code (n, c, spatial[:-1]..., last.o, reduce..., last.i)} and vectorizes last.i. */
+    private static void windowed(Schedule s, Compute k, List<String> sp, List<String> red, int maxVector, Target target) {
+        long ow = k.shape().getLast();
+        if (sp.size() < 3 || ow < 2) return;
+        String last = sp.getLast(), vec = last;
+        List<String> order = new ArrayList<>(sp.subList(0, sp.size() - 1));
+        if (ow > maxVector) {
+            String[] oi = s.split(last, divisorIn(ow, maxVector / 2, maxVector));
+            order.add(oi[0]);
+            vec = oi[1];
+        }
+        order.addAll(red);
+        order.add(vec);
+        s.reorder(order.toArray(String[]::new));
+        s.vectorize(vec);
+    }
+
+    /** The init nest of a reduction: one flat vectorized loop. */
+    private static void initNest(Schedule s, Compute k, Target target) {
+        flat(s, names(k.axes(), ".init"), k.numel(), lanes(k, target), target);
+    }
+
+    /** Fuses the given outermost loops of a nest and runs them in parallel when the nest is big enough. */
+    private static void parallelOuter(Schedule s, List<String> outer, Compute k, long work, Target target) {
+        if (outer.isEmpty() || work < PARALLEL_MIN_WORK || target.cores() < 2) return;
+        List<String> loops = s.loops();
+        int first = loops.indexOf(outer.get(0));
+        // Fuse only a run of loops that are directly nested in order (split may have moved things).
+        String f = outer.get(0);
+        long extent = s.extent(f);
+        for (int d = 1; d < outer.size(); d++) {
+            if (loops.indexOf(outer.get(d)) != first + d) break;
+            f = s.fuse(f, outer.get(d));
+            extent = s.extent(f);
+        }
+        if (extent > 1) s.parallel(f);
+    }
+
+    // ---- helpers ----
+
+    /**
+     * Whether the last axis of {@code k} indexes the innermost dimension of every tensor the
+     * reduction reads (and no reduce axis does), so vectorizing it gives contiguous loads.
+     */
+    static boolean contiguousInSpatial(Compute k, Expr.Reduce r) {
+        String last = k.axes().getLast().name();
+        Set<String> red = new HashSet<>(names(r.axes(), ""));
+        boolean[] ok = {true, false};
+        visitReads(r.source(), t -> {
+            if (t.indices().isEmpty()) return;
+            Expr inner = t.indices().getLast();
+            Set<String> vars = Vars.of(inner);
+            if (vars.contains(last)) ok[1] = true;
+            boolean spatialAbove = false;
+            for (int d = 0; d < t.indices().size() - 1; d++) spatialAbove |= Vars.uses(t.indices().get(d), last);
+            if (Vars.usesAny(inner, red) || spatialAbove || (!vars.contains(last) && t.tensor().shape().getLast() > 1)) ok[0] = false;
+        });
+        return ok[0] && ok[1];
+    }
+
+    private static void visitReads(Expr e, java.util.function.Consumer<Expr.TensorRead> f) {
+        if (e instanceof Expr.TensorRead t) f.accept(t);
+        Children.forEach(e, c -> visitReads(c, f));
+    }
+
+    /** Vector lanes for the compute's element type. */
+    static int lanes(Compute k, Target target) {
+        return target.vectorLanes(k.dtype().bytes());
+    }
+
+    /** The first of {@code candidates} that divides {@code n}, else the last one (the loop then gets a guard). */
+    static long factor(long n, long... candidates) {
+        for (long c : candidates) if (c <= n && n % c == 0) return c;
+        return candidates[candidates.length - 1];
+    }
+
+    /** The largest divisor of n in [lo, hi], else hi. */
+    static long divisorIn(long n, long lo, long hi) {
+        for (long f = hi; f >= Math.max(lo, 1); f--) if (n % f == 0) return f;
+        return hi;
+    }
+
+    private static List<String> names(List<Expr.Var> vars, String suffix) {
+        return vars.stream().map(v -> v.name() + suffix).toList();
+    }
+
+    private static long product(List<Long> xs) {
+        long p = 1;
+        for (long x : xs) p *= x;
+        return p;
+    }
+}

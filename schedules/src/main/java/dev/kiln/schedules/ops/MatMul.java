@@ -1,0 +1,89 @@
+package dev.kiln.schedules.ops;
+
+import dev.kiln.irlow.ScalarType;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.expr.Exprs;
+import dev.kiln.irlow.te.Compute;
+import dev.kiln.irlow.te.Placeholder;
+import dev.kiln.irlow.te.Te;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * MatMul (numpy semantics: batched, broadcast batch dimensions, 1-D operands) and Gemm (transA,
+ * transB, alpha, beta, a broadcast C). The product is always computed as
+ * {@code [batch..., M, N]}, a 1-D operand being a view with a unit M or N, so the
+ * {@link Template#MATMUL} schedule sees one shape.
+ */
+final class MatMul {
+    private MatMul() {}
+
+    static void matmul(OpBuilder b) {
+        long[] ad = b.inDims(0), bd = b.inDims(1);
+        long[] a2 = ad.length == 1 ? new long[] {1, ad[0]} : ad;
+        long[] b2 = bd.length == 1 ? new long[] {bd[0], 1} : bd;
+        int ra = a2.length, rb = b2.length, rank = Math.max(ra, rb);
+        long m = a2[ra - 2], k = a2[ra - 1], n = b2[rb - 1];
+        long[] y = new long[rank];
+        long[] ab = Broadcast.align(Arrays.copyOf(a2, ra - 2), rank - 2), bb = Broadcast.align(Arrays.copyOf(b2, rb - 2), rank - 2);
+        for (int d = 0; d < rank - 2; d++) y[d] = Math.max(ab[d], bb[d]);
+        y[rank - 2] = m;
+        y[rank - 1] = n;
+        Placeholder pa = b.input(0, a2), pb = b.input(1, b2);
+        Expr.Var rk = b.reduceAxis("rk");
+        ScalarType t = b.outType(0);
+        Compute c = Te.compute(b.outName(0), t, Te.box(y), ax -> {
+            List<Expr> ai = batchIndex(ax, a2, rank), bi = batchIndex(ax, b2, rank);
+            ai.add(ax.get(rank - 2));
+            ai.add(rk);
+            bi.add(rk);
+            bi.add(ax.get(rank - 1));
+            return Te.sum(Exprs.mul(Te.read(pa, ai), Te.read(pb, bi)), List.of(rk), List.of(k));
+        });
+        b.tag(c, Template.MATMUL);
+        b.output(0, c);
+    }
+
+    /** The batch indices of an operand of shape {@code dims} (rank >= 2), broadcast against the output's. */
+    private static List<Expr> batchIndex(List<Expr.Var> ax, long[] dims, int rank) {
+        List<Expr> r = new ArrayList<>();
+        int off = rank - dims.length;
+        for (int d = 0; d < dims.length - 2; d++) r.add(dims[d] == 1 ? Idx.c(0) : ax.get(d + off));
+        return r;
+    }
+
+    static void gemm(OpBuilder b) {
+        boolean ta = b.node.attrInt("transA", 0) != 0, tb = b.node.attrInt("transB", 0) != 0;
+        double alpha = b.node.attrFloat("alpha", 1f), beta = b.node.attrFloat("beta", 1f);
+        long[] ad = b.inDims(0), bd = b.inDims(1), y = b.outDims(0);
+        long k = ta ? ad[0] : ad[1];
+        ScalarType t = b.outType(0);
+        Placeholder pa = b.input(0), pb = b.input(1);
+        boolean withC = b.node.hasInput(2) && beta != 0;
+        boolean epilogue = withC || alpha != 1;
+        Expr.Var rk = b.reduceAxis("rk");
+        Compute mm = Te.compute(epilogue ? b.name("matmul") : b.outName(0), t, Te.box(y), ax -> {
+            Expr i = ax.get(0), j = ax.get(1);
+            Expr av = ta ? Te.read(pa, rk, i) : Te.read(pa, i, rk);
+            Expr bv = tb ? Te.read(pb, j, rk) : Te.read(pb, rk, j);
+            return Te.sum(Exprs.mul(av, bv), List.of(rk), List.of(k));
+        });
+        b.tag(mm, Template.MATMUL);
+        if (!epilogue) {
+            b.output(0, mm);
+            return;
+        }
+        long[] cd = withC ? Broadcast.align(b.inDims(2), 2) : null;
+        Placeholder pc = withC ? b.input(2, cd) : null;
+        b.output(0, Te.compute(b.outName(0), t, Te.box(y), ax -> {
+            Expr r = Te.read(mm, ax);
+            if (alpha != 1) r = Exprs.mul(Idx.lit(t, alpha), r);
+            if (withC) {
+                Expr cv = Te.read(pc, cd[0] == 1 ? Idx.c(0) : ax.get(0), cd[1] == 1 ? Idx.c(0) : ax.get(1));
+                r = Exprs.add(r, beta == 1 ? cv : Exprs.mul(Idx.lit(t, beta), cv));
+            }
+            return r;
+        }));
+    }
+}

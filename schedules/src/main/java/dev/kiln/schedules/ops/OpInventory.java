@@ -1,0 +1,71 @@
+package dev.kiln.schedules.ops;
+
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.Node;
+import dev.kiln.irlow.PrimFunc;
+import dev.kiln.irlow.lower.LowerTe;
+import dev.kiln.schedules.Schedule;
+import dev.kiln.targets.Target;
+
+/**
+ * The operator inventory: for each graph op Kiln compiles natively, its compute (tensor
+ * expressions, in the family classes) and its default schedule ({@link DefaultSchedules}).
+ */
+public final class OpInventory {
+    private OpInventory() {}
+
+    /**
+     * The scheduled kernel of {@code node}. {@code graph} must have been through shape inference
+     * (every value's dtype and static shape known); its initializers are the constants the
+     * kernel may fold. Throws a {@link dev.kiln.irhigh.KilnException} naming the node for an op
+     * without a native kernel.
+     */
+    public static Kernel lower(Node node, Graph graph, Target target) {
+        OpCompute c = compute(node, graph);
+        PrimFunc f = LowerTe.lower(c.funcName(), c.inputs(), c.outputs());
+        Schedule s = new Schedule(f);
+        DefaultSchedules.apply(s, c, target);
+        return new Kernel(s.func(), c.inputNames(), c.outputNames());
+    }
+
+    /** The unscheduled compute of {@code node}: what tuning starts from. */
+    public static OpCompute compute(Node node, Graph graph) {
+        if (!node.domain().isEmpty() && !node.domain().equals("ai.onnx"))
+            throw node.error("no native kernel for op " + node.domain() + "." + node.op() + " yet");
+        OpBuilder b = new OpBuilder(node, graph);
+        switch (node.op()) {
+            case "Relu", "Neg", "Abs", "Sign", "Sigmoid", "Tanh", "Erf", "Exp", "Log", "Sqrt", "Floor", "Ceil", "Round",
+                 "Sin", "Cos", "Reciprocal", "Not", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Softplus", "Softsign",
+                 "Gelu" -> Elementwise.unary(b);
+            case "Add", "Sub", "Mul", "Div", "Mod", "Pow", "PRelu", "Equal", "Less", "LessOrEqual", "Greater",
+                 "GreaterOrEqual", "And", "Or", "Xor" -> Elementwise.binary(b);
+            case "Sum", "Mean", "Max", "Min" -> Elementwise.variadic(b);
+            case "Clip" -> Elementwise.clip(b);
+            case "Where" -> Elementwise.where(b);
+            case "Cast", "CastLike" -> Elementwise.cast(b);
+            case "BatchNormalization" -> Elementwise.batchNorm(b);
+            case "Expand" -> Elementwise.expand(b);
+            case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout" -> Elementwise.copy(b);
+            case "ConstantOfShape" -> Elementwise.constantOfShape(b);
+            case "Conv" -> Conv.conv(b);
+            case "MaxPool", "AveragePool" -> Pool.pool(b);
+            case "GlobalAveragePool", "GlobalMaxPool" -> Pool.global(b);
+            case "MatMul" -> MatMul.matmul(b);
+            case "Gemm" -> MatMul.gemm(b);
+            case "Transpose" -> Movement.transpose(b);
+            case "Concat" -> Movement.concat(b);
+            case "Split" -> Movement.split(b);
+            case "Slice" -> Movement.slice(b);
+            case "Gather" -> Movement.gather(b);
+            case "Tile" -> Movement.tile(b);
+            case "Pad" -> Movement.pad(b);
+            case "Softmax", "LogSoftmax" -> Normalization.softmax(b);
+            case "LayerNormalization" -> Normalization.layerNorm(b);
+            case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+                 "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp" -> Reduce.reduce(b);
+            case "ArgMax", "ArgMin" -> Reduce.argExtreme(b);
+            default -> throw node.error("no native kernel for op " + node.op() + " yet");
+        }
+        return b.build();
+    }
+}

@@ -1,0 +1,117 @@
+package dev.kiln.schedules.ops;
+
+import dev.kiln.irlow.ScalarType;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.expr.Exprs;
+import dev.kiln.irlow.te.Compute;
+import dev.kiln.irlow.te.Operation;
+import dev.kiln.irlow.te.Placeholder;
+import dev.kiln.irlow.te.Te;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * MaxPool and AveragePool (pads, auto_pad, ceil_mode, dilations, count_include_pad) and the
+ * global pools. An average divides the window sum by the number of elements counted, worked out
+ * in closed form from the output index, so no second reduction is needed.
+ */
+final class Pool {
+    private Pool() {}
+
+    static void pool(OpBuilder b) {
+        boolean max = b.node.op().equals("MaxPool");
+        if (max && b.hasOutput(1)) throw b.unsupported("MaxPool's Indices output");
+        if (b.node.attrInt("storage_order", 0) != 0) throw b.unsupported("MaxPool with storage_order=1");
+        long[] y = b.outDims(0);
+        long[] kernel = b.node.attrInts("kernel_shape", null);
+        if (kernel == null) throw b.node.error("attribute kernel_shape is required");
+        Windows.Geometry g = Windows.geometry(b, kernel);
+        int sp = kernel.length;
+        ScalarType t = b.outType(0);
+
+        Placeholder x = b.input(0);
+        Expr padValue = max ? lowest(t) : Idx.lit(t, 0);
+        Operation xp = Windows.padded(b, x, g, padValue);
+        List<Expr.Var> rk = new ArrayList<>();
+        for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));
+        List<Long> rext = new ArrayList<>();
+        for (long k : kernel) rext.add(k);
+
+        Compute window = Te.compute(max ? b.outName(0) : b.name("pool_sum"), t, Te.box(y), ax -> {
+            List<Expr> xi = new ArrayList<>(List.of(ax.get(0), ax.get(1)));
+            for (int d = 0; d < sp; d++) xi.add(Idx.window(ax.get(d + 2), g.strides()[d], rk.get(d), g.dilations()[d], 0));
+            Expr v = Te.read(xp, xi);
+            return max ? Te.max(v, rk, rext) : Te.sum(v, rk, rext);
+        });
+        b.tag(window, Template.POOL);
+        if (max) {
+            b.output(0, window);
+            return;
+        }
+        boolean includePad = b.node.attrInt("count_include_pad", 0) != 0;
+        b.output(0, Te.compute(b.outName(0), t, Te.box(y), ax -> {
+            Expr count = null;
+            for (int d = 0; d < sp; d++) {
+                Expr n = count(g, d, ax.get(d + 2), includePad);
+                count = count == null ? n : Exprs.mul(count, n);
+            }
+            return Exprs.div(Te.read(window, ax), Exprs.cast(t, count));
+        }));
+    }
+
+    /**
+     * How many window taps of output position {@code o} fall inside the counted region of
+     * dimension d: the input itself, or the input and its pads with count_include_pad (never the
+     * extra positions that ceil_mode adds past the end pad). A constant when it is the same for all o.
+     */
+    private static Expr count(Windows.Geometry g, int d, Expr o, boolean includePad) {
+        long lo = includePad ? 0 : g.padsBegin()[d];
+        long hi = includePad ? g.in()[d] + g.padsBegin()[d] + g.padsEnd()[d] : g.padsBegin()[d] + g.in()[d];
+        long s = g.strides()[d], dl = g.dilations()[d], k = g.kernel()[d];
+        long first = countAt(0, lo, hi, s, dl, k);
+        boolean constant = true;
+        for (long i = 1; i < g.out()[d] && constant; i++) constant = countAt(i, lo, hi, s, dl, k) == first;
+        if (constant) return Idx.c(first);
+        Expr start = Idx.mul(o, s);
+        // kmin = max(0, ceil((lo - start) / dl)), kmax = min(k - 1, floor((hi - 1 - start) / dl))
+        Expr kmin = Exprs.max(Idx.c(0), Exprs.div(Idx.add(Exprs.sub(Idx.c(lo), start), dl - 1), Idx.c(dl)));
+        Expr kmax = Exprs.min(Idx.c(k - 1), Exprs.div(Exprs.sub(Idx.c(hi - 1), start), Idx.c(dl)));
+        return Exprs.max(Idx.c(0), Idx.add(Exprs.sub(kmax, kmin), 1));
+    }
+
+    private static long countAt(long o, long lo, long hi, long s, long dl, long k) {
+        long n = 0;
+        for (long j = 0; j < k; j++) {
+            long p = o * s + j * dl;
+            if (p >= lo && p < hi) n++;
+        }
+        return n;
+    }
+
+    /** GlobalAveragePool and GlobalMaxPool: a reduction over all spatial elements, seen as one flat axis. */
+    static void global(OpBuilder b) {
+        boolean max = b.node.op().equals("GlobalMaxPool");
+        long[] xd = b.inDims(0);
+        long nc = xd[0] * xd[1], hw = Idx.numel(xd) / Math.max(nc, 1);
+        ScalarType t = b.outType(0);
+        Placeholder x = b.input(0, new long[] {xd[0], xd[1], hw});
+        Expr.Var r = b.reduceAxis("rs");
+        List<Long> shape = List.of(xd[0], xd[1]);
+        Compute red = Te.compute(max ? b.outName(0) : b.name("pool_sum"), t, shape, ax -> {
+            Expr v = Te.read(x, ax.get(0), ax.get(1), r);
+            return max ? Te.max(v, List.of(r), List.of(hw)) : Te.sum(v, List.of(r), List.of(hw));
+        });
+        if (max) {
+            b.output(0, red);
+            return;
+        }
+        b.output(0, Te.compute(b.outName(0), t, shape, ax -> Exprs.div(Te.read(red, ax), Idx.lit(t, hw))));
+    }
+
+    /** The identity of max for a type: -inf for floats, the smallest value for integers. */
+    static Expr lowest(ScalarType t) {
+        if (t.isFloat) return Exprs.constant(t, Double.NEGATIVE_INFINITY);
+        long v = !t.isSigned ? 0 : t.bits == 64 ? Long.MIN_VALUE : -(1L << (t.bits - 1));
+        return Exprs.intImm(t, v);
+    }
+}

@@ -1,0 +1,147 @@
+package dev.kiln.schedules.ops;
+
+import dev.kiln.irlow.ScalarType;
+import dev.kiln.irlow.expr.CmpOp;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.expr.Exprs;
+import dev.kiln.irlow.expr.Intrinsic;
+import dev.kiln.irlow.te.Compute;
+import dev.kiln.irlow.te.Placeholder;
+import dev.kiln.irlow.te.Te;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Reduce* ops and ArgMax/ArgMin. The input is viewed with neighbouring dimensions merged
+ * when both are reduced or both kept, so a reduction over H and W of NCHW is one axis of
+ * {@code [N*C, H*W]}. keepdims does not change the flat output, so it only shows in the graph.
+ */
+final class Reduce {
+    private Reduce() {}
+
+    /** Merged dimensions of the input: each with its extent and whether it is reduced. */
+    private record Dims(long[] extent, boolean[] reduced) {
+        static Dims of(long[] x, boolean[] red) {
+            List<Long> e = new ArrayList<>();
+            List<Boolean> r = new ArrayList<>();
+            for (int d = 0; d < x.length; d++) {
+                if (x[d] == 1) continue;
+                if (!r.isEmpty() && r.getLast() == red[d]) e.set(e.size() - 1, e.getLast() * x[d]);
+                else {
+                    e.add(x[d]);
+                    r.add(red[d]);
+                }
+            }
+            boolean[] rr = new boolean[r.size()];
+            for (int i = 0; i < rr.length; i++) rr[i] = r.get(i);
+            return new Dims(e.stream().mapToLong(Long::longValue).toArray(), rr);
+        }
+
+        long[] kept() {
+            List<Long> k = new ArrayList<>();
+            for (int d = 0; d < extent.length; d++) if (!reduced[d]) k.add(extent[d]);
+            if (k.isEmpty()) k.add(1L);
+            return k.stream().mapToLong(Long::longValue).toArray();
+        }
+
+        long count() {
+            long n = 1;
+            for (int d = 0; d < extent.length; d++) if (reduced[d]) n *= extent[d];
+            return n;
+        }
+    }
+
+    static void reduce(OpBuilder b) {
+        String op = b.node.op();
+        long[] x = b.inDims(0);
+        int r = x.length;
+        long[] axes;
+        if (b.node.hasInput(1)) axes = b.constInts(1, "axes");
+        else axes = b.node.attrInts("axes", null);
+        boolean[] red = new boolean[r];
+        if (axes == null || axes.length == 0) {
+            if (b.node.attrInt("noop_with_empty_axes", 0) != 0) {
+                Elementwise.copy(b);
+                return;
+            }
+            java.util.Arrays.fill(red, true);
+        } else {
+            for (long a : axes) red[b.axis(a, r)] = true;
+        }
+        Dims dims = Dims.of(x, red);
+        ScalarType t = b.outType(0);
+        Placeholder px = b.input(0, dims.extent().length == 0 ? new long[] {1} : dims.extent());
+        List<Expr.Var> raxes = new ArrayList<>();
+        List<Long> rext = new ArrayList<>();
+        for (int d = 0; d < dims.extent().length; d++) {
+            if (dims.reduced()[d]) {
+                raxes.add(b.reduceAxis("rr" + raxes.size()));
+                rext.add(dims.extent()[d]);
+            }
+        }
+        boolean epilogue = switch (op) {
+            case "ReduceMean", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp" -> true;
+            default -> false;
+        };
+        Expr.ReduceOp rop = switch (op) {
+            case "ReduceMax" -> Expr.ReduceOp.MAX;
+            case "ReduceMin" -> Expr.ReduceOp.MIN;
+            case "ReduceProd" -> Expr.ReduceOp.PROD;
+            default -> Expr.ReduceOp.SUM;
+        };
+        Compute acc = Te.compute(epilogue ? b.name("reduce") : b.outName(0), t, Te.box(dims.kept()), ax -> {
+            List<Expr> idx = new ArrayList<>();
+            int k = 0, rk = 0;
+            for (int d = 0; d < dims.extent().length; d++) idx.add(dims.reduced()[d] ? raxes.get(rk++) : ax.get(k++));
+            if (idx.isEmpty()) idx.add(Idx.c(0));
+            Expr v = Te.read(px, idx);
+            Expr src = switch (op) {
+                case "ReduceL1" -> Elementwise.abs(v);
+                case "ReduceL2", "ReduceSumSquare" -> Exprs.mul(v, v);
+                case "ReduceLogSumExp" -> Exprs.call(Intrinsic.EXP, v);
+                default -> v;
+            };
+            if (raxes.isEmpty()) return new Expr.Reduce(rop, src, List.of(Te.reduceAxis(b.name("rr_unit"))), List.of(1L));
+            return new Expr.Reduce(rop, src, raxes, rext);
+        });
+        if (!epilogue) {
+            b.output(0, acc);
+            return;
+        }
+        long n = dims.count();
+        b.output(0, Te.compute(b.outName(0), t, Te.box(dims.kept()), ax -> {
+            Expr s = Te.read(acc, ax);
+            return switch (op) {
+                case "ReduceMean" -> Exprs.div(s, Idx.lit(t, n));
+                case "ReduceL2" -> Exprs.call(Intrinsic.SQRT, s);
+                default -> Exprs.call(Intrinsic.LOG, s);
+            };
+        }));
+    }
+
+    /**
+     * ArgMax/ArgMin as two reductions: the extreme value, then the first (or, with
+     * select_last_index, the last) position that holds it.
+     */
+    static void argExtreme(OpBuilder b) {
+        boolean isMax = b.node.op().equals("ArgMax");
+        boolean last = b.node.attrInt("select_last_index", 0) != 0;
+        long[] x = b.inDims(0);
+        int a = b.axis(b.node.attrInt("axis", 0), x.length);
+        AxisView v = AxisView.around(x, a, a + 1);
+        Placeholder px = b.input(0, v.shape());
+        ScalarType t = b.inType(0);
+        Expr.Var r1 = b.reduceAxis("rv"), r2 = b.reduceAxis("ri");
+        List<Long> ext = List.of(v.mid());
+        Compute best = Te.compute(b.name("best"), t, Te.box(v.keptShape()), ax -> {
+            Expr e = Te.read(px, v.at(v.keptOuterOf(ax), r1, v.keptInnerOf(ax)));
+            return isMax ? Te.max(e, List.of(r1), ext) : Te.min(e, List.of(r1), ext);
+        });
+        b.output(0, Te.compute(b.outName(0), ScalarType.I64, Te.box(v.keptShape()), ax -> {
+            Expr e = Te.read(px, v.at(v.keptOuterOf(ax), r2, v.keptInnerOf(ax)));
+            Expr hit = Idx.cmp(CmpOp.EQ, e, Te.read(best, ax));
+            return last ? Te.max(Exprs.select(hit, r2, Idx.c(-1)), List.of(r2), ext)
+                    : Te.min(Exprs.select(hit, r2, Idx.c(v.mid())), List.of(r2), ext);
+        }));
+    }
+}

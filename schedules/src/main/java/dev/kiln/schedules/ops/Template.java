@@ -1,0 +1,18 @@
+package dev.kiln.schedules.ops;
+
+/**
+ * Which default schedule a materialized compute of an op gets. Computes that carry no tag are
+ * scheduled by their shape: a reduction as {@link #REDUCTION}, anything else as {@link #INJECTIVE}.
+ */
+public enum Template {
+    /** Elementwise, broadcast or index-remapping: one flat vectorized loop. */
+    INJECTIVE,
+    /** A reduction over some axes; the contiguous spatial axis is vectorized where it is not reduced. */
+    REDUCTION,
+    /** {@code C[batch..., i, j] = sum_k A[.., i, k] * B[.., k, j]}: register-blocked over i, vectorized over j. */
+    MATMUL,
+    /** {@code Y[n, co, spatial...] = sum_{ci, k...}}: vectorized over the innermost output spatial axis. */
+    CONV,
+    /** Sliding-window reduction {@code Y[n, c, spatial...]}: windows outside the vectorized innermost axis. */
+    POOL
+}

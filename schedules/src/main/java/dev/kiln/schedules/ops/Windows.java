@@ -1,0 +1,90 @@
+package dev.kiln.schedules.ops;
+
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.expr.Exprs;
+import dev.kiln.irlow.te.Operation;
+import dev.kiln.irlow.te.Placeholder;
+import dev.kiln.irlow.te.Te;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Sliding windows over the spatial dimensions of an {@code [N, C, spatial...]} tensor, shared by
+ * Conv and the pools: the begin pads that {@code auto_pad}/{@code pads} imply, and the padded
+ * input as an inlined select.
+ */
+final class Windows {
+    private Windows() {}
+
+    /** The window geometry of one node, per spatial dimension. */
+    record Geometry(long[] in, long[] out, long[] kernel, long[] strides, long[] dilations, long[] padsBegin, long[] padsEnd) {
+        int rank() {
+            return in.length;
+        }
+
+        /** One past the last padded-coordinate index any window reads in dimension d. */
+        long reach(int d) {
+            return (out[d] - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1;
+        }
+    }
+
+    /** The geometry of a Conv or pool node whose input 0 is {@code [N, C, spatial...]}. */
+    static Geometry geometry(OpBuilder b, long[] kernel) {
+        long[] x = b.inDims(0), y = b.outDims(0);
+        int sp = x.length - 2;
+        long[] in = java.util.Arrays.copyOfRange(x, 2, x.length), out = java.util.Arrays.copyOfRange(y, 2, y.length);
+        long[] strides = b.ints("strides", sp, 1), dil = b.ints("dilations", sp, 1);
+        long[] pb = new long[sp], pe = new long[sp];
+        String autoPad = b.node.attrString("auto_pad", "NOTSET");
+        switch (autoPad) {
+            case "NOTSET" -> {
+                long[] pads = b.ints("pads", 2 * sp, 0);
+                for (int d = 0; d < sp; d++) {
+                    pb[d] = pads[d];
+                    pe[d] = pads[d + sp];
+                }
+            }
+            case "VALID" -> {}
+            case "SAME_UPPER", "SAME_LOWER" -> {
+                for (int d = 0; d < sp; d++) {
+                    long total = Math.max(0, (out[d] - 1) * strides[d] + (kernel[d] - 1) * dil[d] + 1 - in[d]);
+                    pb[d] = autoPad.equals("SAME_UPPER") ? total / 2 : total - total / 2;
+                    pe[d] = total - pb[d];
+                }
+            }
+            default -> throw b.node.error("unknown auto_pad '" + autoPad + "'");
+        }
+        return new Geometry(in, out, kernel, strides, dil, pb, pe);
+    }
+
+    /**
+     * Input 0 seen through its padding, indexed in padded coordinates: a compute that selects
+     * {@code padValue} outside the input (reading a clamped, always valid index, since both sides
+     * of a select are evaluated), or the input itself when no window leaves it.
+     */
+    static Operation padded(OpBuilder b, Placeholder x, Geometry g, Expr padValue) {
+        int sp = g.rank();
+        boolean[] guard = new boolean[sp];
+        boolean any = false;
+        long[] shape = x.shape().stream().mapToLong(Long::longValue).toArray();
+        for (int d = 0; d < sp; d++) {
+            guard[d] = g.padsBegin()[d] > 0 || g.reach(d) - g.padsBegin()[d] > g.in()[d];
+            any |= guard[d];
+            shape[d + 2] = Math.max(g.reach(d), 1);
+        }
+        if (!any) return x;
+        return Te.compute(b.name("pad"), x.dtype(), Te.box(shape), ax -> {
+            List<Expr> idx = new ArrayList<>(List.of(ax.get(0), ax.get(1)));
+            List<Expr> inside = new ArrayList<>();
+            for (int d = 0; d < sp; d++) {
+                Expr i = Idx.add(ax.get(d + 2), -g.padsBegin()[d]);
+                if (guard[d]) {
+                    inside.add(Idx.within(i, 0, g.in()[d]));
+                    i = Idx.clamp(i, 0, g.in()[d] - 1);
+                }
+                idx.add(i);
+            }
+            return Exprs.select(Idx.all(inside), Te.read(x, idx), padValue);
+        });
+    }
+}
