@@ -1,0 +1,41 @@
+package dev.kiln.codegen;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.kiln.targets.Target;
+import dev.kiln.targets.TargetException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LinkerTest {
+    @Test
+    void multiarchNames() {
+        assertEquals("x86_64-linux-gnu", Linker.multiarch("x86_64-unknown-linux-gnu"));
+        assertEquals("aarch64-linux-gnu", Linker.multiarch("aarch64-unknown-linux-gnu"));
+        assertEquals("x86_64-linux-gnu", Linker.multiarch("x86_64-linux-gnu"));
+    }
+
+    @Test
+    void findsLibcInTheProbedDirectories() {
+        var dirs = Linker.libraryDirs("x86_64-linux-gnu");
+        assertTrue(dirs.stream().anyMatch(d -> Files.isRegularFile(d.resolve("libc.so.6"))), "libc.so.6 not in " + dirs);
+    }
+
+    @Test
+    void aBrokenObjectIsALinkErrorWithLldsMessage(@TempDir Path dir) throws Exception {
+        Path obj = dir.resolve("bad.o"), so = dir.resolve("libbad.so");
+        Files.writeString(obj, "not an object");
+        TargetException e = assertThrows(TargetException.class, () -> Linker.linkShared(obj, so, Target.avx2()));
+        assertTrue(e.getMessage().contains("lld") && e.getMessage().contains("bad.o"), e.getMessage());
+        assertFalse(Files.exists(so));
+    }
+
+    @Test
+    void aMissingObjectIsAClearError(@TempDir Path dir) {
+        TargetException e = assertThrows(TargetException.class,
+                () -> Linker.linkShared(dir.resolve("none.o"), dir.resolve("libx.so"), Target.avx2()));
+        assertTrue(e.getMessage().contains("none.o"), e.getMessage());
+    }
+}
