@@ -1,0 +1,101 @@
+package dev.kiln.codegen.llvm;
+
+import dev.kiln.irlow.Buffer;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.stmt.Stmt;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The variables and buffers a statement uses but does not define: what an outlined parallel
+ * region must receive from the function around it. In first-use order, so the generated code is
+ * deterministic.
+ */
+record FreeVars(Map<String, Expr.Var> vars, Map<String, Buffer> buffers) {
+    static FreeVars of(Stmt s) {
+        FreeVars fv = new FreeVars(new LinkedHashMap<>(), new LinkedHashMap<>());
+        fv.stmt(s, new Bound(Set.of(), Set.of()));
+        return fv;
+    }
+
+    /** The variables and buffers defined around the current point of the walk. */
+    private record Bound(Set<String> vars, Set<String> buffers) {
+        Bound withVar(String v) {
+            Set<String> s = new HashSet<>(vars);
+            s.add(v);
+            return new Bound(s, buffers);
+        }
+
+        Bound withBuffer(String b) {
+            Set<String> s = new HashSet<>(buffers);
+            s.add(b);
+            return new Bound(vars, s);
+        }
+    }
+
+    private void stmt(Stmt s, Bound bound) {
+        switch (s) {
+            case Stmt.For f -> {
+                expr(f.min(), bound);
+                expr(f.extent(), bound);
+                stmt(f.body(), bound.withVar(f.var().name()));
+            }
+            case Stmt.Store st -> {
+                buffer(st.buffer(), bound);
+                expr(st.index(), bound);
+                expr(st.value(), bound);
+            }
+            case Stmt.LetStmt l -> {
+                expr(l.value(), bound);
+                stmt(l.body(), bound.withVar(l.var().name()));
+            }
+            case Stmt.IfThenElse i -> {
+                expr(i.cond(), bound);
+                stmt(i.then(), bound);
+                if (i.otherwise() != null) stmt(i.otherwise(), bound);
+            }
+            case Stmt.Allocate a -> stmt(a.body(), bound.withBuffer(a.buffer().name()));
+            case Stmt.Seq q -> {
+                for (Stmt c : q.stmts()) stmt(c, bound);
+            }
+        }
+    }
+
+    private void buffer(Buffer b, Bound bound) {
+        if (!bound.buffers().contains(b.name())) buffers.putIfAbsent(b.name(), b);
+    }
+
+    private void expr(Expr e, Bound bound) {
+        switch (e) {
+            case Expr.Var v -> {
+                if (!bound.vars().contains(v.name())) vars.putIfAbsent(v.name(), v);
+            }
+            case Expr.IntImm i -> {}
+            case Expr.FloatImm x -> {}
+            case Expr.Add(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
+            case Expr.Sub(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
+            case Expr.Mul(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
+            case Expr.Div(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
+            case Expr.Mod(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
+            case Expr.Min(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
+            case Expr.Max(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
+            case Expr.Cmp c -> { expr(c.a(), bound); expr(c.b(), bound); }
+            case Expr.And(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
+            case Expr.Or(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
+            case Expr.Not(Expr a) -> expr(a, bound);
+            case Expr.Select(Expr c, Expr t, Expr f) -> { expr(c, bound); expr(t, bound); expr(f, bound); }
+            case Expr.Cast c -> expr(c.value(), bound);
+            case Expr.Load l -> {
+                buffer(l.buffer(), bound);
+                expr(l.index(), bound);
+            }
+            case Expr.Ramp r -> { expr(r.base(), bound); expr(r.stride(), bound); }
+            case Expr.Broadcast b -> expr(b.value(), bound);
+            case Expr.Call c -> { for (Expr a : c.args()) expr(a, bound); }
+            case Expr.TensorRead t -> { for (Expr i : t.indices()) expr(i, bound); }
+            case Expr.Reduce r -> expr(r.source(), bound);
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package dev.kiln.codegen.llvm;
+
+import static org.bytedeco.llvm.global.LLVM.*;
+
+import dev.kiln.irlow.ScalarType;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.expr.Intrinsic;
+import java.util.List;
+import org.bytedeco.llvm.LLVM.LLVMTypeRef;
+import org.bytedeco.llvm.LLVM.LLVMValueRef;
+
+/**
+ * Math function calls of the loop IR. Rounding, sqrt and abs map to LLVM intrinsics (single
+ * instructions). For f32, exp, log, tanh, erf, sigmoid and pow are Kiln's own vectorizable
+ * implementations ({@link VectorMath}); everything else, and every f64 function, calls libm once
+ * per lane. f16 is computed in f32.
+ */
+final class IntrinsicCodegen {
+    private IntrinsicCodegen() {}
+
+    static LLVMValueRef call(Ir ir, String kernel, Expr.Call c, List<LLVMValueRef> args) {
+        Intrinsic fn = c.fn();
+        int arity = fn == Intrinsic.POW || fn == Intrinsic.ATAN2 ? 2 : 1;
+        if (args.size() != arity) {
+            throw new CodegenException("kernel '" + kernel + "': " + fn + " takes " + arity + " argument(s), got "
+                    + args.size() + ": " + c);
+        }
+        ScalarType t = c.args().get(0).type().scalar();
+        for (Expr a : c.args()) {
+            if (a.type().scalar() != t) {
+                throw new CodegenException("kernel '" + kernel + "': arguments of " + fn + " must have one type: " + c);
+            }
+        }
+        int lanes = 1;
+        for (LLVMValueRef a : args) lanes = Math.max(lanes, Ir.lanes(a));
+        LLVMValueRef x = ir.splat(args.get(0), lanes);
+        LLVMValueRef y = arity == 2 ? ir.splat(args.get(1), lanes) : null;
+        switch (fn) {
+            case ABS:
+                if (t.isFloat) return ir.fabs(x);
+                if (!t.isSigned) return x;
+                return ir.intrinsic("llvm.abs", new LLVMTypeRef[] {LLVMTypeOf(x)}, x, LLVMConstInt(ir.i1(), 0, 0));
+            case FLOOR, CEIL, ROUND_EVEN:
+                if (!t.isFloat) return x;
+                return ir.intrinsic1(switch (fn) {
+                    case FLOOR -> "llvm.floor";
+                    case CEIL -> "llvm.ceil";
+                    default -> "llvm.roundeven";
+                }, x);
+            case IS_NAN, IS_INF: {
+                LLVMValueRef r;
+                if (!t.isFloat) {
+                    r = LLVMConstNull(Ir.vec(ir.i1(), lanes));
+                } else if (fn == Intrinsic.IS_NAN) {
+                    r = ir.fcmp(LLVMRealUNO, x, x);
+                } else {
+                    r = ir.fcmp(LLVMRealOEQ, ir.fabs(x), ir.constFloat(LLVMTypeOf(x), Double.POSITIVE_INFINITY));
+                }
+                // The call's declared type may be numeric (Exprs.call takes the argument's type).
+                ScalarType rt = c.type().scalar();
+                if (rt == ScalarType.BOOL) return r;
+                return ir.cast(rt.isFloat ? LLVMUIToFP : LLVMZExt, r, Ir.vec(ir.scalar(rt), lanes));
+            }
+            default:
+                break;
+        }
+        if (!t.isFloat) {
+            throw new CodegenException("kernel '" + kernel + "': " + fn + " needs a float argument, got " + t + ": " + c);
+        }
+        if (t == ScalarType.F16) {
+            LLVMTypeRef f32 = Ir.vec(ir.f32(), lanes);
+            LLVMValueRef r = floatCall(ir, fn, ScalarType.F32, ir.cast(LLVMFPExt, x, f32),
+                    y == null ? null : ir.cast(LLVMFPExt, y, f32));
+            return ir.cast(LLVMFPTrunc, r, LLVMTypeOf(x));
+        }
+        return floatCall(ir, fn, t, x, y);
+    }
+
+    private static LLVMValueRef floatCall(Ir ir, Intrinsic fn, ScalarType t, LLVMValueRef x, LLVMValueRef y) {
+        boolean f32 = t == ScalarType.F32;
+        return switch (fn) {
+            case SQRT -> ir.intrinsic1("llvm.sqrt", x);
+            case EXP -> f32 ? VectorMath.exp(ir, x) : libm(ir, "exp", x);
+            case LOG -> f32 ? VectorMath.log(ir, x) : libm(ir, "log", x);
+            case TANH -> f32 ? VectorMath.tanh(ir, x) : libm(ir, "tanh", x);
+            case ERF -> f32 ? VectorMath.erf(ir, x) : libm(ir, "erf", x);
+            case SIGMOID -> {
+                if (f32) yield VectorMath.sigmoid(ir, x);
+                LLVMValueRef one = ir.constFloat(LLVMTypeOf(x), 1);
+                yield ir.fdiv(one, ir.fadd(one, libm(ir, "exp", ir.fneg(x))));
+            }
+            case POW -> pow(ir, f32, x, y);
+            case ATAN2 -> libm(ir, f32 ? "atan2f" : "atan2", x, y);
+            case SIN, COS, TAN, ASIN, ACOS, ATAN, SINH, COSH, ASINH, ACOSH, ATANH -> {
+                String name = fn.name().toLowerCase();
+                yield libm(ir, f32 ? name + "f" : name, x);
+            }
+            default -> throw new IllegalStateException("unhandled intrinsic " + fn);
+        };
+    }
+
+    /** x^y; common constant exponents become multiplies or a square root. */
+    private static LLVMValueRef pow(Ir ir, boolean f32, LLVMValueRef x, LLVMValueRef y) {
+        Double e = Ir.constFloatValue(y);
+        LLVMTypeRef t = LLVMTypeOf(x);
+        LLVMValueRef one = ir.constFloat(t, 1);
+        if (e != null) {
+            if (e == 0) return one;
+            if (e == 1) return x;
+            if (e == 2) return ir.fmul(x, x);
+            if (e == 3) return ir.fmul(ir.fmul(x, x), x);
+            if (e == 4) {
+                LLVMValueRef sq = ir.fmul(x, x);
+                return ir.fmul(sq, sq);
+            }
+            if (e == -1) return ir.fdiv(one, x);
+            if (e == -2) return ir.fdiv(one, ir.fmul(x, x));
+            if (e == 0.5 || e == -0.5) {
+                // pow(-0, .5) is +0 and pow(-inf, .5) is +inf, where sqrt gives -0 and NaN.
+                LLVMValueRef inf = ir.constFloat(t, Double.POSITIVE_INFINITY);
+                LLVMValueRef s = ir.fadd(ir.intrinsic1("llvm.sqrt", x), ir.constFloat(t, 0));
+                s = ir.select(ir.fcmp(LLVMRealOEQ, x, ir.fneg(inf)), inf, s);
+                return e > 0 ? s : ir.fdiv(one, s);
+            }
+        }
+        return f32 ? VectorMath.pow(ir, x, y) : libm(ir, "pow", x, y);
+    }
+
+    /** Calls the libm function {@code name} on each lane (libm has no vector entry points). */
+    static LLVMValueRef libm(Ir ir, String name, LLVMValueRef... args) {
+        LLVMTypeRef vt = LLVMTypeOf(args[0]);
+        LLVMTypeRef st = Ir.elementType(vt);
+        LLVMTypeRef[] params = new LLVMTypeRef[args.length];
+        java.util.Arrays.fill(params, st);
+        LLVMValueRef fn = LLVMGetNamedFunction(ir.m.module(), name);
+        if (Ir.isNull(fn)) {
+            fn = LLVMAddFunction(ir.m.module(), name, LLVMFunctionType(st, Ir.pp(params), params.length, 0));
+            ir.m.addAttribute(fn, LLVMAttributeFunctionIndex, "nounwind");
+            ir.m.addAttribute(fn, LLVMAttributeFunctionIndex, "willreturn");
+            // libm only writes errno, which generated code never reads: let LLVM hoist and combine calls.
+            ir.m.addAttribute(fn, LLVMAttributeFunctionIndex, "memory", 0);
+        }
+        int lanes = Ir.lanes(args[0]);
+        if (lanes == 1) return ir.call(fn, args);
+        LLVMValueRef r = LLVMGetPoison(vt);
+        for (int i = 0; i < lanes; i++) {
+            LLVMValueRef[] lane = new LLVMValueRef[args.length];
+            for (int k = 0; k < args.length; k++) lane[k] = ir.extract(args[k], i);
+            r = ir.insert(r, ir.call(fn, lane), i);
+        }
+        return r;
+    }
+}

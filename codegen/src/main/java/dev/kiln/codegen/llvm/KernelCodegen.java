@@ -1,0 +1,334 @@
+package dev.kiln.codegen.llvm;
+
+import static org.bytedeco.llvm.global.LLVM.*;
+
+import dev.kiln.irlow.Buffer;
+import dev.kiln.irlow.PrimFunc;
+import dev.kiln.irlow.Type;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.stmt.Stmt;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.llvm.LLVM.LLVMBasicBlockRef;
+import org.bytedeco.llvm.LLVM.LLVMTypeRef;
+import org.bytedeco.llvm.LLVM.LLVMValueRef;
+
+/**
+ * Generates one kernel ({@link PrimFunc}) into an {@link LlvmModule}. The ABI is
+ * {@code void name(ptr noalias p0, ..., ptr noalias pN, i32 num_threads)}: one pointer per
+ * buffer parameter (no alignment promised), then the number of threads parallel loops may use
+ * (at least 1). The function has external linkage and hidden visibility: the executor in the
+ * same module calls it.
+ *
+ * <p>Loops: SERIAL and VECTORIZED become counted loops (the latter with a vectorize hint);
+ * UNROLLED is expanded when its extent is a constant of at most 64, else hinted; PARALLEL is
+ * outlined into {@code <kernel>.par<k>(ptr closure)} and run by libgomp's {@code GOMP_parallel},
+ * each thread taking one contiguous chunk of the iterations (a parallel loop inside another runs
+ * serially). After a {@link CodegenException} the module holds a half-built function: discard it.
+ */
+public final class KernelCodegen {
+    /** Allocations up to this size live on the stack; larger ones on the heap. */
+    static final long MAX_STACK_ALLOCATION = 64 * 1024;
+    private static final int MAX_INLINE_UNROLL = 64;
+
+    private final FunctionScope f;
+    private final LlvmModule m;
+    private final Ir ir;
+    private final ExprCodegen exprs;
+    private int parallelRegions;
+
+    private KernelCodegen(FunctionScope f) {
+        this.f = f;
+        this.m = f.m;
+        this.ir = f.ir;
+        this.exprs = new ExprCodegen(f);
+    }
+
+    /** Generates {@code func} into {@code m} and returns the LLVM function. */
+    public static LLVMValueRef emit(LlvmModule m, PrimFunc func) {
+        if (!Ir.isNull(LLVMGetNamedFunction(m.module(), func.name()))) {
+            throw new CodegenException("kernel '" + func.name() + "' is defined twice in module for target "
+                    + m.target().name());
+        }
+        Ir types = new Ir(m, null);
+        int n = func.params().size();
+        LLVMTypeRef[] params = new LLVMTypeRef[n + 1];
+        for (int i = 0; i < n; i++) params[i] = types.ptr();
+        params[n] = types.i32();
+        LLVMValueRef fn = LLVMAddFunction(m.module(), func.name(),
+                LLVMFunctionType(types.voidType(), Ir.pp(params), n + 1, 0));
+        LLVMSetVisibility(fn, LLVMHiddenVisibility);
+        m.addFunctionAttributes(fn);
+        FunctionScope scope = new FunctionScope(m, fn, func.name(), false);
+        for (int i = 0; i < n; i++) {
+            Buffer b = func.params().get(i);
+            LLVMValueRef p = LLVMGetParam(fn, i);
+            LLVMSetValueName2(p, b.name(), b.name().length());
+            m.addAttribute(fn, i + 1, "noalias");
+            m.addAttribute(fn, i + 1, "nocapture");
+            if (scope.bindBuffer(b.name(), p) != null) {
+                throw new CodegenException("kernel '" + func.name() + "' has two parameters named '" + b.name() + "'");
+            }
+        }
+        scope.numThreads = LLVMGetParam(fn, n);
+        LLVMSetValueName2(scope.numThreads, "num_threads", "num_threads".length());
+        new KernelCodegen(scope).stmt(func.body());
+        scope.finish();
+        return fn;
+    }
+
+    private void stmt(Stmt s) {
+        switch (s) {
+            case Stmt.For l -> loop(l);
+            case Stmt.Store st -> store(st);
+            case Stmt.LetStmt l -> {
+                LLVMValueRef v = exprs.emit(l.value());
+                LLVMValueRef prev = f.bindVar(l.var().name(), v);
+                stmt(l.body());
+                f.restoreVar(l.var().name(), prev);
+            }
+            case Stmt.IfThenElse i -> ifThenElse(i);
+            case Stmt.Allocate a -> allocate(a);
+            case Stmt.Seq q -> {
+                for (Stmt c : q.stmts()) stmt(c);
+            }
+        }
+    }
+
+    private void store(Stmt.Store st) {
+        Type vt = st.value().type();
+        int lanes = st.index().type().lanes();
+        if (vt.scalar() != st.buffer().dtype() || (vt.lanes() != lanes && vt.lanes() != 1)) {
+            throw new CodegenException("kernel '" + f.kernel + "': storing a " + vt + " into " + st.buffer().dtype()
+                    + " buffer '" + st.buffer().name() + "' at a " + lanes + "-lane index: " + st);
+        }
+        exprs.store(st.buffer(), st.index(), exprs.emit(st.value()));
+    }
+
+    private void ifThenElse(Stmt.IfThenElse s) {
+        Type ct = s.cond().type();
+        if (ct.lanes() != 1) {
+            throw new CodegenException("kernel '" + f.kernel + "': an if needs a scalar condition, got " + ct + ": "
+                    + s.cond());
+        }
+        LLVMValueRef c = exprs.cast(ct, Type.BOOL, exprs.emit(s.cond()));
+        LLVMBasicBlockRef then = f.block("then"), merge;
+        if (s.otherwise() == null) {
+            merge = f.block("endif");
+            LLVMBuildCondBr(ir.b, c, then, merge);
+            LLVMPositionBuilderAtEnd(ir.b, then);
+            stmt(s.then());
+        } else {
+            LLVMBasicBlockRef otherwise = f.block("else");
+            merge = f.block("endif");
+            LLVMBuildCondBr(ir.b, c, then, otherwise);
+            LLVMPositionBuilderAtEnd(ir.b, then);
+            stmt(s.then());
+            LLVMBuildBr(ir.b, merge);
+            LLVMPositionBuilderAtEnd(ir.b, otherwise);
+            stmt(s.otherwise());
+        }
+        LLVMBuildBr(ir.b, merge);
+        LLVMPositionBuilderAtEnd(ir.b, merge);
+    }
+
+    /** Small buffers: a 64-byte aligned stack slot in the entry block; large: aligned_alloc/free. */
+    private void allocate(Stmt.Allocate a) {
+        Buffer buf = a.buffer();
+        long bytes = buf.size() * buf.dtype().bytes();
+        LLVMValueRef ptr;
+        LLVMValueRef heap = null;
+        if (bytes <= MAX_STACK_ALLOCATION) {
+            ptr = f.alloca(LLVMArrayType2(ir.memory(buf.dtype()), buf.size()), 64, buf.name());
+        } else {
+            LLVMValueRef alloc = m.function("aligned_alloc",
+                    LLVMFunctionType(ir.ptr(), Ir.pp(ir.i64(), ir.i64()), 2, 0));
+            heap = ir.call(alloc, ir.i64(64), ir.i64((bytes + 63) / 64 * 64));
+            ptr = heap;
+        }
+        LLVMValueRef prev = f.bindBuffer(buf.name(), ptr);
+        stmt(a.body());
+        f.restoreBuffer(buf.name(), prev);
+        if (heap != null) {
+            LLVMValueRef free = m.function("free", LLVMFunctionType(ir.voidType(), Ir.pp(ir.ptr()), 1, 0));
+            ir.call(free, heap);
+        }
+    }
+
+    // ---- loops
+
+    private void loop(Stmt.For l) {
+        LLVMValueRef lo = index(l.var(), l.min());
+        LLVMValueRef extent = index(l.var(), l.extent());
+        switch (l.kind()) {
+            case SERIAL -> counted(l.var(), lo, ir.add(lo, extent), l.body());
+            case VECTORIZED -> counted(l.var(), lo, ir.add(lo, extent), l.body(), LoopMetadata.Hint.VECTORIZE);
+            case UNROLLED -> {
+                Long n = Ir.constIntValue(extent);
+                if (n != null && n <= MAX_INLINE_UNROLL) unrolled(l.var(), lo, n, l.body());
+                else counted(l.var(), lo, ir.add(lo, extent), l.body(), LoopMetadata.Hint.UNROLL_FULL);
+            }
+            case PARALLEL -> {
+                if (f.inParallel || f.numThreads == null) counted(l.var(), lo, ir.add(lo, extent), l.body());
+                else parallel(l, lo, extent);
+            }
+            default -> throw new CodegenException("kernel '" + f.kernel + "': loop '" + l.var().name() + "' is bound to "
+                    + l.kind() + ", but target " + m.target().name() + " is a CPU; GPU-bound loops need a GPU target");
+        }
+    }
+
+    /** A loop bound converted to the loop variable's type. */
+    private LLVMValueRef index(Expr.Var var, Expr e) {
+        if (!var.type().isInt() || var.type().isVector()) {
+            throw new CodegenException("kernel '" + f.kernel + "': loop variable '" + var.name() + "' must be a scalar "
+                    + "integer, got " + var.type());
+        }
+        return exprs.cast(e.type(), var.type(), exprs.emit(e));
+    }
+
+    /** for (var = lo; var < hi; var++) body, with a must-progress loop ID and the given hints. */
+    private void counted(Expr.Var var, LLVMValueRef lo, LLVMValueRef hi, Stmt body, LoopMetadata.Hint... hints) {
+        Long clo = Ir.constIntValue(lo), chi = Ir.constIntValue(hi);
+        if (clo != null && chi != null && chi <= clo) return;
+        if (clo != null && chi != null && chi == clo + 1) {
+            withVar(var, lo, body);
+            return;
+        }
+        String name = var.name();
+        LLVMBasicBlockRef pre = LLVMGetInsertBlock(ir.b);
+        LLVMBasicBlockRef header = f.block(name + ".header");
+        LLVMBasicBlockRef bodyBlock = f.block(name + ".body");
+        LLVMBasicBlockRef exit = f.block(name + ".exit");
+        LLVMBuildBr(ir.b, header);
+        LLVMPositionBuilderAtEnd(ir.b, header);
+        LLVMValueRef i = LLVMBuildPhi(ir.b, LLVMTypeOf(lo), name);
+        LLVMAddIncoming(i, Ir.pp(lo), Ir.pp(pre), 1);
+        LLVMBuildCondBr(ir.b, ir.icmp(LLVMIntSLT, i, hi), bodyBlock, exit);
+        LLVMPositionBuilderAtEnd(ir.b, bodyBlock);
+        withVar(var, i, body);
+        // i < hi holds here, so i + 1 cannot overflow.
+        LLVMValueRef next = ir.addNsw(i, LLVMConstInt(LLVMTypeOf(lo), 1, 0));
+        LLVMBasicBlockRef latch = LLVMGetInsertBlock(ir.b);
+        LoopMetadata.attach(m, LLVMBuildBr(ir.b, header), hints);
+        LLVMAddIncoming(i, Ir.pp(next), Ir.pp(latch), 1);
+        LLVMPositionBuilderAtEnd(ir.b, exit);
+    }
+
+    private void unrolled(Expr.Var var, LLVMValueRef lo, long n, Stmt body) {
+        for (long k = 0; k < n; k++) withVar(var, ir.add(lo, LLVMConstInt(LLVMTypeOf(lo), k, 1)), body);
+    }
+
+    private void withVar(Expr.Var var, LLVMValueRef value, Stmt body) {
+        LLVMValueRef prev = f.bindVar(var.name(), value);
+        stmt(body);
+        f.restoreVar(var.name(), prev);
+    }
+
+    // ---- parallel loops
+
+    /**
+     * Runs the iterations [lo, lo + extent) on a team of threads. The loop body becomes an
+     * always-inline function taking every buffer it touches as a noalias parameter (inlined, that
+     * becomes alias-scope metadata, so the outlined loop vectorizes as well as the kernel), called
+     * from {@code <kernel>.par<k>(ptr closure)}, which unpacks a struct of everything the body
+     * uses and picks this thread's chunk.
+     */
+    private void parallel(Stmt.For l, LLVMValueRef lo, LLVMValueRef extent) {
+        FreeVars free = FreeVars.of(l.body());
+        free.vars().remove(l.var().name());
+        String name = f.kernel + ".par" + parallelRegions++;
+
+        List<LLVMValueRef> captured = new ArrayList<>();
+        captured.add(lo);
+        captured.add(extent);
+        for (Expr.Var v : free.vars().values()) captured.add(f.var(v));
+        for (Buffer b : free.buffers().values()) captured.add(f.buffer(b));
+        LLVMTypeRef[] fields = new LLVMTypeRef[captured.size()];
+        for (int i = 0; i < fields.length; i++) fields[i] = LLVMTypeOf(captured.get(i));
+        LLVMTypeRef closureType = LLVMStructTypeInContext(m.context(), Ir.pp(fields), fields.length, 0);
+        LLVMValueRef closure = f.alloca(closureType, 8, name + ".closure");
+        for (int i = 0; i < fields.length; i++) {
+            LLVMBuildStore(ir.b, captured.get(i), LLVMBuildStructGEP2(ir.b, closureType, closure, i, ""));
+        }
+
+        LLVMValueRef body = outlineBody(name + ".body", l, free, fields);
+        LLVMValueRef entry = outlineEntry(name, closureType, fields, free.vars().size(), body);
+
+        // Never wake more threads than there are iterations.
+        LLVMValueRef threads = ir.cast(LLVMSExt, f.numThreads, LLVMTypeOf(extent));
+        threads = ir.intrinsic("llvm.smin", new LLVMTypeRef[] {LLVMTypeOf(extent)}, threads, extent);
+        threads = ir.intrinsic("llvm.smax", new LLVMTypeRef[] {LLVMTypeOf(extent)}, threads,
+                LLVMConstInt(LLVMTypeOf(extent), 1, 0));
+        threads = ir.cast(LLVMTrunc, threads, ir.i32());
+        LLVMValueRef gomp = m.function("GOMP_parallel",
+                LLVMFunctionType(ir.voidType(), Ir.pp(ir.ptr(), ir.ptr(), ir.i32(), ir.i32()), 4, 0));
+        m.addAttribute(gomp, LLVMAttributeFunctionIndex, "nounwind");
+        ir.call(gomp, entry, closure, threads, ir.i32(0));
+    }
+
+    /** {@code body(ptr noalias bufs..., vars..., begin, end)}: the loop over one chunk. */
+    private LLVMValueRef outlineBody(String name, Stmt.For l, FreeVars free, LLVMTypeRef[] fields) {
+        // Parameters: the buffers first (so they can carry noalias), then the variables, then the chunk.
+        int nv = free.vars().size(), nb = free.buffers().size();
+        LLVMTypeRef index = fields[0];
+        LLVMTypeRef[] params = new LLVMTypeRef[nb + nv + 2];
+        for (int i = 0; i < nb; i++) params[i] = ir.ptr();
+        for (int i = 0; i < nv; i++) params[nb + i] = fields[2 + i];
+        params[nb + nv] = index;
+        params[nb + nv + 1] = index;
+        LLVMValueRef fn = LLVMAddFunction(m.module(), name, LLVMFunctionType(ir.voidType(), Ir.pp(params), params.length, 0));
+        LLVMSetLinkage(fn, LLVMInternalLinkage);
+        m.addFunctionAttributes(fn);
+        m.addAttribute(fn, LLVMAttributeFunctionIndex, "alwaysinline");
+        FunctionScope scope = new FunctionScope(m, fn, f.kernel, true);
+        int p = 0;
+        for (Buffer b : free.buffers().values()) {
+            m.addAttribute(fn, p + 1, "noalias");
+            m.addAttribute(fn, p + 1, "nocapture");
+            scope.bindBuffer(b.name(), LLVMGetParam(fn, p++));
+        }
+        for (Expr.Var v : free.vars().values()) scope.bindVar(v.name(), LLVMGetParam(fn, p++));
+        LLVMValueRef begin = LLVMGetParam(fn, p++);
+        LLVMValueRef end = LLVMGetParam(fn, p);
+        new KernelCodegen(scope).counted(l.var(), begin, end, l.body());
+        scope.finish();
+        return fn;
+    }
+
+    /** {@code <kernel>.par<k>(ptr closure)}: unpack, pick this thread's contiguous chunk, run it. */
+    private LLVMValueRef outlineEntry(String name, LLVMTypeRef closureType, LLVMTypeRef[] fields, int nvars,
+                                      LLVMValueRef body) {
+        LLVMValueRef fn = LLVMAddFunction(m.module(), name, LLVMFunctionType(ir.voidType(), Ir.pp(ir.ptr()), 1, 0));
+        LLVMSetLinkage(fn, LLVMInternalLinkage);
+        m.addFunctionAttributes(fn);
+        FunctionScope scope = new FunctionScope(m, fn, f.kernel, true);
+        Ir e = scope.ir;
+        LLVMValueRef closure = LLVMGetParam(fn, 0);
+        LLVMValueRef[] v = new LLVMValueRef[fields.length];
+        for (int i = 0; i < fields.length; i++) {
+            v[i] = LLVMBuildLoad2(e.b, fields[i], LLVMBuildStructGEP2(e.b, closureType, closure, i, ""), "");
+        }
+        LLVMTypeRef index = fields[0];
+        LLVMValueRef lo = v[0];
+        LLVMValueRef extent = e.intrinsic("llvm.smax", new LLVMTypeRef[] {index}, v[1], LLVMConstNull(index));
+        LLVMTypeRef ompType = LLVMFunctionType(e.i32(), Ir.pp(), 0, 0);
+        LLVMValueRef tid = e.cast(LLVMSExt, e.call(m.function("omp_get_thread_num", ompType)), index);
+        LLVMValueRef nt = e.cast(LLVMSExt, e.call(m.function("omp_get_num_threads", ompType)), index);
+        // Thread t of n gets q = extent / n iterations, and one more if t < extent % n.
+        LLVMValueRef q = LLVMBuildSDiv(e.b, extent, nt, "");
+        LLVMValueRef r = LLVMBuildSRem(e.b, extent, nt, "");
+        LLVMValueRef begin = e.add(e.mul(tid, q), e.intrinsic("llvm.smin", new LLVMTypeRef[] {index}, tid, r));
+        LLVMValueRef count = e.add(q, e.cast(LLVMZExt, e.icmp(LLVMIntSLT, tid, r), index));
+        // Closure fields: lo, extent, variables, buffers; body parameters: buffers, variables, begin, end.
+        int nb = fields.length - 2 - nvars;
+        LLVMValueRef[] args = new LLVMValueRef[nb + nvars + 2];
+        for (int i = 0; i < nb; i++) args[i] = v[2 + nvars + i];
+        for (int i = 0; i < nvars; i++) args[nb + i] = v[2 + i];
+        LLVMValueRef first = e.add(lo, begin);
+        args[nb + nvars] = first;
+        args[nb + nvars + 1] = e.add(first, count);
+        e.call(body, args);
+        scope.finish();
+        return fn;
+    }
+}
