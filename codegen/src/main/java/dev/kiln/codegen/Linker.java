@@ -36,12 +36,17 @@ public final class Linker {
     private record SystemLib(String file, String debianPackage, boolean required) {}
 
     public static void linkShared(Path object, Path outSo, Target t) {
+        linkShared(object, outSo, outSo.getFileName().toString(), t);
+    }
+
+    /** As {@link #linkShared(Path, Path, Target)}, with the soname given (when linking to a temporary name). */
+    public static void linkShared(Path object, Path outSo, String soname, Target t) {
         if (!Files.isRegularFile(object)) throw new TargetException("object file to link not found: " + object);
         String multiarch = multiarch(t.triple());
         List<Path> dirs = libraryDirs(multiarch);
         List<String> args = new ArrayList<>(List.of(lld().toString(), "-flavor", "gnu", "-shared", "-O2", "--gc-sections",
                 "-z", "defs", "-z", "noexecstack", "-z", "relro", "-z", "now", "--hash-style=gnu", "--build-id",
-                "-soname", outSo.getFileName().toString(), "-o", outSo.toString(), object.toString(), "--as-needed"));
+                "-soname", soname, "-o", outSo.toString(), object.toString(), "--as-needed"));
         List<String> missing = new ArrayList<>();
         for (SystemLib lib : systemLibs(multiarch)) {
             Optional<Path> p = find(dirs, lib.file());
@@ -110,14 +115,25 @@ public final class Linker {
 
     /** The directories to look in for the target's shared libraries, those that exist, in order. */
     static List<Path> libraryDirs(String multiarch) {
+        List<String> candidates = new ArrayList<>(List.of("/lib/" + multiarch, "/usr/lib/" + multiarch, "/usr/" + multiarch + "/lib"));
+        // Directories without an architecture in their name hold the host's libraries only.
+        if (multiarch.startsWith(hostArch() + "-")) candidates.addAll(List.of("/lib64", "/usr/lib64", "/lib", "/usr/lib"));
         LinkedHashSet<Path> dirs = new LinkedHashSet<>();
-        for (String d : List.of("/lib/" + multiarch, "/usr/lib/" + multiarch, "/usr/" + multiarch + "/lib",
-                "/lib64", "/usr/lib64", "/lib", "/usr/lib")) {
+        for (String d : candidates) {
             Path p = Path.of(d);
             if (Files.isDirectory(p)) dirs.add(p);
         }
         dirs.addAll(gccDirs(multiarch));
         return List.copyOf(dirs);
+    }
+
+    private static String hostArch() {
+        String a = System.getProperty("os.arch", "");
+        return switch (a) {
+            case "amd64", "x86_64" -> "x86_64";
+            case "aarch64", "arm64" -> "aarch64";
+            default -> a;
+        };
     }
 
     /** gcc's own library directories, /usr/lib/gcc/&lt;multiarch&gt;/&lt;version&gt;/, newest version first. */

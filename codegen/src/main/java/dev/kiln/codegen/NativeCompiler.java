@@ -72,7 +72,7 @@ public final class NativeCompiler {
             Path tmpHeader = temp(dir, base, ".h", temps);
             steps.run("link", () -> {
                 write(obj, object);
-                Linker.linkShared(obj, tmpSo, target);
+                Linker.linkShared(obj, tmpSo, so.getFileName().toString(), target);
             });
             steps.run("header", () -> write(tmpHeader, HeaderWriter.header(spec, so.getFileName().toString())
                     .getBytes(StandardCharsets.UTF_8)));

@@ -97,7 +97,8 @@ abstract class CompiledModelContract {
                 y = new Buffer("y", ScalarType.F32, N), yIn = new Buffer("y_in", ScalarType.F32, N),
                 out = new Buffer("out", ScalarType.F32, N);
         Expr.Var i = Exprs.var("i"), j = Exprs.var("j");
-        PrimFunc scale = new PrimFunc("scale", List.of(x, wt, y), new Stmt.For(i, Exprs.idx(0), Exprs.idx(N), ForKind.SERIAL,
+        // The first loop is parallel, so compiled kernels call the OpenMP runtime.
+        PrimFunc scale = new PrimFunc("scale", List.of(x, wt, y), new Stmt.For(i, Exprs.idx(0), Exprs.idx(N), ForKind.PARALLEL,
                 new Stmt.Store(y, i, Exprs.mul(new Expr.Load(x, i), new Expr.Load(wt, i)))));
         PrimFunc relu = new PrimFunc("relu", List.of(yIn, out), new Stmt.For(j, Exprs.idx(0), Exprs.idx(N), ForKind.SERIAL,
                 new Stmt.Store(out, j, Exprs.max(new Expr.Load(yIn, j), Exprs.f32(0)))));
@@ -141,6 +142,30 @@ abstract class CompiledModelContract {
         model.createSession(0).close();
         TargetException e = assertThrows(TargetException.class, () -> model.createSession(-1));
         assertTrue(e.getMessage().contains("num_threads"), e.getMessage());
+    }
+
+    @Test
+    void closingTheModelClosesItsSessions() {
+        NativeModel second = NativeModel.load(so);
+        NativeModel.Session s = second.createSession(1);
+        second.close();
+        second.close();
+        assertThrows(IllegalStateException.class, () -> s.run(new MemorySegment[1], new MemorySegment[1]));
+        assertThrows(IllegalStateException.class, () -> second.createSession(1));
+        s.close();
+    }
+
+    @Test
+    void wrongBuffersAreRejectedBeforeTheCall() {
+        try (Arena arena = Arena.ofConfined(); NativeModel.Session s = model.createSession(1)) {
+            MemorySegment small = arena.allocate(4L * N - 4), ok = arena.allocate(4L * N);
+            TargetException e = assertThrows(TargetException.class,
+                    () -> s.run(new MemorySegment[] {small}, new MemorySegment[] {ok}));
+            assertTrue(e.getMessage().contains("input 0") && e.getMessage().contains("4000"), e.getMessage());
+            assertThrows(TargetException.class, () -> s.run(new MemorySegment[] {ok, ok}, new MemorySegment[] {ok}));
+            assertThrows(TargetException.class,
+                    () -> s.run(new MemorySegment[] {MemorySegment.ofArray(new float[N])}, new MemorySegment[] {ok}));
+        }
     }
 
     /** Calls the C ABI directly, to pass the NULL pointers the Java wrapper refuses. */
@@ -205,7 +230,7 @@ abstract class CompiledModelContract {
             for (int worker = 0; worker < 2; worker++) {
                 int seed = 10 + worker;
                 done.add(pool.submit(() -> {
-                    try (Arena arena = Arena.ofConfined(); NativeModel.Session s = model.createSession(1)) {
+                    try (Arena arena = Arena.ofConfined(); NativeModel.Session s = model.createSession(2)) {
                         MemorySegment in = arena.allocate(4L * N, 64), out = arena.allocate(4L * N, 64);
                         for (int i = 0; i < N; i++) in.setAtIndex(ValueLayout.JAVA_FLOAT, i, input(i, seed));
                         for (int iter = 0; iter < 300; iter++) {

@@ -8,6 +8,9 @@ import dev.kiln.codegen.ModuleSpec.TensorSpec;
 import dev.kiln.irlow.Buffer;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.ScalarType;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.expr.Exprs;
+import dev.kiln.irlow.stmt.ForKind;
 import dev.kiln.irlow.stmt.Stmt;
 import dev.kiln.targets.Target;
 import dev.kiln.targets.cpu.NativeModel;
@@ -50,34 +53,53 @@ class LargeConstantsTest {
             }
             """;
 
-    @Test
-    void sixtyMegabytesOfWeightsEmbedExactly(@TempDir Path dir) throws Exception {
+    static ModuleSpec spec(byte[] w) {
+        Buffer wb = new Buffer("w", ScalarType.U8, (PICKS - 1) * STRIDE + 1), ob = new Buffer("o", ScalarType.U8, PICKS);
+        Expr.Var i = Exprs.var("i");
+        Stmt body = new Stmt.For(i, Exprs.idx(0), Exprs.idx(PICKS), ForKind.SERIAL,
+                new Stmt.Store(ob, i, new Expr.Load(wb, Exprs.mul(i, Exprs.idx(STRIDE)))));
+        return new ModuleSpec("big", List.of(), List.of(new TensorSpec("o", ScalarType.U8, List.of((long) PICKS))),
+                List.of(new ModuleSpec.Constant("w", w)), 0, List.of(new PrimFunc("gather", List.of(wb, ob), body)),
+                List.of(new KernelCall("gather", List.of(new Arg.Const(0), new Arg.Output(0)))), null);
+    }
+
+    static byte[] weights() {
         byte[] w = new byte[BYTES];
         new SplittableRandom(1).nextBytes(w);
-        Buffer wb = new Buffer("w", ScalarType.U8, (PICKS - 1) * STRIDE + 1), ob = new Buffer("o", ScalarType.U8, PICKS);
-        ModuleSpec spec = new ModuleSpec("big", List.of(), List.of(new TensorSpec("o", ScalarType.U8, List.of((long) PICKS))),
-                List.of(new ModuleSpec.Constant("w", w)), 0,
-                List.of(new PrimFunc("gather", List.of(wb, ob), new Stmt.Seq(List.of()))),
-                List.of(new KernelCall("gather", List.of(new Arg.Const(0), new Arg.Output(0)))), null);
-        Target t = Target.avx2();
-        Path obj = dir.resolve("big.o"), so = dir.resolve("libbig.so");
-        long t0 = System.nanoTime(), t1, t2, t3;
-        try (RawLlvm m = new RawLlvm(KERNEL, t)) {
-            ExecutorCodegen.emit(m.ctx, m.module, spec);
-            t1 = System.nanoTime();
-            m.optimize();
-            Files.write(obj, m.emit(LLVM.LLVMObjectFile));
-            t2 = System.nanoTime();
-        }
-        Linker.linkShared(obj, so, t);
-        t3 = System.nanoTime();
-        System.out.printf("60 MB constant: executor %d ms, optimize+emit %d ms, link %d ms%n",
-                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
+        return w;
+    }
+
+    static void check(Path so, byte[] w) {
         try (NativeModel model = NativeModel.load(so); Arena arena = Arena.ofConfined();
              NativeModel.Session s = model.createSession(1)) {
             MemorySegment out = arena.allocate(PICKS, 64);
             s.run(new MemorySegment[0], new MemorySegment[] {out});
             for (int i = 0; i < PICKS; i++) assertEquals(w[(int) (i * STRIDE)], out.get(ValueLayout.JAVA_BYTE, i), "pick " + i);
         }
+    }
+
+    /** Through the whole NativeCompiler; prints the time of each step (reported, not asserted). */
+    @Test
+    void throughTheNativeCompiler(@TempDir Path dir) {
+        byte[] w = weights();
+        Path so = dir.resolve("libbig.so");
+        var r = NativeCompiler.compile(spec(w), Target.avx2(), so, NativeCompiler.Options.defaults());
+        System.out.println("60 MB constant through NativeCompiler, ms per step: " + r.stepMillis());
+        check(so, w);
+    }
+
+    @Test
+    void sixtyMegabytesOfWeightsEmbedExactly(@TempDir Path dir) throws Exception {
+        byte[] w = weights();
+        ModuleSpec spec = spec(w);
+        Target t = Target.avx2();
+        Path obj = dir.resolve("big.o"), so = dir.resolve("libbig.so");
+        try (RawLlvm m = new RawLlvm(KERNEL, t)) {
+            ExecutorCodegen.emit(m.ctx, m.module, spec);
+            m.optimize();
+            Files.write(obj, m.emit(LLVM.LLVMObjectFile));
+        }
+        Linker.linkShared(obj, so, t);
+        check(so, w);
     }
 }

@@ -32,6 +32,19 @@ class LinkerTest {
         assertFalse(Files.exists(so));
     }
 
+    /** A target whose system libraries are not installed: the error names them and their Debian package. */
+    @Test
+    void missingSystemLibrariesNameTheirPackage(@TempDir Path dir) throws Exception {
+        Target riscv = new Target("riscv64-test", "riscv64-unknown-linux-gnu", "generic-rv64", "", 128, 1);
+        org.junit.jupiter.api.Assumptions.assumeFalse(Files.exists(Path.of("/usr/lib/riscv64-linux-gnu/libc.so.6"))
+                || Files.exists(Path.of("/usr/riscv64-linux-gnu/lib/libc.so.6")), "a riscv64 libc is installed");
+        Path obj = dir.resolve("x.o");
+        Files.writeString(obj, "unused");
+        TargetException e = assertThrows(TargetException.class, () -> Linker.linkShared(obj, dir.resolve("libx.so"), riscv));
+        assertTrue(e.getMessage().contains("libc.so.6") && e.getMessage().contains("libc6") && e.getMessage().contains("riscv64-test"),
+                e.getMessage());
+    }
+
     @Test
     void aMissingObjectIsAClearError(@TempDir Path dir) {
         TargetException e = assertThrows(TargetException.class,

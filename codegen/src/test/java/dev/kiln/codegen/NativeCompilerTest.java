@@ -35,6 +35,13 @@ class NativeCompilerTest extends CompiledModelContract {
     }
 
     @Test
+    void parallelLoopsLinkTheOpenMpRuntime() throws Exception {
+        Exec r = Exec.run("readelf", "-d", so.toString());
+        org.junit.jupiter.api.Assumptions.assumeTrue(r != null, "readelf is not installed");
+        assertTrue(r.output().contains("[libgomp.so.1]"), r.output());
+    }
+
+    @Test
     void onlyTheLibraryAndHeaderAreLeftInTheOutputDirectory() throws Exception {
         try (Stream<Path> files = Files.list(dir)) {
             List<String> names = files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".")).toList();

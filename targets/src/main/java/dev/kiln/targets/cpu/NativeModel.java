@@ -25,7 +25,7 @@ import java.util.List;
  * <p>The library's C ABI is five functions ({@code kiln_model_metadata}, {@code _create},
  * {@code _run}, {@code _destroy}, {@code _last_error}). A {@link Session} wraps one native
  * handle; one handle must be used by one thread at a time, separate sessions may run
- * concurrently. Closing the model unloads the library: close every session first.
+ * concurrently. Closing the model destroys its remaining sessions and unloads the library.
  */
 public final class NativeModel implements AutoCloseable {
     static final String[] SYMBOLS = {"kiln_model_metadata", "kiln_model_create", "kiln_model_run",
@@ -40,6 +40,8 @@ public final class NativeModel implements AutoCloseable {
     private final MethodHandle lastError;
     private final String metadataJson;
     private final Metadata parsed;
+    private final java.util.Set<Session> openSessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private boolean closed;
 
     private NativeModel(Path path, Arena arena, SymbolLookup lookup) {
         this.path = path;
@@ -117,7 +119,8 @@ public final class NativeModel implements AutoCloseable {
      * Creates a native handle with its own workspace; {@code numThreads} 0 means one per online
      * CPU. Each session must be used by one thread at a time.
      */
-    public Session createSession(int numThreads) {
+    public synchronized Session createSession(int numThreads) {
+        if (closed) throw new IllegalStateException("model " + path + " is closed");
         MemorySegment handle = (MemorySegment) invoke(create, numThreads);
         if (handle.equals(MemorySegment.NULL)) {
             throw new TargetException("kiln_model_create(" + numThreads + ") failed for " + path + ": " + lastError());
@@ -130,9 +133,12 @@ public final class NativeModel implements AutoCloseable {
         return cString((MemorySegment) invoke(lastError));
     }
 
-    /** Unloads the library. Sessions must be closed before. */
+    /** Destroys the sessions still open, then unloads the library; idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        for (Session s : List.copyOf(openSessions)) s.close();
         arena.close();
     }
 
@@ -145,6 +151,7 @@ public final class NativeModel implements AutoCloseable {
 
         private Session(MemorySegment handle) {
             this.handle = handle;
+            openSessions.add(this);
             inputPtrs = argArena.allocate(ValueLayout.ADDRESS, Math.max(1, inputs().size()));
             outputPtrs = argArena.allocate(ValueLayout.ADDRESS, Math.max(1, outputs().size()));
         }
@@ -189,10 +196,13 @@ public final class NativeModel implements AutoCloseable {
         /** Destroys the native handle; idempotent. */
         @Override
         public void close() {
-            if (handle == null) return;
-            invoke(destroy, handle);
-            handle = null;
-            argArena.close();
+            synchronized (NativeModel.this) {
+                if (handle == null) return;
+                invoke(destroy, handle);
+                handle = null;
+                argArena.close();
+                openSessions.remove(this);
+            }
         }
     }
 
