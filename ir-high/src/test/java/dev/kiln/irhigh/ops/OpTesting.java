@@ -53,18 +53,7 @@ final class OpTesting {
         }
 
         Spec attr(String name, Object v) {
-            attrs.put(name, switch (v) {
-                case Integer i -> new Attr.Int(i);
-                case Long l -> new Attr.Int(l);
-                case Float f -> new Attr.Float(f);
-                case Double d -> new Attr.Float(d.floatValue());
-                case String s -> new Attr.Str(s);
-                case long[] l -> new Attr.Ints(l);
-                case int[] a -> new Attr.Ints(Arrays.stream(a).asLongStream().toArray());
-                case float[] f -> new Attr.Floats(f);
-                case Tensor t -> new Attr.TensorAttr(t);
-                default -> throw new IllegalArgumentException(v.toString());
-            });
+            attrs.put(name, dev.kiln.irhigh.GraphBuilder.attr(v));
             return this;
         }
 
