@@ -1,5 +1,7 @@
 package dev.kiln.irlow.interp;
 
+import static dev.kiln.irlow.interp.Scalars.*;
+
 import dev.kiln.irlow.Buffer;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.ScalarType;
@@ -100,78 +102,6 @@ public final class Interpreter {
 
     interface Exec {
         void run(Frame f);
-    }
-
-    // ---- value semantics ----
-
-    /** Wraps an integer result to the width of {@code t}. */
-    static long wrap(ScalarType t, long v) {
-        return switch (t) {
-            case BOOL -> v != 0 ? 1 : 0;
-            case I8 -> (byte) v;
-            case I16 -> (short) v;
-            case I32 -> (int) v;
-            case U8 -> v & 0xFF;
-            case U16 -> v & 0xFFFF;
-            case U32 -> v & 0xFFFFFFFFL;
-            default -> v;
-        };
-    }
-
-    /** Rounds a float result to the precision of {@code t}. */
-    static double round(ScalarType t, double v) {
-        return switch (t) {
-            case F32 -> (float) v;
-            case F16 -> Float.float16ToFloat(Float.floatToFloat16((float) v));
-            default -> v;
-        };
-    }
-
-    static double toDouble(ScalarType from, long v) {
-        if (from == ScalarType.U64 && v < 0) return ((double) ((v >>> 1) | (v & 1))) * 2.0;
-        return v;
-    }
-
-    static long fromDouble(ScalarType to, double d) {
-        if (to == ScalarType.BOOL) return d != 0 ? 1 : 0;
-        if (to == ScalarType.U64 && d >= 0x1p63) return (long) (d - 0x1p63) ^ Long.MIN_VALUE;
-        return wrap(to, (long) d);
-    }
-
-    static int compare(ScalarType t, long a, long b) {
-        return t == ScalarType.U64 ? Long.compareUnsigned(a, b) : Long.compare(a, b);
-    }
-
-    static boolean cmp(CmpOp op, int c) {
-        return switch (op) {
-            case EQ -> c == 0;
-            case NE -> c != 0;
-            case LT -> c < 0;
-            case LE -> c <= 0;
-            case GT -> c > 0;
-            case GE -> c >= 0;
-        };
-    }
-
-    static boolean cmp(CmpOp op, double a, double b) {
-        return switch (op) {
-            case EQ -> a == b;
-            case NE -> a != b;
-            case LT -> a < b;
-            case LE -> a <= b;
-            case GT -> a > b;
-            case GE -> a >= b;
-        };
-    }
-
-    static long floorDiv(ScalarType t, long a, long b) {
-        if (b == 0) throw new ArithmeticException("integer division by zero");
-        return t == ScalarType.U64 ? Long.divideUnsigned(a, b) : Math.floorDiv(a, b);
-    }
-
-    static long floorMod(ScalarType t, long a, long b) {
-        if (b == 0) throw new ArithmeticException("integer modulo by zero");
-        return t == ScalarType.U64 ? Long.remainderUnsigned(a, b) : Math.floorMod(a, b);
     }
 
     // ---- compiler from IR to closures ----

@@ -53,4 +53,11 @@ public final class Vars {
         Children.forEach(s, c -> found[0] |= anyStmt(c, p), e -> {});
         return found[0];
     }
+
+    /** Whether any expression in {@code s} reads the variable {@code name}. */
+    public static boolean usedIn(Stmt s, String name) {
+        boolean[] found = {false};
+        Children.forEach(s, c -> found[0] |= usedIn(c, name), e -> found[0] |= uses(e, name));
+        return found[0];
+    }
 }
