@@ -44,13 +44,15 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * What every compiled model library must do, checked on a two-kernel model:
- * {@code y = x * w} (w a constant) into the workspace, then {@code out = relu(y)}.
+ * {@code y = x * w} (w a constant) into the workspace, {@code z = reverse(y)} at another workspace
+ * offset (so a wrong offset corrupts the result), then {@code out = relu(z)}.
  * Subclasses say how the library is built (hand-written LLVM kernels, or the whole NativeCompiler).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class CompiledModelContract {
     static final int N = 1000;
     static final long Y_OFFSET = 64;
+    static final long Z_OFFSET = 4096;
 
     Path dir;
     Path so;
@@ -84,7 +86,8 @@ abstract class CompiledModelContract {
     }
 
     static float expected(int i, int seed) {
-        return Math.max(0f, input(i, seed) * weight(i));
+        int r = N - 1 - i;
+        return Math.max(0f, input(r, seed) * weight(r));
     }
 
     static ModuleSpec spec() {
@@ -95,18 +98,22 @@ abstract class CompiledModelContract {
 
         Buffer x = new Buffer("x", ScalarType.F32, N), wt = new Buffer("w", ScalarType.F32, N),
                 y = new Buffer("y", ScalarType.F32, N), yIn = new Buffer("y_in", ScalarType.F32, N),
-                out = new Buffer("out", ScalarType.F32, N);
-        Expr.Var i = Exprs.var("i"), j = Exprs.var("j");
+                out = new Buffer("out", ScalarType.F32, N), z = new Buffer("z", ScalarType.F32, N),
+                zIn = new Buffer("z_in", ScalarType.F32, N);
+        Expr.Var i = Exprs.var("i"), j = Exprs.var("j"), k = Exprs.var("k");
         // The first loop is parallel, so compiled kernels call the OpenMP runtime.
         PrimFunc scale = new PrimFunc("scale", List.of(x, wt, y), new Stmt.For(i, Exprs.idx(0), Exprs.idx(N), ForKind.PARALLEL,
                 new Stmt.Store(y, i, Exprs.mul(new Expr.Load(x, i), new Expr.Load(wt, i)))));
-        PrimFunc relu = new PrimFunc("relu", List.of(yIn, out), new Stmt.For(j, Exprs.idx(0), Exprs.idx(N), ForKind.SERIAL,
-                new Stmt.Store(out, j, Exprs.max(new Expr.Load(yIn, j), Exprs.f32(0)))));
+        PrimFunc reverse = new PrimFunc("reverse", List.of(yIn, z), new Stmt.For(k, Exprs.idx(0), Exprs.idx(N), ForKind.SERIAL,
+                new Stmt.Store(z, k, new Expr.Load(yIn, Exprs.sub(Exprs.idx(N - 1), k)))));
+        PrimFunc relu = new PrimFunc("relu", List.of(zIn, out), new Stmt.For(j, Exprs.idx(0), Exprs.idx(N), ForKind.SERIAL,
+                new Stmt.Store(out, j, Exprs.max(new Expr.Load(zIn, j), Exprs.f32(0)))));
         return new ModuleSpec("two kernels", List.of(new TensorSpec("input.1", ScalarType.F32, List.of(1L, (long) N))),
                 List.of(new TensorSpec("relu:0", ScalarType.F32, List.of(1L, (long) N))),
-                List.of(new ModuleSpec.Constant("w", wb.array())), Y_OFFSET + 4L * N, List.of(scale, relu),
+                List.of(new ModuleSpec.Constant("w", wb.array())), Z_OFFSET + 4L * N, List.of(scale, reverse, relu),
                 List.of(new KernelCall("scale", List.of(new Arg.Input(0), new Arg.Const(0), new Arg.Workspace(Y_OFFSET))),
-                        new KernelCall("relu", List.of(new Arg.Workspace(Y_OFFSET), new Arg.Output(0)))),
+                        new KernelCall("reverse", List.of(new Arg.Workspace(Y_OFFSET), new Arg.Workspace(Z_OFFSET))),
+                        new KernelCall("relu", List.of(new Arg.Workspace(Z_OFFSET), new Arg.Output(0)))),
                 null);
     }
 
@@ -307,7 +314,7 @@ abstract class CompiledModelContract {
                     void *outs[1] = {out};
                     if (kiln_model_run(m, ins, outs) != 0) return 13;
                     for (int i = 0; i < 1000; i++) {
-                        float v = x[i] * weight(i);
+                        float v = x[999 - i] * weight(999 - i);
                         float e = v > 0 ? v : 0;
                         if (out[i] != e) { printf("element %d: %g != %g\\n", i, out[i], e); return 14; }
                     }

@@ -46,6 +46,22 @@ class ExecutorRawTest extends CompiledModelContract {
             exit:
               ret void
             }
+            define void @reverse(ptr noalias %y, ptr noalias %z, i32 %nt) {
+            entry:
+              br label %loop
+            loop:
+              %i = phi i64 [0, %entry], [%i1, %loop]
+              %r = sub i64 999, %i
+              %py = getelementptr float, ptr %y, i64 %r
+              %pz = getelementptr float, ptr %z, i64 %i
+              %v = load float, ptr %py
+              store float %v, ptr %pz
+              %i1 = add i64 %i, 1
+              %c = icmp slt i64 %i1, 1000
+              br i1 %c, label %loop, label %exit
+            exit:
+              ret void
+            }
             declare float @llvm.maxnum.f32(float, float)
             """;
 

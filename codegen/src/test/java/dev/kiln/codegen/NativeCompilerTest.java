@@ -69,7 +69,7 @@ class NativeCompilerTest extends CompiledModelContract {
         Buffer a = new Buffer("a", ScalarType.F32, 4), stranger = new Buffer("not_a_param", ScalarType.F32, 4);
         PrimFunc bad = new PrimFunc("scale", List.of(a, a, a), new Stmt.Store(stranger, Exprs.idx(0), Exprs.f32(1)));
         ModuleSpec spec = new ModuleSpec(good.name(), good.inputs(), good.outputs(), good.constants(), good.workspaceBytes(),
-                List.of(bad, good.kernels().get(1)), good.calls(), null);
+                List.of(bad, good.kernels().get(1), good.kernels().get(2)), good.calls(), null);
         assertThrows(RuntimeException.class, () -> NativeCompiler.compile(spec, target(), out.resolve("libbad.so"),
                 NativeCompiler.Options.defaults()));
         assertEquals(List.of(), listing(out));
@@ -89,12 +89,12 @@ class NativeCompilerTest extends CompiledModelContract {
     void aPlanThatDoesNotFitIsRejectedBeforeCodegen(@TempDir Path tmp) {
         ModuleSpec good = spec();
         List<KernelCall> calls = new ArrayList<>(good.calls());
-        calls.set(1, new KernelCall("relu", List.of(new Arg.Workspace(128), new Arg.Output(0)))); // past the workspace end
+        calls.set(2, new KernelCall("relu", List.of(new Arg.Workspace(4160), new Arg.Output(0)))); // past the workspace end
         ModuleSpec spec = new ModuleSpec(good.name(), good.inputs(), good.outputs(), good.constants(), good.workspaceBytes(),
                 good.kernels(), calls, null);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> NativeCompiler.compile(spec, target(), tmp.resolve("libw.so"), NativeCompiler.Options.defaults()));
-        assertTrue(e.getMessage().contains("relu") && e.getMessage().contains("y_in"), e.getMessage());
+        assertTrue(e.getMessage().contains("relu") && e.getMessage().contains("z_in"), e.getMessage());
     }
 
     private static List<String> listing(Path d) throws Exception {
