@@ -155,7 +155,7 @@ public final class DefaultSchedules {
         Expr.Reduce r = (Expr.Reduce) k.body();
         initNest(s, k, target);
         List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
-        windowed(s, k, sp, red, 16, target);
+        windowed(s, k, sp, red, Math.max(16, lanes(k, target)), target);
         parallelOuter(s, sp.subList(0, 2), k, k.numel() * product(r.extents()), target);
     }
 
@@ -175,7 +175,7 @@ public final class DefaultSchedules {
         String last = sp.getLast(), vec = last;
         List<String> order = new ArrayList<>(sp.subList(0, sp.size() - 1));
         if (ow > maxVector) {
-            String[] oi = s.split(last, divisorIn(ow, maxVector / 2, maxVector));
+            String[] oi = s.split(last, vectorFactor(ow, lanes(k, target), maxVector));
             order.add(oi[0]);
             vec = oi[1];
         }
@@ -244,10 +244,15 @@ public final class DefaultSchedules {
         return candidates[candidates.length - 1];
     }
 
-    /** The largest divisor of n in [lo, hi], else hi. */
-    static long divisorIn(long n, long lo, long hi) {
-        for (long f = hi; f >= Math.max(lo, 1); f--) if (n % f == 0) return f;
-        return hi;
+    /**
+     * How many iterations of a loop of extent {@code n} (> max) to run as one vector: a multiple of
+     * the register width that divides n if there is one, else the largest divisor of n in
+     * [max/2, max] (no tail), else {@code max} with a guarded tail.
+     */
+    static long vectorFactor(long n, int lanes, long max) {
+        for (long f = max - max % lanes; f >= lanes; f -= lanes) if (n % f == 0) return f;
+        for (long f = max; f >= max / 2; f--) if (n % f == 0) return f;
+        return max;
     }
 
     private static List<String> names(List<Expr.Var> vars, String suffix) {

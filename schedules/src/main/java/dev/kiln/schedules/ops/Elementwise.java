@@ -54,8 +54,6 @@ final class Elementwise {
             case "Relu" -> Exprs.max(x, Idx.lit(x, 0));
             case "Neg" -> Exprs.sub(Idx.lit(x, 0), x);
             case "Abs" -> abs(x);
-            case "Sign" -> Exprs.select(Idx.cmp(CmpOp.GT, x, Idx.lit(x, 0)), Idx.lit(x, 1),
-                    Exprs.select(Exprs.lt(x, Idx.lit(x, 0)), Idx.lit(x, -1), Idx.lit(x, 0)));
             case "Sigmoid" -> Exprs.call(Intrinsic.SIGMOID, x);
             case "Tanh" -> Exprs.call(Intrinsic.TANH, x);
             case "Erf" -> Exprs.call(Intrinsic.ERF, x);
@@ -64,19 +62,11 @@ final class Elementwise {
             case "Sqrt" -> Exprs.call(Intrinsic.SQRT, x);
             case "Floor" -> Exprs.call(Intrinsic.FLOOR, x);
             case "Ceil" -> Exprs.call(Intrinsic.CEIL, x);
-            case "Round" -> Exprs.call(Intrinsic.ROUND_EVEN, x);
-            case "Sin" -> Exprs.call(Intrinsic.SIN, x);
-            case "Cos" -> Exprs.call(Intrinsic.COS, x);
             case "Reciprocal" -> Exprs.div(Idx.lit(x, 1), x);
             case "Not" -> new Expr.Not(x);
             case "LeakyRelu" -> Exprs.select(Exprs.ge(x, Idx.lit(x, 0)), x, Exprs.mul(Idx.lit(x, n.attrFloat("alpha", 0.01f)), x));
             case "HardSigmoid" -> clamp01(Exprs.add(Exprs.mul(Idx.lit(x, n.attrFloat("alpha", 0.2f)), x), Idx.lit(x, n.attrFloat("beta", 0.5f))));
             case "HardSwish" -> Exprs.mul(x, clamp01(Exprs.add(Exprs.div(x, Idx.lit(x, 6)), Idx.lit(x, 0.5))));
-            case "Elu" -> Exprs.select(Exprs.lt(x, Idx.lit(x, 0)),
-                    Exprs.mul(Idx.lit(x, n.attrFloat("alpha", 1f)), Exprs.sub(Exprs.call(Intrinsic.EXP, x), Idx.lit(x, 1))), x);
-            case "Softplus" -> Exprs.call(Intrinsic.LOG, Exprs.add(Exprs.call(Intrinsic.EXP, x), Idx.lit(x, 1)));
-            case "Softsign" -> Exprs.div(x, Exprs.add(Exprs.call(Intrinsic.ABS, x), Idx.lit(x, 1)));
-            case "Gelu" -> gelu(n, x);
             case "Identity", "Dropout" -> x;
             default -> throw n.error("no native kernel for op " + n.op() + " yet");
         };
@@ -89,16 +79,6 @@ final class Elementwise {
 
     private static Expr clamp01(Expr v) {
         return Exprs.max(Exprs.min(v, Idx.lit(v, 1)), Idx.lit(v, 0));
-    }
-
-    private static Expr gelu(Node n, Expr x) {
-        Expr half = Exprs.mul(Idx.lit(x, 0.5), x);
-        if (n.attrString("approximate", "none").equals("tanh")) {
-            Expr inner = Exprs.mul(Idx.lit(x, Math.sqrt(2 / Math.PI)),
-                    Exprs.add(x, Exprs.mul(Idx.lit(x, 0.044715), Exprs.mul(x, Exprs.mul(x, x)))));
-            return Exprs.mul(half, Exprs.add(Idx.lit(x, 1), Exprs.call(Intrinsic.TANH, inner)));
-        }
-        return Exprs.mul(half, Exprs.add(Idx.lit(x, 1), Exprs.call(Intrinsic.ERF, Exprs.mul(x, Idx.lit(x, Math.sqrt(0.5))))));
     }
 
     static void binary(OpBuilder b) {
@@ -123,12 +103,7 @@ final class Elementwise {
             case "Sub" -> Exprs.sub(x, y);
             case "Mul" -> Exprs.mul(x, y);
             case "Div" -> isFloat || !x.type().scalar().isSigned ? Exprs.div(x, y) : truncDiv(x, y);
-            case "Mod" -> {
-                if (isFloat || n.attrInt("fmod", 0) == 0) yield Exprs.mod(x, y); // float Mod is fmod, int Mod is floor mod
-                yield Exprs.sub(x, Exprs.mul(truncDiv(x, y), y));
-            }
             case "Pow" -> pow(x, y);
-            case "PRelu" -> Exprs.select(Exprs.lt(x, Idx.lit(x, 0)), Exprs.mul(y, x), x);
             case "Equal" -> Idx.cmp(CmpOp.EQ, x, y);
             case "Less" -> Idx.cmp(CmpOp.LT, x, y);
             case "LessOrEqual" -> Idx.cmp(CmpOp.LE, x, y);
@@ -213,7 +188,7 @@ final class Elementwise {
         map(b, new int[] {0, 1, 2}, null, b.outType(0), a -> Exprs.select(a.get(0), a.get(1), a.get(2)));
     }
 
-    /** Cast and CastLike (whose second input only names the type). */
+    /** Cast: float to integer truncates toward zero; to bool is "not zero". */
     static void cast(OpBuilder b) {
         ScalarType to = b.outType(0);
         map(b, new int[] {0}, null, to, a -> {
@@ -253,7 +228,7 @@ final class Elementwise {
         Placeholder x = b.input(0, new long[] {n});
         b.output(0, Te.compute(b.outName(0), b.outType(0), List.of(n), ax -> Te.read(x, ax.get(0))));
         if (b.node.op().equals("Dropout") && b.hasOutput(1))
-            b.output(1, Te.compute(b.outName(1), ScalarType.BOOL, List.of(n), ax -> Exprs.intImm(ScalarType.BOOL, 1)));
+            b.output(1, Te.compute(b.outName(1), b.outType(1), List.of(n), ax -> Idx.lit(b.outType(1), 1)));
     }
 
     /** ConstantOfShape: every element is the {@code value} attribute (float 0 by default). */

@@ -189,10 +189,13 @@ final class Movement {
                         }
                         case "edge" -> i = Idx.clamp(i, 0, x[d] - 1);
                         case "reflect" -> {
-                            // One bounce off each edge: ONNX requires pads smaller than the dimension.
-                            i = Exprs.select(Exprs.lt(i, Idx.c(0)), Exprs.sub(Idx.c(0), i), i);
-                            i = Exprs.select(Exprs.ge(i, Idx.c(x[d])), Exprs.sub(Idx.c(2 * (x[d] - 1)), i), i);
-                            i = Idx.clamp(i, 0, x[d] - 1);
+                            // Mirror without repeating the edge, periodic so that any pad width works.
+                            long period = 2 * (x[d] - 1);
+                            if (period == 0) i = Idx.c(0);
+                            else {
+                                Expr m = Exprs.mod(i, Idx.c(period));
+                                i = Exprs.select(Exprs.lt(m, Idx.c(x[d])), m, Exprs.sub(Idx.c(period), m));
+                            }
                         }
                         case "wrap" -> i = Exprs.mod(i, Idx.c(x[d]));
                         default -> throw b.node.error("unknown Pad mode '" + mode + "'");

@@ -1,10 +1,8 @@
 package dev.kiln.schedules.ops;
 
 import dev.kiln.irlow.ScalarType;
-import dev.kiln.irlow.expr.CmpOp;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Exprs;
-import dev.kiln.irlow.expr.Intrinsic;
 import dev.kiln.irlow.te.Compute;
 import dev.kiln.irlow.te.Placeholder;
 import dev.kiln.irlow.te.Te;
@@ -12,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The Reduce* ops and ArgMax/ArgMin. The input is viewed with neighbouring dimensions merged
+ * ReduceSum, ReduceMean, ReduceMax, ReduceMin and ReduceProd. The input is viewed with neighbouring dimensions merged
  * when both are reduced or both kept, so a reduction over H and W of NCHW is one axis of
  * {@code [N*C, H*W]}. keepdims does not change the flat output, so it only shows in the graph.
  */
@@ -79,10 +77,7 @@ final class Reduce {
                 rext.add(dims.extent()[d]);
             }
         }
-        boolean epilogue = switch (op) {
-            case "ReduceMean", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp" -> true;
-            default -> false;
-        };
+        boolean epilogue = op.equals("ReduceMean");
         Expr.ReduceOp rop = switch (op) {
             case "ReduceMax" -> Expr.ReduceOp.MAX;
             case "ReduceMin" -> Expr.ReduceOp.MIN;
@@ -94,13 +89,7 @@ final class Reduce {
             int k = 0, rk = 0;
             for (int d = 0; d < dims.extent().length; d++) idx.add(dims.reduced()[d] ? raxes.get(rk++) : ax.get(k++));
             if (idx.isEmpty()) idx.add(Idx.c(0));
-            Expr v = Te.read(px, idx);
-            Expr src = switch (op) {
-                case "ReduceL1" -> Elementwise.abs(v);
-                case "ReduceL2", "ReduceSumSquare" -> Exprs.mul(v, v);
-                case "ReduceLogSumExp" -> Exprs.call(Intrinsic.EXP, v);
-                default -> v;
-            };
+            Expr src = Te.read(px, idx);
             if (raxes.isEmpty()) return new Expr.Reduce(rop, src, List.of(Te.reduceAxis(b.name("rr_unit"))), List.of(1L));
             return new Expr.Reduce(rop, src, raxes, rext);
         });
@@ -109,39 +98,6 @@ final class Reduce {
             return;
         }
         long n = dims.count();
-        b.output(0, Te.compute(b.outName(0), t, Te.box(dims.kept()), ax -> {
-            Expr s = Te.read(acc, ax);
-            return switch (op) {
-                case "ReduceMean" -> Exprs.div(s, Idx.lit(t, n));
-                case "ReduceL2" -> Exprs.call(Intrinsic.SQRT, s);
-                default -> Exprs.call(Intrinsic.LOG, s);
-            };
-        }));
-    }
-
-    /**
-     * ArgMax/ArgMin as two reductions: the extreme value, then the first (or, with
-     * select_last_index, the last) position that holds it.
-     */
-    static void argExtreme(OpBuilder b) {
-        boolean isMax = b.node.op().equals("ArgMax");
-        boolean last = b.node.attrInt("select_last_index", 0) != 0;
-        long[] x = b.inDims(0);
-        int a = b.axis(b.node.attrInt("axis", 0), x.length);
-        AxisView v = AxisView.around(x, a, a + 1);
-        Placeholder px = b.input(0, v.shape());
-        ScalarType t = b.inType(0);
-        Expr.Var r1 = b.reduceAxis("rv"), r2 = b.reduceAxis("ri");
-        List<Long> ext = List.of(v.mid());
-        Compute best = Te.compute(b.name("best"), t, Te.box(v.keptShape()), ax -> {
-            Expr e = Te.read(px, v.at(v.keptOuterOf(ax), r1, v.keptInnerOf(ax)));
-            return isMax ? Te.max(e, List.of(r1), ext) : Te.min(e, List.of(r1), ext);
-        });
-        b.output(0, Te.compute(b.outName(0), ScalarType.I64, Te.box(v.keptShape()), ax -> {
-            Expr e = Te.read(px, v.at(v.keptOuterOf(ax), r2, v.keptInnerOf(ax)));
-            Expr hit = Idx.cmp(CmpOp.EQ, e, Te.read(best, ax));
-            return last ? Te.max(Exprs.select(hit, r2, Idx.c(-1)), List.of(r2), ext)
-                    : Te.min(Exprs.select(hit, r2, Idx.c(v.mid())), List.of(r2), ext);
-        }));
+        b.output(0, Te.compute(b.outName(0), t, Te.box(dims.kept()), ax -> Exprs.div(Te.read(acc, ax), Idx.lit(t, n))));
     }
 }

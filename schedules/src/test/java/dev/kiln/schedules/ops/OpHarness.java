@@ -143,9 +143,25 @@ final class OpHarness {
         Map<String, Tensor> expected = Evaluator.run(g, runtime);
         Node node = g.nodes().get(0);
         kernel = OpInventory.lower(node, g, target);
+        checkReduceLoopsStaySerial(OpInventory.compute(node, g), kernel);
         Map<String, Object> got = runKernel(kernel, g);
         for (String o : g.outputs()) compare(o, expected.get(o), got.get(o));
         return this;
+    }
+
+    /**
+     * A reduce loop accumulates into one element per iteration, so running it in parallel or as
+     * vector lanes would race or mix partial sums: no default schedule may do either.
+     */
+    static void checkReduceLoopsStaySerial(OpCompute c, Kernel k) {
+        java.util.Set<String> reduce = new java.util.HashSet<>();
+        for (dev.kiln.irlow.te.Compute comp : DefaultSchedules.materialized(c))
+            if (comp.body() instanceof dev.kiln.irlow.expr.Expr.Reduce r) for (var v : r.axes()) reduce.add(v.name());
+        for (dev.kiln.irlow.stmt.Stmt.For f : dev.kiln.irlow.transform.Vars.loops(k.func().body())) {
+            boolean isReduce = reduce.stream().anyMatch(r -> f.var().name().equals(r) || f.var().name().startsWith(r + "."));
+            if (isReduce && (f.kind() == dev.kiln.irlow.stmt.ForKind.PARALLEL || f.kind() == dev.kiln.irlow.stmt.ForKind.VECTORIZED))
+                fail("reduce loop " + f.var().name() + " of " + k.func().name() + " is " + f.kind());
+        }
     }
 
     /** Runs a kernel on the graph's inputs and initializers; returns each output's storage by value name. */
