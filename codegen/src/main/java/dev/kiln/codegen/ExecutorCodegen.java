@@ -6,13 +6,9 @@ import dev.kiln.codegen.ModuleSpec.Arg;
 import dev.kiln.codegen.ModuleSpec.KernelCall;
 import dev.kiln.codegen.ModuleSpec.TensorSpec;
 import dev.kiln.codegen.llvm.LlvmModule;
-import dev.kiln.irlow.Buffer;
-import dev.kiln.irlow.PrimFunc;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.bytedeco.javacpp.BytePointer;
@@ -56,13 +52,13 @@ public final class ExecutorCodegen {
      * spec calls; the executor's functions get the module's target attributes.
      */
     public static void emit(LlvmModule m, ModuleSpec spec) {
-        check(spec);
+        spec.validate();
         new Emitter(m.context(), m.module(), spec, m::addFunctionAttributes).emit();
     }
 
     /** As {@link #emit(LlvmModule, ModuleSpec)}, on raw LLVM handles (no target attributes). */
     public static void emit(LLVMContextRef ctx, LLVMModuleRef module, ModuleSpec spec) {
-        check(spec);
+        spec.validate();
         new Emitter(ctx, module, spec, f -> {}).emit();
     }
 
@@ -76,55 +72,6 @@ public final class ExecutorCodegen {
                 LLVMSetInitializer(g, LLVMConstNull(LLVMGlobalGetValueType(g)));
             }
         }
-    }
-
-    /**
-     * Checks that every call names a kernel of the spec with one argument per parameter, and
-     * that every argument buffer is large enough for the kernel's parameter, so that a wrong
-     * plan fails here with a message rather than as memory corruption at run time.
-     */
-    static void check(ModuleSpec spec) {
-        Map<String, PrimFunc> kernels = new HashMap<>();
-        for (PrimFunc f : spec.kernels()) {
-            if (kernels.put(f.name(), f) != null) throw new IllegalArgumentException("kernel " + f.name() + " is defined twice");
-            if (EXPORTED.contains(f.name())) throw new IllegalArgumentException("kernel name " + f.name() + " is reserved");
-        }
-        if (spec.workspaceBytes() < 0) throw new IllegalArgumentException("negative workspace size " + spec.workspaceBytes());
-        for (int c = 0; c < spec.calls().size(); c++) {
-            KernelCall call = spec.calls().get(c);
-            String where = "call " + c + " (" + call.kernel() + ")";
-            PrimFunc f = kernels.get(call.kernel());
-            if (f == null) throw new IllegalArgumentException(where + ": no kernel named " + call.kernel() + " in the module");
-            if (call.args().size() != f.params().size()) {
-                throw new IllegalArgumentException(where + ": " + call.args().size() + " arguments for "
-                        + f.params().size() + " parameters");
-            }
-            for (int i = 0; i < f.params().size(); i++) {
-                Buffer p = f.params().get(i);
-                long need = p.size() * p.dtype().bytes();
-                String arg = where + " argument " + i + " (" + p.name() + ", " + need + " bytes)";
-                long have = switch (call.args().get(i)) {
-                    case Arg.Input(int k) -> bytesOf(spec.inputs(), k, arg, "input");
-                    case Arg.Output(int k) -> bytesOf(spec.outputs(), k, arg, "output");
-                    case Arg.Const(int k) -> {
-                        if (k < 0 || k >= spec.constants().size()) throw new IllegalArgumentException(arg + ": no constant " + k);
-                        yield spec.constants().get(k).data().length;
-                    }
-                    case Arg.Workspace(long off) -> {
-                        if (off < 0 || off % MemoryPlanner.ALIGN != 0) {
-                            throw new IllegalArgumentException(arg + ": workspace offset " + off + " is not a non-negative multiple of 64");
-                        }
-                        yield spec.workspaceBytes() - off;
-                    }
-                };
-                if (have < need) throw new IllegalArgumentException(arg + ": the buffer it gets has only " + have + " bytes");
-            }
-        }
-    }
-
-    private static long bytesOf(List<TensorSpec> specs, int k, String arg, String what) {
-        if (k < 0 || k >= specs.size()) throw new IllegalArgumentException(arg + ": no " + what + " " + k);
-        return specs.get(k).bytes();
     }
 
     static String nameOf(LLVMValueRef v) {

@@ -2,9 +2,12 @@ package dev.kiln.codegen;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.kiln.irlow.Buffer;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.ScalarType;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Everything the ahead-of-time executor of one compiled model needs: its kernels, the order in
@@ -19,6 +22,56 @@ public record ModuleSpec(String name, List<TensorSpec> inputs, List<TensorSpec> 
         constants = List.copyOf(constants);
         kernels = List.copyOf(kernels);
         calls = List.copyOf(calls);
+    }
+
+    /**
+     * Checks that every call names a kernel of the spec with one argument per parameter, and
+     * that every argument buffer is large enough for the kernel's parameter, so that a wrong
+     * plan fails here with a message rather than as memory corruption at run time. Throws
+     * IllegalArgumentException (a bug in whatever built the spec).
+     */
+    public void validate() {
+        Map<String, PrimFunc> byName = new HashMap<>();
+        for (PrimFunc f : kernels) {
+            if (byName.put(f.name(), f) != null) throw new IllegalArgumentException("kernel " + f.name() + " is defined twice");
+            if (f.name().startsWith("kiln_model_")) throw new IllegalArgumentException("kernel name " + f.name() + " is reserved");
+        }
+        if (workspaceBytes < 0) throw new IllegalArgumentException("negative workspace size " + workspaceBytes);
+        for (int c = 0; c < calls.size(); c++) {
+            KernelCall call = calls.get(c);
+            String where = "call " + c + " (" + call.kernel() + ")";
+            PrimFunc f = byName.get(call.kernel());
+            if (f == null) throw new IllegalArgumentException(where + ": no kernel named " + call.kernel() + " in the module");
+            if (call.args().size() != f.params().size()) {
+                throw new IllegalArgumentException(where + ": " + call.args().size() + " arguments for "
+                        + f.params().size() + " parameters");
+            }
+            for (int i = 0; i < f.params().size(); i++) {
+                Buffer p = f.params().get(i);
+                long need = p.size() * p.dtype().bytes();
+                String arg = where + " argument " + i + " (" + p.name() + ", " + need + " bytes)";
+                long have = switch (call.args().get(i)) {
+                    case Arg.Input(int k) -> bytesOf(inputs, k, arg, "input");
+                    case Arg.Output(int k) -> bytesOf(outputs, k, arg, "output");
+                    case Arg.Const(int k) -> {
+                        if (k < 0 || k >= constants.size()) throw new IllegalArgumentException(arg + ": no constant " + k);
+                        yield constants.get(k).data().length;
+                    }
+                    case Arg.Workspace(long off) -> {
+                        if (off < 0 || off % 64 != 0) {
+                            throw new IllegalArgumentException(arg + ": workspace offset " + off + " is not a non-negative multiple of 64");
+                        }
+                        yield workspaceBytes - off;
+                    }
+                };
+                if (have < need) throw new IllegalArgumentException(arg + ": the buffer it gets has only " + have + " bytes");
+            }
+        }
+    }
+
+    private static long bytesOf(List<TensorSpec> specs, int k, String arg, String what) {
+        if (k < 0 || k >= specs.size()) throw new IllegalArgumentException(arg + ": no " + what + " " + k);
+        return specs.get(k).bytes();
     }
 
     /**

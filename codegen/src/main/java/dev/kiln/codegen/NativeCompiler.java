@@ -56,7 +56,7 @@ public final class NativeCompiler {
         boolean headerPublished = false;
         try {
             Files.createDirectories(dir);
-            ExecutorCodegen.check(spec);
+            spec.validate();
             byte[] object;
             try (LlvmModule m = new LlvmModule(spec.name(), target)) {
                 steps.run("kernels", () -> {

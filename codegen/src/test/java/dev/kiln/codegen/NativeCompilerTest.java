@@ -9,6 +9,11 @@ import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.ScalarType;
 import dev.kiln.irlow.expr.Exprs;
 import dev.kiln.irlow.stmt.Stmt;
+import dev.kiln.targets.Target;
+import dev.kiln.targets.cpu.NativeModel;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,6 +37,21 @@ class NativeCompilerTest extends CompiledModelContract {
         assertEquals(so.resolveSibling("libtwo_kernels.h"), result.header());
         assertEquals(List.of("kernels", "executor", "optimize", "emit", "link", "header"), List.copyOf(result.stepMillis().keySet()));
         assertTrue(result.totalMillis() >= 0);
+    }
+
+    /** AVX-512 code can be built on any machine; it is run only where the CPU has AVX-512. */
+    @Test
+    void compilesForAvx512(@TempDir Path tmp) {
+        Target avx512 = Target.parse("x86_64-avx512");
+        Path lib = tmp.resolve("libz.so");
+        NativeCompiler.compile(spec(), avx512, lib, NativeCompiler.Options.defaults());
+        org.junit.jupiter.api.Assumptions.assumeTrue(avx512.canRunOnHost(), "this CPU has no AVX-512");
+        try (NativeModel m = NativeModel.load(lib); Arena arena = Arena.ofConfined(); NativeModel.Session s = m.createSession(2)) {
+            MemorySegment in = arena.allocate(4L * N, 64), out = arena.allocate(4L * N, 64);
+            for (int i = 0; i < N; i++) in.setAtIndex(ValueLayout.JAVA_FLOAT, i, input(i, 3));
+            s.run(new MemorySegment[] {in}, new MemorySegment[] {out});
+            for (int i = 0; i < N; i++) assertEquals(expected(i, 3), out.getAtIndex(ValueLayout.JAVA_FLOAT, i), 0f, "element " + i);
+        }
     }
 
     @Test
