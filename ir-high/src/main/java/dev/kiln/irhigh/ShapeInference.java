@@ -26,6 +26,9 @@ public final class ShapeInference {
     public static void run(Graph g) {
         g.sortTopologically();
         Map<String, Value> values = g.values();
+        // Types the model declared for its outputs (the frontend records static ones) must agree with inference.
+        Map<String, Value> declared = new HashMap<>();
+        for (String o : g.outputs()) if (values.containsKey(o)) declared.put(o, values.get(o));
         values.clear();
         for (Value v : g.inputs()) values.put(v.name(), v);
         for (var e : g.initializers().entrySet())
@@ -43,8 +46,15 @@ public final class ShapeInference {
                 for (int i = 0; i < computed.size(); i++)
                     if (!n.output(i).isEmpty() && computed.get(i) != null) known.put(n.output(i), computed.get(i));
         }
-        for (String o : g.outputs())
-            if (!values.containsKey(o)) throw new KilnException("graph output '" + o + "' of graph '" + g.name() + "' has no known type");
+        for (String o : g.outputs()) {
+            Value v = values.get(o);
+            if (v == null) throw new KilnException("graph output '" + o + "' of graph '" + g.name() + "' has no known type");
+            Value d = declared.get(o);
+            if (d != null && (d.dtype() != v.dtype() || !d.shape().equals(v.shape())))
+                throw new KilnException("graph output '" + o + "' of graph '" + g.name() + "' is declared as " + d.dtype().numpyName + d.shape()
+                        + " but the graph computes " + v.dtype().numpyName + v.shape()
+                        + " (do the input shapes match the ones the model was exported with?)");
+        }
     }
 
     /**

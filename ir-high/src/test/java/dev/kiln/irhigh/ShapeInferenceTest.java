@@ -50,6 +50,11 @@ class ShapeInferenceTest {
         m = assertThrows(KilnException.class, () -> ShapeInference.run(missing)).getMessage();
         assertTrue(m.contains("input 'nope' is not a graph input, an initializer or the output of any node"), m);
 
+        Graph declared = new GraphBuilder("g").input("x", DType.FLOAT32, 2).node("Relu", List.of("x"), List.of("y")).output("y").build();
+        declared.values().put("y", new Value("y", DType.FLOAT32, new Shape(1, 2)));
+        m = assertThrows(KilnException.class, () -> ShapeInference.run(declared)).getMessage();
+        assertTrue(m.startsWith("graph output 'y' of graph 'g' is declared as float32[1,2] but the graph computes float32[2]"), m);
+
         Graph unsupported = new GraphBuilder("g").input("x", DType.FLOAT32, 2).node("Gru", List.of("x"), List.of("y")).output("y").build();
         m = assertThrows(KilnException.class, () -> ShapeInference.run(unsupported)).getMessage();
         assertTrue(m.startsWith("node 'gru_0' (Gru, opset 17): unsupported op 'Gru'"), m);

@@ -37,6 +37,7 @@ public final class FoldConstants {
     }
 
     public static Result run(Graph g) {
+        g.sortTopologically();
         Map<String, Value> values = g.values();
         for (Value v : g.inputs()) values.put(v.name(), v);
         Map<String, Tensor> constants = g.initializers();
