@@ -189,6 +189,7 @@ final class ExprCodegen {
         if (s == ScalarType.BOOL) return ir.cast(d.isFloat ? LLVMUIToFP : LLVMZExt, v, target);
         if (s.isFloat && d.isFloat) {
             if (s.bits == d.bits) return v;
+            if (s == ScalarType.F64 && d == ScalarType.F16) return doubleToHalf(v, target);
             return ir.cast(d.bits > s.bits ? LLVMFPExt : LLVMFPTrunc, v, target);
         }
         if (s.isFloat) return ir.cast(d.isSigned ? LLVMFPToSI : LLVMFPToUI, v, target);
@@ -196,6 +197,24 @@ final class ExprCodegen {
         if (s.bits == d.bits) return v;
         if (d.bits < s.bits) return ir.cast(LLVMTrunc, v, target);
         return ir.cast(s.isSigned ? LLVMSExt : LLVMZExt, v, target);
+    }
+
+    /**
+     * f64 to f16 without the {@code __truncdfhf2} libcall x86 would need: round to f32 "to odd"
+     * (truncate, then set the last bit if inexact), then to f16. The odd bit keeps the second
+     * rounding from seeing a false tie, so the result is correctly rounded.
+     */
+    private LLVMValueRef doubleToHalf(LLVMValueRef d, LLVMTypeRef target) {
+        int lanes = Ir.lanes(d);
+        LLVMTypeRef f32 = Ir.vec(ir.f32(), lanes), i32 = Ir.vec(ir.i32(), lanes);
+        LLVMValueRef f = ir.cast(LLVMFPTrunc, d, f32);
+        LLVMValueRef back = ir.cast(LLVMFPExt, f, LLVMTypeOf(d));
+        LLVMValueRef inexact = ir.fcmp(LLVMRealUNE, back, d);
+        LLVMValueRef roundedUp = ir.fcmp(LLVMRealOGT, ir.fabs(back), ir.fabs(d));
+        LLVMValueRef bits = ir.bitcast(f, i32);
+        bits = ir.sub(bits, ir.cast(LLVMZExt, roundedUp, i32));
+        bits = ir.or(bits, ir.cast(LLVMZExt, inexact, i32));
+        return ir.cast(LLVMFPTrunc, ir.bitcast(bits, f32), target);
     }
 
     // ---- vectors and memory
