@@ -5,10 +5,12 @@ import static dev.kiln.irlow.expr.Exprs.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.kiln.irlow.PrimFunc;
+import dev.kiln.irlow.Printer;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Intrinsic;
 import dev.kiln.irlow.interp.Interpreter;
 import dev.kiln.irlow.lower.LowerTe;
+import dev.kiln.irlow.lower.LoweringPipeline;
 import dev.kiln.irlow.stmt.ForKind;
 import dev.kiln.irlow.stmt.Stmt;
 import dev.kiln.irlow.te.Compute;
@@ -76,7 +78,7 @@ class ScheduleTest {
         List<String> loops = s.loops();
         String l = loops.get(r.nextInt(loops.size()));
         Stmt.For f = Vars.loops(s.func().body()).stream().filter(x -> x.var().name().equals(l)).findFirst().orElseThrow();
-        return switch (r.nextInt(6)) {
+        return switch (r.nextInt(7)) {
             case 0, 1 -> f.extent() instanceof Expr.IntImm ? new Step.Split(l, 1 + r.nextInt(8)) : null;
             case 2 -> {
                 List<String> chain = new ArrayList<>();
@@ -90,7 +92,12 @@ class ScheduleTest {
                 yield new Step.Reorder(chain.subList(0, 2 + r.nextInt(chain.size() - 1)));
             }
             case 3 -> f.body() instanceof Stmt.For in ? new Step.Fuse(l, in.var().name()) : null;
-            default -> new Step.Annotate(l, List.of(ForKind.PARALLEL, ForKind.VECTORIZED, ForKind.UNROLLED).get(r.nextInt(3)));
+            case 4 -> { // vectorize, mostly an innermost loop, where it can become vector code
+                List<String> innermost = Vars.loops(s.func().body()).stream()
+                        .filter(x -> !Vars.anyStmt(x.body(), y -> y instanceof Stmt.For)).map(x -> x.var().name()).toList();
+                yield new Step.Annotate(r.nextInt(4) == 0 ? l : innermost.get(r.nextInt(innermost.size())), ForKind.VECTORIZED);
+            }
+            default -> new Step.Annotate(l, r.nextBoolean() ? ForKind.PARALLEL : ForKind.UNROLLED);
         };
     }
 
@@ -98,6 +105,7 @@ class ScheduleTest {
         float[] want = run(base);
         Random r = new Random(7);
         java.util.Map<Class<?>, Integer> applied = new java.util.HashMap<>();
+        int vectorized = 0;
         for (int t = 0; t < trials; t++) {
             Schedule s = new Schedule(base);
             for (int n = 0; n < 6; n++) {
@@ -114,11 +122,18 @@ class ScheduleTest {
             float[] got = run(s.func());
             for (int i = 0; i < want.length; i++)
                 assertEquals(want[i], got[i], tol * Math.max(1, Math.abs(want[i])), "element " + i + " after\n" + s.printTrace());
+            PrimFunc lowered = LoweringPipeline.run(s.func(), (name, f) -> {});
+            if (Printer.print(lowered).contains("ramp(")) vectorized++;
+            float[] low = run(lowered);
+            for (int i = 0; i < want.length; i++)
+                assertEquals(want[i], low[i], tol * Math.max(1, Math.abs(want[i])), "element " + i + " after lowering\n"
+                        + s.printTrace() + Printer.print(lowered));
             Schedule again = Schedule.replay(base, Schedule.parseTrace(s.printTrace()));
             assertEquals(s.func(), again.func(), "replay of\n" + s.printTrace());
         }
         for (Class<?> c : List.of(Step.Split.class, Step.Reorder.class, Step.Fuse.class, Step.Annotate.class))
             assertTrue(applied.getOrDefault(c, 0) >= 5, "too few " + c.getSimpleName() + " steps were tried: " + applied);
+        assertTrue(vectorized >= 3, "the vectorizer turned only " + vectorized + " schedules into vector code");
     }
 
     @Test

@@ -28,7 +28,7 @@ import java.util.Map;
 public final class Simplify {
     private final Map<String, Interval> ranges;
 
-    private Simplify(Map<String, Interval> ranges) {
+    Simplify(Map<String, Interval> ranges) {
         this.ranges = new HashMap<>(ranges);
     }
 
