@@ -149,14 +149,18 @@ public final class LowerTe {
         };
     }
 
-    /** Row-major flat index {@code i0*stride0 + i1*stride1 + ... + i_last}. */
+    /** Row-major flat index {@code (i0*stride0 + i1*stride1) + ... + i_last}, a left-leaning sum. */
     static Expr flatIndex(List<? extends Expr> idx, List<Long> shape) {
-        Expr r = null;
+        long[] strides = new long[shape.size()];
         long stride = 1;
         for (int d = shape.size() - 1; d >= 0; d--) {
-            Expr term = stride == 1 ? idx.get(d) : Exprs.mul(idx.get(d), Exprs.idx(stride));
-            r = r == null ? term : Exprs.add(term, r);
+            strides[d] = stride;
             stride *= shape.get(d);
+        }
+        Expr r = null;
+        for (int d = 0; d < shape.size(); d++) {
+            Expr term = strides[d] == 1 ? idx.get(d) : Exprs.mul(idx.get(d), Exprs.idx(strides[d]));
+            r = r == null ? term : Exprs.add(r, term);
         }
         return r == null ? Exprs.idx(0) : r;
     }
