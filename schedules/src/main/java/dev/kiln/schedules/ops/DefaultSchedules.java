@@ -27,6 +27,9 @@ public final class DefaultSchedules {
     /** Work (loop iterations) below which a nest runs on one thread: forking costs more than it saves. */
     static final long PARALLEL_MIN_WORK = 1 << 16;
 
+    /** The widest loop VectorizeLoops turns into vector code. */
+    static final long MAX_VECTOR = 64;
+
     /** Schedules every nest of {@code s}, the lowered form of {@code c}, for {@code target}. */
     public static void apply(Schedule s, OpCompute c, Target target) {
         for (Compute k : materialized(c)) {
@@ -34,6 +37,7 @@ public final class DefaultSchedules {
                 case INJECTIVE -> injective(s, k, target);
                 case REDUCTION -> reduction(s, k, target);
                 case MATMUL -> matmul(s, k, target);
+                case RFACTOR -> rfactor(s, k, target);
                 case CONV -> conv(s, k, target);
                 case POOL -> pool(s, k, target);
             }
@@ -56,25 +60,45 @@ public final class DefaultSchedules {
 
     // ---- templates ----
 
-    /** Fuse the nest into one loop, split off a vector-wide inner part and vectorize it; parallel outside when big. */
+    /**
+     * Vectorize the innermost axis in chunks that divide it, so a vector never straddles two rows
+     * (its loads stay contiguous and broadcast operands stay scalar), then fuse everything
+     * outside into one loop, parallel when the nest is big. Rows too short for that (or with no
+     * fitting divisor) are fused with the outer loops into one flat vectorized loop instead.
+     */
     static void injective(Schedule s, Compute k, Target target) {
         if (k.body() instanceof Expr.Reduce) {
             reduction(s, k, target);
             return;
         }
-        flat(s, names(k.axes(), ""), k.numel(), lanes(k, target), target);
+        injectiveNest(s, names(k.axes(), ""), k.shape(), lanes(k, target), target);
     }
 
-    /** Fuses {@code loops} (a perfect nest) into one, vectorizes a vector-wide inner part and parallelizes the rest when big. */
-    private static void flat(Schedule s, List<String> loops, long numel, int lanes, Target target) {
+    private static void injectiveNest(Schedule s, List<String> loops, List<Long> extents, int lanes, Target target) {
         if (loops.isEmpty()) return;
-        String f = loops.get(0);
-        for (int d = 1; d < loops.size(); d++) f = s.fuse(f, loops.get(d));
-        if (numel < lanes) return;
-        long factor = factor(numel, lanes * 4L, lanes * 2L, lanes);
-        String[] oi = s.split(f, factor);
-        s.vectorize(oi[1]);
-        if (numel >= PARALLEL_MIN_WORK && numel / factor > 1 && target.cores() > 1) s.parallel(oi[0]);
+        long numel = product(extents), last = extents.getLast();
+        long max = Math.min(lanes * 4L, MAX_VECTOR);
+        List<String> outer = new ArrayList<>(loops.subList(0, loops.size() - 1));
+        boolean rows = loops.size() == 1 || (last >= lanes && (last <= max || divides(vectorFactor(last, lanes, max), last)))
+                || !divides(vectorFactor(numel, lanes, max), numel);
+        if (rows) {
+            String o = vectorize(s, loops.getLast(), last, lanes, max)[0];
+            if (o != null) outer.add(o);
+        } else {
+            String f = loops.get(0);
+            for (int d = 1; d < loops.size(); d++) f = s.fuse(f, loops.get(d));
+            outer = new ArrayList<>();
+            String o = vectorize(s, f, numel, lanes, max)[0];
+            if (o != null) outer.add(o);
+        }
+        if (outer.isEmpty()) return;
+        String f = outer.get(0);
+        for (int d = 1; d < outer.size(); d++) f = s.fuse(f, outer.get(d));
+        if (numel >= PARALLEL_MIN_WORK && s.extent(f) > 1 && target.cores() > 1) s.parallel(f);
+    }
+
+    private static boolean divides(long f, long n) {
+        return f <= n && n % f == 0;
     }
 
     /**
@@ -91,17 +115,12 @@ public final class DefaultSchedules {
         long last = k.shape().getLast();
         List<String> outer = new ArrayList<>(sp);
         if (last > 1 && contiguousInSpatial(k, r)) {
-            String vec = outer.removeLast();
-            if (last > lanes) {
-                String[] oi = s.split(vec, factor(last, lanes * 2L, lanes));
-                outer.add(oi[0]);
-                vec = oi[1];
-            }
+            String[] oi = vectorize(s, outer.removeLast(), last, lanes, Math.min(lanes * 2L, MAX_VECTOR));
+            if (oi[0] != null) outer.add(oi[0]);
             List<String> order = new ArrayList<>(outer);
             order.addAll(red);
-            order.add(vec);
+            order.add(oi[1]);
             s.reorder(order.toArray(String[]::new));
-            s.vectorize(vec);
         }
         parallelOuter(s, outer, k, work, target);
     }
@@ -128,8 +147,8 @@ public final class DefaultSchedules {
             io = x[0];
             ii = x[1];
         }
-        if (n > lanes) {
-            String[] x = s.split(j, factor(n, lanes * 2L, lanes));
+        if (n > 1) {
+            String[] x = vectorize(s, j, n, lanes, Math.min(lanes * 2L, MAX_VECTOR));
             jo = x[0];
             ji = x[1];
         }
@@ -139,10 +158,42 @@ public final class DefaultSchedules {
         if (ii != null) order.add(ii);
         order.add(ji);
         s.reorder(order.toArray(String[]::new));
-        if (n > 1) s.vectorize(ji);
         if (ii != null) s.unroll(ii);
         List<String> outer = new ArrayList<>(sp.subList(0, rank - 2));
         outer.add(io);
+        parallelOuter(s, outer, k, k.numel() * product(r.extents()), target);
+    }
+
+    /**
+     * {@code P[.., j, l] += A[.., ko*L + l] * B[j, ko*L + l]}: order {@code (.., j.o, ko, j.i, l)}
+     * with l vectorized and up to 4 j unrolled around it (4 independent accumulators sharing one
+     * load of A); the loops outside ko fused and parallel.
+     */
+    static void rfactor(Schedule s, Compute k, Target target) {
+        Expr.Reduce r = (Expr.Reduce) k.body();
+        initNest(s, k, target);
+        List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
+        int rank = sp.size();
+        String j = sp.get(rank - 2), l = sp.get(rank - 1);
+        long n = k.shape().get(rank - 2);
+        long jb = n % 4 == 0 ? 4 : n % 3 == 0 ? 3 : n % 2 == 0 ? 2 : 1;
+        List<String> outer = new ArrayList<>(sp.subList(0, rank - 2));
+        List<String> order;
+        String ji = null;
+        if (jb > 1) {
+            String[] x = s.split(j, jb);
+            outer.add(x[0]);
+            ji = x[1];
+        } else {
+            outer.add(j);
+        }
+        order = new ArrayList<>(outer);
+        order.addAll(red);
+        if (ji != null) order.add(ji);
+        order.add(l);
+        s.reorder(order.toArray(String[]::new));
+        s.vectorize(l);
+        if (ji != null) s.unroll(ji);
         parallelOuter(s, outer, k, k.numel() * product(r.extents()), target);
     }
 
@@ -172,22 +223,17 @@ public final class DefaultSchedules {
     private static void windowed(Schedule s, Compute k, List<String> sp, List<String> red, int maxVector, Target target) {
         long ow = k.shape().getLast();
         if (sp.size() < 3 || ow < 2) return;
-        String last = sp.getLast(), vec = last;
+        String[] oi = vectorize(s, sp.getLast(), ow, lanes(k, target), Math.min(maxVector, MAX_VECTOR));
         List<String> order = new ArrayList<>(sp.subList(0, sp.size() - 1));
-        if (ow > maxVector) {
-            String[] oi = s.split(last, vectorFactor(ow, lanes(k, target), maxVector));
-            order.add(oi[0]);
-            vec = oi[1];
-        }
+        if (oi[0] != null) order.add(oi[0]);
         order.addAll(red);
-        order.add(vec);
+        order.add(oi[1]);
         s.reorder(order.toArray(String[]::new));
-        s.vectorize(vec);
     }
 
-    /** The init nest of a reduction: one flat vectorized loop. */
+    /** The init nest of a reduction, scheduled like an elementwise nest. */
     private static void initNest(Schedule s, Compute k, Target target) {
-        flat(s, names(k.axes(), ".init"), k.numel(), lanes(k, target), target);
+        injectiveNest(s, names(k.axes(), ".init"), k.shape(), lanes(k, target), target);
     }
 
     /** Fuses the given outermost loops of a nest and runs them in parallel when the nest is big enough. */
@@ -238,17 +284,23 @@ public final class DefaultSchedules {
         return target.vectorLanes(k.dtype().bytes());
     }
 
-    /** The first of {@code candidates} that divides {@code n}, else the last one (the loop then gets a guard). */
-    static long factor(long n, long... candidates) {
-        for (long c : candidates) if (c <= n && n % c == 0) return c;
-        return candidates[candidates.length - 1];
+    /**
+     * Vectorizes loop {@code loop} of extent n in chunks of at most {@code max} lanes: the whole
+     * loop when it fits, else split with an inner part that is a multiple of the register width
+     * dividing n, else any divisor of n in [max/2, max], else {@code max} with a guarded tail
+     * (which VectorizeLoops may leave to LLVM). Returns {outer or null, vectorized loop}.
+     */
+    static String[] vectorize(Schedule s, String loop, long n, int lanes, long max) {
+        if (n < 2) return new String[] {loop, null};
+        if (n <= max) {
+            s.vectorize(loop);
+            return new String[] {null, loop};
+        }
+        String[] oi = s.split(loop, vectorFactor(n, lanes, max));
+        s.vectorize(oi[1]);
+        return oi;
     }
 
-    /**
-     * How many iterations of a loop of extent {@code n} (> max) to run as one vector: a multiple of
-     * the register width that divides n if there is one, else the largest divisor of n in
-     * [max/2, max] (no tail), else {@code max} with a guarded tail.
-     */
     static long vectorFactor(long n, int lanes, long max) {
         for (long f = max - max % lanes; f >= lanes; f -= lanes) if (n % f == 0) return f;
         for (long f = max; f >= max / 2; f--) if (n % f == 0) return f;

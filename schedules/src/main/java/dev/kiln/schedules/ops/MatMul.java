@@ -62,14 +62,31 @@ final class MatMul {
         Placeholder pa = b.input(0), pb = b.input(1);
         boolean withC = b.node.hasInput(2) && beta != 0;
         boolean epilogue = withC || alpha != 1;
-        Expr.Var rk = b.reduceAxis("rk");
-        Compute mm = Te.compute(epilogue ? b.name("matmul") : b.outName(0), t, Te.box(y), ax -> {
-            Expr i = ax.get(0), j = ax.get(1);
-            Expr av = ta ? Te.read(pa, rk, i) : Te.read(pa, i, rk);
-            Expr bv = tb ? Te.read(pb, j, rk) : Te.read(pb, rk, j);
-            return Te.sum(Exprs.mul(av, bv), List.of(rk), List.of(k));
-        });
-        b.tag(mm, Template.MATMUL);
+        String mmName = epilogue ? b.name("matmul") : b.outName(0);
+        long lanes = k % 16 == 0 ? 16 : k % 8 == 0 ? 8 : 0;
+        Compute mm;
+        if (tb && lanes > 0 && k >= 2 * lanes) {
+            // B is [N, K]: k is the contiguous axis of both operands, so reduce in lanes along k
+            // (vector loads of A and B), then add up the lanes.
+            Expr.Var ko = b.reduceAxis("rko"), rl = b.reduceAxis("rl");
+            Compute partial = Te.compute(b.name("partial"), t, List.of(y[0], y[1], lanes), ax -> {
+                Expr kk = Exprs.add(Idx.mul(ko, lanes), ax.get(2));
+                Expr av = ta ? Te.read(pa, kk, ax.get(0)) : Te.read(pa, ax.get(0), kk);
+                return Te.sum(Exprs.mul(av, Te.read(pb, ax.get(1), kk)), List.of(ko), List.of(k / lanes));
+            });
+            b.tag(partial, Template.RFACTOR);
+            mm = Te.compute(mmName, t, Te.box(y), ax ->
+                    Te.sum(Te.read(partial, ax.get(0), ax.get(1), rl), List.of(rl), List.of(lanes)));
+        } else {
+            Expr.Var rk = b.reduceAxis("rk");
+            mm = Te.compute(mmName, t, Te.box(y), ax -> {
+                Expr i = ax.get(0), j = ax.get(1);
+                Expr av = ta ? Te.read(pa, rk, i) : Te.read(pa, i, rk);
+                Expr bv = tb ? Te.read(pb, j, rk) : Te.read(pb, rk, j);
+                return Te.sum(Exprs.mul(av, bv), List.of(rk), List.of(k));
+            });
+            b.tag(mm, Template.MATMUL);
+        }
         if (!epilogue) {
             b.output(0, mm);
             return;

@@ -11,6 +11,12 @@ public enum Template {
     REDUCTION,
     /** {@code C[batch..., i, j] = sum_k A[.., i, k] * B[.., k, j]}: register-blocked over i, vectorized over j. */
     MATMUL,
+    /**
+     * Partial sums {@code P[.., j, l] = sum_ko A[.., ko*L + l] * B[j, ko*L + l]} of a reduction
+     * whose operands are contiguous along the reduce axis (Gemm with transB): the lane axis l is
+     * vectorized inside the reduce loop, a few j unrolled around it; a small reduction over l follows.
+     */
+    RFACTOR,
     /** {@code Y[n, co, spatial...] = sum_{ci, k...}}: vectorized over the innermost output spatial axis. */
     CONV,
     /** Sliding-window reduction {@code Y[n, c, spatial...]}: windows outside the vectorized innermost axis. */

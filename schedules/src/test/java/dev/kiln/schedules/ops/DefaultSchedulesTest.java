@@ -33,8 +33,8 @@ class DefaultSchedulesTest {
     @Test
     void matmulIsRegisterBlockedAndVectorizedOverColumns() {
         List<String> l = loops(op("MatMul").in(rand(12, 8)).constant(rand(8, 32)));
-        // init nest: 384 elements as 12 x 32-lane vectors
-        assertEquals(List.of("y.i0.init.y.i1.init.f.o:SERIAL:12", "y.i0.init.y.i1.init.f.i:VECTORIZED:32",
+        // init nest: 12 rows of one 32-lane vector
+        assertEquals(List.of("y.i0.init:SERIAL:12", "y.i1.init:VECTORIZED:32",
                 "y.i0.o:SERIAL:3", "y.i1.o:SERIAL:2", "rk:SERIAL:8", "y.i0.i:UNROLLED:4", "y.i1.i:VECTORIZED:16"), l);
     }
 
@@ -43,6 +43,15 @@ class DefaultSchedulesTest {
         List<String> l = loops(op("MatMul").in(rand(2, 64, 16)).in(rand(2, 16, 64)));
         assertTrue(l.contains("y.i0.y.i1.o.f:PARALLEL:32"), l.toString());
         assertTrue(l.contains("y.i2.i:VECTORIZED:16"), l.toString());
+    }
+
+    @Test
+    void denseWithTransposedWeightsVectorizesAlongK() {
+        List<String> l = loops(op("Gemm").attr("transB", 1L).in(rand(2, 64)).constant(rand(12, 64)).constant(rand(12)));
+        int at = l.indexOf("rko:SERIAL:4");
+        assertTrue(at > 0, l.toString());
+        assertEquals(List.of("partial.i1.o:SERIAL:3", "rko:SERIAL:4", "partial.i1.i:UNROLLED:4", "partial.i2:VECTORIZED:16"),
+                l.subList(at - 1, at + 3));
     }
 
     @Test
@@ -61,12 +70,17 @@ class DefaultSchedulesTest {
     }
 
     @Test
-    void elementwiseIsOneFlatVectorLoopParallelWhenBig() {
+    void elementwiseVectorizesRowsAndRunsTheRestInParallelWhenBig() {
         assertEquals(List.of("y.i0.o:PARALLEL:2500", "y.i0.i:VECTORIZED:32"), loops(op("Relu").in(rand(4, 100, 200))));
         assertEquals(List.of("y.i0.o:SERIAL:4", "y.i0.i:VECTORIZED:32"), loops(op("Relu").in(rand(4, 32))));
-        assertEquals(List.of("y.i0:SERIAL:5"), loops(op("Relu").in(rand(5))));
-        // A bias add merges to [2][3][160] (the bias read at the middle index), fused into one flat loop.
-        assertEquals(List.of("y.i0.y.i1.f.y.i2.f.o:SERIAL:30", "y.i0.y.i1.f.y.i2.f.i:VECTORIZED:32"),
+        assertEquals(List.of("y.i0:VECTORIZED:5"), loops(op("Relu").in(rand(5))));
+        assertEquals(List.of("y.i0.o:SERIAL:7", "y.i0.i:VECTORIZED:21"), loops(op("Relu").in(rand(3, 49))));  // no multiple of 8 divides 147
+        // Rows of 152 = 19 x 8: vectors never straddle two rows, so the row statistics load as scalars.
+        List<String> softmax = loops(op("Softmax").in(rand(480, 152)));
+        assertEquals(List.of("y.i0.y.i1.o.f:PARALLEL:9120", "y.i1.i:VECTORIZED:8"), softmax.subList(softmax.size() - 2, softmax.size()));
+        // A bias add merges to [2][3][160] (the bias read at the middle index): rows of 5 vectors,
+        // everything outside the vector fused.
+        assertEquals(List.of("y.i0.y.i1.f.y.i2.o.f:SERIAL:30", "y.i2.i:VECTORIZED:32"),
                 loops(op("Add").in(rand(2, 3, 40, 4)).in(rand(3, 1, 1))));
     }
 

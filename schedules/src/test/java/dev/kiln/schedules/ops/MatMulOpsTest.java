@@ -46,6 +46,15 @@ class MatMulOpsTest {
     }
 
     @Test
+    void gemmWithTransposedBReducesInLanes() {
+        op("Gemm").attr("transB", 1L).in(rand(3, 48)).constant(rand(10, 48)).constant(rand(10)).check();   // 16 lanes
+        op("Gemm").attr("transB", 1L).in(rand(2, 24)).constant(rand(7, 24)).check();                      // 8 lanes
+        op("Gemm").attr("transA", 1L).attr("transB", 1L).attr("alpha", 2f).in(rand(32, 5)).in(rand(1, 32)).in(rand(5, 1)).check();
+        op("Gemm").attr("transB", 1L).in(rand(1, 128)).constant(rand(12, 128)).constant(rand(12)).target(AVX512).check();
+        op("Gemm").attr("transB", 1L).in(randF64(2, 16)).in(randF64(3, 16)).check();
+    }
+
+    @Test
     void gemm() {
         op("Gemm").in(rand(4, 5)).constant(rand(5, 16)).constant(rand(16)).check();
         op("Gemm").attr("transB", 1L).in(rand(3, 13)).constant(rand(7, 13)).constant(rand(7)).check();
