@@ -60,6 +60,7 @@ public final class Schedule {
      */
     public String[] split(String loop, long factor) {
         if (factor < 1) throw new IllegalArgumentException("split " + loop + ": factor must be >= 1, got " + factor);
+        Step step = new Step.Split(loop, factor); // made first: it checks the names a trace must hold
         Stmt.For l = find(loop);
         String on = loop + ".o", in = loop + ".i";
         checkFree(on);
@@ -81,7 +82,7 @@ public final class Schedule {
         Stmt result = new Stmt.For(o, new Expr.IntImm(t, 0), outerExtent, l.kind(),
                 new Stmt.For(i, new Expr.IntImm(t, 0), f, ForKind.SERIAL, body));
         replace(loop, x -> result);
-        trace.add(new Step.Split(loop, factor));
+        trace.add(step);
         return new String[] {on, in};
     }
 
@@ -103,6 +104,7 @@ public final class Schedule {
      */
     public void reorder(String... loops) {
         if (loops.length == 0) throw new IllegalArgumentException("reorder needs at least one loop");
+        Step step = new Step.Reorder(List.of(loops));
         Set<String> named = new LinkedHashSet<>(List.of(loops));
         if (named.size() != loops.length) throw new IllegalArgumentException("reorder " + String.join(" ", loops) + ": a loop is named twice");
         for (String n : loops) find(n);
@@ -141,11 +143,12 @@ public final class Schedule {
         }
         Stmt result = body;
         replace(outer.var().name(), x -> result);
-        trace.add(new Step.Reorder(List.of(loops)));
+        trace.add(step);
     }
 
     /** Fuses a loop and the loop directly inside it into one loop {@code outer.inner.f}. */
     public String fuse(String outer, String inner) {
+        Step step = new Step.Fuse(outer, inner);
         Stmt.For o = find(outer);
         find(inner);
         if (!(o.body() instanceof Stmt.For i) || !i.var().name().equals(inner))
@@ -166,7 +169,7 @@ public final class Schedule {
         Stmt body = Substitute.stmt(i.body(), Map.of(outer, outerValue, inner, innerValue));
         Stmt result = new Stmt.For(fv, new Expr.IntImm(t, 0), extent, o.kind(), body);
         replace(outer, x -> result);
-        trace.add(new Step.Fuse(outer, inner));
+        trace.add(step);
         return name;
     }
 
@@ -185,12 +188,13 @@ public final class Schedule {
 
     /** Sets how a loop runs (also GPU binding: {@code GPU_BLOCK_X}, ...). */
     public void annotate(String loop, ForKind kind) {
+        Step step = new Step.Annotate(loop, kind);
         find(loop);
         replace(loop, l -> {
             Stmt.For f = (Stmt.For) l;
             return new Stmt.For(f.var(), f.min(), f.extent(), kind, f.body());
         });
-        trace.add(new Step.Annotate(loop, kind));
+        trace.add(step);
     }
 
     /** Applies one recorded step. */

@@ -251,4 +251,26 @@ class ScheduleTest {
         assertThrows(IllegalArgumentException.class, () -> Schedule.parseTrace("tile a b"));
         assertThrows(IllegalArgumentException.class, () -> Schedule.parseTrace("annotate a sideways"));
     }
+
+    @Test
+    void loopsWithNonZeroMinSplitAndFuse() {
+        // for (i, 3, 7) for (j, 2, 5) A[i*8 + j] = i*10 + j, in i64.
+        var buf = new dev.kiln.irlow.Buffer("A", dev.kiln.irlow.ScalarType.I64, 80);
+        Expr.Var i = var("i"), j = var("j");
+        Stmt body = new Stmt.For(i, idx(3), idx(7), ForKind.SERIAL, new Stmt.For(j, idx(2), idx(5), ForKind.SERIAL,
+                new Stmt.Store(buf, add(mul(i, idx(8)), j), add(mul(i, idx(10)), j))));
+        PrimFunc f = new PrimFunc("f", List.of(buf), body);
+        long[] want = new long[80];
+        Interpreter.run(f, List.of(want));
+        Schedule s = new Schedule(f);
+        s.split("i", 3);
+        String fused = s.fuse("i.i", "j");
+        s.split(fused, 4);
+        long[] got = new long[80];
+        Interpreter.run(s.func(), List.of(got));
+        assertArrayEquals(want, got, s.printTrace());
+        long[] low = new long[80];
+        Interpreter.run(LoweringPipeline.run(s.func(), (n, x) -> {}), List.of(low));
+        assertArrayEquals(want, low);
+    }
 }
