@@ -66,8 +66,7 @@ final class VectorRules {
             return new Broadcast(s.div(x, y), n);
         Long c = divisor(b);
         if (c != null && scalarRamp(a) && a instanceof Ramp(Expr base, Expr st, int n)) {
-            Long q = sameBlock(s, base, st, n, c);
-            if (q != null) return new Broadcast(s.div(base, Simplify.imm(base.type(), c)), n);
+            if (sameBlock(s, base, st, n, c)) return new Broadcast(s.div(base, Simplify.imm(base.type(), c)), n);
         }
         return new Div(a, b);
     }
@@ -78,8 +77,7 @@ final class VectorRules {
             return new Broadcast(s.mod(x, y), n);
         Long c = divisor(b);
         if (c != null && scalarRamp(a) && a instanceof Ramp(Expr base, Expr st, int n)) {
-            Long q = sameBlock(s, base, st, n, c);
-            if (q != null) return new Ramp(s.mod(base, Simplify.imm(base.type(), c)), st, n);
+            if (sameBlock(s, base, st, n, c)) return new Ramp(s.mod(base, Simplify.imm(base.type(), c)), st, n);
         }
         return new Mod(a, b);
     }
@@ -96,13 +94,13 @@ final class VectorRules {
     }
 
     /**
-     * Non-null when every lane of ramp(base, stride, n) provably has the same floor quotient by
+     * Whether every lane of ramp(base, stride, n) provably has the same floor quotient by
      * c: base = p + r with p a multiple of c, 0 <= r and r + stride*(n-1) < c (constant stride >= 0),
      * or the bounds of the whole ramp lie in one block.
      */
-    private static Long sameBlock(Simplify s, Expr base, Expr stride, int n, long c) {
+    private static boolean sameBlock(Simplify s, Expr base, Expr stride, int n, long c) {
         Long st = Simplify.intConst(stride);
-        if (st == null || st < 0) return null;
+        if (st == null || st < 0) return false;
         long span = st * (n - 1);
         Expr p = base;
         long r = 0;
@@ -115,11 +113,9 @@ final class VectorRules {
         }
         if (s.exactDiv(p, c) != null) {
             long rr = Math.floorMod(r, c);
-            if (rr + span < c) return 0L;
+            if (rr + span < c) return true;
         }
         Interval lo = s.bounds(base);
-        if (lo.lo() != Bounds.NEG_INF && lo.hi() != Bounds.POS_INF && Math.floorDiv(lo.lo(), c) == Math.floorDiv(lo.hi() + span, c))
-            return 0L;
-        return null;
+        return lo.lo() != Bounds.NEG_INF && lo.hi() != Bounds.POS_INF && Math.floorDiv(lo.lo(), c) == Math.floorDiv(lo.hi() + span, c);
     }
 }
