@@ -167,10 +167,16 @@ final class VectorMath {
         return ir.copysign(ir.select(ir.fcmp(LLVMRealOLT, ax, f.c(1)), small, large), x);
     }
 
-    /** 1 / (1 + e^-x): 0 and 1 at the extremes, no overflow trouble. */
+    /**
+     * 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below, from one e^{-|x|}: nothing overflows, and
+     * very negative x still gets the (subnormal) tail right.
+     */
     private static LLVMValueRef sigmoidBody(Ir ir, LLVMValueRef[] a) {
         F f = F.of(ir, a[0]);
-        return ir.fdiv(f.c(1), ir.fadd(f.c(1), exp(ir, ir.fneg(a[0]))));
+        LLVMValueRef x = a[0];
+        LLVMValueRef e = exp(ir, ir.fneg(ir.fabs(x)));
+        LLVMValueRef r = ir.fdiv(f.c(1), ir.fadd(f.c(1), e));
+        return ir.select(ir.fcmp(LLVMRealOGE, x, f.c(0)), r, ir.fmul(e, r));
     }
 
     /**
