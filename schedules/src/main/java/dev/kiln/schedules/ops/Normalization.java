@@ -30,14 +30,9 @@ final class Normalization {
         AxisView v = AxisView.around(x, a, modern ? a + 1 : r);
         ScalarType t = b.outType(0);
         Placeholder px = b.input(0, v.shape());
-        Expr.Var rm = b.reduceAxis("rm"), rs = b.reduceAxis("rs");
-        List<Long> ext = List.of(v.mid());
-        Compute max = Te.compute(b.name("max"), t, Te.box(v.keptShape()), ax ->
-                Te.max(Te.read(px, v.at(v.keptOuterOf(ax), rm, v.keptInnerOf(ax))), List.of(rm), ext));
-        Compute sum = Te.compute(b.name("sum"), t, Te.box(v.keptShape()), ax -> {
-            Expr d = Exprs.sub(Te.read(px, v.at(v.keptOuterOf(ax), rs, v.keptInnerOf(ax))), Te.read(max, ax));
-            return Te.sum(Exprs.call(Intrinsic.EXP, d), List.of(rs), ext);
-        });
+        Compute max = reduce(b, "max", t, v, Expr.ReduceOp.MAX, (ax, ri) -> Te.read(px, v.at(v.keptOuterOf(ax), ri, v.keptInnerOf(ax))));
+        Compute sum = reduce(b, "sum", t, v, Expr.ReduceOp.SUM, (ax, ri) ->
+                Exprs.call(Intrinsic.EXP, Exprs.sub(Te.read(px, v.at(v.keptOuterOf(ax), ri, v.keptInnerOf(ax))), Te.read(max, ax))));
         b.output(0, Te.compute(b.outName(0), t, Te.box(v.shape()), ax -> {
             List<Expr> k = v.keptAt(v.outerOf(ax), v.innerOf(ax));
             Expr d = Exprs.sub(Te.read(px, ax), Te.read(max, k));
@@ -63,13 +58,11 @@ final class Normalization {
         Placeholder scale = rowParam(b, 1, n), bias = b.node.hasInput(2) ? rowParam(b, 2, n) : null;
         long[] kept = v.keptShape();
 
-        Expr.Var r1 = b.reduceAxis("rm"), r2 = b.reduceAxis("rv");
-        Compute sum = Te.compute(b.name("sum"), t, Te.box(kept), ax ->
-                Te.sum(Te.read(px, v.at(v.keptOuterOf(ax), r1, Idx.c(0))), List.of(r1), List.of(n)));
+        Compute sum = reduce(b, "sum", t, v, Expr.ReduceOp.SUM, (ax, ri) -> Te.read(px, v.at(v.keptOuterOf(ax), ri, Idx.c(0))));
         java.util.function.Function<List<? extends Expr>, Expr> mean = k -> Exprs.div(Te.read(sum, k), Idx.lit(t, n));
-        Compute sq = Te.compute(b.name("sqsum"), t, Te.box(kept), ax -> {
-            Expr d = Exprs.sub(Te.read(px, v.at(v.keptOuterOf(ax), r2, Idx.c(0))), mean.apply(ax));
-            return Te.sum(Exprs.mul(d, d), List.of(r2), List.of(n));
+        Compute sq = reduce(b, "sqsum", t, v, Expr.ReduceOp.SUM, (ax, ri) -> {
+            Expr d = Exprs.sub(Te.read(px, v.at(v.keptOuterOf(ax), ri, Idx.c(0))), mean.apply(ax));
+            return Exprs.mul(d, d);
         });
         java.util.function.Function<List<? extends Expr>, Expr> rstdOf = k ->
                 Exprs.div(Idx.lit(t, 1), Exprs.call(Intrinsic.SQRT, Exprs.add(Exprs.div(Te.read(sq, k), Idx.lit(t, n)), Idx.lit(t, eps))));
@@ -90,6 +83,18 @@ final class Normalization {
             y = Exprs.mul(y, Te.read(scale, scale.shape().get(0) == 1 ? Idx.c(0) : j));
             return bias == null ? y : Exprs.add(y, Te.read(bias, bias.shape().get(0) == 1 ? Idx.c(0) : j));
         }));
+    }
+
+    /**
+     * {@code name[kept] = op over the mid axis of v}: in vector lanes when mid is the innermost
+     * axis ({@link RowReduce}), else one reduction (its schedule vectorizes the inner axis instead).
+     */
+    private static Compute reduce(OpBuilder b, String name, ScalarType t, AxisView v, Expr.ReduceOp op,
+                                  java.util.function.BiFunction<List<? extends Expr>, Expr, Expr> source) {
+        if (v.inner() == 1) return RowReduce.of(b, b.name(name), t, v.keptShape(), op, v.mid(), source);
+        Expr.Var r = b.reduceAxis("r" + name);
+        return Te.compute(b.name(name), t, Te.box(v.keptShape()), ax ->
+                new Expr.Reduce(op, source.apply(ax, r), List.of(r), List.of(v.mid())));
     }
 
     /** Scale or bias of LayerNorm as a flat row of n elements (or one broadcast element). */

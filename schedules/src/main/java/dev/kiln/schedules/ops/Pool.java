@@ -95,12 +95,9 @@ final class Pool {
         long nc = xd[0] * xd[1], hw = Idx.numel(xd) / Math.max(nc, 1);
         ScalarType t = b.outType(0);
         Placeholder x = b.input(0, new long[] {xd[0], xd[1], hw});
-        Expr.Var r = b.reduceAxis("rs");
         List<Long> shape = List.of(xd[0], xd[1]);
-        Compute red = Te.compute(max ? b.outName(0) : b.name("pool_sum"), t, shape, ax -> {
-            Expr v = Te.read(x, ax.get(0), ax.get(1), r);
-            return max ? Te.max(v, List.of(r), List.of(hw)) : Te.sum(v, List.of(r), List.of(hw));
-        });
+        Compute red = RowReduce.of(b, max ? b.outName(0) : b.name("pool_sum"), t, new long[] {xd[0], xd[1]},
+                max ? Expr.ReduceOp.MAX : Expr.ReduceOp.SUM, hw, (ax, r) -> Te.read(x, ax.get(0), ax.get(1), r));
         if (max) {
             b.output(0, red);
             return;

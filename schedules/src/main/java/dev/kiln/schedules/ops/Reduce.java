@@ -84,7 +84,14 @@ final class Reduce {
             case "ReduceProd" -> Expr.ReduceOp.PROD;
             default -> Expr.ReduceOp.SUM;
         };
-        Compute acc = Te.compute(epilogue ? b.name("reduce") : b.outName(0), t, Te.box(dims.kept()), ax -> {
+        String accName = epilogue ? b.name("reduce") : b.outName(0);
+        int m = dims.extent().length;
+        boolean innermostOnly = m > 0 && dims.reduced()[m - 1] && raxes.size() == 1;
+        Compute acc = innermostOnly ? RowReduce.of(b, accName, t, dims.kept(), rop, dims.extent()[m - 1], (ax, ri) -> {
+            List<Expr> idx = new ArrayList<>(ax.subList(0, m - 1));
+            idx.add(ri);
+            return Te.read(px, idx);
+        }) : Te.compute(accName, t, Te.box(dims.kept()), ax -> {
             List<Expr> idx = new ArrayList<>();
             int k = 0, rk = 0;
             for (int d = 0; d < dims.extent().length; d++) idx.add(dims.reduced()[d] ? raxes.get(rk++) : ax.get(k++));

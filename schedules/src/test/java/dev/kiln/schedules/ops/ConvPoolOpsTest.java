@@ -85,6 +85,7 @@ class ConvPoolOpsTest {
         op("GlobalMaxPool").in(rand(2, 3, 7, 5)).check();
         op("GlobalAveragePool").in(rand(1, 13, 1, 1)).check();
         op("GlobalMaxPool").in(rand(1, 5, 9)).check();
-        op("GlobalAveragePool").in(rand(1, 64, 16, 16)).check();
+        op("GlobalAveragePool").in(rand(1, 64, 16, 16)).check();       // 256 = 16 x 16 lanes
+        op("GlobalMaxPool").in(rand(2, 3, 4, 8)).check();
     }
 }

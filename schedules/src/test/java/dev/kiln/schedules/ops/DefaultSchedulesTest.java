@@ -92,10 +92,17 @@ class DefaultSchedulesTest {
     }
 
     @Test
-    void softmaxOverTheLastAxisKeepsTheReductionInnermost() {
-        List<String> l = loops(op("Softmax").in(rand(4, 37)));
-        assertEquals("rm:SERIAL:37", l.get(l.indexOf("max.i0:SERIAL:4") + 1), l.toString());
-        assertFalse(l.stream().anyMatch(s -> s.startsWith("max.i0:VECTORIZED")), l.toString());
+    void rowReductionsRunInVectorLanesWhenTheRowAllows() {
+        // 37 is no multiple of 8: one reduction, innermost and scalar.
+        List<String> odd = loops(op("Softmax").in(rand(4, 37)));
+        assertEquals("rmax:SERIAL:37", odd.get(odd.indexOf("max.i0:SERIAL:4") + 1), odd.toString());
+        assertFalse(odd.stream().anyMatch(s -> s.startsWith("max.i0:VECTORIZED")), odd.toString());
+        // 64 = 4 x 16: partial maxima in 16 lanes, 4 rows at a time, then the lanes.
+        List<String> even = loops(op("Softmax").in(rand(8, 64)));
+        int at = even.indexOf("rmax_o:SERIAL:4");
+        assertEquals(List.of("max_lanes.i0.o:SERIAL:2", "rmax_o:SERIAL:4", "max_lanes.i0.i:UNROLLED:4", "max_lanes.i1:VECTORIZED:16"),
+                even.subList(at - 1, at + 3));
+        assertTrue(even.contains("rmax_l:SERIAL:16"), even.toString());
     }
 
     @Test

@@ -21,6 +21,15 @@ class ReduceNormOpsTest {
         op(op).opset(18).in(randIn(0.5, 1.5, 2, 40, 3, 3)).constant(longs(2, 3)).target(AVX512).check();
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd"})
+    void reduceRowsInVectorLanes(String op) {
+        op(op).opset(18).in(randIn(0.9, 1.1, 5, 48)).constant(longs(-1)).check();              // 3 x 16 lanes
+        op(op).opset(18).in(randIn(0.9, 1.1, 4, 8, 4)).check();                                 // all 128 as one row
+        op(op).opset(18).in(randIn(0.9, 1.1, 3, 2, 8)).constant(longs(1, 2)).attr("keepdims", 0L).check(); // 16 = 2 x 8 lanes
+        op(op).opset(18).in(randF64(2, 32)).constant(longs(1)).check();
+    }
+
     @Test
     void reduceOtherTypes() {
         op("ReduceSum").in(randInt(DType.INT64, -9, 9, 3, 13)).constant(longs(1)).check();
@@ -45,6 +54,8 @@ class ReduceNormOpsTest {
         op(op).opset(11).attr("axis", 2L).in(rand(2, 3, 5)).check();
         op(op).in(randF64(4, 9)).check();
         op(op).in(rand(7)).check();
+        op(op).in(rand(3, 64)).check();
+        op(op).in(randInt(dev.kiln.irhigh.DType.INT32, -3, 3, 2, 16).cast(dev.kiln.irhigh.DType.FLOAT64)).check();
     }
 
     @Test
@@ -56,5 +67,7 @@ class ReduceNormOpsTest {
         op("LayerNormalization").attr("axis", 0L).in(rand(3, 5)).constant(rand(3, 5)).constant(rand(3, 5)).check();
         op("LayerNormalization").in(randF64(5, 9)).in(randF64(9)).in(randF64(9)).check();
         op("LayerNormalization").in(rand(1, 6, 40)).constant(rand(40)).constant(rand(40)).target(AVX512).check();
+        op("LayerNormalization").in(rand(5, 64)).in(rand(64)).in(rand(64)).outputs("y", "mean", "rstd").check();
+        op("LayerNormalization").attr("axis", 1L).in(randF64(3, 4, 8)).in(randF64(4, 8)).check();
     }
 }

@@ -1,0 +1,46 @@
+package dev.kiln.schedules.ops;
+
+import dev.kiln.irlow.ScalarType;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.te.Compute;
+import dev.kiln.irlow.te.Te;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiFunction;
+
+/**
+ * A reduction along the innermost, contiguous axis of its input (a softmax or layer-norm row, a
+ * global pool's H*W). Reduced one element at a time it cannot be vectorized; so where the extent
+ * is a multiple of a vector width it is reduced in two steps (TVM's rfactor): partial results in
+ * L lanes over {@code [.., L]} (tagged {@link Template#RFACTOR}: contiguous vector loads, the
+ * math vectorized), then the L lanes.
+ */
+final class RowReduce {
+    private RowReduce() {}
+
+    /**
+     * {@code name[kept...] = op over r in [0, extent) of source(kept axes, r)}, where source reads
+     * its inputs with r as the innermost index.
+     */
+    static Compute of(OpBuilder b, String name, ScalarType t, long[] kept, Expr.ReduceOp op, long extent,
+                      BiFunction<List<? extends Expr>, Expr, Expr> source) {
+        long lanes = extent % 16 == 0 && extent >= 32 ? 16 : extent % 8 == 0 && extent >= 16 ? 8 : 0;
+        if (lanes == 0) {
+            Expr.Var r = b.reduceAxis("r" + name);
+            return Te.compute(name, t, Te.box(kept), ax -> new Expr.Reduce(op, source.apply(ax, r), List.of(r), List.of(extent)));
+        }
+        Expr.Var ro = b.reduceAxis("r" + name + "_o"), rl = b.reduceAxis("r" + name + "_l");
+        List<Long> pshape = new ArrayList<>(Te.box(kept));
+        pshape.add(lanes);
+        Compute partial = Te.compute(b.name(name + "_lanes"), t, pshape, ax -> {
+            Expr r = Idx.window(ro, lanes, ax.getLast(), 1, 0);
+            return new Expr.Reduce(op, source.apply(ax.subList(0, ax.size() - 1), r), List.of(ro), List.of(extent / lanes));
+        });
+        b.tag(partial, Template.RFACTOR);
+        return Te.compute(name, t, Te.box(kept), ax -> {
+            List<Expr> idx = new ArrayList<>(ax);
+            idx.add(rl);
+            return new Expr.Reduce(op, Te.read(partial, idx), List.of(rl), List.of(lanes));
+        });
+    }
+}
