@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * A tensor seen as {@code [outer, mid, inner]} around one axis (or a run of axes): the layout that
- * Softmax, ArgMax, Gather, Concat and friends work in. Unit outer and inner dimensions are left
+ * Softmax, LayerNorm and Gather work in. Unit outer and inner dimensions are left
  * out of the view's shape so that no loop of extent 1 stands between the schedule and the axis
  * it vectorizes.
  */

@@ -178,7 +178,6 @@ public final class DefaultSchedules {
         long n = k.shape().get(rank - 2);
         long jb = n % 4 == 0 ? 4 : n % 3 == 0 ? 3 : n % 2 == 0 ? 2 : 1;
         List<String> outer = new ArrayList<>(sp.subList(0, rank - 2));
-        List<String> order;
         String ji = null;
         if (jb > 1) {
             String[] x = s.split(j, jb);
@@ -187,7 +186,7 @@ public final class DefaultSchedules {
         } else {
             outer.add(j);
         }
-        order = new ArrayList<>(outer);
+        List<String> order = new ArrayList<>(outer);
         order.addAll(red);
         if (ji != null) order.add(ji);
         order.add(l);

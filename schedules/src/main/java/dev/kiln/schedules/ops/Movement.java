@@ -4,7 +4,6 @@ import dev.kiln.irhigh.Tensor;
 import dev.kiln.irlow.ScalarType;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Exprs;
-import dev.kiln.irlow.te.Compute;
 import dev.kiln.irlow.te.Placeholder;
 import dev.kiln.irlow.te.Te;
 import java.util.ArrayList;

@@ -51,11 +51,7 @@ class ElementwiseOpsTest {
         op(op).in(rand(2, 3, 1)).in(randIn(0.5, 2, 1, 7)).check();         // both sides broadcast
         op(op).in(rand(4, 3, 5, 7)).in(randIn(0.5, 2, 3, 1, 1)).check();    // bias-like, middle
         op(op).in(rand(1)).in(randIn(0.5, 2, 6, 1)).target(AVX512).check();
-        op(op).in(rand(5, 9)).constant(scalarF(1.5f)).check();              // scalar initializer
-    }
-
-    private static Tensor scalarF(float v) {
-        return scalar(v);
+        op(op).in(rand(5, 9)).constant(scalar(1.5f)).check();               // scalar initializer
     }
 
     @Test
