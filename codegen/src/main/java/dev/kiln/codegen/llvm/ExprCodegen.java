@@ -226,11 +226,11 @@ final class ExprCodegen {
         Long c = isFloat ? null : Ir.constIntValue(stride);
         LLVMValueRef offsets;
         if (c != null) {
-            for (int i = 0; i < lanes; i++) steps[i] = LLVMConstInt(LLVMTypeOf(base), c * i, 1);
+            for (int i = 0; i < lanes; i++) steps[i] = Ir.scalarInt(LLVMTypeOf(base), c * i);
             offsets = LLVMConstVector(Ir.pp(steps), lanes);
         } else {
             for (int i = 0; i < lanes; i++) {
-                steps[i] = isFloat ? LLVMConstReal(LLVMTypeOf(base), i) : LLVMConstInt(LLVMTypeOf(base), i, 1);
+                steps[i] = isFloat ? LLVMConstReal(LLVMTypeOf(base), i) : Ir.scalarInt(LLVMTypeOf(base), i);
             }
             LLVMValueRef iota = LLVMConstVector(Ir.pp(steps), lanes);
             LLVMValueRef s = ir.splat(stride, lanes);

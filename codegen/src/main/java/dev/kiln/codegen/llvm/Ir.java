@@ -87,15 +87,21 @@ final class Ir {
 
     LLVMValueRef constInt(LLVMTypeRef t, long v) {
         LLVMTypeRef e = elementType(t);
-        return splatConst(t, LLVMConstInt(e, v, 1));
+        return splatConst(t, scalarInt(e, v));
+    }
+
+    /** The integer constant v of type t: negative values sign-extend, others are taken as unsigned. */
+    static LLVMValueRef scalarInt(LLVMTypeRef t, long v) {
+        if (LLVMGetIntTypeWidth(t) == 1) return LLVMConstInt(t, v & 1, 0);
+        return LLVMConstInt(t, v, v < 0 ? 1 : 0);
     }
 
     LLVMValueRef constFloat(LLVMTypeRef t, double v) {
         return splatConst(t, LLVMConstReal(elementType(t), v));
     }
 
-    LLVMValueRef i64(long v) { return LLVMConstInt(i64(), v, 1); }
-    LLVMValueRef i32(long v) { return LLVMConstInt(i32(), v, 1); }
+    LLVMValueRef i64(long v) { return scalarInt(i64(), v); }
+    LLVMValueRef i32(long v) { return scalarInt(i32(), v); }
 
     private static LLVMValueRef splatConst(LLVMTypeRef t, LLVMValueRef scalar) {
         if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return scalar;

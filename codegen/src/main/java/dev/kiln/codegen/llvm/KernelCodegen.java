@@ -215,7 +215,7 @@ public final class KernelCodegen {
     }
 
     private void unrolled(Expr.Var var, LLVMValueRef lo, long n, Stmt body) {
-        for (long k = 0; k < n; k++) withVar(var, ir.add(lo, LLVMConstInt(LLVMTypeOf(lo), k, 1)), body);
+        for (long k = 0; k < n; k++) withVar(var, ir.add(lo, Ir.scalarInt(LLVMTypeOf(lo), k)), body);
     }
 
     private void withVar(Expr.Var var, LLVMValueRef value, Stmt body) {
@@ -246,7 +246,8 @@ public final class KernelCodegen {
         LLVMTypeRef[] fields = new LLVMTypeRef[captured.size()];
         for (int i = 0; i < fields.length; i++) fields[i] = LLVMTypeOf(captured.get(i));
         LLVMTypeRef closureType = LLVMStructTypeInContext(m.context(), Ir.pp(fields), fields.length, 0);
-        LLVMValueRef closure = f.alloca(closureType, 8, name + ".closure");
+        // 64-byte aligned: captured let-variables may be vectors, which the struct aligns to their size.
+        LLVMValueRef closure = f.alloca(closureType, 64, name + ".closure");
         for (int i = 0; i < fields.length; i++) {
             LLVMBuildStore(ir.b, captured.get(i), LLVMBuildStructGEP2(ir.b, closureType, closure, i, ""));
         }
@@ -285,14 +286,19 @@ public final class KernelCodegen {
         for (Buffer b : free.buffers().values()) {
             m.addAttribute(fn, p + 1, "noalias");
             m.addAttribute(fn, p + 1, "nocapture");
-            scope.bindBuffer(b.name(), LLVMGetParam(fn, p++));
+            scope.bindBuffer(b.name(), named(LLVMGetParam(fn, p++), b.name()));
         }
-        for (Expr.Var v : free.vars().values()) scope.bindVar(v.name(), LLVMGetParam(fn, p++));
+        for (Expr.Var v : free.vars().values()) scope.bindVar(v.name(), named(LLVMGetParam(fn, p++), v.name()));
         LLVMValueRef begin = LLVMGetParam(fn, p++);
         LLVMValueRef end = LLVMGetParam(fn, p);
         new KernelCodegen(scope).counted(l.var(), begin, end, l.body());
         scope.finish();
         return fn;
+    }
+
+    private static LLVMValueRef named(LLVMValueRef v, String name) {
+        LLVMSetValueName2(v, name, name.length());
+        return v;
     }
 
     /** {@code <kernel>.par<k>(ptr closure)}: unpack, pick this thread's contiguous chunk, run it. */

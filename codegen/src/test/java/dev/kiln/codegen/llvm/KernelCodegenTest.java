@@ -162,4 +162,41 @@ class KernelCodegenTest {
             }
         }
     }
+
+    /** One module can be printed, emitted as an object (ELF) and as assembly, in any order. */
+    @Test
+    void emitsIrObjectAndAssembly() {
+        Buffer a = new Buffer("a", ScalarType.F32, 64);
+        Expr.Var i = var("i");
+        try (LlvmModule m = new LlvmModule("emit", TARGET)) {
+            m.addKernel(new PrimFunc("twice", List.of(a), loop(i, 64, ForKind.PARALLEL,
+                    new Stmt.Store(a, i, mul(new Expr.Load(a, i), f32(2))))));
+            m.optimize();
+            String ir = m.printIr();
+            assertTrue(ir.contains("define hidden void @twice(ptr noalias nocapture %a, i32 %num_threads)"), ir);
+            assertTrue(ir.contains("\"target-cpu\"=\"" + TARGET.cpu() + "\""), ir);
+            byte[] obj = m.emitObject();
+            assertArrayEquals(new byte[] {0x7f, 'E', 'L', 'F'}, java.util.Arrays.copyOf(obj, 4));
+            String asm = m.emitAssembly();
+            assertTrue(asm.contains("twice:") && asm.contains(".hidden\ttwice"), asm);
+            assertTrue(m.emitObject().length > 0);
+        }
+    }
+
+    /** A let-bound vector captured by a parallel region (the closure must be aligned for it). */
+    @Test
+    void parallelRegionCapturesVector() {
+        Buffer out = new Buffer("out", ScalarType.F32, 16 * 8);
+        Expr.Var i = var("i");
+        Expr.Var v = new Expr.Var("v", new Type(ScalarType.F32, 16));
+        Stmt body = new Stmt.LetStmt(v, new Expr.Cast(new Type(ScalarType.F32, 16), new Expr.Ramp(idx(0), idx(1), 16)),
+                loop(i, 8, ForKind.PARALLEL, new Stmt.Store(out, new Expr.Ramp(mul(i, idx(16)), idx(1), 16),
+                        add(v, new Expr.Broadcast(new Expr.Cast(Type.F32, i), 16)))));
+        try (Jit jit = Jit.compile(TARGET, new PrimFunc("capvec", List.of(out), body)); Arena arena = Arena.ofConfined()) {
+            MemorySegment o = arena.allocate(4 * 128, 4);
+            jit.call("capvec", 3, o);
+            float[] got = floats(o, 128);
+            for (int k = 0; k < 128; k++) assertEquals(k % 16 + k / 16, got[k], 0f, "element " + k);
+        }
+    }
 }
