@@ -47,7 +47,7 @@ final class ExprCodegen {
             case Expr.Cast c -> cast(c.value().type(), c.type(), emit(c.value()));
             case Expr.Load l -> load(l.buffer(), l.index());
             case Expr.Ramp r -> ramp(emit(r.base()), emit(r.stride()), r.lanes());
-            case Expr.Broadcast bc -> ir.splat(emit(bc.value()), bc.lanes());
+            case Expr.Broadcast bc -> ir.tile(emit(bc.value()), bc.lanes());
             case Expr.Call c -> {
                 List<LLVMValueRef> args = new ArrayList<>();
                 for (Expr a : c.args()) args.add(emit(a));
@@ -219,24 +219,27 @@ final class ExprCodegen {
 
     // ---- vectors and memory
 
-    /** {base, base+stride, ...}: a splat plus a constant step vector when the stride is constant. */
+    /**
+     * {base, base+stride, ...}: a splat plus a constant step vector when the stride is constant.
+     * A vector base of m lanes (nested vectorization) gives lane k = base[k % m] + (k / m) stride[k % m].
+     */
     private LLVMValueRef ramp(LLVMValueRef base, LLVMValueRef stride, int lanes) {
-        boolean isFloat = LLVMGetTypeKind(LLVMTypeOf(base)) != LLVMIntegerTypeKind;
+        int m = Ir.lanes(base);
+        LLVMTypeRef et = Ir.elementType(LLVMTypeOf(base));
+        boolean isFloat = LLVMGetTypeKind(et) != LLVMIntegerTypeKind;
         LLVMValueRef[] steps = new LLVMValueRef[lanes];
         Long c = isFloat ? null : Ir.constIntValue(stride);
         LLVMValueRef offsets;
         if (c != null) {
-            for (int i = 0; i < lanes; i++) steps[i] = Ir.scalarInt(LLVMTypeOf(base), c * i);
+            for (int k = 0; k < lanes; k++) steps[k] = Ir.scalarInt(et, c * (k / m));
             offsets = LLVMConstVector(Ir.pp(steps), lanes);
         } else {
-            for (int i = 0; i < lanes; i++) {
-                steps[i] = isFloat ? LLVMConstReal(LLVMTypeOf(base), i) : Ir.scalarInt(LLVMTypeOf(base), i);
-            }
+            for (int k = 0; k < lanes; k++) steps[k] = isFloat ? LLVMConstReal(et, k / m) : Ir.scalarInt(et, k / m);
             LLVMValueRef iota = LLVMConstVector(Ir.pp(steps), lanes);
-            LLVMValueRef s = ir.splat(stride, lanes);
+            LLVMValueRef s = ir.tile(stride, lanes);
             offsets = isFloat ? ir.fmul(s, iota) : ir.mul(s, iota);
         }
-        LLVMValueRef b = ir.splat(base, lanes);
+        LLVMValueRef b = ir.tile(base, lanes);
         return isFloat ? ir.fadd(b, offsets) : ir.add(b, offsets);
     }
 
@@ -245,10 +248,11 @@ final class ExprCodegen {
         return LLVMBuildInBoundsGEP2(ir.b, ir.memory(buf.dtype()), f.buffer(buf), Ir.pp(index), 1, "");
     }
 
-    /** The first index of a contiguous (stride 1) ramp, or null for any other index. */
+    /** The first index of a contiguous (scalar base, stride 1) ramp, or null for any other index. */
     private LLVMValueRef denseBase(Expr index) {
-        if (!(index instanceof Expr.Ramp r)) return null;
-        if (!(r.stride() instanceof Expr.IntImm s) || s.value() != 1) return null;
+        if (!(index instanceof Expr.Ramp r) || r.base().type().lanes() != 1) return null;
+        Long stride = Ir.constIntValue(emit(r.stride()));
+        if (stride == null || stride != 1) return null;
         return emit(r.base());
     }
 
@@ -260,7 +264,7 @@ final class ExprCodegen {
         if (lanes == 1) {
             v = LLVMBuildLoad2(ir.b, mem, address(buf, emit(index)), "");
             LLVMSetAlignment(v, align);
-        } else if (index instanceof Expr.Broadcast bc) {
+        } else if (index instanceof Expr.Broadcast bc && bc.value().type().lanes() == 1) {
             LLVMValueRef s = LLVMBuildLoad2(ir.b, mem, address(buf, emit(bc.value())), "");
             LLVMSetAlignment(s, align);
             return ir.splat(fromMemory(buf.dtype(), s), lanes);

@@ -148,6 +148,18 @@ final class Ir {
         return LLVMBuildShuffleVector(b, one, LLVMGetPoison(vt), LLVMConstNull(vec(i32(), lanes)), "");
     }
 
+    /**
+     * {@code v} repeated to {@code lanes} lanes: a splat of a scalar, or for a vector of m lanes
+     * the pattern v[k % m] (the loop IR's broadcast of a vector).
+     */
+    LLVMValueRef tile(LLVMValueRef v, int lanes) {
+        int m = lanes(v);
+        if (m == 1 || m == lanes) return splat(v, lanes);
+        LLVMValueRef[] mask = new LLVMValueRef[lanes];
+        for (int k = 0; k < lanes; k++) mask[k] = i32(k % m);
+        return LLVMBuildShuffleVector(b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(pp(mask), lanes), "");
+    }
+
     LLVMValueRef extract(LLVMValueRef v, int lane) {
         return LLVMBuildExtractElement(b, v, i32(lane), "");
     }

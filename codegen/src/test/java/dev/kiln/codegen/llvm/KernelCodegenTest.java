@@ -199,4 +199,25 @@ class KernelCodegenTest {
             for (int k = 0; k < 128; k++) assertEquals(k % 16 + k / 16, got[k], 0f, "element " + k);
         }
     }
+
+    /**
+     * Nested vectors as the interpreter defines them: a ramp over a vector base gives lane k =
+     * base[k % m] + (k / m) * stride, a broadcast of a vector repeats it.
+     */
+    @Test
+    void rampAndBroadcastOfVectors() {
+        Buffer a = new Buffer("a", ScalarType.F32, 64), out = new Buffer("out", ScalarType.F32, 16);
+        Expr inner = new Expr.Ramp(idx(0), idx(1), 4);
+        Expr index = new Expr.Ramp(inner, new Expr.Broadcast(idx(8), 4), 16);
+        Expr value = add(new Expr.Load(a, index), new Expr.Cast(new Type(ScalarType.F32, 16), new Expr.Broadcast(inner, 16)));
+        Stmt body = new Stmt.Store(out, new Expr.Ramp(idx(0), idx(1), 16), value);
+        float[] x = new float[64];
+        for (int k = 0; k < 64; k++) x[k] = k * 10;
+        try (Jit jit = Jit.compile(TARGET, new PrimFunc("nestedvec", List.of(a, out), body)); Arena arena = Arena.ofConfined()) {
+            MemorySegment o = arena.allocate(4 * 16, 4);
+            jit.call("nestedvec", 1, floats(arena, x), o);
+            float[] got = floats(o, 16);
+            for (int k = 0; k < 16; k++) assertEquals(x[k % 4 + k / 4 * 8] + k % 4, got[k], 0f, "lane " + k);
+        }
+    }
 }
