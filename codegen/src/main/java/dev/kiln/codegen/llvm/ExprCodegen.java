@@ -29,8 +29,10 @@ final class ExprCodegen {
 
     LLVMValueRef emit(Expr e) {
         return switch (e) {
-            case Expr.IntImm i -> ir.constInt(ir.type(i.type()), i.type().isBool() ? (i.value() != 0 ? 1 : 0) : i.value());
-            case Expr.FloatImm x -> ir.constFloat(ir.type(x.type()), x.value());
+            case Expr.IntImm i -> i.type().isFloat() ? ir.constFloat(ir.type(i.type()), i.value())
+                    : ir.constInt(ir.type(i.type()), i.type().isBool() ? (i.value() != 0 ? 1 : 0) : i.value());
+            case Expr.FloatImm x -> x.type().isFloat() ? ir.constFloat(ir.type(x.type()), x.value())
+                    : ir.constInt(ir.type(x.type()), x.type().isBool() ? (x.value() != 0 ? 1 : 0) : (long) x.value());
             case Expr.Var v -> f.var(v);
             case Expr.Add(Expr a, Expr b) -> binary(e, a, b, (x, y) -> isFloat(a) ? ir.fadd(x, y) : ir.add(x, y));
             case Expr.Sub(Expr a, Expr b) -> binary(e, a, b, (x, y) -> isFloat(a) ? ir.fsub(x, y) : ir.sub(x, y));
