@@ -23,8 +23,8 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
  * <p>Loops: SERIAL and VECTORIZED become counted loops (the latter with a vectorize hint);
  * UNROLLED is expanded when its extent is a constant of at most 64, else hinted; PARALLEL is
  * outlined into {@code <kernel>.par<k>(ptr closure)} and run by libgomp's {@code GOMP_parallel},
- * each thread taking one contiguous chunk of the iterations (a parallel loop inside another runs
- * serially). After a {@link CodegenException} the module holds a half-built function: discard it.
+ * each thread taking one contiguous chunk of the iterations; with one thread the region is called
+ * directly, and a parallel loop inside another runs serially. After a {@link CodegenException} the module holds a half-built function: discard it.
  */
 public final class KernelCodegen {
     /** Allocations up to this size live on the stack; larger ones on the heap. */
@@ -169,7 +169,8 @@ public final class KernelCodegen {
                 else counted(l.var(), lo, ir.add(lo, extent), l.body(), LoopMetadata.Hint.UNROLL_FULL);
             }
             case PARALLEL -> {
-                if (f.inParallel || f.numThreads == null) counted(l.var(), lo, ir.add(lo, extent), l.body());
+                Long n = Ir.constIntValue(extent);
+                if (f.inParallel || f.numThreads == null || (n != null && n <= 1)) counted(l.var(), lo, ir.add(lo, extent), l.body());
                 else parallel(l, lo, extent);
             }
             default -> throw new CodegenException("kernel '" + f.kernel + "': loop '" + l.var().name() + "' is bound to "
@@ -264,7 +265,16 @@ public final class KernelCodegen {
         LLVMValueRef gomp = m.function("GOMP_parallel",
                 LLVMFunctionType(ir.voidType(), Ir.pp(ir.ptr(), ir.ptr(), ir.i32(), ir.i32()), 4, 0));
         m.addAttribute(gomp, LLVMAttributeFunctionIndex, "nounwind");
+        // One thread: run the region directly (outside a team, OpenMP reports thread 0 of 1), no team setup.
+        LLVMBasicBlockRef team = f.block(name + ".team"), alone = f.block(name + ".alone"), done = f.block(name + ".done");
+        LLVMBuildCondBr(ir.b, ir.icmp(LLVMIntSGT, threads, ir.i32(1)), team, alone);
+        LLVMPositionBuilderAtEnd(ir.b, team);
         ir.call(gomp, entry, closure, threads, ir.i32(0));
+        LLVMBuildBr(ir.b, done);
+        LLVMPositionBuilderAtEnd(ir.b, alone);
+        ir.call(entry, closure);
+        LLVMBuildBr(ir.b, done);
+        LLVMPositionBuilderAtEnd(ir.b, done);
     }
 
     /** {@code body(ptr noalias bufs..., vars..., begin, end)}: the loop over one chunk. */
