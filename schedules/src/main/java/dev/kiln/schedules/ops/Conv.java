@@ -19,16 +19,22 @@ import java.util.List;
 final class Conv {
     private Conv() {}
 
+    /** The shapes the compute works on: the graph's, or for a pointwise conv the spatial axes as one. */
+    private record Views(long[] x, long[] w, long[] y, Windows.Geometry g) {
+        int spatial() {
+            return g.rank();
+        }
+    }
+
     static void conv(OpBuilder b) {
-        long[] w = b.inDims(1), y = b.outDims(0);
-        int sp = w.length - 2;
-        long[] kernel = Arrays.copyOfRange(w, 2, w.length);
-        Windows.Geometry g = Windows.geometry(b, kernel);
+        Views v = views(b);
+        int sp = v.spatial();
+        Windows.Geometry g = v.g();
         long group = b.node.attrInt("group", 1);
-        long m = w[0], cg = w[1], mg = m / group;
+        long m = v.w()[0], cg = v.w()[1], mg = m / group;
         ScalarType t = b.outType(0);
 
-        Placeholder x = b.input(0), wt = b.input(1);
+        Placeholder x = b.input(0, v.x()), wt = b.input(1, v.w());
         Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), true);
         Expr.Var ci = b.reduceAxis("rc");
         List<Expr.Var> rk = new ArrayList<>();
@@ -36,11 +42,11 @@ final class Conv {
         List<Expr.Var> raxes = new ArrayList<>(List.of(ci));
         raxes.addAll(rk);
         List<Long> rext = new ArrayList<>(List.of(cg));
-        for (long k : kernel) rext.add(k);
+        for (long k : g.kernel()) rext.add(k);
 
         boolean bias = b.node.hasInput(2);
         String name = bias ? b.name("conv") : b.outName(0);
-        Compute conv = Te.compute(name, t, Te.box(y), ax -> {
+        Compute conv = Te.compute(name, t, Te.box(v.y()), ax -> {
             Expr co = ax.get(1);
             // The input channel of output channel co: its group's first channel plus ci.
             Expr chan = group == 1 ? ci : cg == 1 && mg == 1 ? co : Exprs.add(Idx.mul(Exprs.div(co, Idx.c(mg)), cg), ci);
@@ -58,6 +64,22 @@ final class Conv {
             return;
         }
         Placeholder bs = b.input(2);
-        b.output(0, Te.compute(b.outName(0), t, Te.box(y), ax -> Exprs.add(Te.read(conv, ax), Te.read(bs, ax.get(1)))));
+        b.output(0, Te.compute(b.outName(0), t, Te.box(v.y()), ax -> Exprs.add(Te.read(conv, ax), Te.read(bs, ax.get(1)))));
+    }
+
+    /**
+     * A 1x1 conv with stride 1 and no pads is seen with its spatial axes as one, so the output
+     * row that the schedule vectorizes is H*W long instead of W (a 28-wide row fills 16-lane
+     * vectors poorly; 784 fills them exactly).
+     */
+    private static Views views(OpBuilder b) {
+        long[] x = b.inDims(0), w = b.inDims(1), y = b.outDims(0);
+        Windows.Geometry g = Windows.geometry(b, Arrays.copyOfRange(w, 2, w.length));
+        for (int d = 0; d < g.rank(); d++)
+            if (g.kernel()[d] != 1 || g.strides()[d] != 1 || g.padsBegin()[d] != 0 || g.padsEnd()[d] != 0) return new Views(x, w, y, g);
+        long hw = Idx.numel(g.in());
+        long[] one = {1};
+        Windows.Geometry flat = new Windows.Geometry(new long[] {hw}, new long[] {hw}, one, one, one, new long[1], new long[1]);
+        return new Views(new long[] {x[0], x[1], hw}, new long[] {w[0], w[1], 1}, new long[] {y[0], y[1], hw}, flat);
     }
 }

@@ -9,7 +9,10 @@ class ConvPoolOpsTest {
     @Test
     void convPlain() {
         op("Conv").in(rand(1, 3, 7, 7)).constant(rand(4, 3, 3, 3)).check();
-        op("Conv").in(rand(2, 2, 5, 6)).constant(rand(3, 2, 1, 1)).check();                   // pointwise
+        op("Conv").in(rand(2, 2, 5, 6)).constant(rand(3, 2, 1, 1)).check();                   // pointwise: H*W as one row
+        op("Conv").attr("group", 2L).in(rand(1, 4, 3, 7)).constant(rand(6, 2, 1, 1)).constant(rand(6)).check();
+        op("Conv").in(rand(1, 2, 3, 4, 5)).constant(rand(3, 2, 1, 1, 1)).check();
+        op("Conv").ints("strides", 2, 2).in(rand(1, 3, 7, 9)).constant(rand(4, 3, 1, 1)).check();  // 1x1 strided: not flattened
         op("Conv").in(rand(1, 3, 9, 20)).constant(rand(5, 3, 3, 3)).constant(rand(5)).check(); // bias, ow 18
     }
 

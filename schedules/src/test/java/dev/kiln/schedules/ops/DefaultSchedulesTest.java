@@ -64,6 +64,12 @@ class DefaultSchedulesTest {
     }
 
     @Test
+    void pointwiseConvVectorizesTheWholeImageAsOneRow() {
+        List<String> l = loops(op("Conv").in(rand(1, 16, 28, 28)).constant(rand(32, 16, 1, 1)));
+        assertTrue(l.containsAll(List.of("y.i2.o:SERIAL:49", "rc:SERIAL:16", "rk0:SERIAL:1", "y.i2.i:VECTORIZED:16")), l.toString());
+    }
+
+    @Test
     void depthwiseConvVectorizesASmallRowWhole() {
         List<String> l = loops(op("Conv").attr("group", 4L).ints("pads", 1, 1, 1, 1).in(rand(1, 4, 7, 7)).constant(rand(4, 1, 3, 3)));
         assertTrue(l.containsAll(List.of("rc:SERIAL:1", "y.i3:VECTORIZED:7")), l.toString());
