@@ -2,6 +2,7 @@ package dev.kiln.codegen.llvm;
 
 import dev.kiln.irlow.Buffer;
 import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.transform.Children;
 import dev.kiln.irlow.stmt.Stmt;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -72,30 +73,11 @@ record FreeVars(Map<String, Expr.Var> vars, Map<String, Buffer> buffers) {
             case Expr.Var v -> {
                 if (!bound.vars().contains(v.name())) vars.putIfAbsent(v.name(), v);
             }
-            case Expr.IntImm i -> {}
-            case Expr.FloatImm x -> {}
-            case Expr.Add(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
-            case Expr.Sub(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
-            case Expr.Mul(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
-            case Expr.Div(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
-            case Expr.Mod(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
-            case Expr.Min(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
-            case Expr.Max(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
-            case Expr.Cmp c -> { expr(c.a(), bound); expr(c.b(), bound); }
-            case Expr.And(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
-            case Expr.Or(Expr a, Expr b) -> { expr(a, bound); expr(b, bound); }
-            case Expr.Not(Expr a) -> expr(a, bound);
-            case Expr.Select(Expr c, Expr t, Expr f) -> { expr(c, bound); expr(t, bound); expr(f, bound); }
-            case Expr.Cast c -> expr(c.value(), bound);
             case Expr.Load l -> {
                 buffer(l.buffer(), bound);
                 expr(l.index(), bound);
             }
-            case Expr.Ramp r -> { expr(r.base(), bound); expr(r.stride(), bound); }
-            case Expr.Broadcast b -> expr(b.value(), bound);
-            case Expr.Call c -> { for (Expr a : c.args()) expr(a, bound); }
-            case Expr.TensorRead t -> { for (Expr i : t.indices()) expr(i, bound); }
-            case Expr.Reduce r -> expr(r.source(), bound);
+            default -> Children.forEach(e, c -> expr(c, bound));
         }
     }
 }
