@@ -1,5 +1,7 @@
 package dev.kiln.schedules.ops;
 
+import dev.kiln.irhigh.Shape;
+import dev.kiln.irhigh.Tensor;
 import dev.kiln.irlow.ScalarType;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Exprs;
@@ -15,6 +17,7 @@ import java.util.List;
  * Conv in NCHW (any number of spatial dimensions): groups (depthwise included), strides, pads,
  * dilations and an optional bias. The reduction over {@code (ci, k...)} is tagged
  * {@link Template#CONV}; a bias is a second, elementwise nest over the materialized result.
+ * F32 convs with constant weights and no groups take the blocked form ({@link #blocked}).
  */
 final class Conv {
     private Conv() {}
@@ -26,8 +29,15 @@ final class Conv {
         }
     }
 
+    /** Output channels per block of the packed weights: one 512-bit vector of f32 (two 256-bit ones). */
+    static final int BLOCK = 16;
+
     static void conv(OpBuilder b) {
         Views v = views(b);
+        if (blockable(b)) {
+            blocked(b, v);
+            return;
+        }
         int sp = v.spatial();
         Windows.Geometry g = v.g();
         long group = b.node.attrInt("group", 1);
@@ -65,6 +75,84 @@ final class Conv {
         }
         Placeholder bs = b.input(2);
         b.output(0, Te.compute(b.outName(0), t, Te.box(v.y()), ax -> Exprs.add(Te.read(conv, ax), Te.read(bs, ax.get(1)))));
+    }
+
+    /** An f32 conv with constant weights and no groups: vectorized over output channels. */
+    private static boolean blockable(OpBuilder b) {
+        return b.outType(0) == ScalarType.F32 && b.node.attrInt("group", 1) == 1 && b.constant(1) != null
+                && b.inDims(0).length >= 3;
+    }
+
+    /**
+     * Conv vectorized over output channels (TVM's NCHWc conv, with the graph kept NCHW): the
+     * weights are packed at compile time to {@code [co/16][ci][k...][16]} (zero rows pad co up to
+     * a multiple of 16), a reduction computes the blocked result {@code B[n][co/16][spatial...][16]}
+     * with each input element read as a scalar broadcast (so strides cost nothing special), and an
+     * injective nest converts it back to NCHW, adding the bias and dropping the padded channels.
+     * That last nest is the conv's output, so elementwise epilogues can fuse into it.
+     */
+    private static void blocked(OpBuilder b, Views v) {
+        int sp = v.spatial();
+        Windows.Geometry g = v.g();
+        ScalarType t = b.outType(0);
+        long co = v.w()[0], ci = v.w()[1], blocks = Math.ceilDiv(co, BLOCK);
+        Placeholder x = b.input(0, v.x());
+        Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), true);
+        // The pointwise view packs [co][ci][1]: another name than the same weight packed as [co][ci][1][1].
+        String packed = b.node.input(1) + "__packed" + BLOCK + (v.w().length == b.inDims(1).length ? "" : "_flat");
+        Placeholder wp = b.derivedConstant(packed, packWeights(b.constant(1), v.w()));
+
+        Expr.Var rc = b.reduceAxis("rc");
+        List<Expr.Var> rk = new ArrayList<>();
+        for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));
+        List<Expr.Var> raxes = new ArrayList<>(List.of(rc));
+        raxes.addAll(rk);
+        List<Long> rext = new ArrayList<>(List.of(ci));
+        for (long k : g.kernel()) rext.add(k);
+
+        long[] shape = new long[sp + 3];
+        shape[0] = v.y()[0];
+        shape[1] = blocks;
+        System.arraycopy(v.y(), 2, shape, 2, sp);
+        shape[sp + 2] = BLOCK;
+        Compute conv = Te.compute(b.name("conv_blocked"), t, Te.box(shape), ax -> {
+            List<Expr> xi = new ArrayList<>(List.of(ax.get(0), rc));
+            List<Expr> wi = new ArrayList<>(List.of(ax.get(1), rc));
+            for (int d = 0; d < sp; d++) {
+                xi.add(Idx.window(ax.get(d + 2), g.strides()[d], rk.get(d), g.dilations()[d], 0));
+                wi.add(rk.get(d));
+            }
+            wi.add(ax.get(sp + 2));
+            return Te.sum(Exprs.mul(Te.read(xp, xi), Te.read(wp, wi)), raxes, rext);
+        });
+        b.tag(conv, Template.CONV);
+
+        Placeholder bias = b.node.hasInput(2) ? b.input(2) : null;
+        b.output(0, Te.compute(b.outName(0), t, Te.box(v.y()), ax -> {
+            Expr c = ax.get(1);
+            List<Expr> idx = new ArrayList<>(List.of(ax.get(0), Exprs.div(c, Idx.c(BLOCK))));
+            idx.addAll(ax.subList(2, ax.size()));
+            idx.add(Exprs.mod(c, Idx.c(BLOCK)));
+            Expr y = Te.read(conv, idx);
+            return bias == null ? y : Exprs.add(y, Te.read(bias, c));
+        }));
+    }
+
+    /** {@code W[co][ci][k...]} as {@code P[co/16][ci][k...][16]}, channels past co zero. */
+    static Tensor packWeights(Tensor w, long[] dims) {
+        int co = (int) dims[0], ci = (int) dims[1], k = 1;
+        for (int d = 2; d < dims.length; d++) k *= (int) dims[d];
+        int blocks = Math.ceilDiv(co, BLOCK);
+        float[] src = w.floats(), dst = new float[blocks * ci * k * BLOCK];
+        for (int o = 0; o < co; o++)
+            for (int c = 0; c < ci; c++)
+                for (int kk = 0; kk < k; kk++)
+                    dst[(((o / BLOCK) * ci + c) * k + kk) * BLOCK + o % BLOCK] = src[(o * ci + c) * k + kk];
+        long[] shape = new long[dims.length + 1];
+        System.arraycopy(dims, 0, shape, 0, dims.length);
+        shape[0] = blocks;
+        shape[dims.length] = BLOCK;
+        return Tensor.ofFloats(Shape.of(shape), dst);
     }
 
     /**

@@ -38,7 +38,7 @@ public final class DefaultSchedules {
                 case REDUCTION -> reduction(s, k, target);
                 case MATMUL -> matmul(s, k, target);
                 case RFACTOR -> rfactor(s, k, target);
-                case CONV -> conv(s, k, target);
+                case CONV -> ConvSchedule.conv(s, k, target);
                 case POOL -> pool(s, k, target);
             }
         }
@@ -196,19 +196,6 @@ public final class DefaultSchedules {
         parallelOuter(s, outer, k, k.numel() * product(r.extents()), target);
     }
 
-    /**
-     * {@code Y[n, co, oh, ow] += X[n, ci, ...] * W[co, ci, kh, kw]}: ow split into vectors of up to
-     * 16 lanes, the reduction (ci, kh, kw) between ow.o and ow.i, so the output vector stays in
-     * registers across it; (n, co) fused and parallel. Depthwise is the same with ci of extent 1.
-     */
-    static void conv(Schedule s, Compute k, Target target) {
-        Expr.Reduce r = (Expr.Reduce) k.body();
-        initNest(s, k, target);
-        List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
-        windowed(s, k, sp, red, Math.max(16, lanes(k, target)), target);
-        parallelOuter(s, sp.subList(0, 2), k, k.numel() * product(r.extents()), target);
-    }
-
     /** Pooling: like conv, the window loops between the outer and the vectorized inner part of the last spatial axis. */
     static void pool(Schedule s, Compute k, Target target) {
         Expr.Reduce r = (Expr.Reduce) k.body();
@@ -219,7 +206,7 @@ public final class DefaultSchedules {
     }
 
     /** Orders {@code (n, c, spatial[:-1]..., last.o, reduce..., last.i)} and vectorizes last.i. */
-    private static void windowed(Schedule s, Compute k, List<String> sp, List<String> red, int maxVector, Target target) {
+    static void windowed(Schedule s, Compute k, List<String> sp, List<String> red, int maxVector, Target target) {
         long ow = k.shape().getLast();
         if (sp.size() < 3 || ow < 2) return;
         String[] oi = vectorize(s, sp.getLast(), ow, lanes(k, target), Math.min(maxVector, MAX_VECTOR));
@@ -231,12 +218,12 @@ public final class DefaultSchedules {
     }
 
     /** The init nest of a reduction, scheduled like an elementwise nest. */
-    private static void initNest(Schedule s, Compute k, Target target) {
+    static void initNest(Schedule s, Compute k, Target target) {
         injectiveNest(s, names(k.axes(), ".init"), k.shape(), lanes(k, target), target);
     }
 
     /** Fuses the given outermost loops of a nest and runs them in parallel when the nest is big enough. */
-    private static void parallelOuter(Schedule s, List<String> outer, Compute k, long work, Target target) {
+    static void parallelOuter(Schedule s, List<String> outer, Compute k, long work, Target target) {
         if (outer.isEmpty() || work < PARALLEL_MIN_WORK || target.cores() < 2) return;
         List<String> loops = s.loops();
         int first = loops.indexOf(outer.get(0));
@@ -306,11 +293,11 @@ public final class DefaultSchedules {
         return max;
     }
 
-    private static List<String> names(List<Expr.Var> vars, String suffix) {
+    static List<String> names(List<Expr.Var> vars, String suffix) {
         return vars.stream().map(v -> v.name() + suffix).toList();
     }
 
-    private static long product(List<Long> xs) {
+    static long product(List<Long> xs) {
         long p = 1;
         for (long x : xs) p *= x;
         return p;

@@ -8,6 +8,11 @@ import java.util.List;
  * names bound to {@code func}'s parameters, in parameter order (inputs first). Constants that only
  * steer shapes or index arithmetic (Reshape's shape, Slice's starts, ...) are folded into the
  * kernel and are not parameters; weights are parameters, fed from the embedded initializer.
+ *
+ * <p>Lowering a node may add constants it derives from the node's own (Conv's weights packed in
+ * output-channel blocks, {@code <weight>__packed16}) to the graph's initializers and list them
+ * here; the executor embeds only the constants some kernel lists, so an original weight that no
+ * kernel reads any more is dropped.
  */
 public record Kernel(PrimFunc func, List<String> inputs, List<String> outputs) {
     public Kernel {

@@ -97,6 +97,22 @@ final class OpBuilder {
         return node.hasInput(i) ? graph.initializers().get(node.input(i)) : null;
     }
 
+    /**
+     * A placeholder for a constant the op derives from its inputs at compile time (a weight
+     * re-laid out for the kernel): stored in the graph's initializers under {@code value} (kept if
+     * already there, so nodes sharing a weight share the copy) and bound like any weight.
+     */
+    Placeholder derivedConstant(String value, Tensor t) {
+        Tensor prev = graph.initializers().putIfAbsent(value, t);
+        if (prev != null && !prev.shape().equals(t.shape()))
+            throw new IllegalStateException(node.describe() + ": derived constant " + value + " exists with shape " + prev.shape());
+        Placeholder p = placeholders.get(value);
+        if (p != null) return p;
+        p = Te.placeholder(name(value), scalar(t.dtype()), Te.box(t.shape().longDims()));
+        placeholders.put(value, p);
+        return p;
+    }
+
     /** Input i's integer values; it must be a compile-time constant because it steers the kernel's indexing. */
     long[] constInts(int i, String role) {
         Tensor t = constant(i);

@@ -1,0 +1,87 @@
+package dev.kiln.schedules.ops;
+
+import static dev.kiln.schedules.ops.DefaultSchedules.initNest;
+import static dev.kiln.schedules.ops.DefaultSchedules.names;
+import static dev.kiln.schedules.ops.DefaultSchedules.parallelOuter;
+import static dev.kiln.schedules.ops.DefaultSchedules.product;
+
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.te.Compute;
+import dev.kiln.schedules.Schedule;
+import dev.kiln.targets.Target;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The default schedules of Conv's reduction ({@link Template#CONV}), in its two forms (see
+ * {@link Conv}): the blocked form, vectorized over a block of output channels, and the plain NCHW
+ * form, vectorized over the innermost output axis.
+ */
+final class ConvSchedule {
+    private ConvSchedule() {}
+
+    static void conv(Schedule s, Compute k, Target target) {
+        Expr.Reduce r = (Expr.Reduce) k.body();
+        // Blocked: [n, co/16, spatial..., 16] over (ci, k...), one axis more than the plain form.
+        if (k.shape().size() == r.axes().size() + 2) blocked(s, k, r, target);
+        else plain(s, k, r, target);
+    }
+
+    /**
+     * {@code B[n, cb, sp..., ow, c] += X[n, ci, ...] * P[cb, ci, k..., c]}: order
+     * {@code (n, cb, sp..., ow.o, ci, k..., ow.i, c)} with c vectorized and ow.i unrolled, a
+     * register block: its accumulators stay in vector registers across the whole reduction, and
+     * each step is one weight vector load and, per column, a broadcast input load and an FMA.
+     * (n, cb, sp...) are fused and parallel.
+     */
+    private static void blocked(Schedule s, Compute k, Expr.Reduce r, Target target) {
+        initNest(s, k, target);
+        List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
+        int rank = sp.size();
+        String ow = sp.get(rank - 2), lane = sp.get(rank - 1);
+        long width = k.shape().get(rank - 2);
+        long block = columns(width, registersPerVector(k, target), target);
+        List<String> order = new ArrayList<>(sp.subList(0, rank - 2));
+        String inner = ow;
+        if (block < width) {
+            String[] oi = s.split(ow, block);
+            order.add(oi[0]);
+            inner = oi[1];
+        }
+        order.addAll(red);
+        order.add(inner);
+        order.add(lane);
+        s.reorder(order.toArray(String[]::new));
+        s.vectorize(lane);
+        if (block > 1) s.unroll(inner);
+        parallelOuter(s, sp.subList(0, rank - 2), k, k.numel() * product(r.extents()), target);
+    }
+
+    /** Vector registers one accumulator of the lane axis takes (2 for 16 f32 lanes on AVX2). */
+    private static int registersPerVector(Compute k, Target target) {
+        return (int) Math.max(1, k.shape().getLast() * k.dtype().bytes() * 8 / target.vectorBits());
+    }
+
+    /**
+     * Register block width: the largest divisor of the row that leaves a few registers free for the
+     * weight vector (32 vector registers with AVX-512, 16 otherwise), so no column is guarded.
+     */
+    static long columns(long width, int perVector, Target target) {
+        int registers = target.vectorBits() >= 512 ? 32 : 16;
+        long max = Math.min(14, Math.max(1, (registers - 2 * perVector) / perVector));
+        for (long c = Math.min(max, width); c > 1; c--) if (width % c == 0) return c;
+        return 1;
+    }
+
+    /**
+     * {@code Y[n, co, oh, ow] += X[n, ci, ...] * W[co, ci, kh, kw]}: ow split into vectors of up to
+     * 16 lanes, the reduction (ci, kh, kw) between ow.o and ow.i, so the output vector stays in
+     * registers across it; (n, co) fused and parallel. Depthwise is the same with ci of extent 1.
+     */
+    private static void plain(Schedule s, Compute k, Expr.Reduce r, Target target) {
+        initNest(s, k, target);
+        List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
+        DefaultSchedules.windowed(s, k, sp, red, Math.max(16, DefaultSchedules.lanes(k, target)), target);
+        parallelOuter(s, sp.subList(0, 2), k, k.numel() * product(r.extents()), target);
+    }
+}
