@@ -1,0 +1,195 @@
+package dev.kiln.tests.conformance;
+
+import dev.kiln.driver.Compare;
+import dev.kiln.driver.Compiler;
+import dev.kiln.driver.KilnLibrary;
+import dev.kiln.frontend.OnnxReader;
+import dev.kiln.frontend.onnx.OnnxProto.GraphProto;
+import dev.kiln.frontend.onnx.OnnxProto.ModelProto;
+import dev.kiln.frontend.onnx.OnnxProto.TensorProto;
+import dev.kiln.frontend.onnx.OnnxProto.ValueInfoProto;
+import dev.kiln.irhigh.KilnException;
+import dev.kiln.irhigh.Tensor;
+import dev.kiln.targets.Target;
+import dev.kiln.tests.conformance.CaseResult.Status;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Runs one backend test case through the full native pipeline (frontend, graph passes,
+ * kernels, LLVM, link), loads the library and compares every output of every data set with
+ * the expected one: |a-b| <= 1e-5 + 1e-3|b| for floats, exact for integers and bools.
+ */
+public final class CaseRunner {
+    static final double ATOL = 1e-5, RTOL = 1e-3;
+
+    /** How Kiln says a shape-deciding input is not a constant; group 1 is the input's name. */
+    private static final Pattern NOT_CONSTANT = Pattern.compile("\\('([^']*)'\\) (must be|is not) a compile-time constant");
+
+    private final Path work;
+
+    /** @param work a scratch folder for the compiled libraries and rewritten models */
+    public CaseRunner(Path work) {
+        this.work = work;
+    }
+
+    /** One data set: input tensors in graph-input order and expected outputs in graph-output order. */
+    private record DataSet(List<Path> inputFiles, List<Tensor> inputs, List<Tensor> outputs) {}
+
+    public CaseResult run(ConformanceCase c) {
+        ModelProto model;
+        try {
+            model = ModelProto.parseFrom(Files.readAllBytes(c.model()));
+        } catch (IOException e) {
+            return new CaseResult(c.id(), Status.FAILED, "?", false, "model cannot be read: " + e.getMessage());
+        }
+        String op = OpNames.testedOp(c.name(), model.getGraph());
+        String outOfScope = OutOfScope.reason(model);
+        if (outOfScope != null) return new CaseResult(c.id(), Status.OUT_OF_SCOPE, op, false, outOfScope);
+
+        GraphProto g = model.getGraph();
+        Set<String> initializers = new LinkedHashSet<>();
+        for (TensorProto t : g.getInitializerList()) initializers.add(t.getName());
+        List<String> inputNames = new ArrayList<>();
+        for (ValueInfoProto v : g.getInputList()) if (!initializers.contains(v.getName())) inputNames.add(v.getName());
+        // Inputs with a fully static declared shape need no --input-shape (and it could not say 0).
+        Set<String> staticInputs = new LinkedHashSet<>();
+        for (ValueInfoProto v : g.getInputList())
+            if (v.getType().hasTensorType() && v.getType().getTensorType().hasShape()
+                    && v.getType().getTensorType().getShape().getDimList().stream().allMatch(d -> d.hasDimValue()))
+                staticInputs.add(v.getName());
+        List<String> outputNames = g.getOutputList().stream().map(ValueInfoProto::getName).toList();
+
+        List<DataSet> sets;
+        try {
+            sets = dataSets(c.dir());
+        } catch (RuntimeException e) {
+            return new CaseResult(c.id(), Status.UNSUPPORTED, op, false, "test data: " + Reasons.shorten(e.getMessage()));
+        }
+        if (sets.isEmpty()) return new CaseResult(c.id(), Status.FAILED, op, false, "no test data sets");
+        for (DataSet s : sets) {
+            if (s.inputs.size() != inputNames.size())
+                return new CaseResult(c.id(), Status.UNSUPPORTED, op, false, "test data feeds " + s.inputs.size()
+                        + " inputs but the graph has " + inputNames.size() + " (optional inputs left out)");
+            if (s.outputs.size() != outputNames.size())
+                return new CaseResult(c.id(), Status.FAILED, op, false, "test data has " + s.outputs.size()
+                        + " outputs but the graph has " + outputNames.size());
+        }
+
+        // Compile; bind a shape-deciding input only when Kiln says it must be a constant.
+        Set<String> bound = new LinkedHashSet<>();
+        Path so = work.resolve(c.suite() + "-" + c.name() + ".so");
+        try {
+            while (true) {
+                try {
+                    Map<String, long[]> shapes = new LinkedHashMap<>();
+                    for (int i = 0; i < inputNames.size(); i++)
+                        if (!bound.contains(inputNames.get(i)) && !staticInputs.contains(inputNames.get(i))) shapes.put(inputNames.get(i), sets.get(0).inputs.get(i).shape().longDims());
+                    String path = bound.isEmpty() ? c.model().toString() : bindInputs(c, model, inputNames, bound, sets.get(0)).toString();
+                    Compiler.compile(path, so, new Compiler.Options(Target.host(), shapes, null, false));
+                    break;
+                } catch (KilnException e) {
+                    Matcher m = NOT_CONSTANT.matcher(String.valueOf(e.getMessage()));
+                    if (m.find() && inputNames.contains(m.group(1)) && bound.add(m.group(1))) continue;
+                    return new CaseResult(c.id(), Status.UNSUPPORTED, op, !bound.isEmpty(), Reasons.shorten(e.getMessage()));
+                }
+            }
+        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+            return new CaseResult(c.id(), Status.FAILED, op, !bound.isEmpty(), "compiler error: " + Reasons.ofThrowable(e));
+        }
+        boolean isBound = !bound.isEmpty();
+        if (isBound) {
+            for (DataSet s : sets.subList(1, sets.size()))
+                for (int i = 0; i < inputNames.size(); i++)
+                    if (bound.contains(inputNames.get(i)) && !sameValues(s.inputs.get(i), sets.get(0).inputs.get(i)))
+                        return new CaseResult(c.id(), Status.FAILED, op, true, "bound shape input differs between data sets");
+        }
+
+        try (KilnLibrary lib = new KilnLibrary(so, 1)) {
+            for (int k = 0; k < sets.size(); k++) {
+                DataSet s = sets.get(k);
+                Map<String, Tensor> feed = new LinkedHashMap<>();
+                for (int i = 0; i < inputNames.size(); i++)
+                    if (!bound.contains(inputNames.get(i))) feed.put(inputNames.get(i), s.inputs.get(i));
+                Map<String, Tensor> actual = lib.run(feed);
+                for (int o = 0; o < outputNames.size(); o++) {
+                    Tensor got = actual.get(outputNames.get(o));
+                    if (got == null)
+                        return new CaseResult(c.id(), Status.FAILED, op, isBound, "library has no output '" + outputNames.get(o) + "'");
+                    Compare cmp = Compare.of(got, s.outputs.get(o), ATOL, RTOL);
+                    if (!cmp.ok())
+                        return new CaseResult(c.id(), Status.FAILED, op, isBound, "wrong output " + o + (sets.size() > 1 ? " (data set " + k + ")" : "")
+                                + ": " + cmp.detail());
+                }
+            }
+        } catch (RuntimeException e) {
+            return new CaseResult(c.id(), Status.FAILED, op, isBound, "run: " + Reasons.ofThrowable(e));
+        } finally {
+            deleteQuietly(so);
+            deleteQuietly(so.resolveSibling(so.getFileName().toString().replaceAll("\\.so$", ".h")));
+        }
+        return new CaseResult(c.id(), Status.PASSED, op, isBound, "");
+    }
+
+    private static boolean sameValues(Tensor a, Tensor b) {
+        if (a.dtype() != b.dtype() || !a.shape().equals(b.shape())) return false;
+        for (int i = 0; i < a.size(); i++) if (Double.compare(a.getDouble(i), b.getDouble(i)) != 0) return false;
+        return true;
+    }
+
+    /** The model with the named inputs turned into initializers holding data set 0's values. */
+    private Path bindInputs(ConformanceCase c, ModelProto model, List<String> inputNames, Set<String> bound, DataSet set) {
+        GraphProto.Builder g = model.getGraph().toBuilder();
+        for (int i = g.getInputCount() - 1; i >= 0; i--) if (bound.contains(g.getInput(i).getName())) g.removeInput(i);
+        try {
+            for (int i = 0; i < inputNames.size(); i++) {
+                if (!bound.contains(inputNames.get(i))) continue;
+                TensorProto t = TensorProto.parseFrom(Files.readAllBytes(set.inputFiles.get(i)));
+                g.addInitializer(t.toBuilder().setName(inputNames.get(i)));
+            }
+            Path p = work.resolve(c.suite() + "-" + c.name() + "-bound.onnx");
+            Files.write(p, model.toBuilder().setGraph(g).build().toByteArray());
+            return p;
+        } catch (IOException e) {
+            throw new KilnException("cannot write the model with bound inputs: " + e.getMessage(), e);
+        }
+    }
+
+    private static List<DataSet> dataSets(Path dir) {
+        List<DataSet> r = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path set : s.filter(p -> p.getFileName().toString().startsWith("test_data_set_")).sorted().toList()) {
+                List<Path> inFiles = numbered(set, "input_");
+                r.add(new DataSet(inFiles, inFiles.stream().map(p -> OnnxReader.readTensor(p).tensor()).toList(),
+                        numbered(set, "output_").stream().map(p -> OnnxReader.readTensor(p).tensor()).toList()));
+            }
+        } catch (IOException e) {
+            throw new KilnException("cannot list " + dir + ": " + e.getMessage(), e);
+        }
+        return r;
+    }
+
+    private static List<Path> numbered(Path set, String prefix) {
+        List<Path> r = new ArrayList<>();
+        for (int i = 0; Files.exists(set.resolve(prefix + i + ".pb")); i++) r.add(set.resolve(prefix + i + ".pb"));
+        return r;
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a leftover scratch file is harmless
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.kiln.tests.conformance;
+
+import dev.kiln.frontend.onnx.OnnxProto.AttributeProto;
+import dev.kiln.frontend.onnx.OnnxProto.GraphProto;
+import dev.kiln.frontend.onnx.OnnxProto.ModelProto;
+import dev.kiln.frontend.onnx.OnnxProto.NodeProto;
+import dev.kiln.frontend.onnx.OnnxProto.TensorProto;
+import dev.kiln.frontend.onnx.OnnxProto.TypeProto;
+import dev.kiln.frontend.onnx.OnnxProto.ValueInfoProto;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Cases outside what Kiln means to compile (an inference compiler for static tensor graphs):
+ * training ops, sequences, maps, strings, optional values, and random ops without a seed.
+ */
+final class OutOfScope {
+    private OutOfScope() {}
+
+    private static final Set<String> TRAINING = Set.of("Gradient", "Adagrad", "Adam", "Momentum");
+    private static final Set<String> RANDOM = Set.of("RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
+            "Multinomial", "Bernoulli");
+    private static final Set<String> STRINGS = Set.of("StringNormalizer", "StringConcat", "StringSplit", "RegexFullMatch");
+
+    /** Why the model is out of scope, or null when it is in scope. */
+    static String reason(ModelProto m) {
+        return reason(m.getGraph());
+    }
+
+    private static String reason(GraphProto g) {
+        for (List<ValueInfoProto> vs : List.of(g.getInputList(), g.getOutputList(), g.getValueInfoList()))
+            for (ValueInfoProto v : vs) {
+                String r = typeReason(v.getType());
+                if (r != null) return r;
+            }
+        for (TensorProto t : g.getInitializerList()) if (t.getDataType() == TensorProto.DataType.STRING_VALUE) return "strings";
+        for (NodeProto n : g.getNodeList()) {
+            String op = n.getOpType();
+            if (n.getDomain().startsWith("ai.onnx.preview.training") || TRAINING.contains(op)) return "training op";
+            if (op.startsWith("Sequence") || op.endsWith("FromSequence") || op.endsWith("ToSequence")) return "sequences";
+            if (op.startsWith("Optional")) return "optional types";
+            if (STRINGS.contains(op)) return "strings";
+            if (RANDOM.contains(op) && n.getAttributeList().stream().noneMatch(a -> a.getName().equals("seed")))
+                return "random op without a seed";
+            for (AttributeProto a : n.getAttributeList()) {
+                if (a.hasT() && a.getT().getDataType() == TensorProto.DataType.STRING_VALUE) return "strings";
+                if (a.hasG()) {
+                    String r = reason(a.getG());
+                    if (r != null) return r;
+                }
+                for (GraphProto sub : a.getGraphsList()) {
+                    String r = reason(sub);
+                    if (r != null) return r;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static String typeReason(TypeProto t) {
+        if (t.hasSequenceType()) return "sequences";
+        if (t.hasOptionalType()) return "optional types";
+        if (t.hasMapType()) return "maps";
+        if (t.hasTensorType() && t.getTensorType().getElemType() == TensorProto.DataType.STRING_VALUE) return "strings";
+        return null;
+    }
+}
