@@ -29,9 +29,10 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
- * Turns an optimized graph into the executor's description: one scheduled kernel per node, in
- * order, with every tensor bound to a caller buffer, an embedded constant or a workspace slot of
- * the static memory plan (buffers reuse memory once their last reader has run).
+ * Turns an optimized graph into the executor's description: one scheduled kernel per node (a
+ * fused group from FuseOps is one node), in order, with every tensor bound to a caller buffer, an
+ * embedded constant or a workspace slot of the static memory plan (buffers reuse memory once
+ * their last reader has run).
  */
 public final class ExecutorPlanner {
     private ExecutorPlanner() {}

@@ -2,11 +2,17 @@ package dev.kiln.driver;
 
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.ShapeInference;
+import dev.kiln.irhigh.passes.FoldBatchNorm;
 import dev.kiln.irhigh.passes.FoldConstants;
+import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irhigh.passes.RemoveIdentity;
 import java.util.function.BiConsumer;
 
-/** The sequence of graph passes, in order; {@code dump} sees the graph after each one. */
+/**
+ * The sequence of graph passes, in order; {@code dump} sees the graph after each one. The result
+ * holds {@code kiln.Fused} nodes (one kernel each, see {@link FuseOps}), so it is for code
+ * generation, not for the reference evaluator.
+ */
 public final class GraphPipeline {
     private GraphPipeline() {}
 
@@ -17,8 +23,14 @@ public final class GraphPipeline {
         dump.accept("RemoveIdentity", g);
         FoldConstants.run(g);
         dump.accept("FoldConstants", g);
+        FoldBatchNorm.run(g);
+        dump.accept("FoldBatchNorm", g);
+        FoldConstants.run(g);
+        dump.accept("FoldConstants", g);
         ShapeInference.run(g);
         dump.accept("ShapeInference", g);
+        FuseOps.run(g);
+        dump.accept("FuseOps", g);
         return g;
     }
 }

@@ -2,6 +2,7 @@ package dev.kiln.schedules.ops;
 
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
+import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.lower.LowerTe;
 import dev.kiln.schedules.Schedule;
@@ -30,6 +31,7 @@ public final class OpInventory {
 
     /** The unscheduled compute of {@code node}: what tuning starts from. */
     public static OpCompute compute(Node node, Graph graph) {
+        if (FuseOps.isFused(node)) return FusedGroup.compute(node, graph);
         if (!node.domain().isEmpty() && !node.domain().equals("ai.onnx"))
             throw node.error("no native kernel for op " + node.domain() + "." + node.op() + " yet");
         OpBuilder b = new OpBuilder(node, graph);
