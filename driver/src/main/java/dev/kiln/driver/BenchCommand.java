@@ -11,12 +11,25 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Time a compiled library against ONNX Runtime on the same inputs, in one process, alternating; print medians and their ratio.")
+        description = {"Time a compiled library against ONNX Runtime on the same inputs, in one process, alternating; print medians and their ratio.",
+                "With --op, compile and time one operator instead (no LIB.so): e.g. --op matmul --shape 1024x1024x1024."})
 final class BenchCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "LIB.so", description = "a library written by 'kiln compile'")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "LIB.so", description = "a library written by 'kiln compile' (not with --op)")
     Path library;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "the model it was compiled from (file.onnx or zoo:NAME), run by ONNX Runtime")
+    @Option(names = "--op", paramLabel = "OP", description = "benchmark one operator: matmul, gemm (MxNxK), batch_matmul (BxMxNxK), conv2d (N,C,H,W,CO,KH,KW,stride,pad)")
+    String op;
+
+    @Option(names = "--shape", paramLabel = "SHAPE", description = "the operator's sizes, with --op")
+    String shape;
+
+    @Option(names = "--peak-gflops", defaultValue = "106", description = "FMA peak of one thread in GFLOP/s, for --op's percentages (default: ${DEFAULT-VALUE}, measured on the reference AMD EPYC, see docs/performance.md)")
+    double peakGflops;
+
+    @Option(names = "--dump-ir", paramLabel = "DIR", description = "with --op: write the IR after every step and the assembly (kernels.s) into DIR")
+    Path dumpDir;
+
+    @Option(names = "--model", paramLabel = "MODEL", description = "the model it was compiled from (file.onnx or zoo:NAME), run by ONNX Runtime")
     String model;
 
     @Option(names = "--threads", defaultValue = "1", description = "threads for both (default: ${DEFAULT-VALUE})")
@@ -38,6 +51,12 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         if (threads < 1) throw new KilnException("--threads must be at least 1");
         if (runs < 1) throw new KilnException("--runs must be at least 1");
+        if (op != null) {
+            if (shape == null) throw new KilnException("--op needs --shape (e.g. --op matmul --shape 1024x1024x1024)");
+            if (library != null || model != null) throw new KilnException("--op builds its own one-node model: give no LIB.so or --model");
+            return OpBench.run(op, shape, threads, warmup, runs, peakGflops, dumpDir);
+        }
+        if (library == null || model == null) throw new KilnException("give LIB.so and --model MODEL (or --op and --shape)");
         byte[] onnx = onnxBytes(model);
         try (KilnLibrary kiln = new KilnLibrary(library, threads); OrtModel ort = new OrtModel(onnx, threads)) {
             var r = Bench.run(kiln, ort, kiln.randomInputs(seed), warmup, runs);

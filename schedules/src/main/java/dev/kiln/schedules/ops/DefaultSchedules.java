@@ -36,7 +36,7 @@ public final class DefaultSchedules {
             switch (c.templateOf(k)) {
                 case INJECTIVE -> injective(s, k, target);
                 case REDUCTION -> reduction(s, k, target);
-                case MATMUL -> matmul(s, k, target);
+                case MATMUL, MATMUL_PACKED -> MatMulSchedule.apply(s, k, c.templateOf(k), target);
                 case RFACTOR -> rfactor(s, k, target);
                 case CONV -> ConvSchedule.conv(s, k, target);
                 case POOL -> pool(s, k, target);
@@ -123,45 +123,6 @@ public final class DefaultSchedules {
             s.reorder(order.toArray(String[]::new));
         }
         parallelOuter(s, outer, k, work, target);
-    }
-
-    /**
-     * {@code C[batch..., i, j] += A[.., i, k] * B[.., k, j]}: j split by the vector width (inner
-     * part vectorized), i blocked by up to 4 rows (unrolled: a register block), k outside that
-     * block: order {@code (batch..., i.o, j.o, k, i.i, j.i)}. Batch and i.o are fused and run in parallel.
-     */
-    static void matmul(Schedule s, Compute k, Target target) {
-        Expr.Reduce r = (Expr.Reduce) k.body();
-        initNest(s, k, target);
-        int lanes = lanes(k, target);
-        List<String> sp = names(k.axes(), "");
-        List<String> red = names(r.axes(), "");
-        int rank = sp.size();
-        String i = sp.get(rank - 2), j = sp.get(rank - 1);
-        long m = k.shape().get(rank - 2), n = k.shape().get(rank - 1);
-        List<String> order = new ArrayList<>(sp.subList(0, rank - 2));
-        String io = i, ii = null, jo = null, ji = j;
-        long ib = m % 4 == 0 ? 4 : m % 3 == 0 ? 3 : m % 2 == 0 ? 2 : 1;
-        if (ib > 1) {
-            String[] x = s.split(i, ib);
-            io = x[0];
-            ii = x[1];
-        }
-        if (n > 1) {
-            String[] x = vectorize(s, j, n, lanes, Math.min(lanes * 2L, MAX_VECTOR));
-            jo = x[0];
-            ji = x[1];
-        }
-        order.add(io);
-        if (jo != null) order.add(jo);
-        order.addAll(red);
-        if (ii != null) order.add(ii);
-        order.add(ji);
-        s.reorder(order.toArray(String[]::new));
-        if (ii != null) s.unroll(ii);
-        List<String> outer = new ArrayList<>(sp.subList(0, rank - 2));
-        outer.add(io);
-        parallelOuter(s, outer, k, k.numel() * product(r.extents()), target);
     }
 
     /**

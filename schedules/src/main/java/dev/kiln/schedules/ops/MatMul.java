@@ -1,5 +1,7 @@
 package dev.kiln.schedules.ops;
 
+import dev.kiln.irhigh.DType;
+import dev.kiln.irhigh.Tensor;
 import dev.kiln.irlow.ScalarType;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Exprs;
@@ -14,7 +16,9 @@ import java.util.List;
  * MatMul (numpy semantics: batched, broadcast batch dimensions, 1-D operands) and Gemm (transA,
  * transB, alpha, beta, a broadcast C). The product is always computed as
  * {@code [batch..., M, N]}, a 1-D operand being a view with a unit M or N, so the
- * {@link Template#MATMUL} schedule sees one shape.
+ * {@link Template#MATMUL} schedule sees one shape. A constant float32 B (a weight) whose N is
+ * a multiple of 16 is instead packed at compile time into column panels (see
+ * {@link MatMulSchedule#panelWidth}) and multiplied by the {@link Template#MATMUL_PACKED} schedule.
  */
 final class MatMul {
     private MatMul() {}
@@ -30,9 +34,19 @@ final class MatMul {
         for (int d = 0; d < rank - 2; d++) y[d] = Math.max(ab[d], bb[d]);
         y[rank - 2] = m;
         y[rank - 1] = n;
+        ScalarType t = b.outType(0);
+        long panel = MatMulSchedule.panelWidth(n);
+        Tensor w = b.constant(1);
+        if (b2.length == 2 && panel > 0 && packable(w, t)) {
+            // B does not vary over the batch, so A's batch and rows are one [R, K] matrix.
+            long rows = Idx.numel(ad) / k;
+            Placeholder pa = b.input(0, new long[] {rows, k});
+            Compute c = packedProduct(b, b.outName(0), t, pa, false, rows, k, n, w, false);
+            b.output(0, c);
+            return;
+        }
         Placeholder pa = b.input(0, a2), pb = b.input(1, b2);
         Expr.Var rk = b.reduceAxis("rk");
-        ScalarType t = b.outType(0);
         Compute c = Te.compute(b.outName(0), t, Te.box(y), ax -> {
             List<Expr> ai = batchIndex(ax, a2, rank), bi = batchIndex(ax, b2, rank);
             ai.add(ax.get(rank - 2));
@@ -59,10 +73,27 @@ final class MatMul {
         long[] ad = b.inDims(0), bd = b.inDims(1), y = b.outDims(0);
         long k = ta ? ad[0] : ad[1];
         ScalarType t = b.outType(0);
-        Placeholder pa = b.input(0), pb = b.input(1);
+        Placeholder pa = b.input(0);
         boolean withC = b.node.hasInput(2) && beta != 0;
         boolean epilogue = withC || alpha != 1;
         String mmName = epilogue ? b.name("matmul") : b.outName(0);
+        long panel = MatMulSchedule.panelWidth(y[1]);
+        Tensor w = b.constant(1);
+        if (panel > 0 && packable(w, t)) {
+            Compute mm = packedProduct(b, mmName, t, pa, ta, y[0], k, y[1], w, tb);
+            if (!epilogue) {
+                b.output(0, mm);
+                return;
+            }
+            long[] cd = withC ? Broadcast.align(b.inDims(2), 2) : null;
+            Placeholder pc = withC ? b.input(2, cd) : null;
+            b.output(0, Te.compute(b.outName(0), t, Te.box(y[0], y[1] / panel, panel), ax -> {
+                Expr j = Exprs.add(Idx.mul(ax.get(1), panel), ax.get(2));
+                return epilogue(t, Te.read(mm, ax), alpha, beta, pc, cd, ax.get(0), j);
+            }));
+            return;
+        }
+        Placeholder pb = b.input(1);
         long lanes = k % 16 == 0 ? 16 : k % 8 == 0 ? 8 : 0;
         Compute mm;
         if (tb && lanes > 0 && k >= 2 * lanes) {
@@ -93,14 +124,41 @@ final class MatMul {
         }
         long[] cd = withC ? Broadcast.align(b.inDims(2), 2) : null;
         Placeholder pc = withC ? b.input(2, cd) : null;
-        b.output(0, Te.compute(b.outName(0), t, Te.box(y), ax -> {
-            Expr r = Te.read(mm, ax);
-            if (alpha != 1) r = Exprs.mul(Idx.lit(t, alpha), r);
-            if (withC) {
-                Expr cv = Te.read(pc, cd[0] == 1 ? Idx.c(0) : ax.get(0), cd[1] == 1 ? Idx.c(0) : ax.get(1));
-                r = Exprs.add(r, beta == 1 ? cv : Exprs.mul(Idx.lit(t, beta), cv));
-            }
-            return r;
-        }));
+        b.output(0, Te.compute(b.outName(0), t, Te.box(y), ax ->
+                epilogue(t, Te.read(mm, ax), alpha, beta, pc, cd, ax.get(0), ax.get(1))));
+    }
+
+    /** {@code alpha * product + beta * C[i, j]}, C broadcast from shape {@code cd} (null: no C). */
+    private static Expr epilogue(ScalarType t, Expr product, double alpha, double beta, Placeholder pc, long[] cd, Expr i, Expr j) {
+        Expr r = product;
+        if (alpha != 1) r = Exprs.mul(Idx.lit(t, alpha), r);
+        if (pc != null) {
+            Expr cv = Te.read(pc, cd[0] == 1 ? Idx.c(0) : i, cd[1] == 1 ? Idx.c(0) : j);
+            r = Exprs.add(r, beta == 1 ? cv : Exprs.mul(Idx.lit(t, beta), cv));
+        }
+        return r;
+    }
+
+    private static boolean packable(Tensor w, ScalarType t) {
+        return w != null && w.dtype() == DType.FLOAT32 && t == ScalarType.F32;
+    }
+
+    /**
+     * {@code C[i, jo, ji] = sum_k A[i, k] * Bp[jo, k, ji]} (A read transposed when {@code ta}), where
+     * Bp is the constant B packed into panels of {@link MatMulSchedule#panelWidth} columns, so the
+     * kernel reads each panel's rows contiguously. {@code wTransposed}: the weight is stored [N, K].
+     */
+    private static Compute packedProduct(OpBuilder b, String name, ScalarType t, Placeholder pa, boolean ta,
+                                         long m, long k, long n, Tensor w, boolean wTransposed) {
+        long panel = MatMulSchedule.panelWidth(n);
+        Tensor packed = MatMulSchedule.pack(w, wTransposed, k, n, panel);
+        Placeholder pb = b.derivedConstant(b.node.input(1) + (wTransposed ? "__packedT" : "__packed") + panel, packed);
+        Expr.Var rk = b.reduceAxis("rk");
+        Compute c = Te.compute(name, t, Te.box(m, n / panel, panel), ax -> {
+            Expr av = ta ? Te.read(pa, rk, ax.get(0)) : Te.read(pa, ax.get(0), rk);
+            return Te.sum(Exprs.mul(av, Te.read(pb, ax.get(1), rk, ax.get(2))), List.of(rk), List.of(k));
+        });
+        b.tag(c, Template.MATMUL_PACKED);
+        return c;
     }
 }

@@ -12,6 +12,12 @@ public enum Template {
     /** {@code C[batch..., i, j] = sum_k A[.., i, k] * B[.., k, j]}: register-blocked over i, vectorized over j. */
     MATMUL,
     /**
+     * {@code C[.., i, jo, ji] = sum_k A[.., i, k] * Bp[jo, k, ji]} with B a constant packed at compile
+     * time into column panels {@code [N/NB][K][NB]} ({@link MatMulSchedule}): the output is C viewed
+     * as {@code [.., M, N/NB, NB]}.
+     */
+    MATMUL_PACKED,
+    /**
      * Partial sums {@code P[.., j, l] = sum_ko A[.., ko*L + l] * B[j, ko*L + l]} of a reduction
      * whose operands are contiguous along the reduce axis (Gemm with transB): the lane axis l is
      * vectorized inside the reduce loop, a few j unrolled around it; a small reduction over l follows.

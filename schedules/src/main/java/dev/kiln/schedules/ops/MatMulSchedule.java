@@ -1,0 +1,196 @@
+package dev.kiln.schedules.ops;
+
+import dev.kiln.irhigh.DType;
+import dev.kiln.irhigh.Shape;
+import dev.kiln.irhigh.Tensor;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.te.Compute;
+import dev.kiln.schedules.Schedule;
+import dev.kiln.targets.Target;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The matmul templates: a register-blocked micro-kernel. A tile of {@code rows x vecs} output
+ * vectors stays in registers while k runs: per k step, {@code vecs} vector loads of B, one
+ * broadcast of A per row, and {@code rows * vecs} FMAs, with no load or store of C.
+ *
+ * <p>Loop order, unpacked ({@link Template#MATMUL}, B any tensor):
+ * {@code (batch..., i.o, j.o, k, i.i [unrolled], j.i [vectorized])}, batch and i.o parallel.
+ * Packed ({@link Template#MATMUL_PACKED}, B a weight re-laid out at compile time into panels
+ * {@code [N/P][K][P]}): {@code (jo, k.o, i.o, ji.o, k.i, i.i, ji.i)}, jo parallel: a k-block of
+ * one panel of B (contiguous) stays in L1 while every row block of A runs over it.
+ *
+ * <p>The knobs (block sizes) are heuristics kept here as named constants; tuning may search them.
+ */
+public final class MatMulSchedule {
+    private MatMulSchedule() {}
+
+    /** Output rows per register tile, best first: each must divide M (no guarded tails). */
+    static final long[] ROW_BLOCKS = {8, 6, 4, 3, 2, 1};
+
+    /** Output vectors per row of the register tile, best first. */
+    static final long[] VECTOR_BLOCKS = {4, 2, 1};
+
+    /** Panel widths of packed weights, widest first: the largest dividing N is used. */
+    static final long[] PANEL_WIDTHS = {64, 32, 16};
+
+    /**
+     * Bytes of a packed B panel's k-block that should stay in L1 while every row block of A runs
+     * over it (half of a 32 KiB L1D: the rest holds A's rows and C's tile on the way out). Longer
+     * reductions are split into k-blocks that fit; without this B streams from L2 at the full
+     * rate of the FMAs and the kernel becomes L2-bound.
+     */
+    static final long L1_BLOCK_BYTES = 16 * 1024;
+
+    /** The share of vector registers kept free of accumulators, for the B vectors and A broadcasts of one k step. */
+    static final int SPARE_REGISTER_DIVISOR = 4;
+
+    /** The panel width for packing a weight with {@code n} columns, or 0 when none divides n. */
+    public static long panelWidth(long n) {
+        for (long p : PANEL_WIDTHS) if (n % p == 0) return p;
+        return 0;
+    }
+
+    /**
+     * Re-lays out B ({@code [K, N]}, or {@code [N, K]} when {@code transposed}) into panels
+     * {@code [N/P][K][P]}: panel jo holds columns {@code jo*P ..} row after row.
+     */
+    public static Tensor pack(Tensor w, boolean transposed, long k, long n, long panel) {
+        float[] src = w.floats(), dst = new float[Math.toIntExact(k * n)];
+        int K = (int) k, N = (int) n, P = (int) panel;
+        for (int jo = 0; jo < N / P; jo++)
+            for (int kk = 0; kk < K; kk++)
+                for (int ji = 0; ji < P; ji++) {
+                    int j = jo * P + ji;
+                    dst[(jo * K + kk) * P + ji] = transposed ? src[j * K + kk] : src[kk * N + j];
+                }
+        return Tensor.of(DType.FLOAT32, Shape.of(n / panel, k, panel), dst);
+    }
+
+    /** A register tile: {@code rows} output rows by {@code vecs} vectors of {@code lanes}. */
+    record Tile(long rows, long vecs, int lanes) {
+        long cols() {
+            return vecs * lanes;
+        }
+    }
+
+    /**
+     * The tile with the most FMAs per load ({@code rows*vecs / (rows+vecs)}), then the most
+     * accumulators, among those whose rows divide {@code m}, whose columns divide {@code n} and
+     * whose accumulators leave a quarter of the registers free. Null when no vector divides n.
+     */
+    static Tile tile(long m, long n, int lanes) {
+        int registers = lanes * 4 >= 64 ? 32 : 16;      // AVX-512 has 32 vector registers, AVX2 16
+        Tile best = null;
+        double bestScore = -1;
+        for (long r : ROW_BLOCKS) {
+            if (m % r != 0) continue;
+            for (long v : VECTOR_BLOCKS) {
+                if (n % (v * lanes) != 0 || r * v > registers - registers / SPARE_REGISTER_DIVISOR) continue;
+                double score = (double) (r * v) / (r + v) + 1e-3 * r * v;
+                if (score > bestScore) {
+                    bestScore = score;
+                    best = new Tile(r, v, lanes);
+                }
+            }
+        }
+        return best;
+    }
+
+    /** Schedules the product nest {@code k} (tagged {@code template}) and its init nest. */
+    static void apply(Schedule s, Compute k, Template template, Target target) {
+        Expr.Reduce r = (Expr.Reduce) k.body();
+        DefaultSchedules.initNest(s, k, target);
+        int lanes = DefaultSchedules.lanes(k, target);
+        List<String> sp = k.axes().stream().map(Expr.Var::name).toList();
+        List<String> red = r.axes().stream().map(Expr.Var::name).toList();
+        long work = k.numel() * r.extents().stream().reduce(1L, (a, b) -> a * b);
+        if (template == Template.MATMUL_PACKED) packed(s, k, sp, red, lanes, work, target);
+        else unpacked(s, k, sp, red, lanes, work, target);
+    }
+
+    private static void packed(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, Target target) {
+        String i = sp.get(0), jo = sp.get(1), ji = sp.get(2);
+        long m = k.shape().get(0), panel = k.shape().get(2);
+        long kExtent = ((Expr.Reduce) k.body()).extents().get(0);
+        Tile t = tile(m, panel, lanes);
+        List<String> order = new ArrayList<>(List.of(jo));
+        long kb = kBlock(kExtent, panel * k.dtype().bytes());
+        if (kb < kExtent) {
+            String[] x = s.split(red.get(0), kb);
+            order.add(x[0]);
+            red = List.of(x[1]);
+        }
+        String io = i, ii = null, jv = ji;
+        if (t.rows() > 1) {
+            String[] x = s.split(i, t.rows());
+            io = x[0];
+            ii = x[1];
+        }
+        order.add(io);
+        if (t.cols() < panel) {
+            String[] x = s.split(ji, t.cols());
+            order.add(x[0]);
+            jv = x[1];
+        }
+        order.addAll(red);
+        if (ii != null) order.add(ii);
+        order.add(jv);
+        s.reorder(order.toArray(String[]::new));
+        s.vectorize(jv);
+        if (ii != null) s.unroll(ii);
+        // Panels in parallel: each thread streams its own panels of B; row blocks when there is one panel.
+        DefaultSchedules.parallelOuter(s, List.of(k.shape().get(1) > 1 ? jo : io), k, work, target);
+    }
+
+    private static void unpacked(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, Target target) {
+        int rank = sp.size();
+        String i = sp.get(rank - 2), j = sp.get(rank - 1);
+        long m = k.shape().get(rank - 2), n = k.shape().get(rank - 1);
+        Tile t = n % lanes == 0 ? tile(m, n, lanes) : null;
+        long rows = t != null ? t.rows() : fallbackRows(m);
+        List<String> order = new ArrayList<>(sp.subList(0, rank - 2));
+        String io = i, ii = null, jo = null, ji = j;
+        if (rows > 1) {
+            String[] x = s.split(i, rows);
+            io = x[0];
+            ii = x[1];
+        }
+        if (t != null && t.cols() < n) {
+            String[] x = s.split(j, t.cols());
+            s.vectorize(x[1]);
+            jo = x[0];
+            ji = x[1];
+        } else if (t != null) {
+            s.vectorize(j);
+        } else if (n > 1) {
+            String[] x = DefaultSchedules.vectorize(s, j, n, lanes, Math.min(lanes * 2L, DefaultSchedules.MAX_VECTOR));
+            jo = x[0];
+            ji = x[1];
+        }
+        order.add(io);
+        if (jo != null) order.add(jo);
+        order.addAll(red);
+        if (ii != null) order.add(ii);
+        if (ji != null) order.add(ji);
+        s.reorder(order.toArray(String[]::new));
+        if (ii != null) s.unroll(ii);
+        List<String> outer = new ArrayList<>(sp.subList(0, rank - 2));
+        outer.add(io);
+        DefaultSchedules.parallelOuter(s, outer, k, work, target);
+    }
+
+    /** The largest divisor of {@code k} whose rows of {@code rowBytes} fit {@link #L1_BLOCK_BYTES} (at least 8 when k has one). */
+    static long kBlock(long k, long rowBytes) {
+        long max = Math.max(8, L1_BLOCK_BYTES / rowBytes);
+        if (k <= max) return k;
+        for (long d = max; d >= 8; d--) if (k % d == 0) return d;
+        return k;
+    }
+
+    /** Rows per register block when the columns do not split into whole vectors. */
+    private static long fallbackRows(long m) {
+        return m % 4 == 0 ? 4 : m % 3 == 0 ? 3 : m % 2 == 0 ? 2 : 1;
+    }
+}
