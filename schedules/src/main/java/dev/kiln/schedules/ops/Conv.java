@@ -45,7 +45,8 @@ final class Conv {
         ScalarType t = b.outType(0);
 
         Placeholder x = b.input(0, v.x()), wt = b.input(1, v.w());
-        Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), true);
+        long s = g.strides()[sp - 1];
+        Operation xp = s > 1 ? phases(b, x, g, Idx.lit(t, 0)) : Windows.padded(b, x, g, Idx.lit(t, 0), true);
         Expr.Var ci = b.reduceAxis("rc");
         List<Expr.Var> rk = new ArrayList<>();
         for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));
@@ -66,6 +67,12 @@ final class Conv {
                 xi.add(Idx.window(ax.get(d + 2), g.strides()[d], rk.get(d), g.dilations()[d], 0));
                 wi.add(rk.get(d));
             }
+            if (s > 1) {
+                // Column ow*s + k*dil lies in phase (k*dil) mod s at ow + (k*dil) div s.
+                Expr tap = Idx.mul(rk.get(sp - 1), g.dilations()[sp - 1]);
+                xi.set(sp + 1, Exprs.mod(tap, Idx.c(s)));
+                xi.add(Exprs.add(ax.get(sp + 1), Exprs.div(tap, Idx.c(s))));
+            }
             return Te.sum(Exprs.mul(Te.read(xp, xi), Te.read(wt, wi)), raxes, rext);
         });
         b.tag(conv, Template.CONV);
@@ -75,6 +82,37 @@ final class Conv {
         }
         Placeholder bs = b.input(2);
         b.output(0, Te.compute(b.outName(0), t, Te.box(v.y()), ax -> Exprs.add(Te.read(conv, ax), Te.read(bs, ax.get(1)))));
+    }
+
+    /**
+     * The padded input of a conv whose last axis has stride s > 1, copied once with that axis split
+     * into its s phases: {@code P[n, c, ..., p, j] = padded[n, c, ..., j*s + p]}. A tap then reads
+     * consecutive output columns from consecutive elements of one phase, a plain vector load
+     * instead of a stride-s gather (measured 5x slower for MobileNetV2's stride-2 depthwise convs).
+     */
+    private static Operation phases(OpBuilder b, Placeholder x, Windows.Geometry g, Expr zero) {
+        int sp = g.rank();
+        long s = g.strides()[sp - 1];
+        long cols = Math.ceilDiv(Math.max(g.reach(sp - 1), 1), s);
+        // Phase rows a multiple of 16 long (the extra columns hold zeros), so the copy has no guarded tail.
+        if (cols > 16) cols = Math.ceilDiv(cols, 16) * 16;
+        long[] shape = new long[sp + 3];
+        shape[0] = x.shape().get(0);
+        shape[1] = x.shape().get(1);
+        for (int d = 0; d < sp - 1; d++) shape[d + 2] = Math.max(g.reach(d), 1);
+        shape[sp + 1] = s;
+        shape[sp + 2] = cols;
+        return b.materialize("phases", x.dtype(), shape, ax -> {
+            List<Expr> idx = new ArrayList<>(List.of(ax.get(0), ax.get(1)));
+            List<Expr> inside = new ArrayList<>();
+            for (int d = 0; d < sp; d++) {
+                Expr i = d < sp - 1 ? ax.get(d + 2) : Exprs.add(Idx.mul(ax.get(sp + 2), s), ax.get(sp + 1));
+                i = Idx.add(i, -g.padsBegin()[d]);
+                inside.add(Idx.within(i, 0, g.in()[d]));
+                idx.add(Idx.clamp(i, 0, g.in()[d] - 1));
+            }
+            return Exprs.select(Idx.all(inside), Te.read(x, idx), zero);
+        });
     }
 
     /** An f32 conv with constant weights and no groups: vectorized over output channels. */

@@ -64,6 +64,18 @@ class ConvScheduleTest {
     }
 
     @Test
+    void stridedPlainConvsReadTheirInputSplitIntoPhases() {
+        // Depthwise and grouped convs keep the plain form; a strided last axis reads a phase-split copy.
+        OpHarness h = op("Conv").attr("group", 6L).ints("pads", 1, 1, 1, 1).ints("strides", 2, 2).in(rand(1, 6, 13, 21))
+                .constant(rand(6, 1, 3, 3)).target(AVX512).check();
+        assertTrue(loops(h.kernel()).stream().anyMatch(l -> l.startsWith("phases")), loops(h.kernel()).toString());
+        op("Conv").attr("group", 4L).ints("pads", 2, 1, 0, 3).ints("strides", 1, 3).ints("dilations", 1, 2).in(rand(2, 4, 9, 40))
+                .constant(rand(4, 1, 2, 3)).constant(rand(4)).check();
+        op("Conv").attr("group", 2L).ints("strides", 2, 2).in(rand(1, 4, 12, 35)).constant(rand(6, 2, 3, 3)).check();
+        op("Conv").attr("group", 3L).ints("pads", 1, 1).ints("strides", 2).in(rand(1, 3, 31)).constant(rand(3, 1, 4)).check();
+    }
+
+    @Test
     void aWeightSharedByTwoConvsIsPackedOnce() {
         OpHarness h = op("Conv").in(rand(1, 2, 4, 4)).constant(rand(3, 2, 1, 1));
         var g = h.graph();
