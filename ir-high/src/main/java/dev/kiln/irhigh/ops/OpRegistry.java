@@ -28,6 +28,27 @@ public final class OpRegistry {
         OPS.put("HardSigmoid", Unary.HARD_SIGMOID);
         OPS.put("HardSwish", Unary.HARD_SWISH);
         OPS.put("Not", Unary.NOT);
+        OPS.put("Sin", Unary.SIN);
+        OPS.put("Cos", Unary.COS);
+        OPS.put("Tan", Unary.TAN);
+        OPS.put("Asin", Unary.ASIN);
+        OPS.put("Acos", Unary.ACOS);
+        OPS.put("Atan", Unary.ATAN);
+        OPS.put("Sinh", Unary.SINH);
+        OPS.put("Cosh", Unary.COSH);
+        OPS.put("Asinh", Unary.ASINH);
+        OPS.put("Acosh", Unary.ACOSH);
+        OPS.put("Atanh", Unary.ATANH);
+        OPS.put("Softplus", Unary.SOFTPLUS);
+        OPS.put("Softsign", Unary.SOFTSIGN);
+        OPS.put("Mish", Unary.MISH);
+        OPS.put("Round", Unary.ROUND);
+        OPS.put("Sign", Unary.SIGN);
+        OPS.put("Elu", Unary.ELU);
+        OPS.put("Selu", Unary.SELU);
+        OPS.put("Celu", Unary.CELU);
+        OPS.put("ThresholdedRelu", Unary.THRESHOLDED_RELU);
+        OPS.put("PRelu", new PRelu());
         OPS.put("Clip", new Clip());
         // Elementwise with broadcasting.
         OPS.put("Add", Arithmetic.ADD);
@@ -65,6 +86,11 @@ public final class OpRegistry {
         OPS.put("ReduceMax", Reduce.MAX);
         OPS.put("ReduceMin", Reduce.MIN);
         OPS.put("ReduceProd", Reduce.PROD);
+        OPS.put("ReduceL1", Reduce.L1);
+        OPS.put("ReduceL2", Reduce.L2);
+        OPS.put("ReduceSumSquare", Reduce.SUM_SQUARE);
+        OPS.put("ReduceLogSum", Reduce.LOG_SUM);
+        OPS.put("ReduceLogSumExp", Reduce.LOG_SUM_EXP);
         // Shapes and data movement.
         OPS.put("Flatten", new Flatten());
         OPS.put("Reshape", new Reshape());

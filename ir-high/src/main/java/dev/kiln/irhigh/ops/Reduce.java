@@ -12,6 +12,7 @@ import java.util.List;
  * an optional input from opset 13 (ReduceSum) or 18 (the others). No axes reduces every axis,
  * unless {@code noop_with_empty_axes=1}, which makes the op an identity. Floats accumulate in
  * double in row-major order; integers in long (an integer mean truncates). Max and Min propagate NaN.
+ * L1, L2, SumSquare, LogSum and LogSumExp sum |x|, x², x, x and exp(x), then take sqrt (L2) or log.
  */
 final class Reduce implements OpDef {
     private final String op;
@@ -22,6 +23,9 @@ final class Reduce implements OpDef {
 
     static final Reduce MEAN = new Reduce("Mean"), SUM = new Reduce("Sum"), MAX = new Reduce("Max"),
             MIN = new Reduce("Min"), PROD = new Reduce("Prod");
+    /** Sums of a function of each element, with a function of the sum after. */
+    static final Reduce L1 = new Reduce("L1"), L2 = new Reduce("L2"), SUM_SQUARE = new Reduce("SumSquare"),
+            LOG_SUM = new Reduce("LogSum"), LOG_SUM_EXP = new Reduce("LogSumExp");
 
     /** Which input axes are reduced (none: identity), and the output shape. */
     private record Plan(boolean[] reduced, Shape out) {}
@@ -93,7 +97,12 @@ final class Reduce implements OpDef {
             });
             for (int i = 0; i < size; i++) {
                 int o = to[i];
-                double v = x[i];
+                double v = switch (op) {
+                    case "L1" -> Math.abs(x[i]);
+                    case "L2", "SumSquare" -> x[i] * x[i];
+                    case "LogSumExp" -> Math.exp(x[i]);
+                    default -> x[i];
+                };
                 acc[o] = switch (op) {
                     case "Max" -> v > acc[o] || v != v ? v : acc[o];
                     case "Min" -> v < acc[o] || v != v ? v : acc[o];
@@ -102,6 +111,8 @@ final class Reduce implements OpDef {
                 };
             }
             if (op.equals("Mean")) for (int i = 0; i < outSize; i++) acc[i] /= count;
+            if (op.equals("L2")) for (int i = 0; i < outSize; i++) acc[i] = Math.sqrt(acc[i]);
+            if (op.startsWith("LogSum")) for (int i = 0; i < outSize; i++) acc[i] = Math.log(acc[i]);
             return List.of(TensorData.fromDoubles(xt.dtype(), p.out, acc));
         }
         long[] x = xt.longs(), acc = new long[outSize];
@@ -113,14 +124,21 @@ final class Reduce implements OpDef {
         });
         for (int i = 0; i < size; i++) {
             int o = to[i];
+            long v = switch (op) {
+                case "L1" -> Math.abs(x[i]);
+                case "L2", "SumSquare" -> x[i] * x[i];
+                case "LogSum", "LogSumExp" -> throw n.error("integer input: only float " + n.op() + " is supported");
+                default -> x[i];
+            };
             acc[o] = switch (op) {
                 case "Max" -> Math.max(acc[o], x[i]);
                 case "Min" -> Math.min(acc[o], x[i]);
                 case "Prod" -> acc[o] * x[i];
-                default -> acc[o] + x[i];
+                default -> acc[o] + v;
             };
         }
         if (op.equals("Mean")) for (int i = 0; i < outSize; i++) acc[i] = count == 0 ? 0 : acc[i] / count;
+        if (op.equals("L2")) for (int i = 0; i < outSize; i++) acc[i] = (long) Math.sqrt(acc[i]);
         return List.of(Tensor.of(xt.dtype(), p.out, acc));
     }
 }

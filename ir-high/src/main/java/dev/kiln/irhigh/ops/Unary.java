@@ -48,6 +48,34 @@ final class Unary implements OpDef {
         return x -> clamp01(alpha * x + beta);
     }, null);
     static final Unary HARD_SWISH = floats(x -> x * clamp01(x / 6 + 0.5));
+    static final Unary SIN = floats(Math::sin), COS = floats(Math::cos), TAN = floats(Math::tan);
+    static final Unary ASIN = floats(Math::asin), ACOS = floats(Math::acos), ATAN = floats(Math::atan);
+    static final Unary SINH = floats(Math::sinh), COSH = floats(Math::cosh);
+    static final Unary ASINH = floats(x -> x == Double.NEGATIVE_INFINITY ? x : Math.log(x + Math.sqrt(x * x + 1)));
+    static final Unary ACOSH = floats(x -> Math.log(x + Math.sqrt(x * x - 1)));
+    static final Unary ATANH = floats(x -> 0.5 * Math.log((1 + x) / (1 - x)));
+    static final Unary SOFTPLUS = floats(x -> x > 30 ? x : Math.log1p(Math.exp(x)));
+    static final Unary SOFTSIGN = floats(x -> x / (1 + Math.abs(x)));
+    static final Unary MISH = floats(x -> x * Math.tanh(x > 30 ? x : Math.log1p(Math.exp(x))));
+    /** Round half to even, as ONNX's Round. */
+    static final Unary ROUND = floats(Math::rint);
+    static final Unary SIGN = new Unary(n -> Math::signum, Long::signum);
+    static final Unary ELU = new Unary(n -> {
+        double alpha = n.attrFloat("alpha", 1f);
+        return x -> x < 0 ? alpha * (Math.exp(x) - 1) : x;
+    }, null);
+    static final Unary SELU = new Unary(n -> {
+        double alpha = n.attrFloat("alpha", 1.67326319217681884765625f), gamma = n.attrFloat("gamma", 1.05070102214813232421875f);
+        return x -> x <= 0 ? gamma * (alpha * Math.exp(x) - alpha) : gamma * x;
+    }, null);
+    static final Unary CELU = new Unary(n -> {
+        double alpha = n.attrFloat("alpha", 1f);
+        return x -> Math.max(0, x) + Math.min(0, alpha * (Math.exp(x / alpha) - 1));
+    }, null);
+    static final Unary THRESHOLDED_RELU = new Unary(n -> {
+        double alpha = n.attrFloat("alpha", 1f);
+        return x -> x > alpha ? x : 0;
+    }, null);
     /** Logical not: bool in, bool out. */
     static final Unary NOT = new Unary(null, x -> x == 0 ? 1 : 0);
 

@@ -79,7 +79,8 @@ class InferErrorTest {
     @Test
     void registryNamesUnsupportedOpsAndDomains() {
         String m = assertThrows(KilnException.class, () -> OpRegistry.get(op("Foo").opset(13).node())).getMessage();
-        assertTrue(m.startsWith("node 'n_foo' (Foo, opset 13): unsupported op 'Foo'; Kiln supports: Abs, Add, And,"), m);
+        assertTrue(m.startsWith("node 'n_foo' (Foo, opset 13): unsupported op 'Foo'; Kiln supports: Abs, "), m);
+        assertTrue(m.contains(", Add, And, "), m);
         m = assertThrows(KilnException.class, () -> OpRegistry.get(op("FusedConv").domain("com.microsoft").opset(1).node())).getMessage();
         assertTrue(m.startsWith("node 'n_fusedconv' (com.microsoft.FusedConv, opset 1): unsupported domain 'com.microsoft'"), m);
         assertTrue(OpRegistry.supports(op("Relu").domain("ai.onnx").node()));

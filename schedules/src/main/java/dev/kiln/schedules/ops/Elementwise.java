@@ -68,7 +68,7 @@ final class Elementwise {
             case "HardSigmoid" -> clamp01(Exprs.add(Exprs.mul(Idx.lit(x, n.attrFloat("alpha", 0.2f)), x), Idx.lit(x, n.attrFloat("beta", 0.5f))));
             case "HardSwish" -> Exprs.mul(x, clamp01(Exprs.add(Exprs.div(x, Idx.lit(x, 6)), Idx.lit(x, 0.5))));
             case "Identity", "Dropout" -> x;
-            default -> throw n.error("no native kernel for op " + n.op() + " yet");
+            default -> MoreUnary.fn(n, x);
         };
     }
 
@@ -112,6 +112,7 @@ final class Elementwise {
             case "And" -> Exprs.and(x, y);
             case "Or" -> new Expr.Or(x, y);
             case "Xor" -> Idx.cmp(CmpOp.NE, x, y);
+            case "PRelu" -> Exprs.select(Exprs.lt(x, Idx.lit(x, 0)), Exprs.mul(y, x), x);
             default -> throw n.error("no native kernel for op " + n.op() + " yet");
         };
     }

@@ -38,8 +38,11 @@ public final class OpInventory {
         switch (node.op()) {
             case "Relu", "Neg", "Abs", "Sigmoid", "Tanh", "Erf", "Exp", "Log", "Sqrt", "Floor", "Ceil", "Reciprocal", "Not",
                  "LeakyRelu", "HardSigmoid", "HardSwish" -> Elementwise.unary(b);
+            case "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Softplus", "Softsign",
+                 "Mish", "Round", "Sign", "Elu", "Selu", "Celu", "ThresholdedRelu" -> Elementwise.unary(b);
             case "Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or",
                  "Xor" -> Elementwise.binary(b);
+            case "PRelu" -> MoreUnary.prelu(b);
             case "Sum", "Mean", "Max", "Min" -> Elementwise.variadic(b);
             case "Clip" -> Elementwise.clip(b);
             case "Where" -> Elementwise.where(b);
@@ -62,7 +65,8 @@ public final class OpInventory {
             case "Pad" -> Movement.pad(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);
             case "LayerNormalization" -> Normalization.layerNorm(b);
-            case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd" -> Reduce.reduce(b);
+            case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare",
+                 "ReduceLogSum", "ReduceLogSumExp" -> Reduce.reduce(b);
             case "Constant", "Shape", "Size", "Range" -> throw node.error("has no native kernel: its output is a compile-time "
                     + "constant, which FoldConstants should have turned into an initializer before code generation");
             default -> throw node.error("no native kernel for op " + node.op() + " yet");

@@ -3,6 +3,7 @@ package dev.kiln.schedules.ops;
 import dev.kiln.irlow.ScalarType;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Exprs;
+import dev.kiln.irlow.expr.Intrinsic;
 import dev.kiln.irlow.te.Compute;
 import dev.kiln.irlow.te.Placeholder;
 import dev.kiln.irlow.te.Te;
@@ -77,7 +78,10 @@ final class Reduce {
                 rext.add(dims.extent()[d]);
             }
         }
-        boolean epilogue = op.equals("ReduceMean");
+        boolean epilogue = switch (op) {
+            case "ReduceMean", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp" -> true;
+            default -> false;
+        };
         Expr.ReduceOp rop = switch (op) {
             case "ReduceMax" -> Expr.ReduceOp.MAX;
             case "ReduceMin" -> Expr.ReduceOp.MIN;
@@ -90,13 +94,13 @@ final class Reduce {
         Compute acc = innermostOnly ? RowReduce.of(b, accName, t, dims.kept(), rop, dims.extent()[m - 1], (ax, ri) -> {
             List<Expr> idx = new ArrayList<>(ax.subList(0, m - 1));
             idx.add(ri);
-            return Te.read(px, idx);
+            return prologue(op, Te.read(px, idx));
         }) : Te.compute(accName, t, Te.box(dims.kept()), ax -> {
             List<Expr> idx = new ArrayList<>();
             int k = 0, rk = 0;
             for (int d = 0; d < dims.extent().length; d++) idx.add(dims.reduced()[d] ? raxes.get(rk++) : ax.get(k++));
             if (idx.isEmpty()) idx.add(Idx.c(0));
-            Expr src = Te.read(px, idx);
+            Expr src = prologue(op, Te.read(px, idx));
             if (raxes.isEmpty()) return new Expr.Reduce(rop, src, List.of(Te.reduceAxis(b.name("rr_unit"))), List.of(1L));
             return new Expr.Reduce(rop, src, raxes, rext);
         });
@@ -105,6 +109,24 @@ final class Reduce {
             return;
         }
         long n = dims.count();
-        b.output(0, Te.compute(b.outName(0), t, Te.box(dims.kept()), ax -> Exprs.div(Te.read(acc, ax), Idx.lit(t, n))));
+        b.output(0, Te.compute(b.outName(0), t, Te.box(dims.kept()), ax -> {
+            Expr sum = Te.read(acc, ax);
+            return switch (op) {
+                case "ReduceL2" -> t.isFloat ? Exprs.call(Intrinsic.SQRT, sum)
+                        : Exprs.cast(t, Exprs.call(Intrinsic.SQRT, Exprs.cast(ScalarType.F64, sum)));
+                case "ReduceLogSum", "ReduceLogSumExp" -> Exprs.call(Intrinsic.LOG, sum);
+                default -> Exprs.div(sum, Idx.lit(t, n));
+            };
+        }));
+    }
+
+    /** What L1, L2, SumSquare and LogSumExp sum instead of the element itself. */
+    private static Expr prologue(String op, Expr x) {
+        return switch (op) {
+            case "ReduceL1" -> Elementwise.abs(x);
+            case "ReduceL2", "ReduceSumSquare" -> Exprs.mul(x, x);
+            case "ReduceLogSumExp" -> Exprs.call(Intrinsic.EXP, x);
+            default -> x;
+        };
     }
 }
