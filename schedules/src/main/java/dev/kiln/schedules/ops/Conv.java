@@ -166,14 +166,17 @@ final class Conv {
         b.tag(conv, Template.CONV);
 
         Placeholder bias = b.node.hasInput(2) ? b.input(2) : null;
-        b.output(0, Te.compute(b.outName(0), t, Te.box(v.y()), ax -> {
+        Compute y = Te.compute(b.outName(0), t, Te.box(v.y()), ax -> {
             Expr c = ax.get(1);
             List<Expr> idx = new ArrayList<>(List.of(ax.get(0), Exprs.div(c, Idx.c(BLOCK))));
             idx.addAll(ax.subList(2, ax.size()));
             idx.add(Exprs.mod(c, Idx.c(BLOCK)));
-            Expr y = Te.read(conv, idx);
-            return bias == null ? y : Exprs.add(y, Te.read(bias, c));
-        }));
+            Expr e = Te.read(conv, idx);
+            return bias == null ? e : Exprs.add(e, Te.read(bias, c));
+        });
+        // Tagged too: the conversion's loop order is the conv template's (ConvSchedule.toNchw).
+        b.tag(y, Template.CONV);
+        b.output(0, y);
     }
 
     /** {@code W[co][ci][k...]} as {@code P[co/16][ci][k...][16]}, channels past co zero. */

@@ -33,6 +33,14 @@ class ConvScheduleTest {
     }
 
     @Test
+    void theNchwConversionWalksTheSixteenChannelsOfABlockInsideEachRow() {
+        List<String> l = loops(op("Conv").in(rand(1, 4, 6, 28)).constant(rand(32, 4, 3, 3)).constant(rand(32)).target(AVX512).check().kernel());
+        int at = l.indexOf("y.i1.i:SERIAL:16");
+        assertTrue(at > 0, l.toString());
+        assertEquals(List.of("y.i2:SERIAL:4", "y.i1.i:SERIAL:16", "y.i3:VECTORIZED:26"), l.subList(at - 1, at + 2));
+    }
+
+    @Test
     void avx2UsesNarrowerRegisterBlocks() {
         // 16 lanes take two ymm registers each: at most 6 columns fit in 16 registers.
         List<String> l = loops(op("Conv").in(rand(1, 4, 5, 30)).constant(rand(16, 4, 1, 3)).check().kernel());
