@@ -20,7 +20,8 @@ import java.util.Set;
  * {@code B' = (B - mean) * f + bias}, so the pair becomes one Conv with new weight and bias
  * initializers. Applies only where the Conv's output is read by the BatchNormalization alone (and
  * is not a graph output), the weights, bias and BN parameters are constants, and the dtype is
- * float32 or float64. Gemm (without transposed A) feeding a BN over its columns folds the same way.
+ * float32 or float64. Gemm (without transposed A) or a MatMul of matrices feeding a BN over its
+ * columns folds the same way (the MatMul becomes a Gemm with the folded bias).
  */
 public final class FoldBatchNorm {
     private FoldBatchNorm() {}
@@ -42,6 +43,8 @@ public final class FoldBatchNorm {
             Node folded = switch (p.op()) {
                 case "Conv" -> OpRegistry.isOnnxDomain(p.domain()) ? foldConv(p, bn, g) : null;
                 case "Gemm" -> OpRegistry.isOnnxDomain(p.domain()) ? foldGemm(p, bn, g) : null;
+                case "MatMul" -> OpRegistry.isOnnxDomain(p.domain()) && p.opset() >= 7 && g.value(p.input(0)).shape().rank() == 2
+                        ? foldGemm(asGemm(p), bn, g) : null;
                 default -> null;
             };
             if (folded == null) continue;
@@ -129,6 +132,11 @@ public final class FoldBatchNorm {
         attrs.put("beta", new Attr.Float(1f));
         return new Node(gemm.name(), gemm.op(), gemm.domain(), List.of(gemm.input(0), bName, cName), List.of(bn.output(0)),
                 attrs, gemm.opset());
+    }
+
+    /** A MatMul of two matrices as the Gemm it equals, so it can take the folded bias. */
+    private static Node asGemm(Node matmul) {
+        return new Node(matmul.name(), "Gemm", matmul.domain(), matmul.inputs(), matmul.outputs(), Map.of(), matmul.opset());
     }
 
     private static boolean isFloat(DType t) {

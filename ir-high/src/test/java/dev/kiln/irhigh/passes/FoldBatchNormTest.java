@@ -130,4 +130,20 @@ class FoldBatchNormTest {
         assertEquals(List.of("Gemm"), g.nodes().stream().map(Node::op).toList());
         assertClose(before, Evaluator.run(g, in).get("y"));
     }
+
+    @Test
+    void foldsMatMulOfMatricesIntoAGemmWithBias() {
+        GraphBuilder b = new GraphBuilder("matmul").input("x", DType.FLOAT32, 3, 5).init("w", random(5, 4));
+        bnParams(b, "bn", 4);
+        Graph g = b.node("MatMul", List.of("x", "w"), List.of("a"))
+                .node("BatchNormalization", bnInputs("a", "bn"), List.of("y"))
+                .output("y").build();
+        ShapeInference.run(g);
+        Map<String, Tensor> in = Map.of("x", random(3, 5));
+        Tensor before = Evaluator.run(g, in).get("y");
+        assertEquals(1, FoldBatchNorm.run(g));
+        ShapeInference.run(g);
+        assertEquals(List.of("Gemm"), g.nodes().stream().map(Node::op).toList());
+        assertClose(before, Evaluator.run(g, in).get("y"));
+    }
 }
