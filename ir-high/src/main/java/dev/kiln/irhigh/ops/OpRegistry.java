@@ -56,6 +56,7 @@ public final class OpRegistry {
         OPS.put("Mul", Arithmetic.MUL);
         OPS.put("Div", Arithmetic.DIV);
         OPS.put("Pow", Arithmetic.POW);
+        OPS.put("Mod", new Mod());
         OPS.put("Max", Variadic.MAX);
         OPS.put("Min", Variadic.MIN);
         OPS.put("Sum", Variadic.SUM);
@@ -86,6 +87,8 @@ public final class OpRegistry {
         OPS.put("ReduceMax", Reduce.MAX);
         OPS.put("ReduceMin", Reduce.MIN);
         OPS.put("ReduceProd", Reduce.PROD);
+        OPS.put("ArgMax", ArgMinMax.ARG_MAX);
+        OPS.put("ArgMin", ArgMinMax.ARG_MIN);
         OPS.put("ReduceL1", Reduce.L1);
         OPS.put("ReduceL2", Reduce.L2);
         OPS.put("ReduceSumSquare", Reduce.SUM_SQUARE);
@@ -104,6 +107,9 @@ public final class OpRegistry {
         OPS.put("Expand", new Expand());
         OPS.put("Tile", new Tile());
         OPS.put("Pad", new Pad());
+        OPS.put("Trilu", new Trilu());
+        OPS.put("GatherElements", new GatherElements());
+        OPS.put("CastLike", new CastLike());
         OPS.put("Cast", new Cast());
         OPS.put("Identity", new Identity());
         OPS.put("Dropout", new Dropout());

@@ -66,4 +66,23 @@ final class MoreUnary {
         long[][] aligned = {null, Broadcast.align(slope, x.length)};
         Elementwise.map(b, new int[] {0, 1}, aligned, b.outType(0), a -> Elementwise.binaryFn(b.node, a.get(0), a.get(1)));
     }
+
+    /** Mod: floor remainder (the IR's Mod) for fmod=0, truncated remainder (C's fmod) for fmod=1. */
+    static void mod(OpBuilder b) {
+        boolean fmod = b.node.attrInt("fmod", 0) != 0;
+        Elementwise.map(b, new int[] {0, 1}, null, b.outType(0), a -> {
+            Expr x = a.get(0), y = a.get(1);
+            if (x.type().isFloat()) {
+                Expr q = Exprs.div(x, y);
+                Expr trunc = Exprs.select(Exprs.lt(q, Idx.lit(q, 0)), Exprs.call(Intrinsic.CEIL, q), Exprs.call(Intrinsic.FLOOR, q));
+                return Exprs.sub(x, Exprs.mul(y, trunc));
+            }
+            Expr m = Exprs.mod(x, y);
+            if (!fmod || !x.type().scalar().isSigned) return m;
+            // The floor remainder has y's sign; where x's differs and it is not 0, C's is m - y.
+            Expr zero = Idx.lit(x, 0);
+            Expr fix = Exprs.and(Idx.cmp(CmpOp.NE, m, zero), Idx.cmp(CmpOp.NE, Exprs.lt(x, zero), Exprs.lt(y, zero)));
+            return Exprs.select(fix, Exprs.sub(m, y), m);
+        });
+    }
 }

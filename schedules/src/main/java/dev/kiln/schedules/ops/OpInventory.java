@@ -46,7 +46,7 @@ public final class OpInventory {
             case "Sum", "Mean", "Max", "Min" -> Elementwise.variadic(b);
             case "Clip" -> Elementwise.clip(b);
             case "Where" -> Elementwise.where(b);
-            case "Cast" -> Elementwise.cast(b);
+            case "Cast", "CastLike" -> Elementwise.cast(b);
             case "BatchNormalization" -> Elementwise.batchNorm(b);
             case "Expand" -> Elementwise.expand(b);
             case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout" -> Elementwise.copy(b);
@@ -63,6 +63,10 @@ public final class OpInventory {
             case "Gather" -> Movement.gather(b);
             case "Tile" -> Movement.tile(b);
             case "Pad" -> Movement.pad(b);
+            case "Trilu" -> ArgReduce.trilu(b);
+            case "ArgMax", "ArgMin" -> ArgReduce.argReduce(b);
+            case "GatherElements" -> ArgReduce.gatherElements(b);
+            case "Mod" -> MoreUnary.mod(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);
             case "LayerNormalization" -> Normalization.layerNorm(b);
             case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare",

@@ -1,0 +1,69 @@
+package dev.kiln.schedules.ops;
+
+import dev.kiln.irlow.ScalarType;
+import dev.kiln.irlow.expr.CmpOp;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.expr.Exprs;
+import dev.kiln.irlow.te.Compute;
+import dev.kiln.irlow.te.Placeholder;
+import dev.kiln.irlow.te.Te;
+import java.util.List;
+
+/**
+ * Index-driven ops: ArgMax and ArgMin, Trilu, GatherElements. ArgMax and ArgMin are two reductions over the axis: the extreme value, then the smallest (or,
+ * with {@code select_last_index}, largest) index holding it. keepdims only shows in the graph.
+ */
+final class ArgReduce {
+    private ArgReduce() {}
+
+    static void argReduce(OpBuilder b) {
+        long[] x = b.inDims(0);
+        int a = b.axis(b.node.attrInt("axis", 0), x.length);
+        boolean max = b.node.op().equals("ArgMax"), last = b.node.attrInt("select_last_index", 0) != 0;
+        AxisView v = AxisView.around(x, a, a + 1);
+        long dim = v.mid();
+        Placeholder px = b.input(0, v.shape());
+        Expr.Var r1 = b.reduceAxis("rk");
+        Compute best = Te.compute(b.name("extreme"), b.inType(0), Te.box(v.keptShape()), ax -> new Expr.Reduce(
+                max ? Expr.ReduceOp.MAX : Expr.ReduceOp.MIN, Te.read(px, v.at(v.keptOuterOf(ax), r1, v.keptInnerOf(ax))),
+                List.of(r1), List.of(dim)));
+        Expr.Var r2 = b.reduceAxis("ri");
+        b.output(0, Te.compute(b.outName(0), ScalarType.I64, Te.box(v.keptShape()), ax -> {
+            Expr hit = Idx.cmp(CmpOp.EQ, Te.read(px, v.at(v.keptOuterOf(ax), r2, v.keptInnerOf(ax))), Te.read(best, ax));
+            Expr none = Idx.lit(ScalarType.I64, last ? -1 : dim);
+            return new Expr.Reduce(last ? Expr.ReduceOp.MAX : Expr.ReduceOp.MIN, Exprs.select(hit, Exprs.cast(ScalarType.I64, r2), none),
+                    List.of(r2), List.of(dim));
+        }));
+    }
+
+    /** Trilu: the upper (column - row >= k) or lower (column - row <= k) triangle of the last two axes, zeros elsewhere. */
+    static void trilu(OpBuilder b) {
+        long[] x = b.inDims(0);
+        int r = x.length;
+        long k = b.node.hasInput(1) ? b.constInts(1, "k")[0] : 0;
+        boolean upper = b.node.attrInt("upper", 1) != 0;
+        Placeholder px = b.input(0);
+        ScalarType t = b.outType(0);
+        b.output(0, Te.compute(b.outName(0), t, Te.box(x), ax -> {
+            Expr diff = Exprs.sub(ax.get(r - 1), ax.get(r - 2));
+            Expr keep = upper ? Exprs.ge(diff, Idx.c(k)) : Idx.cmp(CmpOp.LE, diff, Idx.c(k));
+            return Exprs.select(keep, Te.read(px, ax), Idx.lit(t, 0));
+        }));
+    }
+
+    /** GatherElements: reads data at the output's own position with the axis index taken from indices. */
+    static void gatherElements(OpBuilder b) {
+        long[] x = b.inDims(0);
+        int a = b.axis(b.node.attrInt("axis", 0), x.length);
+        Placeholder data = b.input(0), indices = b.input(1);
+        long dim = x[a];
+        b.output(0, Te.compute(b.outName(0), b.outType(0), Te.box(b.inDims(1)), ax -> {
+            Expr i = Idx.asIndex(Te.read(indices, ax));
+            i = Exprs.select(Exprs.lt(i, Idx.c(0)), Idx.add(i, dim), i);
+            // Out-of-range indices are an error in ONNX; clamping keeps the native kernel's reads in bounds.
+            List<Expr> at = new java.util.ArrayList<>(ax);
+            at.set(a, Idx.clamp(i, 0, dim - 1));
+            return Te.read(data, at);
+        }));
+    }
+}
