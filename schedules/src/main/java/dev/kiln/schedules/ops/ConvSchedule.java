@@ -103,14 +103,60 @@ final class ConvSchedule {
     }
 
     /**
-     * {@code Y[n, co, oh, ow] += X[n, ci, ...] * W[co, ci, kh, kw]}: ow split into vectors of up to
-     * 16 lanes, the reduction (ci, kh, kw) between ow.o and ow.i, so the output vector stays in
-     * registers across it; (n, co) fused and parallel. Depthwise is the same with ci of extent 1.
+     * {@code Y[n, co, oh, ow] += X[n, ci, ...] * W[co, ci, kh, kw]} (depthwise, grouped, run-time
+     * weights): ow split into vectors of up to 16 lanes, then a register block of up to 4 vectors
+     * (whole row vectors first, then rows of oh), unrolled inside the reduction (ci, kh, kw) so the
+     * accumulators stay in registers and independent FMA chains hide their latency; (n, co) fused
+     * and parallel. Rows whose width no vector divides keep one vector per block.
      */
     private static void plain(Schedule s, Compute k, Expr.Reduce r, Target target) {
         initNest(s, k, target);
         List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
-        DefaultSchedules.windowed(s, k, sp, red, Math.max(16, DefaultSchedules.lanes(k, target)), target);
+        int rank = sp.size();
+        long w = k.shape().getLast();
+        long vec = Math.min(w, Math.max(16, DefaultSchedules.lanes(k, target)));
+        if (rank < 3 || w < 2 || w % vec != 0) {
+            DefaultSchedules.windowed(s, k, sp, red, Math.max(16, DefaultSchedules.lanes(k, target)), target);
+            parallelOuter(s, sp.subList(0, 2), k, k.numel() * product(r.extents()), target);
+            return;
+        }
+        List<String> order = new ArrayList<>(sp.subList(0, rank - 2));
+        String lane = sp.getLast(), cols = null, rows = null;
+        long nvec = w / vec, ncols = divisorUpTo(nvec, 4);
+        // Rows join the block only below the channel axis (rank 3 has none: its second-to-last axis is co).
+        long nrows = rank >= 4 ? divisorUpTo(k.shape().get(rank - 2), 4 / ncols) : 1;
+        if (nrows > 1) {
+            String[] x = s.split(sp.get(rank - 2), nrows);
+            order.add(x[0]);
+            rows = x[1];
+        } else {
+            order.add(sp.get(rank - 2));
+        }
+        if (nvec > 1) {
+            String[] x = s.split(lane, vec);
+            lane = x[1];
+            if (ncols > 1) {
+                String[] y = s.split(x[0], ncols);
+                order.add(y[0]);
+                cols = y[1];
+            } else {
+                order.add(x[0]);
+            }
+        }
+        order.addAll(red);
+        if (rows != null) order.add(rows);
+        if (cols != null) order.add(cols);
+        order.add(lane);
+        s.reorder(order.toArray(String[]::new));
+        s.vectorize(lane);
+        if (rows != null) s.unroll(rows);
+        if (cols != null) s.unroll(cols);
         parallelOuter(s, sp.subList(0, 2), k, k.numel() * product(r.extents()), target);
+    }
+
+    /** The largest divisor of n that is at most max (at least 1). */
+    private static long divisorUpTo(long n, long max) {
+        for (long d = Math.min(n, Math.max(max, 1)); d > 1; d--) if (n % d == 0) return d;
+        return 1;
     }
 }

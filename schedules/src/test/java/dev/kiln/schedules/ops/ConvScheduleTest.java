@@ -80,6 +80,11 @@ class ConvScheduleTest {
         op("Conv").attr("group", 4L).ints("pads", 2, 1, 0, 3).ints("strides", 1, 3).ints("dilations", 1, 2).in(rand(2, 4, 9, 40))
                 .constant(rand(4, 1, 2, 3)).constant(rand(4)).check();
         op("Conv").attr("group", 2L).ints("strides", 2, 2).in(rand(1, 4, 12, 35)).constant(rand(6, 2, 3, 3)).check();
+        // 12 output columns computed as 16 and cropped (Conv.vectorWidth), with and without bias.
+        OpHarness wide = op("Conv").attr("group", 5L).ints("pads", 1, 1, 1, 1).ints("strides", 2, 2).in(rand(1, 5, 9, 24))
+                .constant(rand(5, 1, 3, 3)).target(AVX512).check();
+        assertTrue(loops(wide.kernel()).contains("conv.i3:VECTORIZED:16"), loops(wide.kernel()).toString());
+        op("Conv").attr("group", 5L).ints("strides", 2, 2).in(rand(1, 5, 9, 24)).constant(rand(5, 1, 3, 3)).constant(rand(5)).check();
         op("Conv").attr("group", 3L).ints("pads", 1, 1).ints("strides", 2).in(rand(1, 3, 31)).constant(rand(3, 1, 4)).check();
     }
 

@@ -32,11 +32,10 @@ class DefaultSchedulesTest {
 
     @Test
     void matmulIsRegisterBlockedAndVectorizedOverColumns() {
-        // Run-time B (constant weights are packed: MatMulScheduleTest). AVX2: a 3-row x 4-vector tile.
-        List<String> l = loops(op("MatMul").in(rand(12, 8)).in(rand(8, 32)));
+        List<String> l = loops(op("MatMul").in(rand(12, 8)).constant(rand(8, 32)));
         // init nest: 12 rows of one 32-lane vector
         assertEquals(List.of("y.i0.init:SERIAL:12", "y.i1.init:VECTORIZED:32",
-                "y.i0.o:SERIAL:4", "rk:SERIAL:8", "y.i0.i:UNROLLED:3", "y.i1:VECTORIZED:32"), l);
+                "y.i0.o:SERIAL:3", "y.i1.o:SERIAL:2", "rk:SERIAL:8", "y.i0.i:UNROLLED:4", "y.i1.i:VECTORIZED:16"), l);
     }
 
     @Test
@@ -61,8 +60,9 @@ class DefaultSchedulesTest {
         List<String> l = loops(op("Conv").ints("pads", 1, 1, 1, 1).in(rand(1, 8, 18, 32)).in(rand(8, 8, 3, 3)));
         int at = l.indexOf("y.i0.y.i1.f:PARALLEL:8");
         assertTrue(at >= 0, l.toString());
-        assertEquals(List.of("y.i0.y.i1.f:PARALLEL:8", "y.i2:SERIAL:18", "y.i3.o:SERIAL:2", "rc:SERIAL:8", "rk0:SERIAL:3",
-                "rk1:SERIAL:3", "y.i3.i:VECTORIZED:16"), l.subList(at, at + 7));
+        // A register block of 2 rows x 2 vectors inside the reduction.
+        assertEquals(List.of("y.i0.y.i1.f:PARALLEL:8", "y.i2.o:SERIAL:9", "y.i3.o.o:SERIAL:1", "rc:SERIAL:8", "rk0:SERIAL:3",
+                "rk1:SERIAL:3", "y.i2.i:UNROLLED:2", "y.i3.o.i:UNROLLED:2", "y.i3.i:VECTORIZED:16"), l.subList(at, at + 9));
     }
 
     @Test
