@@ -43,6 +43,9 @@ public final class MatMulSchedule {
      */
     static final long L1_BLOCK_BYTES = 16 * 1024;
 
+    /** Outputs up to this size stay in L2 (of 1 MiB) across k-blocks, which then run outermost. */
+    static final long L2_OUTPUT_BYTES = 512 * 1024;
+
     /** The share of vector registers kept free of accumulators, for the B vectors and A broadcasts of one k step. */
     static final int SPARE_REGISTER_DIVISOR = 4;
 
@@ -119,7 +122,10 @@ public final class MatMulSchedule {
         long kb = kBlock(kExtent, panel * k.dtype().bytes());
         if (kb < kExtent) {
             String[] x = s.split(red.get(0), kb);
-            order.add(x[0]);
+            // A small output stays in L2 across k-blocks: run the k-blocks outermost, so A's block
+            // is read once for all panels instead of once per panel (from L3 when A is big).
+            if (k.numel() * k.dtype().bytes() <= L2_OUTPUT_BYTES) order.addFirst(x[0]);
+            else order.add(x[0]);
             red = List.of(x[1]);
         }
         String io = i, ii = null, jv = ji;

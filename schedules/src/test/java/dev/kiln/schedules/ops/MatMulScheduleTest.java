@@ -4,6 +4,7 @@ import static dev.kiln.schedules.ops.OpHarness.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.kiln.irhigh.DType;
+import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Shape;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irlow.transform.Vars;
@@ -56,8 +57,19 @@ class MatMulScheduleTest {
     @Test
     void packedScheduleKeepsAnL1BlockOfOnePanelUnderAllRowTiles() {
         List<String> l = DefaultSchedulesTestLoops.of(op("MatMul").in(randIn(-0.1, 0.1, 64, 512)).constant(rand(512, 128)).target(AVX512).check());
-        // panels (parallel), k-blocks of 64 rows of a 64-wide panel (16 KiB), 16 row tiles of 4, the tile: 4 rows x 4 vectors
-        assertEquals(List.of("y.i1:PARALLEL:2", "rk.o:SERIAL:8", "y.i0.o:SERIAL:16", "rk.i:SERIAL:64", "y.i0.i:UNROLLED:4",
+        // The output (32 KiB) stays in L2, so k-blocks run outermost: 8 blocks of 64 rows of a 64-wide
+        // panel (16 KiB), panels in parallel, 16 row tiles of 4, the tile: 4 rows x 4 vectors.
+        assertEquals(List.of("rk.o:SERIAL:8", "y.i1:PARALLEL:2", "y.i0.o:SERIAL:16", "rk.i:SERIAL:64", "y.i0.i:UNROLLED:4",
+                "y.i2:VECTORIZED:64"), l.subList(2, l.size()));
+    }
+
+    @Test
+    void packedScheduleWithABigOutputRunsPanelsOutermost() {
+        OpHarness h = op("MatMul").in(rand(1040, 128)).constant(rand(128, 128));   // 520 KiB of output
+        Graph g = h.graph();
+        Kernel k = OpInventory.lower(g.nodes().get(0), g, AVX512);
+        List<String> l = DefaultSchedulesTestLoops.of(k);
+        assertEquals(List.of("y.i1:PARALLEL:2", "rk.o:SERIAL:2", "y.i0.o:SERIAL:260", "rk.i:SERIAL:64", "y.i0.i:UNROLLED:4",
                 "y.i2:VECTORIZED:64"), l.subList(2, l.size()));
     }
 
@@ -85,7 +97,11 @@ class MatMulScheduleTest {
     /** The loops of a kernel as name:kind:extent, as in {@link DefaultSchedulesTest}. */
     private static final class DefaultSchedulesTestLoops {
         static List<String> of(OpHarness h) {
-            return Vars.loops(h.kernel().func().body()).stream().map(f -> f.var().name() + ":" + f.kind() + ":"
+            return of(h.kernel());
+        }
+
+        static List<String> of(Kernel k) {
+            return Vars.loops(k.func().body()).stream().map(f -> f.var().name() + ":" + f.kind() + ":"
                     + f.extent().toString().replaceAll(".*value=(\\d+).*", "$1")).toList();
         }
     }
