@@ -81,6 +81,8 @@ public final class OpRegistry {
         OPS.put("BatchNormalization", new BatchNormalization());
         OPS.put("LayerNormalization", new LayerNormalization());
         OPS.put("Softmax", Softmax.SOFTMAX);
+        OPS.put("NegativeLogLikelihoodLoss", NllLoss.NLL);
+        OPS.put("SoftmaxCrossEntropyLoss", NllLoss.SOFTMAX_CROSS_ENTROPY);
         OPS.put("LogSoftmax", Softmax.LOG_SOFTMAX);
         OPS.put("ReduceMean", Reduce.MEAN);
         OPS.put("ReduceSum", Reduce.SUM);

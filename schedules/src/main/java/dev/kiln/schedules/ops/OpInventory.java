@@ -67,6 +67,7 @@ public final class OpInventory {
             case "ArgMax", "ArgMin" -> ArgReduce.argReduce(b);
             case "GatherElements" -> ArgReduce.gatherElements(b);
             case "Mod" -> MoreUnary.mod(b);
+            case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);
             case "LayerNormalization" -> Normalization.layerNorm(b);
             case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare",
