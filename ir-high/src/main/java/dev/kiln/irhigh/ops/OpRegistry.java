@@ -49,6 +49,7 @@ public final class OpRegistry {
         OPS.put("Celu", Unary.CELU);
         OPS.put("ThresholdedRelu", Unary.THRESHOLDED_RELU);
         OPS.put("PRelu", new PRelu());
+        OPS.put("Shrink", Unary.SHRINK);
         OPS.put("Clip", new Clip());
         // Elementwise with broadcasting.
         OPS.put("Add", Arithmetic.ADD);
@@ -110,6 +111,9 @@ public final class OpRegistry {
         OPS.put("Tile", new Tile());
         OPS.put("Pad", new Pad());
         OPS.put("Trilu", new Trilu());
+        OPS.put("CumSum", new CumSum());
+        OPS.put("DepthToSpace", SpaceDepth.DEPTH_TO_SPACE);
+        OPS.put("SpaceToDepth", SpaceDepth.SPACE_TO_DEPTH);
         OPS.put("GatherElements", new GatherElements());
         OPS.put("CastLike", new CastLike());
         OPS.put("Cast", new Cast());

@@ -76,6 +76,10 @@ final class Unary implements OpDef {
         double alpha = n.attrFloat("alpha", 1f);
         return x -> x > alpha ? x : 0;
     }, null);
+    static final Unary SHRINK = new Unary(n -> {
+        double lambd = n.attrFloat("lambd", 0.5f), bias = n.attrFloat("bias", 0f);
+        return x -> x < -lambd ? x + bias : x > lambd ? x - bias : 0;
+    }, null);
     /** Logical not: bool in, bool out. */
     static final Unary NOT = new Unary(null, x -> x == 0 ? 1 : 0);
 

@@ -66,4 +66,42 @@ final class ArgReduce {
             return Te.read(data, at);
         }));
     }
+
+    /** CumSum as a masked sum over the axis: out[o, i, n] = sum over k up to i (or after, reversed) of x[o, k, n]. */
+    static void cumSum(OpBuilder b) {
+        long[] x = b.inDims(0);
+        int a = b.axis(b.constInts(1, "axis")[0], x.length);
+        boolean exclusive = b.node.attrInt("exclusive", 0) != 0, reverse = b.node.attrInt("reverse", 0) != 0;
+        AxisView v = AxisView.around(x, a, a + 1);
+        Placeholder px = b.input(0, v.shape());
+        ScalarType t = b.outType(0);
+        Expr.Var k = b.reduceAxis("rk");
+        b.output(0, Te.compute(b.outName(0), t, Te.box(v.shape()), ax -> {
+            Expr i = v.midOf(ax);
+            CmpOp op = reverse ? (exclusive ? CmpOp.GT : CmpOp.GE) : (exclusive ? CmpOp.LT : CmpOp.LE);
+            Expr in = Idx.cmp(op, k, i);
+            Expr src = Te.read(px, v.at(v.outerOf(ax), k, v.innerOf(ax)));
+            return Te.sum(Exprs.select(in, src, Idx.lit(t, 0)), List.of(k), List.of(v.mid()));
+        }));
+    }
+
+    /** DepthToSpace and SpaceToDepth: a gather whose source index is the ir-high definition's, in IR. */
+    static void spaceDepth(OpBuilder b) {
+        boolean toSpace = b.node.op().equals("DepthToSpace"), crd = b.node.attrString("mode", "DCR").equals("CRD");
+        long k = b.node.attrInt("blocksize", 0);
+        long[] x = b.inDims(0);
+        long C = x[1];
+        Placeholder px = b.input(0);
+        b.output(0, Te.compute(b.outName(0), b.outType(0), Te.box(b.outDims(0)), ax -> {
+            Expr n = ax.get(0), c = ax.get(1), h = ax.get(2), w = ax.get(3);
+            if (toSpace) {
+                Expr blk = Exprs.add(Idx.mul(Exprs.mod(h, Idx.c(k)), k), Exprs.mod(w, Idx.c(k)));
+                Expr ic = crd ? Exprs.add(Idx.mul(c, k * k), blk) : Exprs.add(Idx.mul(blk, C / (k * k)), c);
+                return Te.read(px, List.of(n, ic, Exprs.div(h, Idx.c(k)), Exprs.div(w, Idx.c(k))));
+            }
+            Expr blk = Exprs.div(c, Idx.c(C)), ic = Exprs.mod(c, Idx.c(C));
+            return Te.read(px, List.of(n, ic, Exprs.add(Idx.mul(h, k), Exprs.div(blk, Idx.c(k))),
+                    Exprs.add(Idx.mul(w, k), Exprs.mod(blk, Idx.c(k)))));
+        }));
+    }
 }

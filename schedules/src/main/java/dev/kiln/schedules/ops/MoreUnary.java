@@ -45,6 +45,11 @@ final class MoreUnary {
                 yield Exprs.add(Exprs.max(x, Idx.lit(x, 0)), Exprs.min(neg, Idx.lit(x, 0)));
             }
             case "ThresholdedRelu" -> Exprs.select(Idx.cmp(CmpOp.GT, x, Idx.lit(x, n.attrFloat("alpha", 1f))), x, Idx.lit(x, 0));
+            case "Shrink" -> {
+                double lambd = n.attrFloat("lambd", 0.5f), bias = n.attrFloat("bias", 0f);
+                yield Exprs.select(Exprs.lt(x, Idx.lit(x, -lambd)), Exprs.add(x, Idx.lit(x, bias)),
+                        Exprs.select(Idx.cmp(CmpOp.GT, x, Idx.lit(x, lambd)), Exprs.sub(x, Idx.lit(x, bias)), Idx.lit(x, 0)));
+            }
             default -> throw n.error("no native kernel for op " + n.op() + " yet");
         };
     }

@@ -39,7 +39,7 @@ public final class OpInventory {
             case "Relu", "Neg", "Abs", "Sigmoid", "Tanh", "Erf", "Exp", "Log", "Sqrt", "Floor", "Ceil", "Reciprocal", "Not",
                  "LeakyRelu", "HardSigmoid", "HardSwish" -> Elementwise.unary(b);
             case "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Softplus", "Softsign",
-                 "Mish", "Round", "Sign", "Elu", "Selu", "Celu", "ThresholdedRelu" -> Elementwise.unary(b);
+                 "Mish", "Round", "Sign", "Elu", "Selu", "Celu", "ThresholdedRelu", "Shrink" -> Elementwise.unary(b);
             case "Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or",
                  "Xor" -> Elementwise.binary(b);
             case "PRelu" -> MoreUnary.prelu(b);
@@ -64,6 +64,8 @@ public final class OpInventory {
             case "Tile" -> Movement.tile(b);
             case "Pad" -> Movement.pad(b);
             case "Trilu" -> ArgReduce.trilu(b);
+            case "CumSum" -> ArgReduce.cumSum(b);
+            case "DepthToSpace", "SpaceToDepth" -> ArgReduce.spaceDepth(b);
             case "ArgMax", "ArgMin" -> ArgReduce.argReduce(b);
             case "GatherElements" -> ArgReduce.gatherElements(b);
             case "Mod" -> MoreUnary.mod(b);

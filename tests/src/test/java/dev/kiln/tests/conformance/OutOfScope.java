@@ -12,7 +12,7 @@ import java.util.Set;
 
 /**
  * Cases outside what Kiln means to compile (an inference compiler for static tensor graphs):
- * training ops, sequences, maps, strings, optional values, and random ops without a seed.
+ * training ops and training mode, sequences, maps, strings, optional values, and random ops.
  */
 final class OutOfScope {
     private OutOfScope() {}
@@ -40,8 +40,14 @@ final class OutOfScope {
             if (op.startsWith("Sequence") || op.endsWith("FromSequence") || op.endsWith("ToSequence")) return "sequences";
             if (op.startsWith("Optional")) return "optional types";
             if (STRINGS.contains(op)) return "strings";
-            if (RANDOM.contains(op) && n.getAttributeList().stream().noneMatch(a -> a.getName().equals("seed")))
-                return "random op without a seed";
+            if (RANDOM.contains(op))
+                return n.getAttributeList().stream().noneMatch(a -> a.getName().equals("seed")) ? "random op without a seed"
+                        : "random op (the expected values come from the reference's own generator)";
+            if (op.equals("Dropout") && n.getInputCount() > 2 && !n.getInput(2).isEmpty())
+                return "training mode (random dropout mask)";
+            if (op.equals("BatchNormalization") && n.getAttributeList().stream()
+                    .anyMatch(a -> a.getName().equals("training_mode") && a.getI() != 0))
+                return "training mode (batch statistics)";
             for (AttributeProto a : n.getAttributeList()) {
                 if (a.hasT() && a.getT().getDataType() == TensorProto.DataType.STRING_VALUE) return "strings";
                 if (a.hasG()) {
