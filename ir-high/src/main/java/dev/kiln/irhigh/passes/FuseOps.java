@@ -19,9 +19,9 @@ import java.util.Set;
  * reduction, softmax or layer norm) or at an elementwise op, and absorbs the elementwise ops that
  * consume its values, as long as every value it produces except the last is read only inside the
  * group and is not a graph output: Conv, Add(skip), Relu is one kernel; BERT's GELU (Div, Erf,
- * Add, Mul, Mul, reading the same input twice) is one kernel. Absorbed ops keep the group's
- * shape (an intermediate is never broadcast, so nothing is recomputed); their other inputs
- * (a skip tensor, a bias) become inputs of the group.
+ * Add, Mul, Mul, reading the same input twice) is one kernel. A group value is never broadcast
+ * (so nothing is recomputed), but a reshape of it may join (MatMul, Add, Reshape); the absorbed
+ * ops' other inputs (a skip tensor, a bias) become inputs of the group.
  *
  * <p>A group of two or more nodes is replaced by one node {@code kiln.Fused} whose {@code body}
  * attribute is the group as a graph (its external inputs, the constants among them as
@@ -46,6 +46,9 @@ public final class FuseOps {
             "Floor", "Ceil", "Reciprocal", "Not", "LeakyRelu", "HardSigmoid", "HardSwish", "Add", "Sub", "Mul", "Div", "Pow",
             "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Sum", "Mean", "Max", "Min", "Clip",
             "Where", "Cast", "BatchNormalization");
+
+    /** Ops that keep the elements and their order and only change the shape. */
+    private static final Set<String> RESHAPES = Set.of("Reshape", "Flatten", "Squeeze", "Unsqueeze");
 
     /** Whether {@code n} is a group made by this pass. */
     public static boolean isFused(Node n) {
@@ -73,14 +76,13 @@ public final class FuseOps {
             taken[i] = true;
             Node start = nodes.get(i);
             if (!(isOnnx(start) && singleOutput(start) && (ANCHORS.contains(start.op()) || ELEMENTWISE.contains(start.op())))) continue;
-            long[] shape = dims(g, start.output(0));
             List<Integer> committed = List.of(i);
             Set<Integer> group = new LinkedHashSet<>(committed);
             Set<String> produced = new HashSet<>(List.of(start.output(0)));
             for (int j = i + 1; j < nodes.size() && j <= committed.getLast() + WINDOW; j++) {
                 Node m = nodes.get(j);
                 if (m.inputs().stream().noneMatch(produced::contains)) continue;
-                if (taken[j] || !absorbable(m, g, shape, produced)) break;
+                if (taken[j] || !absorbable(m, g, produced)) break;
                 group.add(j);
                 produced.add(m.output(0));
                 if (closed(group, nodes, consumers, graphOutputs, m)) committed = List.copyOf(group);
@@ -111,11 +113,19 @@ public final class FuseOps {
         return !n.outputs().isEmpty() && !n.output(0).isEmpty();
     }
 
-    /** An elementwise op whose output and whose every group-produced input have the group's shape. */
-    private static boolean absorbable(Node m, Graph g, long[] shape, Set<String> produced) {
-        if (!isOnnx(m) || !singleOutput(m) || !ELEMENTWISE.contains(m.op())) return false;
-        if (!Arrays.equals(dims(g, m.output(0)), shape)) return false;
-        for (String in : m.inputs()) if (produced.contains(in) && !Arrays.equals(dims(g, in), shape)) return false;
+    /**
+     * An elementwise op whose every group-produced input has its output's shape, or a reshape of
+     * a group value (the same elements in the same order: the group writes them under the new shape).
+     */
+    private static boolean absorbable(Node m, Graph g, Set<String> produced) {
+        if (!isOnnx(m) || !singleOutput(m)) return false;
+        long[] out = dims(g, m.output(0));
+        if (RESHAPES.contains(m.op())) {
+            if (!produced.contains(m.input(0)) || g.value(m.input(0)).shape().numel() != g.value(m.output(0)).shape().numel()) return false;
+            return m.inputs().stream().skip(1).noneMatch(produced::contains);
+        }
+        if (!ELEMENTWISE.contains(m.op())) return false;
+        for (String in : m.inputs()) if (produced.contains(in) && !Arrays.equals(dims(g, in), out)) return false;
         return true;
     }
 

@@ -112,4 +112,16 @@ class FuseOpsTest {
         assertEquals(0, FuseOps.run(g));
         assertFalse(g.nodes().stream().anyMatch(FuseOps::isFused));
     }
+
+    @Test
+    void aReshapeOfTheGroupValueJoinsAndLaterOpsUseItsShape() {
+        Graph g = inferred(new GraphBuilder("rs").input("a", DType.FLOAT32, 4, 6).input("b", DType.FLOAT32, 2, 12)
+                .init("shape", Tensor.ofLongs(new Shape(2), 2, 12))
+                .node("Relu", List.of("a"), List.of("r"))
+                .node("Reshape", List.of("r", "shape"), List.of("s"))
+                .node("Add", List.of("s", "b"), List.of("y"))
+                .output("y"));
+        assertEquals(1, FuseOps.run(g));
+        assertEquals(List.of("Relu+Reshape+Add"), describe(g));
+    }
 }

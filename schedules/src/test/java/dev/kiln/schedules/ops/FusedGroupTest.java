@@ -164,6 +164,17 @@ class FusedGroupTest {
     }
 
     @Test
+    void matMulWithBiasThenReshapeIntoHeadsAndAnAddInTheNewShape() {
+        G g = new G().in("a", rand(1, 6, 8)).in("pos", rand(1, 6, 2, 1)).constant("w", rand(8, 8)).constant("bias", rand(8))
+                .constant("shape", OpHarness.longs(1, 6, 2, 4))
+                .node("MatMul", List.of("a", "w"), "m")
+                .node("Add", List.of("m", "bias"), "x")
+                .node("Reshape", List.of("x", "shape"), "r")
+                .node("Add", List.of("r", "pos"), "y");
+        assertEquals(List.of("MatMul+Add+Reshape+Add"), g.check(AVX512, "y"));
+    }
+
+    @Test
     void softmaxAnchorWithScale() {
         G g = new G().in("x", rand(2, 3, 10)).constant("k", scalar(0.25f))
                 .node("Softmax", List.of("x"), "s", Map.of("axis", new Attr.Int(-1)))
