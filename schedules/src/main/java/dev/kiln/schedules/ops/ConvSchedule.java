@@ -45,6 +45,15 @@ final class ConvSchedule {
         long width = k.shape().get(rank - 2);
         long block = columns(width, registersPerVector(k, target), target);
         List<String> order = new ArrayList<>(sp.subList(0, rank - 2));
+        // Short rows (7 columns) take two channel blocks into the tile: each broadcast input then
+        // feeds two FMAs and the tile still has 14 accumulators.
+        String pair = null;
+        if (block <= 7 && 2 * block * registersPerVector(k, target) <= 14 && k.shape().get(1) % 2 == 0) {
+            String[] cb = s.split(sp.get(1), 2);
+            order.set(1, cb[0]);
+            pair = cb[1];
+        }
+        List<String> outer = List.copyOf(order);
         String inner = ow;
         if (block < width) {
             String[] oi = s.split(ow, block);
@@ -52,12 +61,14 @@ final class ConvSchedule {
             inner = oi[1];
         }
         order.addAll(red);
+        if (pair != null) order.add(pair);
         order.add(inner);
         order.add(lane);
         s.reorder(order.toArray(String[]::new));
         s.vectorize(lane);
+        if (pair != null) s.unroll(pair);
         if (block > 1) s.unroll(inner);
-        parallelOuter(s, sp.subList(0, rank - 2), k, k.numel() * product(r.extents()), target);
+        parallelOuter(s, outer, k, k.numel() * product(r.extents()), target);
     }
 
     /**

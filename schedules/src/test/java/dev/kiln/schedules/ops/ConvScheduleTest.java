@@ -41,6 +41,17 @@ class ConvScheduleTest {
     }
 
     @Test
+    void shortRowsTakeTwoChannelBlocksIntoTheTile() {
+        OpHarness h = op("Conv").ints("pads", 1, 1, 1, 1).in(rand(1, 8, 7, 7)).constant(rand(64, 8, 3, 3)).target(AVX512).check();
+        List<String> l = loops(h.kernel());
+        int at = l.indexOf("conv_blocked.i1.i:UNROLLED:2");
+        assertTrue(at > 0, l.toString());
+        assertEquals(List.of("rk1:SERIAL:3", "conv_blocked.i1.i:UNROLLED:2", "conv_blocked.i3:UNROLLED:7", "conv_blocked.i4:VECTORIZED:16"),
+                l.subList(at - 1, at + 3));
+        op("Conv").in(rand(1, 8, 5, 5)).constant(rand(48, 8, 1, 1)).constant(rand(48)).target(AVX512).check(); // 3 blocks: no pair
+    }
+
+    @Test
     void avx2UsesNarrowerRegisterBlocks() {
         // 16 lanes take two ymm registers each: at most 6 columns fit in 16 registers.
         List<String> l = loops(op("Conv").in(rand(1, 4, 5, 30)).constant(rand(16, 4, 1, 3)).check().kernel());
