@@ -120,13 +120,25 @@ public final class MatMulSchedule {
         Tile t = tile(m, panel, lanes);
         List<String> order = new ArrayList<>(List.of(jo));
         long kb = kBlock(kExtent, panel * k.dtype().bytes());
+        long panels = k.shape().get(1);
+        int cores = target.cores();
+        String parallel = panels > 1 ? jo : null;
         if (kb < kExtent) {
             String[] x = s.split(red.get(0), kb);
+            red = List.of(x[1]);
             // A small output stays in L2 across k-blocks: run the k-blocks outermost, so A's block
             // is read once for all panels instead of once per panel (from L3 when A is big).
-            if (k.numel() * k.dtype().bytes() <= L2_OUTPUT_BYTES) order.addFirst(x[0]);
-            else order.add(x[0]);
-            red = List.of(x[1]);
+            if (k.numel() * k.dtype().bytes() > L2_OUTPUT_BYTES) {
+                order.add(x[0]);
+            } else if (cores > 1 && panels % cores == 0 && panels > cores) {
+                // One parallel region, not one per k-block: each core takes its share of the panels
+                // and runs the k-blocks over them.
+                String[] jx = s.split(jo, panels / cores);
+                order = new ArrayList<>(List.of(jx[0], x[0], jx[1]));
+                parallel = jx[0];
+            } else {
+                order.addFirst(x[0]);
+            }
         }
         String io = i, ii = null, jv = ji;
         if (t.rows() > 1) {
@@ -147,7 +159,7 @@ public final class MatMulSchedule {
         s.vectorize(jv);
         if (ii != null) s.unroll(ii);
         // Panels in parallel: each thread streams its own panels of B; row blocks when there is one panel.
-        DefaultSchedules.parallelOuter(s, List.of(k.shape().get(1) > 1 ? jo : io), k, work, target);
+        DefaultSchedules.parallelOuter(s, List.of(parallel != null ? parallel : io), k, work, target);
     }
 
     private static void unpacked(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, Target target) {

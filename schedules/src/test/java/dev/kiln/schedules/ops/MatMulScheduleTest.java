@@ -74,6 +74,16 @@ class MatMulScheduleTest {
     }
 
     @Test
+    void packedScheduleWithKBlocksOutermostForksOnceForAllOfThem() {
+        OpHarness h = op("MatMul").in(rand(64, 512)).constant(rand(512, 512));   // 8 panels over 4 cores
+        Graph g = h.graph();
+        List<String> l = DefaultSchedulesTestLoops.of(OpInventory.lower(g.nodes().get(0), g, AVX512));
+        assertEquals(List.of("y.i1.o:PARALLEL:4", "rk.o:SERIAL:8", "y.i1.i:SERIAL:2", "y.i0.o:SERIAL:16", "rk.i:SERIAL:64",
+                "y.i0.i:UNROLLED:4", "y.i2:VECTORIZED:64"), l.subList(2, l.size()));
+        op("MatMul").in(randIn(-0.1, 0.1, 8, 256)).constant(rand(256, 512)).target(AVX512).check();   // same form, run
+    }
+
+    @Test
     void tileChoosesTheMostFmasPerLoadThatFitsTheRegisters() {
         assertEquals(new MatMulSchedule.Tile(6, 4, 16), MatMulSchedule.tile(12, 64, 16));
         assertEquals(new MatMulSchedule.Tile(4, 4, 16), MatMulSchedule.tile(128, 64, 16));
