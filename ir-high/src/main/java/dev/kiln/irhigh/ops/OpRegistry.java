@@ -112,6 +112,8 @@ public final class OpRegistry {
         OPS.put("Pad", new Pad());
         OPS.put("Trilu", new Trilu());
         OPS.put("CumSum", new CumSum());
+        OPS.put("Hardmax", new Hardmax());
+        OPS.put("EyeLike", new EyeLike());
         OPS.put("DepthToSpace", SpaceDepth.DEPTH_TO_SPACE);
         OPS.put("SpaceToDepth", SpaceDepth.SPACE_TO_DEPTH);
         OPS.put("GatherElements", new GatherElements());

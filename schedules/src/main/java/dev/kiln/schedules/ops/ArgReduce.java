@@ -21,19 +21,45 @@ final class ArgReduce {
         int a = b.axis(b.node.attrInt("axis", 0), x.length);
         boolean max = b.node.op().equals("ArgMax"), last = b.node.attrInt("select_last_index", 0) != 0;
         AxisView v = AxisView.around(x, a, a + 1);
+        b.output(0, index(b, v, b.input(0, v.shape()), max, last, b.outName(0)));
+    }
+
+    /** Over [outer, inner]: the first (or last) index along the view's mid axis that holds the max (or min). */
+    private static Compute index(OpBuilder b, AxisView v, Placeholder px, boolean max, boolean last, String name) {
         long dim = v.mid();
-        Placeholder px = b.input(0, v.shape());
         Expr.Var r1 = b.reduceAxis("rk");
         Compute best = Te.compute(b.name("extreme"), b.inType(0), Te.box(v.keptShape()), ax -> new Expr.Reduce(
                 max ? Expr.ReduceOp.MAX : Expr.ReduceOp.MIN, Te.read(px, v.at(v.keptOuterOf(ax), r1, v.keptInnerOf(ax))),
                 List.of(r1), List.of(dim)));
         Expr.Var r2 = b.reduceAxis("ri");
-        b.output(0, Te.compute(b.outName(0), ScalarType.I64, Te.box(v.keptShape()), ax -> {
+        return Te.compute(name, ScalarType.I64, Te.box(v.keptShape()), ax -> {
             Expr hit = Idx.cmp(CmpOp.EQ, Te.read(px, v.at(v.keptOuterOf(ax), r2, v.keptInnerOf(ax))), Te.read(best, ax));
             Expr none = Idx.lit(ScalarType.I64, last ? -1 : dim);
             return new Expr.Reduce(last ? Expr.ReduceOp.MAX : Expr.ReduceOp.MIN, Exprs.select(hit, Exprs.cast(ScalarType.I64, r2), none),
                     List.of(r2), List.of(dim));
+        });
+    }
+
+    /** Hardmax: 1 where the mid index is the first maximum's, over the ir-high definition's axes. */
+    static void hardmax(OpBuilder b) {
+        long[] x = b.inDims(0);
+        int[] axes = dev.kiln.irhigh.ops.Hardmax.axes(b.node, x.length);
+        AxisView v = AxisView.around(x, axes[0], axes[1]);
+        Placeholder px = b.input(0, v.shape());
+        Compute idx = index(b, v, px, true, false, b.name("argmax"));
+        ScalarType t = b.outType(0);
+        b.output(0, Te.compute(b.outName(0), t, Te.box(v.shape()), ax -> {
+            Expr at = Te.read(idx, v.keptAt(v.outerOf(ax), v.innerOf(ax)));
+            return Exprs.select(Idx.cmp(CmpOp.EQ, Exprs.cast(ScalarType.I64, v.midOf(ax)), at), Idx.lit(t, 1), Idx.lit(t, 0));
         }));
+    }
+
+    /** EyeLike: ones where column - row == k. */
+    static void eyeLike(OpBuilder b) {
+        long k = b.node.attrInt("k", 0);
+        ScalarType t = b.outType(0);
+        b.output(0, Te.compute(b.outName(0), t, Te.box(b.outDims(0)), ax ->
+                Exprs.select(Idx.cmp(CmpOp.EQ, Exprs.sub(ax.get(1), ax.get(0)), Idx.c(k)), Idx.lit(t, 1), Idx.lit(t, 0))));
     }
 
     /** Trilu: the upper (column - row >= k) or lower (column - row <= k) triangle of the last two axes, zeros elsewhere. */

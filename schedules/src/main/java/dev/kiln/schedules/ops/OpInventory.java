@@ -65,6 +65,8 @@ public final class OpInventory {
             case "Pad" -> Movement.pad(b);
             case "Trilu" -> ArgReduce.trilu(b);
             case "CumSum" -> ArgReduce.cumSum(b);
+            case "Hardmax" -> ArgReduce.hardmax(b);
+            case "EyeLike" -> ArgReduce.eyeLike(b);
             case "DepthToSpace", "SpaceToDepth" -> ArgReduce.spaceDepth(b);
             case "ArgMax", "ArgMin" -> ArgReduce.argReduce(b);
             case "GatherElements" -> ArgReduce.gatherElements(b);
