@@ -81,6 +81,7 @@ public final class OpRegistry {
         OPS.put("MatMul", new MatMul());
         OPS.put("BatchNormalization", new BatchNormalization());
         OPS.put("LayerNormalization", new LayerNormalization());
+        OPS.put("InstanceNormalization", new InstanceNormalization());
         OPS.put("Softmax", Softmax.SOFTMAX);
         OPS.put("NegativeLogLikelihoodLoss", NllLoss.NLL);
         OPS.put("SoftmaxCrossEntropyLoss", NllLoss.SOFTMAX_CROSS_ENTROPY);

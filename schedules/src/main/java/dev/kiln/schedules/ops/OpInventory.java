@@ -66,6 +66,7 @@ public final class OpInventory {
             case "Trilu" -> ArgReduce.trilu(b);
             case "CumSum" -> ArgReduce.cumSum(b);
             case "Hardmax" -> ArgReduce.hardmax(b);
+            case "InstanceNormalization" -> InstanceNorm.instanceNorm(b);
             case "EyeLike" -> ArgReduce.eyeLike(b);
             case "DepthToSpace", "SpaceToDepth" -> ArgReduce.spaceDepth(b);
             case "ArgMax", "ArgMin" -> ArgReduce.argReduce(b);
