@@ -78,8 +78,15 @@ final class FusedGroup {
             });
             built.put(c.outputNames().getFirst(), last);
         }
+        // The final nest replaces the anchor's output nest: where that was elementwise with a
+        // template of its own (the blocked conv's NCHW conversion) and the grid is its shape, the
+        // template still fits and is kept; otherwise the final nest is injective.
+        Compute anchorOut = anchor.outputs().getFirst();
         Map<String, Template> templates = new HashMap<>(anchor.templates());
         templates.remove(last.name());
+        Template outTemplate = anchor.templates().get(anchorOut.name());
+        if (outTemplate != null && !(anchorOut.body() instanceof Expr.Reduce) && grid.equals(anchorOut.shape()) && last != anchorOut)
+            templates.put(last.name(), outTemplate);
         return new OpCompute(anchor.funcName(), List.copyOf(external.values()), List.copyOf(external.keySet()), List.of(last),
                 List.of(nodes.getLast().output(0)), templates);
     }

@@ -17,7 +17,8 @@ final class ViewMap {
 
     /**
      * The coarsest view that refines every one of {@code views} (the union of their boundaries,
-     * size-1 dimensions dropped), or the first view when their boundaries do not nest.
+     * size-1 dimensions dropped; the first view itself when it is that view up to size-1
+     * dimensions), or the first view when their boundaries do not nest.
      */
     static List<Long> refine(List<List<Long>> views) {
         long numel = numel(views.getFirst());
@@ -32,7 +33,11 @@ final class ViewMap {
             dims.addFirst(b / prev);
             prev = b;
         }
-        return dims.isEmpty() ? List.of(1L) : dims;
+        if (dims.isEmpty()) return List.of(1L);
+        // The first view (the anchor's output) keeps its own shape when it already refines the rest,
+        // so its schedule template still fits.
+        List<Long> first = views.getFirst().stream().filter(d -> d != 1).toList();
+        return first.equals(dims) ? views.getFirst() : dims;
     }
 
     /** The indices into view {@code to} of the element at indices {@code idx} of view {@code from}. */
