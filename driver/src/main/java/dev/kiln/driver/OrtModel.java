@@ -18,6 +18,8 @@ import java.util.Map;
 
 /** ONNX Runtime on the CPU: the reference for outputs and the speed to beat. */
 public final class OrtModel implements AutoCloseable {
+    /** Whether ORT's idle workers spin (its default); -Dkiln.ort.spin=false turns it off. */
+    private static final boolean SPIN = !"false".equals(System.getProperty("kiln.ort.spin"));
     private final OrtEnvironment env;
     private final OrtSession session;
     private Map<String, OnnxTensor> prepared = Map.of();
@@ -30,6 +32,7 @@ public final class OrtModel implements AutoCloseable {
             opts.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             opts.setIntraOpNumThreads(threads);
             opts.setInterOpNumThreads(1);
+            if (!SPIN) opts.addConfigEntry("session.intra_op.allow_spinning", "0");
             session = env.createSession(onnx, opts);
         } catch (OrtException e) {
             throw new KilnException("ONNX Runtime could not load the model: " + e.getMessage());
