@@ -5,7 +5,6 @@ import com.google.gson.JsonObject;
 import dev.kiln.codegen.MemoryPlanner;
 import dev.kiln.codegen.ModuleSpec;
 import dev.kiln.codegen.ModuleSpec.Arg;
-import dev.kiln.irhigh.DType;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.irhigh.Node;
@@ -118,7 +117,7 @@ public final class ExecutorPlanner {
             Value v = g.value(g.outputs().get(i));
             String target = copyTarget(g, i);
             g.values().put(target, new Value(target, v.dtype(), v.shape()));
-            ScalarType t = scalarType(v.dtype());
+            ScalarType t = OpInventory.scalarType(v.dtype());
             Buffer src = new Buffer("src", t, v.shape().numel());
             Buffer dst = new Buffer("dst", t, v.shape().numel());
             Expr.Var idx = Exprs.var("i");
@@ -148,29 +147,7 @@ public final class ExecutorPlanner {
     static ModuleSpec.TensorSpec spec(Value v) {
         List<Long> shape = new ArrayList<>();
         for (int d : v.shape().dims()) shape.add((long) d);
-        return new ModuleSpec.TensorSpec(v.name(), scalarType(v.dtype()), shape);
-    }
-
-    static ScalarType scalarType(DType t) {
-        return switch (t) {
-            case FLOAT32 -> ScalarType.F32;
-            case FLOAT64 -> ScalarType.F64;
-            case FLOAT16 -> ScalarType.F16;
-            case INT8 -> ScalarType.I8;
-            case INT16 -> ScalarType.I16;
-            case INT32 -> ScalarType.I32;
-            case INT64 -> ScalarType.I64;
-            case UINT8 -> ScalarType.U8;
-            case UINT16 -> ScalarType.U16;
-            case UINT32 -> ScalarType.U32;
-            case UINT64 -> ScalarType.U64;
-            case BOOL -> ScalarType.BOOL;
-        };
-    }
-
-    static DType dtypeOf(ScalarType t) {
-        for (DType d : DType.values()) if (scalarType(d) == t) return d;
-        throw new IllegalArgumentException(t.toString());
+        return new ModuleSpec.TensorSpec(v.name(), OpInventory.scalarType(v.dtype()), shape);
     }
 
     private static String metadata(List<ModuleSpec.TensorSpec> ins, List<ModuleSpec.TensorSpec> outs) {
@@ -185,7 +162,7 @@ public final class ExecutorPlanner {
         for (var s : specs) {
             JsonObject t = new JsonObject();
             t.addProperty("name", s.name());
-            t.addProperty("dtype", dtypeOf(s.dtype()).numpyName);
+            t.addProperty("dtype", ModuleSpec.dtypeName(s.dtype()));
             JsonArray shape = new JsonArray();
             s.shape().forEach(shape::add);
             t.add("shape", shape);

@@ -15,6 +15,11 @@ import dev.kiln.targets.Target;
 public final class OpInventory {
     private OpInventory() {}
 
+    /** The loop-IR element type that holds a graph dtype. */
+    public static dev.kiln.irlow.ScalarType scalarType(dev.kiln.irhigh.DType t) {
+        return OpBuilder.scalar(t);
+    }
+
     /**
      * The scheduled kernel of {@code node}. {@code graph} must have been through shape inference
      * (every value's dtype and static shape known); its initializers are the constants the
