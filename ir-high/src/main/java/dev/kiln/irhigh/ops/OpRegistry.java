@@ -118,6 +118,9 @@ public final class OpRegistry {
         OPS.put("DepthToSpace", SpaceDepth.DEPTH_TO_SPACE);
         OPS.put("SpaceToDepth", SpaceDepth.SPACE_TO_DEPTH);
         OPS.put("GatherElements", new GatherElements());
+        OPS.put("BitShift", new BitShift());
+        OPS.put("IsNaN", FloatClass.IS_NAN);
+        OPS.put("IsInf", FloatClass.IS_INF);
         OPS.put("CastLike", new CastLike());
         OPS.put("Cast", new Cast());
         OPS.put("Identity", new Identity());

@@ -77,6 +77,8 @@ public final class OpInventory {
             case "ArgMax", "ArgMin" -> ArgReduce.argReduce(b);
             case "GatherElements" -> ArgReduce.gatherElements(b);
             case "Mod" -> MoreUnary.mod(b);
+            case "BitShift" -> BitShift.bitShift(b);
+            case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);
             case "LayerNormalization" -> Normalization.layerNorm(b);

@@ -1,0 +1,34 @@
+package dev.kiln.irhigh.ops;
+
+import static dev.kiln.irhigh.ops.OpTesting.*;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.irhigh.DType;
+import org.junit.jupiter.api.Test;
+
+/** The less common ops added for the ONNX conformance suite, against hand-computed values. */
+class MoreOpsTest {
+    @Test
+    void bitShiftWrapsToTheTypeAndBroadcasts() {
+        assertLongs(run1(op("BitShift").attr("direction", "LEFT"), of(DType.UINT8, dims(3), 16, 4, 1), of(DType.UINT8, dims(3), 1, 2, 3)),
+                32, 16, 8);
+        // 0xF0 << 2 loses its top bits in uint8.
+        assertLongs(run1(op("BitShift").attr("direction", "LEFT"), of(DType.UINT8, dims(1), 0xF0), of(DType.UINT8, dims(1), 2)), 0xC0);
+        assertLongs(run1(op("BitShift").attr("direction", "RIGHT"), of(DType.UINT32, dims(3), 16, 4, 1), of(DType.UINT32, dims(1), 2)),
+                4, 1, 0);
+        // uint64 is unsigned: the top bit shifts right as a zero-filled bit.
+        assertLongs(run1(op("BitShift").attr("direction", "RIGHT"), of(DType.UINT64, dims(1), Long.MIN_VALUE), of(DType.UINT64, dims(1), 63)), 1);
+        assertTrue(error(op("BitShift").attr("direction", "UP"), of(DType.UINT8, dims(1), 1), of(DType.UINT8, dims(1), 1))
+                .contains("LEFT or RIGHT"));
+        assertTrue(error(op("BitShift").attr("direction", "LEFT"), i64(1), i64(1)).contains("unsigned"));
+    }
+
+    @Test
+    void isNanAndIsInf() {
+        var x = f(1, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f);
+        assertLongs(run1(op("IsNaN"), x), 0, 1, 0, 0, 0);
+        assertLongs(run1(op("IsInf"), x), 0, 0, 1, 1, 0);
+        assertLongs(run1(op("IsInf").attr("detect_negative", 0L), x), 0, 0, 1, 0, 0);
+        assertLongs(run1(op("IsInf").attr("detect_positive", 0L), x), 0, 0, 0, 1, 0);
+    }
+}
