@@ -73,6 +73,7 @@ public final class OpRegistry {
         OPS.put("Where", new Where());
         // Anchors: convolution, pooling, dense, normalization, reductions.
         OPS.put("Conv", new Conv());
+        OPS.put("ConvTranspose", new ConvTranspose());
         OPS.put("MaxPool", Pool.MAX);
         OPS.put("AveragePool", Pool.AVERAGE);
         OPS.put("GlobalMaxPool", Pool.GLOBAL_MAX);
@@ -111,6 +112,7 @@ public final class OpRegistry {
         OPS.put("Expand", new Expand());
         OPS.put("Tile", new Tile());
         OPS.put("Pad", new Pad());
+        OPS.put("Resize", new Resize());
         OPS.put("Trilu", new Trilu());
         OPS.put("CumSum", new CumSum());
         OPS.put("Hardmax", new Hardmax());
