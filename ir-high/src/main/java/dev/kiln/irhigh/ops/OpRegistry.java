@@ -121,6 +121,8 @@ public final class OpRegistry {
         OPS.put("SpaceToDepth", SpaceDepth.SPACE_TO_DEPTH);
         OPS.put("GatherElements", new GatherElements());
         OPS.put("BitShift", new BitShift());
+        OPS.put("GatherND", new GatherND());
+        OPS.put("OneHot", new OneHot());
         OPS.put("IsNaN", FloatClass.IS_NAN);
         OPS.put("IsInf", FloatClass.IS_INF);
         OPS.put("CastLike", new CastLike());

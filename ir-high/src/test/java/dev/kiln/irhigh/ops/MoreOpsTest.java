@@ -31,4 +31,27 @@ class MoreOpsTest {
         assertLongs(run1(op("IsInf").attr("detect_negative", 0L), x), 0, 0, 1, 0, 0);
         assertLongs(run1(op("IsInf").attr("detect_positive", 0L), x), 0, 0, 0, 1, 0);
     }
+
+    @Test
+    void gatherNDPicksRowsAndElements() {
+        var data = iota(2, 2);   // [[1, 2], [3, 4]]
+        assertValues(run1(op("GatherND"), data, i64(dims(2, 2), 0, 0, 1, 1)), 1, 4);
+        assertValues(run1(op("GatherND"), data, i64(dims(2, 1), 1, -2)), 3, 4, 1, 2);
+        // batch_dims 1: each batch row picks from its own data slice.
+        var y = run1(op("GatherND").attr("batch_dims", 1L), iota(2, 2, 2), i64(dims(2, 1), 1, 0));
+        assertShape(y, 2, 2);
+        assertValues(y, 3, 4, 5, 6);
+        assertTrue(error(op("GatherND"), data, i64(dims(1, 2), 2, 0)).contains("out of range"));
+    }
+
+    @Test
+    void oneHotInsertsTheDepthAxis() {
+        var values = f(0, 5);
+        var y = run1(op("OneHot"), i64(1, -1, 7), scalar(3L), values);
+        assertShape(y, 3, 3);
+        assertValues(y, 0, 5, 0, 0, 0, 5, 0, 0, 0);
+        var z = run1(op("OneHot").attr("axis", 0L), i64(0, 2), scalar(3f), values);
+        assertShape(z, 3, 2);
+        assertValues(z, 5, 0, 0, 0, 0, 5);
+    }
 }

@@ -78,6 +78,8 @@ public final class OpInventory {
             case "GatherElements" -> ArgReduce.gatherElements(b);
             case "Mod" -> MoreUnary.mod(b);
             case "BitShift" -> BitShift.bitShift(b);
+            case "GatherND" -> Indexing.gatherND(b);
+            case "OneHot" -> Indexing.oneHot(b);
             case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);

@@ -30,4 +30,19 @@ class MoreOpsTest {
         op("IsInf").attr("detect_positive", 0L).in(x).check();
         op("IsNaN").in(Tensor.ofDoubles(new Shape(3), 1, Double.NaN, Double.POSITIVE_INFINITY)).check();
     }
+
+    @Test
+    void gatherND() {
+        op("GatherND").in(rand(3, 4, 5)).in(randInt(DType.INT64, -3, 2, 2, 6, 2)).check();
+        op("GatherND").in(rand(3, 4, 5)).in(randInt(DType.INT64, 0, 2, 7, 3)).check();
+        op("GatherND").attr("batch_dims", 1L).in(rand(3, 4, 5)).in(randInt(DType.INT32, -4, 3, 3, 2, 1)).check();
+        op("GatherND").in(randInt(DType.INT32, -9, 9, 4, 6)).in(randInt(DType.INT64, 0, 3, 5, 1)).check();
+    }
+
+    @Test
+    void oneHot() {
+        op("OneHot").in(randInt(DType.INT64, -6, 6, 3, 4)).constant(Tensor.ofLongs(Shape.SCALAR, 5)).in(rand(2)).check();
+        op("OneHot").attr("axis", 1L).in(randIn(0, 9, 2, 7)).constant(Tensor.ofFloats(Shape.SCALAR, 10f)).constant(longs(1, 3)).check();
+        op("OneHot").attr("axis", 0L).in(randInt(DType.INT32, 0, 3, 6)).constant(Tensor.ofLongs(new Shape(1), 4)).in(rand(2)).check();
+    }
 }
