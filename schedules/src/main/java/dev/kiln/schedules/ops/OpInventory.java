@@ -57,6 +57,7 @@ public final class OpInventory {
             case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout" -> Elementwise.copy(b);
             case "ConstantOfShape" -> Elementwise.constantOfShape(b);
             case "Conv" -> Conv.conv(b);
+            case "ConvTranspose" -> ConvTranspose.convTranspose(b);
             case "MaxPool", "AveragePool" -> Pool.pool(b);
             case "GlobalAveragePool", "GlobalMaxPool" -> Pool.global(b);
             case "MatMul" -> MatMul.matmul(b);
@@ -68,6 +69,7 @@ public final class OpInventory {
             case "Gather" -> Movement.gather(b);
             case "Tile" -> Movement.tile(b);
             case "Pad" -> Movement.pad(b);
+            case "Resize" -> Resize.resize(b);
             case "Trilu" -> ArgReduce.trilu(b);
             case "CumSum" -> ArgReduce.cumSum(b);
             case "Hardmax" -> ArgReduce.hardmax(b);
