@@ -123,6 +123,8 @@ public final class OpRegistry {
         OPS.put("BitShift", new BitShift());
         OPS.put("GatherND", new GatherND());
         OPS.put("OneHot", new OneHot());
+        OPS.put("ScatterElements", new ScatterElements());
+        OPS.put("Scatter", new ScatterElements());
         OPS.put("IsNaN", FloatClass.IS_NAN);
         OPS.put("IsInf", FloatClass.IS_INF);
         OPS.put("CastLike", new CastLike());

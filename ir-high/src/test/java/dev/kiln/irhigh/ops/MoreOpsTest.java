@@ -54,4 +54,20 @@ class MoreOpsTest {
         assertShape(z, 3, 2);
         assertValues(z, 5, 0, 0, 0, 0, 5);
     }
+
+    @Test
+    void scatterElementsReplacesOrCombines() {
+        var data = f(dims(2, 3), 1, 2, 3, 4, 5, 6);
+        var idx = i64(dims(2, 2), 2, 0, -1, 1);
+        var upd = f(dims(2, 2), 10, 20, 30, 40);
+        assertValues(run1(op("ScatterElements").attr("axis", 1L), data, idx, upd), 20, 2, 10, 4, 40, 30);
+        assertValues(run1(op("ScatterElements").attr("axis", 1L).attr("reduction", "add"), data, idx, upd), 21, 2, 13, 4, 45, 36);
+        assertValues(run1(op("ScatterElements").attr("axis", 1L).attr("reduction", "min"), data, idx, upd), 1, 2, 3, 4, 5, 6);
+        // Axis 0, duplicates: the last update wins without a reduction; mul multiplies them all.
+        var i0 = i64(dims(2, 1), 1, 1);
+        var u0 = f(dims(2, 1), 7, 8);
+        assertValues(run1(op("ScatterElements"), data, i0, u0), 1, 2, 3, 8, 5, 6);
+        assertValues(run1(op("ScatterElements").attr("reduction", "mul"), data, i0, u0), 1, 2, 3, 224, 5, 6);
+        assertTrue(error(op("ScatterElements"), data, i64(dims(1, 1), 2), f(dims(1, 1), 1)).contains("out of range"));
+    }
 }

@@ -57,4 +57,68 @@ final class Indexing {
             return Exprs.select(hit, Te.read(values, Idx.c(1)), Te.read(values, Idx.c(0)));
         }));
     }
+
+    /**
+     * ScatterElements as a gather over the indices' axis: out[p] combines data[p] with every
+     * updates[q] whose q equals p off the axis and whose index is p's position on it. "none" keeps
+     * the last such q (a max over its position), "add" / "max" / "min" reduce over all of them;
+     * "mul" would need a product reduction, which the IR does not have.
+     */
+    static void scatterElements(OpBuilder b) {
+        long[] x = b.inDims(0), is = b.inDims(1);
+        int r = x.length, a = b.axis(b.node.attrInt("axis", 0), r);
+        String red = b.node.attrString("reduction", "none");
+        if (red.equals("mul")) throw b.unsupported("ScatterElements with reduction 'mul'");
+        Placeholder data = b.input(0), indices = b.input(1), updates = b.input(2);
+        dev.kiln.irlow.ScalarType t = b.outType(0);
+        Expr.Var k = b.reduceAxis("sk");
+        // q for output position p and reduce index k: p off the axis (clamped into the indices' box), k on it.
+        java.util.function.Function<List<? extends Expr>, List<Expr>> src = ax -> {
+            List<Expr> q = new ArrayList<>();
+            for (int d = 0; d < r; d++) q.add(d == a ? k : Idx.clamp(ax.get(d), 0, is[d] - 1));
+            return q;
+        };
+        java.util.function.Function<List<? extends Expr>, Expr> hit = ax -> {
+            List<Expr> conds = new ArrayList<>();
+            for (int d = 0; d < r; d++) if (d != a && is[d] < x[d]) conds.add(Exprs.lt(ax.get(d), Idx.c(is[d])));
+            conds.add(Idx.cmp(CmpOp.EQ, wrapClamp(Te.read(indices, src.apply(ax)), x[a]), ax.get(a)));
+            return Idx.all(conds);
+        };
+        if (red.equals("none")) {
+            var last = Te.compute(b.name(b.outName(0) + "_last"), dev.kiln.irlow.ScalarType.I64, Te.box(x),
+                    ax -> Te.max(Exprs.select(hit.apply(ax), k, Idx.c(-1)), List.of(k), List.of(is[a])));
+            b.output(0, Te.compute(b.outName(0), t, Te.box(x), ax -> {
+                Expr l = Te.read(last, ax);
+                List<Expr> q = src.apply(ax);
+                q.set(a, Idx.clamp(l, 0, is[a] - 1));
+                return Exprs.select(Exprs.ge(l, Idx.c(0)), Te.read(updates, q), Te.read(data, ax));
+            }));
+            return;
+        }
+        Expr none = red.equals("add") ? Idx.lit(t, 0) : extreme(t, red.equals("min"));
+        var acc = Te.compute(b.name(b.outName(0) + "_acc"), t, Te.box(x), ax -> {
+            Expr v = Exprs.select(hit.apply(ax), Te.read(updates, src.apply(ax)), none);
+            return switch (red) {
+                case "add" -> Te.sum(v, List.of(k), List.of(is[a]));
+                case "max" -> Te.max(v, List.of(k), List.of(is[a]));
+                default -> Te.min(v, List.of(k), List.of(is[a]));
+            };
+        });
+        b.output(0, Te.compute(b.outName(0), t, Te.box(x), ax -> {
+            Expr d = Te.read(data, ax), u = Te.read(acc, ax);
+            return switch (red) {
+                case "add" -> Exprs.add(d, u);
+                case "max" -> Exprs.max(d, u);
+                default -> Exprs.min(d, u);
+            };
+        }));
+    }
+
+    /** The identity of max (the type's lowest value) or of min (its highest). */
+    private static Expr extreme(dev.kiln.irlow.ScalarType t, boolean highest) {
+        if (t.isFloat) return Idx.lit(t, highest ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY);
+        if (!t.isSigned) return Exprs.intImm(t, highest ? (t.bits == 64 ? -1L : (1L << t.bits) - 1) : 0);
+        long max = t.bits == 64 ? Long.MAX_VALUE : (1L << (t.bits - 1)) - 1;
+        return Exprs.intImm(t, highest ? max : -max - 1);
+    }
 }

@@ -82,6 +82,7 @@ public final class OpInventory {
             case "BitShift" -> BitShift.bitShift(b);
             case "GatherND" -> Indexing.gatherND(b);
             case "OneHot" -> Indexing.oneHot(b);
+            case "ScatterElements", "Scatter" -> Indexing.scatterElements(b);
             case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);

@@ -45,4 +45,19 @@ class MoreOpsTest {
         op("OneHot").attr("axis", 1L).in(randIn(0, 9, 2, 7)).constant(Tensor.ofFloats(Shape.SCALAR, 10f)).constant(longs(1, 3)).check();
         op("OneHot").attr("axis", 0L).in(randInt(DType.INT32, 0, 3, 6)).constant(Tensor.ofLongs(new Shape(1), 4)).in(rand(2)).check();
     }
+
+    @Test
+    void scatterElements() {
+        // Indices without duplicates along the axis for "none" (the last write wins either way).
+        Tensor perm = Tensor.ofLongs(new Shape(2, 4), 3, 0, -2, 1, 0, 2, 1, 3);
+        op("ScatterElements").attr("axis", 1L).in(rand(2, 5)).constant(perm).in(rand(2, 4)).check();
+        op("ScatterElements").attr("axis", 0L).in(rand(5, 3)).in(randInt(DType.INT64, -5, 4, 4, 2)).in(rand(4, 2)).check();
+        op("ScatterElements").attr("axis", 1L).in(rand(3, 6)).in(randInt(DType.INT32, 0, 5, 2, 7)).in(rand(2, 7)).check();
+        for (String red : new String[] {"add", "max", "min"}) {
+            op("ScatterElements").attr("reduction", red).in(rand(4, 3)).in(randInt(DType.INT64, 0, 3, 6, 2)).in(rand(6, 2)).check();
+            op("ScatterElements").attr("reduction", red).attr("axis", 1L)
+                    .in(randInt(DType.INT32, -9, 9, 3, 4)).in(randInt(DType.INT64, 0, 3, 3, 5)).in(randInt(DType.INT32, -9, 9, 3, 5)).check();
+        }
+        op("Scatter").opset(10).attr("axis", 1L).in(rand(2, 5)).constant(perm).in(rand(2, 4)).check();
+    }
 }
