@@ -125,6 +125,7 @@ public final class OpRegistry {
         OPS.put("OneHot", new OneHot());
         OPS.put("ScatterElements", new ScatterElements());
         OPS.put("Scatter", new ScatterElements());
+        OPS.put("TopK", new TopK());
         OPS.put("IsNaN", FloatClass.IS_NAN);
         OPS.put("IsInf", FloatClass.IS_INF);
         OPS.put("CastLike", new CastLike());

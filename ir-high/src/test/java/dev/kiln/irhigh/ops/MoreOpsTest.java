@@ -70,4 +70,15 @@ class MoreOpsTest {
         assertValues(run1(op("ScatterElements").attr("reduction", "mul"), data, i0, u0), 1, 2, 3, 224, 5, 6);
         assertTrue(error(op("ScatterElements"), data, i64(dims(1, 1), 2), f(dims(1, 1), 1)).contains("out of range"));
     }
+
+    @Test
+    void topKSortsBestFirstWithTiesByPosition() {
+        var x = f(dims(2, 4), 3, 1, 3, 2, 0, 5, -1, 5);
+        var r = run(op("TopK").outputs(2), x, i64(2));
+        assertValues(r.get(0), 3, 3, 5, 5);
+        assertLongs(r.get(1), 0, 2, 1, 3);
+        var s = run(op("TopK").outputs(2).attr("largest", 0L).attr("axis", 0L), x, i64(1));
+        assertValues(s.get(0), 0, 1, -1, 2);
+        assertLongs(s.get(1), 1, 0, 1, 0);
+    }
 }

@@ -83,6 +83,7 @@ public final class OpInventory {
             case "GatherND" -> Indexing.gatherND(b);
             case "OneHot" -> Indexing.oneHot(b);
             case "ScatterElements", "Scatter" -> Indexing.scatterElements(b);
+            case "TopK" -> TopK.topK(b);
             case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);

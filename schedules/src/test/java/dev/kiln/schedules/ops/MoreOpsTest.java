@@ -60,4 +60,13 @@ class MoreOpsTest {
         }
         op("Scatter").opset(10).attr("axis", 1L).in(rand(2, 5)).constant(perm).in(rand(2, 4)).check();
     }
+
+    @Test
+    void topK() {
+        op("TopK").outputs("v", "i").in(rand(3, 11)).constant(longs(4)).check();
+        op("TopK").outputs("v", "i").attr("axis", 0L).attr("largest", 0L).in(rand(6, 2, 3)).constant(longs(3)).check();
+        // Ties: equal values keep their order of position.
+        op("TopK").outputs("v", "i").attr("axis", 1L).in(randInt(DType.INT32, 0, 3, 2, 9, 2)).constant(longs(5)).check();
+        op("TopK").outputs("v", "").in(rand(5)).constant(longs(5)).check();
+    }
 }
