@@ -113,6 +113,7 @@ public final class OpRegistry {
         OPS.put("Tile", new Tile());
         OPS.put("Pad", new Pad());
         OPS.put("Resize", new Resize());
+        OPS.put("Upsample", new Resize());
         OPS.put("Trilu", new Trilu());
         OPS.put("CumSum", new CumSum());
         OPS.put("Hardmax", new Hardmax());

@@ -8,7 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Resize (and opset 10's scales-only form): nearest, linear or cubic interpolation, separable
+ * Resize (and the scales-only forms of Resize-10 and the older Upsample): nearest, linear or cubic interpolation, separable
  * per axis, following ONNX's reference implementation. Each axis maps an output position to a
  * coordinate in the input (coordinate_transformation_mode) and from it to a few input taps with
  * weights; an output element is the sum over all combinations of taps of the product of their
@@ -52,11 +52,21 @@ public final class Resize implements OpDef {
         double[] scales = null, roi = null;
         long[] sizes = null;
         int[] axes = null;
-        if (n.opset() < 11) {
-            Ops.required(n, inputs, 1, "scales");
-            scales = doubles(n, consts, 1, "scales");
+        boolean upsample = n.op().equals("Upsample");
+        if (upsample || n.opset() < 11) {
+            // Resize-10 and Upsample: asymmetric coordinates; ONNX's reference rounds Resize-10's
+            // nearest half down but repeats elements for Upsample (floor).
+            if (upsample && n.opset() < 9) {
+                float[] attr = n.attrFloats("scales", null);
+                if (attr == null) throw n.error("missing required attribute 'scales'");
+                scales = new double[attr.length];
+                for (int i = 0; i < attr.length; i++) scales[i] = attr[i];
+            } else {
+                Ops.required(n, inputs, 1, "scales");
+                scales = doubles(n, consts, 1, "scales");
+            }
             ctm = "asymmetric";
-            nearest = "floor";
+            nearest = upsample ? "floor" : "round_prefer_floor";
         } else {
             ctm = n.attrString("coordinate_transformation_mode", "half_pixel");
             nearest = n.attrString("nearest_mode", "round_prefer_floor");

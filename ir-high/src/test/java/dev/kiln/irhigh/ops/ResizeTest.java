@@ -68,6 +68,14 @@ class ResizeTest {
     }
 
     @Test
+    void olderFormsUseAsymmetricCoordinates() {
+        // x = o / 0.75 = 0, 1.33, 2.67: Resize-10 rounds to nearest, Upsample takes the floor.
+        assertValues(run1(op("Resize").opset(10).attr("mode", "nearest"), X, f(0.75f)), 1, 2, 4);
+        assertValues(run1(op("Upsample").opset(9).attr("mode", "nearest"), X, f(0.75f)), 1, 2, 3);
+        assertValues(run1(op("Upsample").opset(7).attr("mode", "linear").attr("scales", new float[] {2f}), X), 1, 1.5f, 2, 2.5f, 3, 3.5f, 4, 4);
+    }
+
+    @Test
     void scalesAndSizesTogetherAreRejected() {
         String msg = error(resize("nearest", "asymmetric"), X, null, f(2f), i64(8));
         assertTrue(msg.contains("exactly one"), msg);

@@ -69,7 +69,7 @@ public final class OpInventory {
             case "Gather" -> Movement.gather(b);
             case "Tile" -> Movement.tile(b);
             case "Pad" -> Movement.pad(b);
-            case "Resize" -> Resize.resize(b);
+            case "Resize", "Upsample" -> Resize.resize(b);
             case "Trilu" -> ArgReduce.trilu(b);
             case "CumSum" -> ArgReduce.cumSum(b);
             case "Hardmax" -> ArgReduce.hardmax(b);

@@ -46,6 +46,12 @@ class ResizeConvTransposeOpsTest {
     }
 
     @Test
+    void olderFormsResizeAndUpsample() {
+        op("Resize").opset(10).attr("mode", "nearest").in(rand(1, 2, 3, 4)).constant(floats(1, 1, 2.5f, 0.75f)).check();
+        op("Upsample").opset(9).attr("mode", "linear").in(rand(1, 2, 3, 4)).constant(floats(1, 1, 2, 3)).check();
+    }
+
+    @Test
     void resizeTfCropAndResizeExtrapolates() {
         op("Resize").attr("mode", "linear").attr("coordinate_transformation_mode", "tf_crop_and_resize")
                 .attr("extrapolation_value", 10f).in(rand(1, 1, 4, 4))
