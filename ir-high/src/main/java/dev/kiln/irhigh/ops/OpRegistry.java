@@ -127,6 +127,8 @@ public final class OpRegistry {
         OPS.put("ScatterElements", new ScatterElements());
         OPS.put("Scatter", new ScatterElements());
         OPS.put("TopK", new TopK());
+        OPS.put("Einsum", new Einsum());
+        OPS.put("ScatterND", new ScatterND());
         OPS.put("IsNaN", FloatClass.IS_NAN);
         OPS.put("IsInf", FloatClass.IS_INF);
         OPS.put("CastLike", new CastLike());

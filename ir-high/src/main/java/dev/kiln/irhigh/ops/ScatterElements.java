@@ -47,7 +47,6 @@ final class ScatterElements implements OpDef {
         Shape ds = data.shape(), is = idx.shape();
         int r = ds.rank(), a = Ops.axis(n, n.attrInt("axis", 0), r, "attribute 'axis'");
         String red = reduction(n);
-        boolean fl = data.dtype().isFloat();
         Tensor out = data.cast(data.dtype()); // a copy: tensors are immutable
         int[] c = new int[r];
         for (int e = 0; e < idx.size(); e++) {
@@ -61,26 +60,32 @@ final class ScatterElements implements OpDef {
             if (k < 0 || k >= ds.dim(a)) throw n.error("index " + idx.getLong(e) + " is out of range for axis " + a + " of extent " + ds.dim(a));
             int dst = 0;
             for (int d = 0; d < r; d++) dst = dst * ds.dim(d) + (d == a ? (int) k : c[d]);
-            if (fl) {
-                double o = out.getDouble(dst), u = upd.getDouble(e);
-                out.setDouble(dst, switch (red) {
-                    case "add" -> o + u;
-                    case "mul" -> o * u;
-                    case "max" -> Math.max(o, u);
-                    case "min" -> Math.min(o, u);
-                    default -> u;
-                });
-            } else {
-                long o = out.getLong(dst), u = upd.getLong(e);
-                out.setLong(dst, switch (red) {
-                    case "add" -> o + u;
-                    case "mul" -> o * u;
-                    case "max" -> data.dtype().isUnsigned() ? (Long.compareUnsigned(o, u) >= 0 ? o : u) : Math.max(o, u);
-                    case "min" -> data.dtype().isUnsigned() ? (Long.compareUnsigned(o, u) <= 0 ? o : u) : Math.min(o, u);
-                    default -> u;
-                });
-            }
+            combine(red, out, dst, upd, e);
         }
         return List.of(out);
+    }
+
+    /** out[dst] = updates[src] combined with it by the reduction ("none": replaced). */
+    static void combine(String red, Tensor out, int dst, Tensor upd, int src) {
+        if (out.dtype().isFloat()) {
+            double o = out.getDouble(dst), u = upd.getDouble(src);
+            out.setDouble(dst, switch (red) {
+                case "add" -> o + u;
+                case "mul" -> o * u;
+                case "max" -> Math.max(o, u);
+                case "min" -> Math.min(o, u);
+                default -> u;
+            });
+        } else {
+            long o = out.getLong(dst), u = upd.getLong(src);
+            boolean uns = out.dtype().isUnsigned();
+            out.setLong(dst, switch (red) {
+                case "add" -> o + u;
+                case "mul" -> o * u;
+                case "max" -> (uns ? Long.compareUnsigned(o, u) : Long.compare(o, u)) >= 0 ? o : u;
+                case "min" -> (uns ? Long.compareUnsigned(o, u) : Long.compare(o, u)) <= 0 ? o : u;
+                default -> u;
+            });
+        }
     }
 }

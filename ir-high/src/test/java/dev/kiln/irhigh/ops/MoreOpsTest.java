@@ -81,4 +81,36 @@ class MoreOpsTest {
         assertValues(s.get(0), 0, 1, -1, 2);
         assertLongs(s.get(1), 1, 0, 1, 0);
     }
+
+    @Test
+    void einsumCommonEquations() {
+        var m = iota(2, 3); // [[1, 2, 3], [4, 5, 6]]
+        var t = run1(op("Einsum").attr("equation", "ij->ji"), m);
+        assertShape(t, 3, 2);
+        assertValues(t, 1, 4, 2, 5, 3, 6);
+        assertValues(run1(op("Einsum").attr("equation", "ij->i"), m), 6, 15);
+        var dot = run1(op("Einsum").attr("equation", "i,i"), f(1, 2, 3), f(4, 5, 6));
+        assertShape(dot);
+        assertValues(dot, 32);
+        assertValues(run1(op("Einsum").attr("equation", "...ii->...i"), iota(2, 2, 2)), 1, 4, 5, 8);
+        var sq = iota(1, 2, 2);
+        assertValues(run1(op("Einsum").attr("equation", "bij,bjk->bik"), sq, sq), 7, 10, 15, 22);
+        // Implicit output: the labels used once, alphabetically (here "ik": a matmul).
+        assertValues(run1(op("Einsum").attr("equation", "ij,jk"), iota(2, 2), iota(2, 2)), 7, 10, 15, 22);
+        assertTrue(error(op("Einsum").attr("equation", "ij,jk->ik"), iota(2, 3), iota(2, 2)).contains("extents differ"));
+    }
+
+    @Test
+    void scatterNDWritesRowsAndElements() {
+        var data = f(dims(2, 2), 1, 2, 3, 4);
+        // Whole rows: indices [[1]] replaces row 1.
+        assertValues(run1(op("ScatterND"), data, i64(dims(1, 1), 1), f(dims(1, 2), 9, 8)), 1, 2, 9, 8);
+        // Elements, with a duplicate: the last wins; add sums both.
+        var idx = i64(dims(3, 2), 0, 1, -1, 0, 0, 1);
+        var upd = f(10, 20, 30);
+        assertValues(run1(op("ScatterND"), data, idx, upd), 1, 30, 20, 4);
+        assertValues(run1(op("ScatterND").attr("reduction", "add"), data, idx, upd), 1, 42, 23, 4);
+        assertValues(run1(op("ScatterND").attr("reduction", "mul"), data, idx, upd), 1, 600, 60, 4);
+        assertTrue(error(op("ScatterND"), data, i64(dims(1, 1), 1), f(dims(1, 3), 9, 8, 7)).contains("should have shape"));
+    }
 }

@@ -114,6 +114,82 @@ final class Indexing {
         }));
     }
 
+    /**
+     * ScatterND as a gather over the rows of indices: out[p] combines data[p] with the updates
+     * slices whose index row equals p's first m coordinates ("none": the last such row, by a max
+     * over the row number; "add" / "max" / "min": all of them; "mul" is refused as for
+     * ScatterElements).
+     */
+    static void scatterND(OpBuilder b) {
+        long[] x = b.inDims(0), is = b.inDims(1);
+        int r = x.length, q = is.length, m = (int) is[q - 1];
+        String red = b.node.attrString("reduction", "none");
+        if (red.equals("mul")) throw b.unsupported("ScatterND with reduction 'mul'");
+        Placeholder data = b.input(0), indices = b.input(1), updates = b.input(2);
+        dev.kiln.irlow.ScalarType t = b.outType(0);
+        List<Expr.Var> rows = new ArrayList<>();
+        List<Long> extents = new ArrayList<>();
+        for (int d = 0; d < q - 1; d++) {
+            rows.add(b.reduceAxis("sr" + d));
+            extents.add(is[d]);
+        }
+        if (rows.isEmpty()) { // one index row: a unit reduction keeps the same form
+            rows.add(b.reduceAxis("sr"));
+            extents.add(1L);
+        }
+        int nr = q - 1;
+        java.util.function.Function<List<? extends Expr>, Expr> hit = ax -> {
+            List<Expr> conds = new ArrayList<>();
+            for (int j = 0; j < m; j++) {
+                List<Expr> at = new ArrayList<>(rows.subList(0, nr));
+                at.add(Idx.c(j));
+                conds.add(Idx.cmp(CmpOp.EQ, wrapClamp(Te.read(indices, at), x[j]), ax.get(j)));
+            }
+            return Idx.all(conds);
+        };
+        java.util.function.BiFunction<List<? extends Expr>, List<Expr>, Expr> update = (ax, row) -> {
+            List<Expr> at = new ArrayList<>(row);
+            for (int d = m; d < r; d++) at.add(ax.get(d));
+            if (at.isEmpty()) at.add(Idx.c(0)); // a scalar is held as one element
+            return Te.read(updates, at);
+        };
+        if (red.equals("none")) {
+            Expr linear = Idx.c(0);
+            for (int d = 0; d < nr; d++) linear = Exprs.add(Idx.mul(linear, is[d]), rows.get(d));
+            Expr lin = linear;
+            var last = Te.compute(b.name(b.outName(0) + "_last"), dev.kiln.irlow.ScalarType.I64, Te.box(x),
+                    ax -> Te.max(Exprs.select(hit.apply(ax), lin, Idx.c(-1)), rows, extents));
+            long count = Idx.numel(java.util.Arrays.copyOf(is, q - 1));
+            b.output(0, Te.compute(b.outName(0), t, Te.box(x), ax -> {
+                Expr l = Te.read(last, ax), c = Idx.clamp(l, 0, count - 1);
+                List<Expr> row = new ArrayList<>();
+                for (int d = nr - 1; d >= 0; d--) {
+                    row.add(0, Exprs.mod(c, Idx.c(is[d])));
+                    c = Exprs.div(c, Idx.c(is[d]));
+                }
+                return Exprs.select(Exprs.ge(l, Idx.c(0)), update.apply(ax, row), Te.read(data, ax));
+            }));
+            return;
+        }
+        Expr none = red.equals("add") ? Idx.lit(t, 0) : extreme(t, red.equals("min"));
+        var acc = Te.compute(b.name(b.outName(0) + "_acc"), t, Te.box(x), ax -> {
+            Expr v = Exprs.select(hit.apply(ax), update.apply(ax, new ArrayList<>(rows.subList(0, nr))), none);
+            return switch (red) {
+                case "add" -> Te.sum(v, rows, extents);
+                case "max" -> Te.max(v, rows, extents);
+                default -> Te.min(v, rows, extents);
+            };
+        });
+        b.output(0, Te.compute(b.outName(0), t, Te.box(x), ax -> {
+            Expr d = Te.read(data, ax), u = Te.read(acc, ax);
+            return switch (red) {
+                case "add" -> Exprs.add(d, u);
+                case "max" -> Exprs.max(d, u);
+                default -> Exprs.min(d, u);
+            };
+        }));
+    }
+
     /** The identity of max (the type's lowest value) or of min (its highest). */
     private static Expr extreme(dev.kiln.irlow.ScalarType t, boolean highest) {
         if (t.isFloat) return Idx.lit(t, highest ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY);

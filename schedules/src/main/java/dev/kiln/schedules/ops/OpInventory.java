@@ -84,6 +84,8 @@ public final class OpInventory {
             case "OneHot" -> Indexing.oneHot(b);
             case "ScatterElements", "Scatter" -> Indexing.scatterElements(b);
             case "TopK" -> TopK.topK(b);
+            case "Einsum" -> Einsum.einsum(b);
+            case "ScatterND" -> Indexing.scatterND(b);
             case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);

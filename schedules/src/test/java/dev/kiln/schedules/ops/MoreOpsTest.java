@@ -69,4 +69,24 @@ class MoreOpsTest {
         op("TopK").outputs("v", "i").attr("axis", 1L).in(randInt(DType.INT32, 0, 3, 2, 9, 2)).constant(longs(5)).check();
         op("TopK").outputs("v", "").in(rand(5)).constant(longs(5)).check();
     }
+
+    @Test
+    void einsum() {
+        op("Einsum").attr("equation", "bij,bjk->bik").in(rand(3, 4, 5)).in(rand(3, 5, 6)).check();
+        op("Einsum").attr("equation", "ij->ji").in(rand(3, 7)).check();
+        op("Einsum").attr("equation", "ij->i").in(rand(5, 9)).check();
+        op("Einsum").attr("equation", "i,i").in(rand(13)).in(rand(13)).check();
+        op("Einsum").attr("equation", "...ii->...i").in(rand(2, 3, 4, 4)).check();
+        op("Einsum").attr("equation", "ij,jk").in(randInt(DType.INT64, -5, 5, 3, 4)).in(randInt(DType.INT64, -5, 5, 4, 2)).check();
+    }
+
+    @Test
+    void scatterND() {
+        // Distinct rows for "none" (the last write wins either way).
+        op("ScatterND").in(rand(4, 3, 2)).constant(Tensor.ofLongs(new Shape(2, 1), 3, -4)).in(rand(2, 3, 2)).check();
+        op("ScatterND").in(rand(4, 5)).constant(Tensor.ofLongs(new Shape(2, 2, 2), 0, 0, 3, 4, 1, -1, 2, 2)).in(rand(2, 2)).check();
+        op("ScatterND").in(rand(3, 4)).constant(Tensor.ofLongs(new Shape(2), 2, 1)).in(rand()).check();
+        for (String red : new String[] {"add", "max", "min"})
+            op("ScatterND").attr("reduction", red).in(rand(4, 3)).in(randInt(DType.INT64, 0, 3, 5, 1)).in(rand(5, 3)).check();
+    }
 }
