@@ -129,6 +129,8 @@ public final class OpRegistry {
         OPS.put("TopK", new TopK());
         OPS.put("Einsum", new Einsum());
         OPS.put("ScatterND", new ScatterND());
+        OPS.put("QuantizeLinear", Quantize.QUANTIZE);
+        OPS.put("DequantizeLinear", Quantize.DEQUANTIZE);
         OPS.put("IsNaN", FloatClass.IS_NAN);
         OPS.put("IsInf", FloatClass.IS_INF);
         OPS.put("CastLike", new CastLike());

@@ -113,4 +113,18 @@ class MoreOpsTest {
         assertValues(run1(op("ScatterND").attr("reduction", "mul"), data, idx, upd), 1, 600, 60, 4);
         assertTrue(error(op("ScatterND"), data, i64(dims(1, 1), 1), f(dims(1, 3), 9, 8, 7)).contains("should have shape"));
     }
+
+    @Test
+    void quantizeRoundsHalfToEvenAndSaturates() {
+        var x = f(0, 2, 3, 5, -1000, 1000);
+        assertLongs(run1(op("QuantizeLinear"), x, scalar(2f), of(DType.UINT8, dims(), 128)), 128, 129, 130, 130, 0, 255);
+        assertLongs(run1(op("QuantizeLinear"), x, scalar(2f)), 0, 1, 2, 2, 0, 255);
+        assertLongs(run1(op("QuantizeLinear"), x, scalar(2f), of(DType.INT8, dims(), -1)), -1, 0, 1, 1, -128, 127);
+        // Per channel along axis 1.
+        var y = run1(op("QuantizeLinear"), f(dims(1, 2, 2), 4, 4, 4, 4), f(1, 2), of(DType.UINT8, dims(2), 0, 10));
+        assertLongs(y, 4, 4, 12, 12);
+        assertValues(run1(op("DequantizeLinear"), of(DType.UINT8, dims(4), 0, 3, 128, 255), scalar(2f), of(DType.UINT8, dims(), 128)),
+                -256, -250, 0, 254);
+        assertValues(run1(op("DequantizeLinear").attr("axis", 0L), of(DType.INT8, dims(2, 1), -3, 3), f(1, 0.5f)), -3, 1.5f);
+    }
 }

@@ -86,6 +86,7 @@ public final class OpInventory {
             case "TopK" -> TopK.topK(b);
             case "Einsum" -> Einsum.einsum(b);
             case "ScatterND" -> Indexing.scatterND(b);
+            case "QuantizeLinear", "DequantizeLinear" -> Quantize.quantizeLinear(b);
             case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);

@@ -89,4 +89,17 @@ class MoreOpsTest {
         for (String red : new String[] {"add", "max", "min"})
             op("ScatterND").attr("reduction", red).in(rand(4, 3)).in(randInt(DType.INT64, 0, 3, 5, 1)).in(rand(5, 3)).check();
     }
+
+    @Test
+    void quantizeDequantize() {
+        op("QuantizeLinear").in(randIn(-300, 300, 3, 17)).constant(scalar(2f)).constant(Tensor.of(DType.UINT8, Shape.SCALAR, new long[] {128})).check();
+        op("QuantizeLinear").in(randIn(-300, 300, 3, 17)).constant(scalar(0.5f)).check();
+        op("QuantizeLinear").in(randIn(-300, 300, 2, 3, 5)).constant(Tensor.ofFloats(new Shape(3), 1, 2, 4))
+                .constant(Tensor.of(DType.INT8, new Shape(3), new long[] {0, -5, 7})).check();
+        // Exact halves round to even.
+        op("QuantizeLinear").in(Tensor.ofFloats(new Shape(6), 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 3f)).constant(scalar(1f)).check();
+        op("DequantizeLinear").in(randInt(DType.UINT8, 0, 255, 4, 9)).constant(scalar(0.25f)).constant(Tensor.of(DType.UINT8, Shape.SCALAR, new long[] {100})).check();
+        op("DequantizeLinear").attr("axis", 0L).in(randInt(DType.INT8, -128, 127, 3, 5)).constant(Tensor.ofFloats(new Shape(3), 1, 2, 0.5f)).check();
+        op("DequantizeLinear").in(randInt(DType.INT32, -1000, 1000, 7)).constant(scalar(0.1f)).check();
+    }
 }
