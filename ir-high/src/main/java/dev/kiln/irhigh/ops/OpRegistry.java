@@ -131,6 +131,7 @@ public final class OpRegistry {
         OPS.put("ScatterND", new ScatterND());
         OPS.put("QuantizeLinear", Quantize.QUANTIZE);
         OPS.put("DequantizeLinear", Quantize.DEQUANTIZE);
+        OPS.put("Compress", new Compress());
         OPS.put("IsNaN", FloatClass.IS_NAN);
         OPS.put("IsInf", FloatClass.IS_INF);
         OPS.put("CastLike", new CastLike());

@@ -127,4 +127,15 @@ class MoreOpsTest {
                 -256, -250, 0, 254);
         assertValues(run1(op("DequantizeLinear").attr("axis", 0L), of(DType.INT8, dims(2, 1), -3, 3), f(1, 0.5f)), -3, 1.5f);
     }
+
+    @Test
+    void compressKeepsTheTrueSlices() {
+        var x = iota(3, 2); // [[1, 2], [3, 4], [5, 6]]
+        var y = run1(op("Compress").attr("axis", 0L), x, bools(dims(3), 0, 1, 1));
+        assertShape(y, 2, 2);
+        assertValues(y, 3, 4, 5, 6);
+        assertValues(run1(op("Compress").attr("axis", -1L), x, bools(dims(2), 0, 1)), 2, 4, 6);
+        assertValues(run1(op("Compress"), x, bools(dims(5), 0, 1, 0, 0, 1)), 2, 5);
+        assertTrue(error(op("Compress").attr("axis", 1L), x, bools(dims(3), 1, 1, 1)).contains("condition has 3 elements"));
+    }
 }

@@ -87,6 +87,7 @@ public final class OpInventory {
             case "Einsum" -> Einsum.einsum(b);
             case "ScatterND" -> Indexing.scatterND(b);
             case "QuantizeLinear", "DequantizeLinear" -> Quantize.quantizeLinear(b);
+            case "Compress" -> Compress.compress(b);
             case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);

@@ -102,4 +102,11 @@ class MoreOpsTest {
         op("DequantizeLinear").attr("axis", 0L).in(randInt(DType.INT8, -128, 127, 3, 5)).constant(Tensor.ofFloats(new Shape(3), 1, 2, 0.5f)).check();
         op("DequantizeLinear").in(randInt(DType.INT32, -1000, 1000, 7)).constant(scalar(0.1f)).check();
     }
+
+    @Test
+    void compress() {
+        op("Compress").attr("axis", 1L).in(rand(3, 5, 2)).constant(Tensor.of(DType.BOOL, new Shape(4), new long[] {1, 0, 1, 1})).check();
+        op("Compress").in(rand(3, 4)).constant(Tensor.of(DType.BOOL, new Shape(12), new long[] {0, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1})).check();
+        op("Compress").attr("axis", -1L).in(randInt(DType.INT32, -9, 9, 2, 3)).constant(Tensor.of(DType.BOOL, new Shape(3), new long[] {0, 0, 1})).check();
+    }
 }
