@@ -132,6 +132,7 @@ public final class OpRegistry {
         OPS.put("QuantizeLinear", Quantize.QUANTIZE);
         OPS.put("DequantizeLinear", Quantize.DEQUANTIZE);
         OPS.put("Compress", new Compress());
+        OPS.put("DynamicQuantizeLinear", new DynamicQuantizeLinear());
         OPS.put("IsNaN", FloatClass.IS_NAN);
         OPS.put("IsInf", FloatClass.IS_INF);
         OPS.put("CastLike", new CastLike());

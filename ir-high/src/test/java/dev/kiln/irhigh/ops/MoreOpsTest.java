@@ -138,4 +138,17 @@ class MoreOpsTest {
         assertValues(run1(op("Compress"), x, bools(dims(5), 0, 1, 0, 0, 1)), 2, 5);
         assertTrue(error(op("Compress").attr("axis", 1L), x, bools(dims(3), 1, 1, 1)).contains("condition has 3 elements"));
     }
+
+    @Test
+    void dynamicQuantizeLinearChoosesScaleFromTheRange() {
+        // Range [-1, 4] (0 included): scale 5/255, zero point round(1 / (5/255)) = 51.
+        var r = run(op("DynamicQuantizeLinear").outputs(3), f(-1, 0, 4, 2));
+        assertValues(r.get(1), 5f / 255f);
+        assertLongs(r.get(2), 51);
+        assertLongs(r.get(0), 0, 51, 255, 153);
+        // All positive: the range starts at 0, zero point 0.
+        var p = run(op("DynamicQuantizeLinear").outputs(3), f(1, 2.55f));
+        assertLongs(p.get(2), 0);
+        assertLongs(p.get(0), 100, 255);
+    }
 }

@@ -88,6 +88,7 @@ public final class OpInventory {
             case "ScatterND" -> Indexing.scatterND(b);
             case "QuantizeLinear", "DequantizeLinear" -> Quantize.quantizeLinear(b);
             case "Compress" -> Compress.compress(b);
+            case "DynamicQuantizeLinear" -> DynamicQuantize.dynamicQuantizeLinear(b);
             case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);

@@ -109,4 +109,11 @@ class MoreOpsTest {
         op("Compress").in(rand(3, 4)).constant(Tensor.of(DType.BOOL, new Shape(12), new long[] {0, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1})).check();
         op("Compress").attr("axis", -1L).in(randInt(DType.INT32, -9, 9, 2, 3)).constant(Tensor.of(DType.BOOL, new Shape(3), new long[] {0, 0, 1})).check();
     }
+
+    @Test
+    void dynamicQuantizeLinear() {
+        op("DynamicQuantizeLinear").outputs("y", "s", "z").in(rand(3, 17)).check();
+        op("DynamicQuantizeLinear").outputs("y", "s", "z").in(randIn(0.5, 3, 2, 5)).check();
+        op("DynamicQuantizeLinear").outputs("y", "s", "z").in(randIn(-7, -1, 9)).check();
+    }
 }
