@@ -133,6 +133,7 @@ public final class OpRegistry {
         OPS.put("DequantizeLinear", Quantize.DEQUANTIZE);
         OPS.put("Compress", new Compress());
         OPS.put("DynamicQuantizeLinear", new DynamicQuantizeLinear());
+        OPS.put("LRN", new Lrn());
         OPS.put("IsNaN", FloatClass.IS_NAN);
         OPS.put("IsInf", FloatClass.IS_INF);
         OPS.put("CastLike", new CastLike());

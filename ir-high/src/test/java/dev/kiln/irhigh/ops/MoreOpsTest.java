@@ -151,4 +151,13 @@ class MoreOpsTest {
         assertLongs(p.get(2), 0);
         assertLongs(p.get(0), 100, 255);
     }
+
+    @Test
+    void lrnSumsSquaresOverTheChannelWindow() {
+        var y = run1(op("LRN").attr("size", 3L).attr("alpha", 3f).attr("beta", 1f).attr("bias", 1f), f(dims(1, 3, 1, 1), 1, 2, 3));
+        assertValues(y, 1e-6, 1f / 6, 2f / 15, 3f / 14);
+        // An even size reaches one channel further up than down: channel 0 sees 0..1, channel 1 sees 1..2.
+        var z = run1(op("LRN").attr("size", 2L).attr("alpha", 2f).attr("beta", 1f).attr("bias", 0f), f(dims(1, 3, 1, 1), 1, 2, 3));
+        assertValues(z, 1e-6, 1f / 5, 2f / 13, 3f / 9);
+    }
 }

@@ -89,6 +89,7 @@ public final class OpInventory {
             case "QuantizeLinear", "DequantizeLinear" -> Quantize.quantizeLinear(b);
             case "Compress" -> Compress.compress(b);
             case "DynamicQuantizeLinear" -> DynamicQuantize.dynamicQuantizeLinear(b);
+            case "LRN" -> Lrn.lrn(b);
             case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);

@@ -116,4 +116,10 @@ class MoreOpsTest {
         op("DynamicQuantizeLinear").outputs("y", "s", "z").in(randIn(0.5, 3, 2, 5)).check();
         op("DynamicQuantizeLinear").outputs("y", "s", "z").in(randIn(-7, -1, 9)).check();
     }
+
+    @Test
+    void lrn() {
+        op("LRN").attr("size", 3L).in(rand(2, 5, 3, 4)).check();
+        op("LRN").attr("size", 4L).attr("alpha", 0.01f).attr("beta", 0.5f).attr("bias", 2f).in(rand(1, 7, 5)).check();
+    }
 }
