@@ -134,6 +134,7 @@ public final class OpRegistry {
         OPS.put("Compress", new Compress());
         OPS.put("DynamicQuantizeLinear", new DynamicQuantizeLinear());
         OPS.put("LRN", new Lrn());
+        OPS.put("ReverseSequence", new ReverseSequence());
         OPS.put("IsNaN", FloatClass.IS_NAN);
         OPS.put("IsInf", FloatClass.IS_INF);
         OPS.put("CastLike", new CastLike());

@@ -160,4 +160,13 @@ class MoreOpsTest {
         var z = run1(op("LRN").attr("size", 2L).attr("alpha", 2f).attr("beta", 1f).attr("bias", 0f), f(dims(1, 3, 1, 1), 1, 2, 3));
         assertValues(z, 1e-6, 1f / 5, 2f / 13, 3f / 9);
     }
+
+    @Test
+    void reverseSequenceReversesEachPrefix() {
+        // time_axis 0, batch_axis 1: columns are sequences [1,3,5] and [2,4,6], lengths 3 and 1.
+        var x = iota(3, 2);
+        assertValues(run1(op("ReverseSequence"), x, i64(3, 1)), 5, 2, 3, 4, 1, 6);
+        // batch_axis 0: rows are sequences [1,2] and [3,4] (then [5,6]).
+        assertValues(run1(op("ReverseSequence").attr("time_axis", 1L).attr("batch_axis", 0L), x, i64(2, 0, 1)), 2, 1, 3, 4, 5, 6);
+    }
 }

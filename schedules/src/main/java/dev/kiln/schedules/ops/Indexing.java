@@ -190,6 +190,20 @@ final class Indexing {
         }));
     }
 
+    /** ReverseSequence: step t of batch entry b reads step len[b]-1-t where t < len[b] (clamped), else t. */
+    static void reverseSequence(OpBuilder b) {
+        long[] x = b.inDims(0);
+        int ta = (int) b.node.attrInt("time_axis", 0), ba = (int) b.node.attrInt("batch_axis", 1);
+        Placeholder px = b.input(0), lens = b.input(1);
+        b.output(0, Te.compute(b.outName(0), b.outType(0), Te.box(x), ax -> {
+            Expr t = ax.get(ta), len = Idx.asIndex(Te.read(lens, ax.get(ba)));
+            Expr rev = Idx.clamp(Exprs.sub(Idx.add(len, -1), t), 0, x[ta] - 1);
+            List<Expr> at = new ArrayList<>(ax);
+            at.set(ta, Exprs.select(Exprs.lt(t, len), rev, t));
+            return Te.read(px, at);
+        }));
+    }
+
     /** The identity of max (the type's lowest value) or of min (its highest). */
     private static Expr extreme(dev.kiln.irlow.ScalarType t, boolean highest) {
         if (t.isFloat) return Idx.lit(t, highest ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY);

@@ -90,6 +90,7 @@ public final class OpInventory {
             case "Compress" -> Compress.compress(b);
             case "DynamicQuantizeLinear" -> DynamicQuantize.dynamicQuantizeLinear(b);
             case "LRN" -> Lrn.lrn(b);
+            case "ReverseSequence" -> Indexing.reverseSequence(b);
             case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);

@@ -122,4 +122,10 @@ class MoreOpsTest {
         op("LRN").attr("size", 3L).in(rand(2, 5, 3, 4)).check();
         op("LRN").attr("size", 4L).attr("alpha", 0.01f).attr("beta", 0.5f).attr("bias", 2f).in(rand(1, 7, 5)).check();
     }
+
+    @Test
+    void reverseSequence() {
+        op("ReverseSequence").in(rand(5, 3, 2)).in(randInt(DType.INT64, 0, 5, 3)).check();
+        op("ReverseSequence").attr("time_axis", 1L).attr("batch_axis", 0L).in(rand(4, 6)).in(randInt(DType.INT64, 1, 6, 4)).check();
+    }
 }
