@@ -135,6 +135,9 @@ public final class OpRegistry {
         OPS.put("DynamicQuantizeLinear", new DynamicQuantizeLinear());
         OPS.put("LRN", new Lrn());
         OPS.put("ReverseSequence", new ReverseSequence());
+        OPS.put("HannWindow", SignalWindow.HANN);
+        OPS.put("HammingWindow", SignalWindow.HAMMING);
+        OPS.put("BlackmanWindow", SignalWindow.BLACKMAN);
         OPS.put("IsNaN", FloatClass.IS_NAN);
         OPS.put("IsInf", FloatClass.IS_INF);
         OPS.put("CastLike", new CastLike());

@@ -169,4 +169,13 @@ class MoreOpsTest {
         // batch_axis 0: rows are sequences [1,2] and [3,4] (then [5,6]).
         assertValues(run1(op("ReverseSequence").attr("time_axis", 1L).attr("batch_axis", 0L), x, i64(2, 0, 1)), 2, 1, 3, 4, 5, 6);
     }
+
+    @Test
+    void cosineWindows() {
+        assertValues(run1(op("HannWindow"), scalar(4L)), 1e-7, 0, 0.5f, 1, 0.5f);
+        assertValues(run1(op("HannWindow").attr("periodic", 0L), scalar(3L)), 1e-7, 0, 1, 0);
+        assertValues(run1(op("HammingWindow"), scalar(2L)), 1e-7, 4f / 46, 1);
+        assertValues(run1(op("BlackmanWindow"), scalar(2L)), 1e-7, 0, 1);
+        assertShape(run1(op("HannWindow").attr("output_datatype", 11L), scalar(5L)), 5);
+    }
 }

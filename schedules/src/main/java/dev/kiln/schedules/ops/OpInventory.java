@@ -91,6 +91,7 @@ public final class OpInventory {
             case "DynamicQuantizeLinear" -> DynamicQuantize.dynamicQuantizeLinear(b);
             case "LRN" -> Lrn.lrn(b);
             case "ReverseSequence" -> Indexing.reverseSequence(b);
+            case "HannWindow", "HammingWindow", "BlackmanWindow" -> throw node.error("has no native kernel: its size is a compile-time constant, so FoldConstants turns it into an initializer");
             case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);
             case "Softmax", "LogSoftmax" -> Normalization.softmax(b);
