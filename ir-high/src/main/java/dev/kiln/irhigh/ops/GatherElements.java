@@ -32,19 +32,29 @@ final class GatherElements implements OpDef {
         Tensor out = Tensor.zeros(data.dtype(), is);
         int[] c = new int[r];
         for (int e = 0; e < idx.size(); e++) {
-            int rest = e;
-            for (int d = r - 1; d >= 0; d--) {
-                c[d] = rest % is.dim(d);
-                rest /= is.dim(d);
-            }
-            long k = idx.getLong(e);
-            if (k < 0) k += ds.dim(a);
-            if (k < 0 || k >= ds.dim(a)) throw n.error("index " + idx.getLong(e) + " is out of range for axis " + a + " of extent " + ds.dim(a));
-            int src = 0;
-            for (int d = 0; d < r; d++) src = src * ds.dim(d) + (d == a ? (int) k : c[d]);
+            int src = dataPosition(n, ds, is, a, idx, e, c);
             if (data.dtype().isFloat()) out.setDouble(e, data.getDouble(src));
             else out.setLong(e, data.getLong(src));
         }
         return List.of(out);
+    }
+
+    /**
+     * The flat position in data (shape {@code ds}) addressed by element {@code e} of the indices
+     * (shape {@code is}) along axis {@code a}: the element's own coordinates with the one on the
+     * axis replaced by its index value (negative values wrap). {@code c} is scratch space.
+     */
+    static int dataPosition(Node n, Shape ds, Shape is, int a, Tensor idx, int e, int[] c) {
+        int r = ds.rank(), rest = e;
+        for (int d = r - 1; d >= 0; d--) {
+            c[d] = rest % is.dim(d);
+            rest /= is.dim(d);
+        }
+        long k = idx.getLong(e);
+        if (k < 0) k += ds.dim(a);
+        if (k < 0 || k >= ds.dim(a)) throw n.error("index " + idx.getLong(e) + " is out of range for axis " + a + " of extent " + ds.dim(a));
+        int pos = 0;
+        for (int d = 0; d < r; d++) pos = pos * ds.dim(d) + (d == a ? (int) k : c[d]);
+        return pos;
     }
 }

@@ -50,16 +50,7 @@ final class ScatterElements implements OpDef {
         Tensor out = data.cast(data.dtype()); // a copy: tensors are immutable
         int[] c = new int[r];
         for (int e = 0; e < idx.size(); e++) {
-            int rest = e;
-            for (int d = r - 1; d >= 0; d--) {
-                c[d] = rest % is.dim(d);
-                rest /= is.dim(d);
-            }
-            long k = idx.getLong(e);
-            if (k < 0) k += ds.dim(a);
-            if (k < 0 || k >= ds.dim(a)) throw n.error("index " + idx.getLong(e) + " is out of range for axis " + a + " of extent " + ds.dim(a));
-            int dst = 0;
-            for (int d = 0; d < r; d++) dst = dst * ds.dim(d) + (d == a ? (int) k : c[d]);
+            int dst = GatherElements.dataPosition(n, ds, is, a, idx, e, c);
             combine(red, out, dst, upd, e);
         }
         return List.of(out);
