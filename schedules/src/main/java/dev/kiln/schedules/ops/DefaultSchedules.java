@@ -6,6 +6,7 @@ import dev.kiln.irlow.te.Operation;
 import dev.kiln.irlow.transform.Children;
 import dev.kiln.irlow.transform.Vars;
 import dev.kiln.schedules.Schedule;
+import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.Target;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -32,6 +33,14 @@ public final class DefaultSchedules {
 
     /** Schedules every nest of {@code s}, the lowered form of {@code c}, for {@code target}. */
     public static void apply(Schedule s, OpCompute c, Target target) {
+        apply(s, c, target, Knobs.defaults());
+    }
+
+    /**
+     * Schedules every nest with the knob values {@code knobs} gives; compute number i of
+     * {@link #materialized} declares its knobs in scope {@code i} ({@code 0.tile_rows}).
+     */
+    public static void apply(Schedule s, OpCompute c, Target target, Knobs knobs) {
         for (Compute k : materialized(c)) {
             switch (c.templateOf(k)) {
                 case INJECTIVE -> injective(s, k, target);

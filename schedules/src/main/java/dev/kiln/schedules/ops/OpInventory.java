@@ -6,6 +6,8 @@ import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.lower.LowerTe;
 import dev.kiln.schedules.Schedule;
+import dev.kiln.schedules.space.ConfigSpace;
+import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.Target;
 
 /**
@@ -27,11 +29,35 @@ public final class OpInventory {
      * without a native kernel.
      */
     public static Kernel lower(Node node, Graph graph, Target target) {
+        return lower(node, graph, target, Knobs.defaults());
+    }
+
+    /**
+     * The kernel of {@code node} scheduled with the knob values {@code knobs} gives (its defaults,
+     * or a tuned config); afterwards {@code knobs.space()} is the kernel's config space and
+     * {@code knobs.config()} the point used.
+     */
+    public static Kernel lower(Node node, Graph graph, Target target, Knobs knobs) {
+        return schedule(node, graph, target, knobs).kernel();
+    }
+
+    /** The config space of {@code node}'s kernel for {@code target}: the knobs its templates declare. */
+    public static ConfigSpace space(Node node, Graph graph, Target target) {
+        Knobs k = Knobs.defaults();
+        lower(node, graph, target, k);
+        return k.space();
+    }
+
+    /** A kernel with the schedule that made it (its trace replays on {@code unscheduled}). */
+    public record Scheduled(Kernel kernel, PrimFunc unscheduled, Schedule schedule) {}
+
+    /** Like {@link #lower(Node, Graph, Target, Knobs)}, keeping the unscheduled function and the schedule. */
+    public static Scheduled schedule(Node node, Graph graph, Target target, Knobs knobs) {
         OpCompute c = compute(node, graph);
         PrimFunc f = LowerTe.lower(c.funcName(), c.inputs(), c.outputs());
         Schedule s = new Schedule(f);
-        DefaultSchedules.apply(s, c, target);
-        return new Kernel(s.func(), c.inputNames(), c.outputNames());
+        DefaultSchedules.apply(s, c, target, knobs);
+        return new Scheduled(new Kernel(s.func(), c.inputNames(), c.outputNames()), f, s);
     }
 
     /** The unscheduled compute of {@code node}: what tuning starts from. */
