@@ -19,6 +19,7 @@ import dev.kiln.irlow.stmt.ForKind;
 import dev.kiln.irlow.stmt.Stmt;
 import dev.kiln.schedules.ops.Kernel;
 import dev.kiln.schedules.ops.OpInventory;
+import dev.kiln.schedules.space.ConfigSource;
 import dev.kiln.targets.Target;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -40,10 +41,15 @@ public final class ExecutorPlanner {
     public record Plan(ModuleSpec spec, long workspaceBytes, long intermediateBytes) {}
 
     public static Plan plan(Graph g, Target target, BiConsumer<String, PrimFunc> dumpKernel) {
+        return plan(g, target, ConfigSource.DEFAULTS, dumpKernel);
+    }
+
+    /** The plan with each kernel scheduled by the knob values {@code configs} gives for its node. */
+    public static Plan plan(Graph g, Target target, ConfigSource configs, BiConsumer<String, PrimFunc> dumpKernel) {
         List<Kernel> kernels = new ArrayList<>();
         Map<String, Integer> nameCount = new HashMap<>();
         for (Node node : g.nodes()) {
-            Kernel k = OpInventory.lower(node, g, target);
+            Kernel k = OpInventory.lower(node, g, target, configs.knobsFor(node, g, target));
             String name = unique(k.func().name(), nameCount);
             PrimFunc f = LoweringPipeline.run(k.func(), (step, fn) -> dumpKernel.accept(name + "." + step, fn));
             kernels.add(new Kernel(new PrimFunc(name, f.params(), f.body()), k.inputs(), k.outputs()));
