@@ -1,0 +1,78 @@
+package dev.kiln.autotune.db;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One measurement of one schedule config of one workload on one device: the unit the tuner appends
+ * to the {@link TuningDatabase} as soon as it is measured. Records hold configs and traces, never
+ * code, so a shared database cannot inject code into a compile.
+ *
+ * @param target       the Kiln target it was compiled for, e.g. {@code x86_64-avx512}
+ * @param workloadKey  opaque key of the workload (readable prefix plus hash of op, shapes, dtypes, layout)
+ * @param workloadDesc a human summary of the workload
+ * @param config       the {@code dev.kiln.schedules.space.Config} text form, {@code name=value,...}
+ * @param trace        the schedule steps the config produced, one per line
+ * @param costsSeconds seconds per run of each repeat; empty exactly when {@code errorCode} is not NONE
+ * @param errorCode    {@link ErrorCode#NONE} or why there are no costs
+ * @param errorMessage what went wrong, or null
+ * @param flops        floating-point operations of one run, for GFLOP/s
+ * @param timestamp    when it was measured
+ * @param kilnVersion  the Kiln version that built and measured it
+ * @param deviceKey    which machine or board measured it (host name and CPU or GPU model)
+ * @param tuner        which search proposed the config (random, grid, xgb, ...)
+ * @param trial        index of the trial within its run
+ * @param runId        which {@code kiln tune} invocation measured it
+ */
+public record TuningRecord(String target, String workloadKey, String workloadDesc, String config, String trace,
+                           List<Double> costsSeconds, ErrorCode errorCode, String errorMessage, double flops,
+                           Instant timestamp, String kilnVersion, String deviceKey, String tuner, long trial,
+                           String runId) {
+    public TuningRecord {
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(workloadKey, "workloadKey");
+        Objects.requireNonNull(workloadDesc, "workloadDesc");
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(trace, "trace");
+        Objects.requireNonNull(errorCode, "errorCode");
+        Objects.requireNonNull(timestamp, "timestamp");
+        Objects.requireNonNull(kilnVersion, "kilnVersion");
+        Objects.requireNonNull(deviceKey, "deviceKey");
+        Objects.requireNonNull(tuner, "tuner");
+        Objects.requireNonNull(runId, "runId");
+        costsSeconds = List.copyOf(costsSeconds);
+        if (errorCode == ErrorCode.NONE && costsSeconds.isEmpty())
+            throw new IllegalArgumentException("record of " + workloadKey + " config " + config
+                    + " has no costs and no error code: a successful measurement needs at least one cost");
+        if (errorCode != ErrorCode.NONE && !costsSeconds.isEmpty())
+            throw new IllegalArgumentException("record of " + workloadKey + " config " + config
+                    + " has error " + errorCode + " and costs: an error record carries no costs");
+        for (double c : costsSeconds)
+            if (!Double.isFinite(c) || c < 0)
+                throw new IllegalArgumentException("record of " + workloadKey + " config " + config
+                        + " has cost " + c + ": costs are finite, non-negative seconds");
+        if (!Double.isFinite(flops) || flops < 0)
+            throw new IllegalArgumentException("record of " + workloadKey + " has flops " + flops
+                    + ": flops is a finite, non-negative count");
+        if (trial < 0) throw new IllegalArgumentException("record of " + workloadKey + " has trial " + trial);
+    }
+
+    public boolean ok() {
+        return errorCode == ErrorCode.NONE;
+    }
+
+    /** Mean seconds per run; positive infinity for an error record, so errors sort last. */
+    public double meanCost() {
+        if (!ok()) return Double.POSITIVE_INFINITY;
+        double sum = 0;
+        for (double c : costsSeconds) sum += c;
+        return sum / costsSeconds.size();
+    }
+
+    /** Throughput at the mean cost in GFLOP/s; 0 for an error record or a free (zero-cost) run. */
+    public double gflops() {
+        double mean = meanCost();
+        return ok() && mean > 0 ? flops / mean / 1e9 : 0;
+    }
+}
