@@ -1,0 +1,208 @@
+package dev.kiln.autotune.runner;
+
+import dev.kiln.autotune.runner.proto.DeviceInfo;
+import dev.kiln.autotune.runner.proto.MeasureRequest;
+import dev.kiln.autotune.runner.proto.MeasureResult;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Measures candidates in a child JVM running {@link RunnerMain}, so that a candidate that crashes
+ * or hangs costs a restart of the child, not the tuner. A hang is a call that overruns its
+ * timeout plus slack: the child is killed. The child is started on first use and again after
+ * each crash or hang; it exits by itself if this process dies.
+ */
+public final class LocalRunner implements Runner {
+    private static final long START_TIMEOUT_S = 60;
+    private static final int TAIL_LINES = 60;
+
+    private final long slackMs;
+    private Child child;
+
+    public LocalRunner() {
+        this(RemoteRunner.DEFAULT_SLACK_MS);
+    }
+
+    /** {@code slackMs}: added to each request's timeout before the child counts as hung. */
+    public LocalRunner(long slackMs) {
+        this.slackMs = slackMs;
+    }
+
+    @Override
+    public synchronized DeviceInfo info() {
+        return child().remote.info();
+    }
+
+    @Override
+    public synchronized MeasureResult measure(MeasureRequest request) {
+        Child c = child();
+        try {
+            return c.remote.call(request);
+        } catch (StatusRuntimeException e) {
+            Status.Code code = e.getStatus().getCode();
+            if (code == Status.Code.DEADLINE_EXCEEDED) {
+                kill();
+                return RemoteRunner.failed(request, MeasureResult.Status.TIMEOUT, "candidate " + request.getCandidateId()
+                        + " did not finish within " + c.remote.deadlineMs(request) + " ms (timeout " + Measurer.timeoutMs(request)
+                        + " ms + " + slackMs + " ms slack); killed the runner process");
+            }
+            Integer exit = c.awaitExit(5);
+            if (exit != null || code == Status.Code.UNAVAILABLE) {
+                kill();
+                c.deleteErrorReport();
+                return RemoteRunner.failed(request, MeasureResult.Status.CRASH, "the runner process died measuring candidate "
+                        + request.getCandidateId() + (exit == null ? "" : " (exit code " + exit + ")") + ": " + c.crashSummary());
+            }
+            throw new RunnerException("the local runner failed on candidate " + request.getCandidateId() + ": " + e.getStatus(), e);
+        }
+    }
+
+    /** Stops the child; a later call starts a new one. */
+    @Override
+    public synchronized void close() {
+        if (child == null) return;
+        child.remote.close();
+        child.process.destroy();
+        if (child.awaitExit(5) == null) child.process.destroyForcibly();
+        child = null;
+    }
+
+    private Child child() {
+        if (child != null && child.process.isAlive()) return child;
+        if (child != null) kill();
+        child = Child.start(slackMs);
+        return child;
+    }
+
+    private void kill() {
+        child.remote.close();
+        child.process.destroyForcibly();
+        child.awaitExit(5);
+        child = null;
+    }
+
+    /** One child process, the channel to it and the last lines it printed. */
+    private static final class Child {
+        final Process process;
+        final RemoteRunner remote;
+        private final Deque<String> tail;
+
+        private Child(Process process, RemoteRunner remote, Deque<String> tail) {
+            this.process = process;
+            this.remote = remote;
+            this.tail = tail;
+        }
+
+        /** Starts {@link RunnerMain} in a JVM like this one and waits until it listens. */
+        static Child start(long slackMs) {
+            String java = ProcessHandle.current().info().command()
+                    .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            List<String> cmd = List.of(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                    // A crashing candidate must not litter the working directory with reports and cores.
+                    "-XX:ErrorFile=" + errorFile("%p"), "-XX:-CreateCoredumpOnCrash",
+                    "-cp", System.getProperty("java.class.path"), RunnerMain.class.getName(), "--port", "0",
+                    "--exit-on-stdin-eof");
+            Process process;
+            try {
+                process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            } catch (IOException e) {
+                throw new RunnerException("cannot start the runner process (" + java + "): " + e.getMessage(), e);
+            }
+            Deque<String> tail = new ArrayDeque<>();
+            CompletableFuture<Integer> port = new CompletableFuture<>();
+            Thread reader = new Thread(() -> readOutput(process, tail, port), "kiln-runner-output");
+            reader.setDaemon(true);
+            reader.start();
+            int p;
+            try {
+                p = port.get(START_TIMEOUT_S, TimeUnit.SECONDS);
+            } catch (InterruptedException | ExecutionException | TimeoutException e) {
+                process.destroyForcibly();
+                String out;
+                synchronized (tail) {
+                    out = String.join("\n", tail);
+                }
+                throw new RunnerException("the runner process did not start listening within " + START_TIMEOUT_S
+                        + " s; its output:\n" + out, e);
+            }
+            return new Child(process, new RemoteRunner("127.0.0.1", p, slackMs), tail);
+        }
+
+        private static String errorFile(Object pid) {
+            return Path.of(System.getProperty("java.io.tmpdir"), "kiln-runner-hs_err_pid" + pid + ".log").toString();
+        }
+
+        /** Finds the port in the child's output, then keeps its last lines for crash reports. */
+        private static void readOutput(Process process, Deque<String> tail, CompletableFuture<Integer> port) {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    if (!port.isDone() && line.startsWith(RunnerMain.LISTENING)) {
+                        port.complete(Integer.parseInt(line.substring(RunnerMain.LISTENING.length()).strip()));
+                        continue;
+                    }
+                    synchronized (tail) {
+                        tail.addLast(line);
+                        if (tail.size() > TAIL_LINES) tail.removeFirst();
+                    }
+                }
+            } catch (IOException | NumberFormatException e) {
+                port.completeExceptionally(e);
+            }
+            port.completeExceptionally(new IOException("the runner process exited"));
+        }
+
+        /**
+         * Candidates are expected to crash now and then while tuning; the summary in the result
+         * says what happened, so the JVM's long report would only pile up in the temp directory.
+         */
+        void deleteErrorReport() {
+            try {
+                Files.deleteIfExists(Path.of(errorFile(process.pid())));
+            } catch (IOException e) {
+                // a leftover report is harmless
+            }
+        }
+
+        Integer awaitExit(long seconds) {
+            try {
+                return process.waitFor(seconds, TimeUnit.SECONDS) ? process.exitValue() : null;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+
+        /**
+         * The lines of the JVM's fatal error report that say what happened (signal, frame), or
+         * the last lines the child printed.
+         */
+        String crashSummary() {
+            List<String> lines;
+            synchronized (tail) {
+                lines = new ArrayList<>(tail);
+            }
+            List<String> picked = new ArrayList<>();
+            for (int i = 0; i < lines.size(); i++) {
+                String l = lines.get(i);
+                if (l.matches(".*\\bSIG[A-Z]+\\b.*")) picked.add(l.replaceFirst("^#\\s*", ""));
+                if (l.contains("Problematic frame") && i + 1 < lines.size()) picked.add(lines.get(i + 1).replaceFirst("^#\\s*", ""));
+            }
+            if (picked.isEmpty()) picked = lines.subList(Math.max(0, lines.size() - 5), lines.size());
+            return picked.isEmpty() ? "(no output)" : String.join(" | ", picked);
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package dev.kiln.autotune.runner;
+
+import dev.kiln.autotune.runner.proto.MeasureRequest;
+import dev.kiln.autotune.runner.proto.MeasureResult;
+import dev.kiln.autotune.runner.proto.MeasureResult.Status;
+import dev.kiln.autotune.runner.proto.TensorData;
+import dev.kiln.targets.cpu.NativeModel;
+import dev.kiln.targets.cpu.NativeModel.TensorInfo;
+import com.google.protobuf.ByteString;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Measures one candidate in this process: writes the library to a temporary file, loads it, runs
+ * it once and checks the outputs, then warms up and times it. A candidate that crashes takes the
+ * process with it; that is why runners measure in a process of their own.
+ */
+public final class Measurer {
+    static final long DEFAULT_TIMEOUT_MS = 10_000;
+    /** Growing {@code number} for {@code min_repeat_ms} stops here, so a no-op kernel cannot loop for ever. */
+    private static final int MAX_NUMBER = 1 << 24;
+
+    private Measurer() {}
+
+    /** Measures {@code request}; every failure of the candidate comes back as a status, never as an exception. */
+    public static MeasureResult measure(MeasureRequest request) {
+        long deadline = System.nanoTime() + timeoutMs(request) * 1_000_000L;
+        MeasureResult.Builder result = MeasureResult.newBuilder().setCandidateId(request.getCandidateId());
+        Path so;
+        try {
+            so = Files.createTempFile("kiln-candidate-", ".so");
+            Files.write(so, request.getLibrary().toByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the candidate library to a temporary file", e);
+        }
+        try {
+            NativeModel model;
+            try {
+                model = NativeModel.load(so);
+            } catch (RuntimeException e) {
+                return fail(result, Status.LOAD_ERROR, "candidate " + request.getCandidateId() + ": " + e.getMessage());
+            }
+            try (model; Arena arena = Arena.ofConfined()) {
+                return run(request, model, arena, deadline, result);
+            } catch (RuntimeException e) {
+                return fail(result, Status.RUN_ERROR, "candidate " + request.getCandidateId() + ": " + e.getMessage());
+            }
+        } finally {
+            try {
+                Files.deleteIfExists(so);
+            } catch (IOException e) {
+                // A leftover temporary file is harmless; the measurement itself is done.
+            }
+        }
+    }
+
+    private static MeasureResult run(MeasureRequest request, NativeModel model, Arena arena, long deadline,
+            MeasureResult.Builder result) {
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            return fail(result, Status.RUN_ERROR, "this runner's machine is big-endian; the protocol carries little-endian tensors");
+        }
+        List<TensorInfo> ins = model.inputs();
+        List<TensorInfo> outs = model.outputs();
+        if (request.getInputsCount() != ins.size()) {
+            return fail(result, Status.RUN_ERROR, "the candidate takes " + ins.size() + " inputs " + ins
+                    + ", the request gives " + request.getInputsCount());
+        }
+        MemorySegment[] in = new MemorySegment[ins.size()];
+        for (int i = 0; i < in.length; i++) {
+            byte[] bytes = inputBytes(request.getInputs(i), ins.get(i));
+            if (bytes.length != ins.get(i).bytes()) {
+                return fail(result, Status.RUN_ERROR, "input " + i + " (" + ins.get(i) + ") needs " + ins.get(i).bytes()
+                        + " bytes, the request gives " + bytes.length);
+            }
+            in[i] = arena.allocate(Math.max(1, bytes.length), 64);
+            MemorySegment.copy(bytes, 0, in[i], ValueLayout.JAVA_BYTE, 0, bytes.length);
+        }
+        MemorySegment[] out = new MemorySegment[outs.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (outs.get(i).bytes() < 0) return fail(result, Status.RUN_ERROR, "output " + outs.get(i) + " has an unknown dtype");
+            out[i] = arena.allocate(Math.max(1, outs.get(i).bytes()), 64);
+            out[i].fill((byte) 0xFF); // NaN for floats: a kernel that skips elements cannot pass by luck
+        }
+
+        try (NativeModel.Session session = model.createSession(request.getThreads())) {
+            session.run(in, out);
+            byte[][] first = new byte[out.length][];
+            for (int i = 0; i < out.length; i++) first[i] = out[i].asSlice(0, outs.get(i).bytes()).toArray(ValueLayout.JAVA_BYTE);
+            if (request.getReturnOutputs()) {
+                for (byte[] o : first) result.addOutputs(ByteString.copyFrom(o));
+            }
+            if (request.hasExpected()) {
+                String wrong = check(request, outs, first, result);
+                if (wrong != null) return fail(result, Status.WRONG_ANSWER, wrong);
+            }
+
+            for (int i = 0; i < request.getWarmup(); i++) {
+                if (System.nanoTime() > deadline) return timeout(request, result, "warming up");
+                session.run(in, out);
+            }
+            int number = Math.max(1, request.getNumber());
+            double minRepeatNs = request.getMinRepeatMs() * 1e6;
+            long elapsed = timeRuns(session, in, out, number);
+            while (elapsed < minRepeatNs && number < MAX_NUMBER) {
+                if (System.nanoTime() > deadline) return timeout(request, result, "growing number for min_repeat_ms");
+                // Aim a little past the minimum so one more round usually suffices.
+                double grow = elapsed <= 0 ? 10 : minRepeatNs * 1.2 / elapsed;
+                number = (int) Math.min(MAX_NUMBER, Math.max(number * 2L, (long) Math.ceil(number * grow)));
+                elapsed = timeRuns(session, in, out, number);
+            }
+            result.setNumber(number);
+            int repeat = Math.max(1, request.getRepeat());
+            for (int r = 0; r < repeat; r++) {
+                if (r > 0) elapsed = timeRuns(session, in, out, number);
+                result.addCosts(elapsed / 1e9 / number);
+                if (r + 1 < repeat && System.nanoTime() > deadline) return timeout(request, result, "timing");
+            }
+        }
+        return result.setStatus(Status.OK).build();
+    }
+
+    private static long timeRuns(NativeModel.Session session, MemorySegment[] in, MemorySegment[] out, int number) {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < number; i++) session.run(in, out);
+        return System.nanoTime() - t0;
+    }
+
+    /** A message naming the first wrong output, or null when all match; sets max_abs_error. */
+    private static String check(MeasureRequest request, List<TensorInfo> outs, byte[][] actual, MeasureResult.Builder result) {
+        var expected = request.getExpected();
+        if (expected.getOutputsCount() != outs.size()) {
+            return "the candidate has " + outs.size() + " outputs, the request expects " + expected.getOutputsCount();
+        }
+        double maxErr = 0;
+        String wrong = null;
+        for (int i = 0; i < outs.size(); i++) {
+            TensorInfo info = outs.get(i);
+            byte[] ref = expected.getOutputs(i).toByteArray();
+            if (ref.length != actual[i].length) {
+                return "output " + i + " (" + info + ") has " + actual[i].length + " bytes, the expected one " + ref.length;
+            }
+            TensorBytes.Comparison c = TensorBytes.compare(info.dtype(), actual[i], ref, expected.getRtol(), expected.getAtol());
+            maxErr = Math.max(maxErr, c.maxAbsError());
+            if (!c.ok() && wrong == null) {
+                wrong = String.format(Locale.ROOT, "output %d (%s): %d of %d elements differ beyond rtol %s, atol %s; "
+                        + "first at flat index %d: got %s, expected %s", i, info, c.mismatches(), info.numel(),
+                        expected.getRtol(), expected.getAtol(), c.firstMismatch(), c.actual(), c.expected());
+            }
+        }
+        result.setMaxAbsError(maxErr);
+        return wrong;
+    }
+
+    private static byte[] inputBytes(TensorData data, TensorInfo info) {
+        return switch (data.getDataCase()) {
+            case RAW -> data.getRaw().toByteArray();
+            case SEED -> TensorBytes.random(info.dtype(), info.numel(), data.getSeed());
+            case DATA_NOT_SET -> throw new IllegalArgumentException("input " + info + " has neither raw bytes nor a seed");
+        };
+    }
+
+    static long timeoutMs(MeasureRequest request) {
+        return request.getTimeoutMs() > 0 ? request.getTimeoutMs() : DEFAULT_TIMEOUT_MS;
+    }
+
+    private static MeasureResult timeout(MeasureRequest request, MeasureResult.Builder result, String phase) {
+        result.clearCosts();
+        return fail(result, Status.TIMEOUT, "candidate " + request.getCandidateId() + " ran past its budget of "
+                + timeoutMs(request) + " ms while " + phase);
+    }
+
+    private static MeasureResult fail(MeasureResult.Builder result, Status status, String message) {
+        return result.setStatus(status).setError(message).build();
+    }
+}
