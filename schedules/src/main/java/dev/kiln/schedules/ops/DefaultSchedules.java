@@ -21,6 +21,23 @@ import java.util.Set;
  *
  * <p>Loop names follow lowering: a compute's loops are its axes ({@code C.i0, ...}) and the
  * reduce axes of its body; a reduction's init nest uses {@code <axis>.init}.
+ *
+ * <p>Knobs (declared in scope {@code i}, the compute's number among {@link #materialized}; the
+ * default of each is the heuristic described on its template, and every value is correct for the
+ * shape: tile sizes divide their extent, and the only guarded split is a default's):
+ * <ul>
+ *   <li>{@code vector} (injective): how the nest is cut into vectors, categorical:
+ *       {@code none}, {@code row/F} (the innermost axis in chunks of F, F dividing it or the whole
+ *       row) or {@code flat/F} (all axes fused, chunks of F dividing the element count).
+ *   <li>{@code vector} (reduction over a non-last axis, pool): the chunk of the innermost spatial
+ *       axis vectorized inside the reduce loops; 1 leaves the reduce loops innermost.
+ *   <li>{@code j_block} (rfactor): the j rows unrolled around the vector of lanes (divides j).
+ *   <li>{@code parallel} (all, when the target has more than one core): whether the fused outer
+ *       loops run in parallel; the default is "when the nest has at least
+ *       {@link #PARALLEL_MIN_WORK} iterations".
+ * </ul>
+ * Matmul knobs are listed on {@link MatMulSchedule}; conv declares none yet. The init nest of a
+ * reduction is always scheduled by the heuristic.
  */
 public final class DefaultSchedules {
     private DefaultSchedules() {}
@@ -41,14 +58,17 @@ public final class DefaultSchedules {
      * {@link #materialized} declares its knobs in scope {@code i} ({@code 0.tile_rows}).
      */
     public static void apply(Schedule s, OpCompute c, Target target, Knobs knobs) {
-        for (Compute k : materialized(c)) {
+        List<Compute> computes = materialized(c);
+        for (int i = 0; i < computes.size(); i++) {
+            Compute k = computes.get(i);
+            Knobs kn = knobs.scope(String.valueOf(i));
             switch (c.templateOf(k)) {
-                case INJECTIVE -> injective(s, k, target);
-                case REDUCTION -> reduction(s, k, target);
-                case MATMUL, MATMUL_PACKED -> MatMulSchedule.apply(s, k, c.templateOf(k), target);
-                case RFACTOR -> rfactor(s, k, target);
+                case INJECTIVE -> injective(s, k, target, kn);
+                case REDUCTION -> reduction(s, k, target, kn);
+                case MATMUL, MATMUL_PACKED -> MatMulSchedule.apply(s, k, c.templateOf(k), target, kn);
+                case RFACTOR -> rfactor(s, k, target, kn);
                 case CONV -> ConvSchedule.conv(s, k, target);
-                case POOL -> pool(s, k, target);
+                case POOL -> pool(s, k, target, kn);
             }
         }
     }
@@ -76,34 +96,56 @@ public final class DefaultSchedules {
      * fitting divisor) are fused with the outer loops into one flat vectorized loop instead.
      */
     static void injective(Schedule s, Compute k, Target target) {
-        if (k.body() instanceof Expr.Reduce) {
-            reduction(s, k, target);
-            return;
-        }
-        injectiveNest(s, names(k.axes(), ""), k.shape(), lanes(k, target), target);
+        injective(s, k, target, Knobs.defaults());
     }
 
-    private static void injectiveNest(Schedule s, List<String> loops, List<Long> extents, int lanes, Target target) {
+    /** {@link #injective(Schedule, Compute, Target)} with knobs {@code vector} and {@code parallel}. */
+    static void injective(Schedule s, Compute k, Target target, Knobs knobs) {
+        if (k.body() instanceof Expr.Reduce) {
+            reduction(s, k, target, knobs);
+            return;
+        }
+        injectiveNest(s, names(k.axes(), ""), k.shape(), lanes(k, target), target, knobs);
+    }
+
+    /** How an injective nest is cut into vectors: chunks of {@code chunk} of the last axis, or of all axes fused. */
+    private record Chunking(boolean flat, long chunk) {
+        String label() {
+            return chunk < 2 ? "none" : (flat ? "flat/" : "row/") + chunk;
+        }
+    }
+
+    private static void injectiveNest(Schedule s, List<String> loops, List<Long> extents, int lanes, Target target, Knobs knobs) {
         if (loops.isEmpty()) return;
         long numel = product(extents), last = extents.getLast();
         long max = Math.min(lanes * 4L, MAX_VECTOR);
-        List<String> outer = new ArrayList<>(loops.subList(0, loops.size() - 1));
         boolean rows = loops.size() == 1 || (last >= lanes && (last <= max || divides(vectorFactor(last, lanes, max), last)))
                 || !divides(vectorFactor(numel, lanes, max), numel);
-        if (rows) {
-            String o = vectorize(s, loops.getLast(), last, lanes, max)[0];
+        Chunking heuristic = rows ? new Chunking(false, defaultChunk(last, lanes, max)) : new Chunking(true, defaultChunk(numel, lanes, max));
+        List<Chunking> options = new ArrayList<>();
+        for (long f : chunkChoices(last, lanes, rows ? heuristic.chunk() : 1)) options.add(new Chunking(false, f));
+        if (loops.size() > 1)
+            for (long f : chunkChoices(numel, lanes, rows ? 1 : heuristic.chunk()))
+                if (f > 1 && (last % f != 0 || f == heuristic.chunk() && !rows)) options.add(new Chunking(true, f));
+        if (!options.contains(heuristic)) options.add(heuristic);     // a row of one element: "none"
+        Chunking c = options.get(knobs.chooseOne("vector", options.stream().map(Chunking::label).toList(), options.indexOf(heuristic)));
+        boolean parallel = parallelKnob(knobs, numel, target);
+
+        List<String> outer = new ArrayList<>(loops.subList(0, loops.size() - 1));
+        if (!c.flat()) {
+            String o = vectorize(s, loops.getLast(), last, c.chunk())[0];
             if (o != null) outer.add(o);
         } else {
             String f = loops.get(0);
             for (int d = 1; d < loops.size(); d++) f = s.fuse(f, loops.get(d));
             outer = new ArrayList<>();
-            String o = vectorize(s, f, numel, lanes, max)[0];
+            String o = vectorize(s, f, numel, c.chunk())[0];
             if (o != null) outer.add(o);
         }
         if (outer.isEmpty()) return;
         String f = outer.get(0);
         for (int d = 1; d < outer.size(); d++) f = s.fuse(f, outer.get(d));
-        if (numel >= PARALLEL_MIN_WORK && s.extent(f) > 1 && target.cores() > 1) s.parallel(f);
+        if (parallel && s.extent(f) > 1) s.parallel(f);
     }
 
     private static boolean divides(long f, long n) {
@@ -115,7 +157,7 @@ public final class DefaultSchedules {
      * innermost axis of every input read (a reduction over a non-last axis), the reduce loops move
      * outside it and it is vectorized: each vector lane accumulates its own output.
      */
-    static void reduction(Schedule s, Compute k, Target target) {
+    static void reduction(Schedule s, Compute k, Target target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) k.body();
         List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
         initNest(s, k, target);
@@ -124,14 +166,18 @@ public final class DefaultSchedules {
         long last = k.shape().getLast();
         List<String> outer = new ArrayList<>(sp);
         if (last > 1 && contiguousInSpatial(k, r)) {
-            String[] oi = vectorize(s, outer.removeLast(), last, lanes, Math.min(lanes * 2L, MAX_VECTOR));
-            if (oi[0] != null) outer.add(oi[0]);
-            List<String> order = new ArrayList<>(outer);
-            order.addAll(red);
-            order.add(oi[1]);
-            s.reorder(order.toArray(String[]::new));
+            long heuristic = defaultChunk(last, lanes, Math.min(lanes * 2L, MAX_VECTOR));
+            long chunk = knobs.choose("vector", chunkChoices(last, lanes, heuristic), heuristic);
+            if (chunk > 1) {
+                String[] oi = vectorize(s, outer.removeLast(), last, chunk);
+                if (oi[0] != null) outer.add(oi[0]);
+                List<String> order = new ArrayList<>(outer);
+                order.addAll(red);
+                order.add(oi[1]);
+                s.reorder(order.toArray(String[]::new));
+            }
         }
-        parallelOuter(s, outer, k, work, target);
+        parallelOuter(s, outer, parallelKnob(knobs, work, target));
     }
 
     /**
@@ -139,14 +185,17 @@ public final class DefaultSchedules {
      * with l vectorized and up to 4 j unrolled around it (4 independent accumulators sharing one
      * load of A); the loops outside ko fused and parallel.
      */
-    static void rfactor(Schedule s, Compute k, Target target) {
+    static void rfactor(Schedule s, Compute k, Target target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) k.body();
         initNest(s, k, target);
         List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
         int rank = sp.size();
         String j = sp.get(rank - 2), l = sp.get(rank - 1);
         long n = k.shape().get(rank - 2);
-        long jb = n % 4 == 0 ? 4 : n % 3 == 0 ? 3 : n % 2 == 0 ? 2 : 1;
+        List<Long> blocks = new ArrayList<>();
+        for (long b = 1; b <= Math.min(n, 8); b++) if (n % b == 0) blocks.add(b);
+        long jb = knobs.choose("j_block", blocks, n % 4 == 0 ? 4 : n % 3 == 0 ? 3 : n % 2 == 0 ? 2 : 1);
+        boolean parallel = parallelKnob(knobs, k.numel() * product(r.extents()), target);
         List<String> outer = new ArrayList<>(sp.subList(0, rank - 2));
         String ji = null;
         if (jb > 1) {
@@ -163,23 +212,32 @@ public final class DefaultSchedules {
         s.reorder(order.toArray(String[]::new));
         s.vectorize(l);
         if (ji != null) s.unroll(ji);
-        parallelOuter(s, outer, k, k.numel() * product(r.extents()), target);
+        parallelOuter(s, outer, parallel);
     }
 
     /** Pooling: like conv, the window loops between the outer and the vectorized inner part of the last spatial axis. */
-    static void pool(Schedule s, Compute k, Target target) {
+    static void pool(Schedule s, Compute k, Target target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) k.body();
         initNest(s, k, target);
         List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
-        windowed(s, k, sp, red, lanes(k, target), target);
-        parallelOuter(s, sp.subList(0, 2), k, k.numel() * product(r.extents()), target);
+        windowed(s, k, sp, red, lanes(k, target), target, knobs);
+        parallelOuter(s, sp.subList(0, 2), parallelKnob(knobs, k.numel() * product(r.extents()), target));
     }
 
     /** Orders {@code (n, c, spatial[:-1]..., last.o, reduce..., last.i)} and vectorizes last.i. */
     static void windowed(Schedule s, Compute k, List<String> sp, List<String> red, int maxVector, Target target) {
+        windowed(s, k, sp, red, maxVector, target, Knobs.defaults());
+    }
+
+    /** {@link #windowed(Schedule, Compute, List, List, int, Target)} with knob {@code vector} (1: window loops stay innermost). */
+    static void windowed(Schedule s, Compute k, List<String> sp, List<String> red, int maxVector, Target target, Knobs knobs) {
         long ow = k.shape().getLast();
         if (sp.size() < 3 || ow < 2) return;
-        String[] oi = vectorize(s, sp.getLast(), ow, lanes(k, target), Math.min(maxVector, MAX_VECTOR));
+        int lanes = lanes(k, target);
+        long heuristic = defaultChunk(ow, lanes, Math.min(maxVector, MAX_VECTOR));
+        long chunk = knobs.choose("vector", chunkChoices(ow, lanes, heuristic), heuristic);
+        if (chunk < 2) return;
+        String[] oi = vectorize(s, sp.getLast(), ow, chunk);
         List<String> order = new ArrayList<>(sp.subList(0, sp.size() - 1));
         if (oi[0] != null) order.add(oi[0]);
         order.addAll(red);
@@ -187,14 +245,27 @@ public final class DefaultSchedules {
         s.reorder(order.toArray(String[]::new));
     }
 
-    /** The init nest of a reduction, scheduled like an elementwise nest. */
+    /** The init nest of a reduction, scheduled like an elementwise nest (by the heuristic: it declares no knobs). */
     static void initNest(Schedule s, Compute k, Target target) {
-        injectiveNest(s, names(k.axes(), ".init"), k.shape(), lanes(k, target), target);
+        injectiveNest(s, names(k.axes(), ".init"), k.shape(), lanes(k, target), target, Knobs.defaults());
+    }
+
+    /**
+     * Knob {@code parallel}, declared when the target has cores to share: whether the outer loops
+     * of a nest of {@code work} iterations run in parallel (by default when work is big enough).
+     */
+    static boolean parallelKnob(Knobs knobs, long work, Target target) {
+        return target.cores() > 1 && knobs.flag("parallel", work >= PARALLEL_MIN_WORK);
     }
 
     /** Fuses the given outermost loops of a nest and runs them in parallel when the nest is big enough. */
     static void parallelOuter(Schedule s, List<String> outer, Compute k, long work, Target target) {
-        if (outer.isEmpty() || work < PARALLEL_MIN_WORK || target.cores() < 2) return;
+        parallelOuter(s, outer, work >= PARALLEL_MIN_WORK && target.cores() >= 2);
+    }
+
+    /** Fuses the given outermost loops of a nest and runs them in parallel, when {@code parallel}. */
+    static void parallelOuter(Schedule s, List<String> outer, boolean parallel) {
+        if (outer.isEmpty() || !parallel) return;
         List<String> loops = s.loops();
         int first = loops.indexOf(outer.get(0));
         // Fuse only a run of loops that are directly nested in order (split may have moved things).
@@ -255,6 +326,39 @@ public final class DefaultSchedules {
         String[] oi = s.split(loop, vectorFactor(n, lanes, max));
         s.vectorize(oi[1]);
         return oi;
+    }
+
+    /**
+     * Vectorizes loop {@code loop} of extent n in chunks of {@code chunk}: the whole loop when the
+     * chunk covers it, nothing when it is 1 (or n < 2), else split (guarded when chunk does not
+     * divide n). Returns {outer or null, vectorized loop or null}.
+     */
+    static String[] vectorize(Schedule s, String loop, long n, long chunk) {
+        if (n < 2 || chunk < 2) return new String[] {loop, null};
+        if (chunk >= n) {
+            s.vectorize(loop);
+            return new String[] {null, loop};
+        }
+        String[] oi = s.split(loop, chunk);
+        s.vectorize(oi[1]);
+        return oi;
+    }
+
+    /** The chunk {@link #vectorize(Schedule, String, long, int, long)} picks for extent n. */
+    static long defaultChunk(long n, int lanes, long max) {
+        return n < 2 ? 1 : n <= max ? n : vectorFactor(n, lanes, max);
+    }
+
+    /**
+     * Candidate vector chunks of a loop of extent n, ascending: 1 (not vectorized), the whole loop
+     * when it fits {@link #MAX_VECTOR}, every multiple of the register width up to MAX_VECTOR that
+     * divides n, and {@code heuristic} (the default, which may be a guarded split).
+     */
+    static List<Long> chunkChoices(long n, int lanes, long heuristic) {
+        Set<Long> c = new java.util.TreeSet<>(List.of(1L, heuristic));
+        if (n >= 2 && n <= MAX_VECTOR) c.add(n);
+        for (long f = lanes; f <= Math.min(n, MAX_VECTOR); f += lanes) if (f > 1 && n % f == 0) c.add(f);
+        return List.copyOf(c);
     }
 
     static long vectorFactor(long n, int lanes, long max) {

@@ -6,6 +6,7 @@ import dev.kiln.irhigh.Tensor;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.te.Compute;
 import dev.kiln.schedules.Schedule;
+import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.Target;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,7 +22,23 @@ import java.util.List;
  * {@code [N/P][K][P]}): {@code (jo, k.o, i.o, ji.o, k.i, i.i, ji.i)}, jo parallel: a k-block of
  * one panel of B (contiguous) stays in L1 while every row block of A runs over it.
  *
- * <p>The knobs (block sizes) are heuristics kept here as named constants; tuning may search them.
+ * <p>Knobs (in the compute's scope; each default is the heuristic below, and every value keeps
+ * the kernel correct: blocks divide their extent):
+ * <ul>
+ *   <li>{@code row_block}: output rows of the register tile, among {@link #ROW_BLOCKS} dividing M.
+ *   <li>{@code vector_block}: vectors per tile row, among {@link #VECTOR_BLOCKS} whose columns
+ *       divide N (the panel when packed); unpacked with N no multiple of the register width,
+ *       {@code vector} instead: the chunk of N vectorized (as for injective nests).
+ *   <li>{@code unroll} (when M has a row block above 1): whether the tile's rows are unrolled.
+ *   <li>{@code loop_order} (unpacked, when N splits into several column blocks):
+ *       {@code rows-outer} {@code (i.o, j.o, k)} or {@code cols-outer} {@code (j.o, i.o, k)}.
+ *   <li>{@code k_block} (packed): the k-block length, the distinct {@link #kBlock} results for L1
+ *       budgets of 4 to 64 KiB and K itself; {@code k_order} (when K can be split): where the
+ *       k-blocks run, {@code panels-outer}, {@code k-blocks-outer} or {@code k-blocks-per-core}
+ *       (this one only when the panels split evenly over the cores).
+ *   <li>{@code parallel} (targets with several cores): whether the outer loop runs in parallel.
+ * </ul>
+ * The panel width is not a knob: packing is decided with the compute ({@link MatMul}).
  */
 public final class MatMulSchedule {
     private MatMulSchedule() {}
@@ -103,34 +120,54 @@ public final class MatMulSchedule {
 
     /** Schedules the product nest {@code k} (tagged {@code template}) and its init nest. */
     static void apply(Schedule s, Compute k, Template template, Target target) {
+        apply(s, k, template, target, Knobs.defaults());
+    }
+
+    /** Schedules the product nest with the knob values {@code knobs} gives (see the class comment). */
+    static void apply(Schedule s, Compute k, Template template, Target target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) k.body();
         DefaultSchedules.initNest(s, k, target);
         int lanes = DefaultSchedules.lanes(k, target);
         List<String> sp = k.axes().stream().map(Expr.Var::name).toList();
         List<String> red = r.axes().stream().map(Expr.Var::name).toList();
         long work = k.numel() * r.extents().stream().reduce(1L, (a, b) -> a * b);
-        if (template == Template.MATMUL_PACKED) packed(s, k, sp, red, lanes, work, target);
-        else unpacked(s, k, sp, red, lanes, work, target);
+        if (template == Template.MATMUL_PACKED) packed(s, k, sp, red, lanes, work, target, knobs);
+        else unpacked(s, k, sp, red, lanes, work, target, knobs);
     }
 
-    private static void packed(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, Target target) {
+    /** Where the k-blocks of a packed product run, relative to the panels. */
+    private static final List<String> K_ORDERS = List.of("panels-outer", "k-blocks-outer", "k-blocks-per-core");
+
+    private static void packed(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, Target target, Knobs knobs) {
         String i = sp.get(0), jo = sp.get(1), ji = sp.get(2);
         long m = k.shape().get(0), panel = k.shape().get(2);
         long kExtent = ((Expr.Reduce) k.body()).extents().get(0);
-        Tile t = tile(m, panel, lanes);
-        List<String> order = new ArrayList<>(List.of(jo));
-        long kb = kBlock(kExtent, panel * k.dtype().bytes());
         long panels = k.shape().get(1);
         int cores = target.cores();
+        Tile heuristic = tile(m, panel, lanes);
+        Tile t = new Tile(knobs.choose("row_block", rowBlocks(m), heuristic.rows()),
+                knobs.choose("vector_block", vectorBlocks(panel, lanes), heuristic.vecs()), lanes);
+        boolean unroll = rowBlocks(m).size() > 1 && knobs.flag("unroll", true);
+        long rowBytes = panel * k.dtype().bytes();
+        List<Long> kBlocks = kBlocks(kExtent, rowBytes);
+        long kb = knobs.choose("k_block", kBlocks, kBlock(kExtent, rowBytes));
+        // A small output stays in L2 across k-blocks: run the k-blocks outermost, so A's block
+        // is read once for all panels instead of once per panel (from L3 when A is big).
+        boolean perCore = cores > 1 && panels % cores == 0 && panels > cores;
+        int kOrder = 0;
+        if (kBlocks.size() > 1) {
+            int heuristicOrder = k.numel() * k.dtype().bytes() > L2_OUTPUT_BYTES ? 0 : perCore ? 2 : 1;
+            kOrder = knobs.chooseOne("k_order", K_ORDERS.subList(0, perCore ? 3 : 2), heuristicOrder);
+        }
+        boolean parallelKnob = DefaultSchedules.parallelKnob(knobs, work, target);
+        List<String> order = new ArrayList<>(List.of(jo));
         String parallel = panels > 1 ? jo : null;
         if (kb < kExtent) {
             String[] x = s.split(red.get(0), kb);
             red = List.of(x[1]);
-            // A small output stays in L2 across k-blocks: run the k-blocks outermost, so A's block
-            // is read once for all panels instead of once per panel (from L3 when A is big).
-            if (k.numel() * k.dtype().bytes() > L2_OUTPUT_BYTES) {
+            if (kOrder == 0) {
                 order.add(x[0]);
-            } else if (cores > 1 && panels % cores == 0 && panels > cores) {
+            } else if (kOrder == 2) {
                 // One parallel region, not one per k-block: each core takes its share of the panels
                 // and runs the k-blocks over them.
                 String[] jx = s.split(jo, panels / cores);
@@ -157,17 +194,28 @@ public final class MatMulSchedule {
         order.add(jv);
         s.reorder(order.toArray(String[]::new));
         s.vectorize(jv);
-        if (ii != null) s.unroll(ii);
+        if (ii != null && unroll) s.unroll(ii);
         // Panels in parallel: each thread streams its own panels of B; row blocks when there is one panel.
-        DefaultSchedules.parallelOuter(s, List.of(parallel != null ? parallel : io), k, work, target);
+        DefaultSchedules.parallelOuter(s, List.of(parallel != null ? parallel : io), parallelKnob);
     }
 
-    private static void unpacked(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, Target target) {
+    private static void unpacked(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, Target target, Knobs knobs) {
         int rank = sp.size();
         String i = sp.get(rank - 2), j = sp.get(rank - 1);
         long m = k.shape().get(rank - 2), n = k.shape().get(rank - 1);
-        Tile t = n % lanes == 0 ? tile(m, n, lanes) : null;
-        long rows = t != null ? t.rows() : fallbackRows(m);
+        Tile heuristic = n % lanes == 0 ? tile(m, n, lanes) : null;
+        long rows = knobs.choose("row_block", rowBlocks(m), heuristic != null ? heuristic.rows() : fallbackRows(m));
+        Tile t = null;
+        long chunk = 0;
+        if (heuristic != null) {
+            t = new Tile(rows, knobs.choose("vector_block", vectorBlocks(n, lanes), heuristic.vecs()), lanes);
+        } else if (n > 1) {
+            long h = DefaultSchedules.defaultChunk(n, lanes, Math.min(lanes * 2L, DefaultSchedules.MAX_VECTOR));
+            chunk = knobs.choose("vector", DefaultSchedules.chunkChoices(n, lanes, h), h);
+        }
+        boolean unroll = rowBlocks(m).size() > 1 && knobs.flag("unroll", true);
+        boolean colsOuter = (heuristic != null ? n > lanes : n > 1) && knobs.chooseOne("loop_order", List.of("rows-outer", "cols-outer"), 0) == 1;
+        boolean parallel = DefaultSchedules.parallelKnob(knobs, work, target);
         List<String> order = new ArrayList<>(sp.subList(0, rank - 2));
         String io = i, ii = null, jo = null, ji = j;
         if (rows > 1) {
@@ -183,25 +231,52 @@ public final class MatMulSchedule {
         } else if (t != null) {
             s.vectorize(j);
         } else if (n > 1) {
-            String[] x = DefaultSchedules.vectorize(s, j, n, lanes, Math.min(lanes * 2L, DefaultSchedules.MAX_VECTOR));
+            String[] x = DefaultSchedules.vectorize(s, j, n, chunk);
             jo = x[0];
             ji = x[1];
         }
-        order.add(io);
-        if (jo != null) order.add(jo);
+        boolean swap = colsOuter && jo != null;
+        order.add(swap ? jo : io);
+        if (jo != null) order.add(swap ? io : jo);
         order.addAll(red);
         if (ii != null) order.add(ii);
         if (ji != null) order.add(ji);
         s.reorder(order.toArray(String[]::new));
-        if (ii != null) s.unroll(ii);
+        if (ii != null && unroll) s.unroll(ii);
         List<String> outer = new ArrayList<>(sp.subList(0, rank - 2));
-        outer.add(io);
-        DefaultSchedules.parallelOuter(s, outer, k, work, target);
+        outer.add(swap ? jo : io);
+        DefaultSchedules.parallelOuter(s, outer, parallel);
+    }
+
+    /** The row blocks that divide m, ascending. */
+    static List<Long> rowBlocks(long m) {
+        List<Long> r = new ArrayList<>();
+        for (int x = ROW_BLOCKS.length - 1; x >= 0; x--) if (m % ROW_BLOCKS[x] == 0) r.add(ROW_BLOCKS[x]);
+        return r;
+    }
+
+    /** The vector blocks whose columns divide n, ascending (n a multiple of lanes, so 1 is always one). */
+    static List<Long> vectorBlocks(long n, int lanes) {
+        List<Long> r = new ArrayList<>();
+        for (int x = VECTOR_BLOCKS.length - 1; x >= 0; x--) if (n % (VECTOR_BLOCKS[x] * lanes) == 0) r.add(VECTOR_BLOCKS[x]);
+        return r;
+    }
+
+    /** The distinct k-blocks {@link #kBlock} gives for L1 budgets of 4 to 64 KiB, and k itself, ascending. */
+    static List<Long> kBlocks(long k, long rowBytes) {
+        java.util.TreeSet<Long> r = new java.util.TreeSet<>(List.of(k));
+        for (long bytes = 4 * 1024; bytes <= 64 * 1024; bytes *= 2) r.add(kBlock(k, rowBytes, bytes));
+        return List.copyOf(r);
     }
 
     /** The largest divisor of {@code k} whose rows of {@code rowBytes} fit {@link #L1_BLOCK_BYTES} (at least 8 when k has one). */
     static long kBlock(long k, long rowBytes) {
-        long max = Math.max(8, L1_BLOCK_BYTES / rowBytes);
+        return kBlock(k, rowBytes, L1_BLOCK_BYTES);
+    }
+
+    /** The largest divisor of {@code k} whose rows of {@code rowBytes} fit {@code l1Bytes} (at least 8 when k has one). */
+    static long kBlock(long k, long rowBytes, long l1Bytes) {
+        long max = Math.max(8, l1Bytes / rowBytes);
         if (k <= max) return k;
         for (long d = max; d >= 8; d--) if (k % d == 0) return d;
         return k;

@@ -15,6 +15,7 @@ import dev.kiln.irhigh.Value;
 import dev.kiln.irlow.Buffer;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.interp.Interpreter;
+import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.Target;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -125,6 +126,11 @@ final class OpHarness {
         return kernel;
     }
 
+    /** The run-time inputs by value name. */
+    Map<String, Tensor> inputs() {
+        return runtime;
+    }
+
     Graph graph() {
         Graph g = new Graph("one_" + op);
         g.opsets().put("", opset);
@@ -139,14 +145,29 @@ final class OpHarness {
 
     /** Builds, runs both ways and compares; returns this for inspecting the kernel. */
     OpHarness check() {
+        return check(Knobs.defaults());
+    }
+
+    /** {@link #check()} with the kernel scheduled by {@code knobs} (a config of its space). */
+    OpHarness check(Knobs knobs) {
         Graph g = graph();
         Map<String, Tensor> expected = Evaluator.run(g, runtime);
         Node node = g.nodes().get(0);
-        kernel = OpInventory.lower(node, g, target);
+        kernel = OpInventory.lower(node, g, target, knobs);
         checkReduceLoopsStaySerial(OpInventory.compute(node, g), kernel);
-        Map<String, Object> got = runKernel(kernel, g);
-        for (String o : g.outputs()) compare(o, expected.get(o), got.get(o));
+        Map<String, Object> got = runKernel(kernel, g, runtime);
+        for (String o : g.outputs()) compare(op + " output " + o, expected.get(o), got.get(o));
         return this;
+    }
+
+    /**
+     * Runs {@code k} (a kernel of a node of {@code g}) through the lowering pipeline and the
+     * interpreter on {@code runtime} and the graph's initializers, and compares each output with
+     * {@code expected}; {@code what} names the run in failures.
+     */
+    static void runAndCompare(String what, Kernel k, Graph g, Map<String, Tensor> runtime, Map<String, Tensor> expected) {
+        Map<String, Object> got = runKernel(k, g, runtime);
+        for (String o : k.outputs()) compare(what + " output " + o, expected.get(o), got.get(o));
     }
 
     /**
@@ -165,7 +186,7 @@ final class OpHarness {
     }
 
     /** Runs a kernel on the graph's inputs and initializers; returns each output's storage by value name. */
-    private Map<String, Object> runKernel(Kernel k, Graph g) {
+    private static Map<String, Object> runKernel(Kernel k, Graph g, Map<String, Tensor> runtime) {
         PrimFunc f = Pipeline.lower(k.func());
         List<Object> args = new ArrayList<>();
         for (int i = 0; i < k.inputs().size(); i++) {
@@ -204,8 +225,9 @@ final class OpHarness {
         };
     }
 
-    private void compare(String name, Tensor want, Object got) {
-        String where = op + " output " + name + " " + want.dtype().numpyName + want.shape();
+    private static void compare(String name, Tensor want, Object got) {
+        if (want == null) fail(name + ": the evaluator computed no such value");
+        String where = name + " " + want.dtype().numpyName + want.shape();
         switch (got) {
             case float[] a -> {
                 float[] w = want.floats();
