@@ -60,8 +60,9 @@ public final class LocalRunner implements Runner {
                         + " did not finish within " + c.remote.deadlineMs(request) + " ms (timeout " + Measurer.timeoutMs(request)
                         + " ms + " + slackMs + " ms slack); killed the runner process");
             }
-            Integer exit = c.awaitExit(5);
-            if (exit != null || code == Status.Code.UNAVAILABLE) {
+            // INTERNAL is the live server reporting its own failure; anything else means the child is gone.
+            if (code != Status.Code.INTERNAL || !c.process.isAlive()) {
+                Integer exit = c.awaitExit(5);
                 kill();
                 c.deleteErrorReport();
                 return RemoteRunner.failed(request, MeasureResult.Status.CRASH, "the runner process died measuring candidate "
@@ -100,11 +101,13 @@ public final class LocalRunner implements Runner {
         final Process process;
         final RemoteRunner remote;
         private final Deque<String> tail;
+        private final Thread reader;
 
-        private Child(Process process, RemoteRunner remote, Deque<String> tail) {
+        private Child(Process process, RemoteRunner remote, Deque<String> tail, Thread reader) {
             this.process = process;
             this.remote = remote;
             this.tail = tail;
+            this.reader = reader;
         }
 
         /** Starts {@link RunnerMain} in a JVM like this one and waits until it listens. */
@@ -139,7 +142,7 @@ public final class LocalRunner implements Runner {
                 throw new RunnerException("the runner process did not start listening within " + START_TIMEOUT_S
                         + " s; its output:\n" + out, e);
             }
-            return new Child(process, new RemoteRunner("127.0.0.1", p, slackMs), tail);
+            return new Child(process, new RemoteRunner("127.0.0.1", p, slackMs), tail, reader);
         }
 
         private static String errorFile(Object pid) {
@@ -191,6 +194,11 @@ public final class LocalRunner implements Runner {
          * the last lines the child printed.
          */
         String crashSummary() {
+            try {
+                reader.join(2_000); // the child is dead: let the reader drain what it printed last
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             List<String> lines;
             synchronized (tail) {
                 lines = new ArrayList<>(tail);
