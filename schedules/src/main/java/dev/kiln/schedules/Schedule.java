@@ -197,6 +197,67 @@ public final class Schedule {
         trace.add(step);
     }
 
+    /**
+     * Binds a loop to a GPU block or thread index ({@code GPU_BLOCK_X} is blockIdx.x, ...). Refuses
+     * the other kinds, and a second loop of the same nest (around or inside) on the same index.
+     */
+    public void bind(String loop, ForKind gpuKind) {
+        Step step = new Step.Bind(loop, gpuKind);
+        Stmt.For l = find(loop);
+        List<Stmt.For> nest = new ArrayList<>(Vars.loops(l.body()));
+        for (Stmt.For x : Vars.loops(func.body())) if (x != l && Vars.loops(x.body()).contains(l)) nest.add(x);
+        for (Stmt.For x : nest)
+            if (x.kind() == gpuKind)
+                throw new IllegalArgumentException("cannot bind " + loop + " to " + Step.Bind.gpuName(gpuKind) + " in kernel " + func.name()
+                        + ": loop " + x.var().name() + " of the same nest is already bound to it");
+        replace(loop, s -> {
+            Stmt.For f = (Stmt.For) s;
+            return new Stmt.For(f.var(), f.min(), f.extent(), gpuKind, f.body());
+        });
+        trace.add(step);
+    }
+
+    /**
+     * Inlines an intermediate buffer: each load of it becomes the value its store nest computes
+     * there, and the nest and its allocation go. Only a pure nest (each element stored once,
+     * from other buffers) of an allocated buffer can be inlined.
+     */
+    public void computeInline(String buffer) {
+        Step step = new Step.ComputeInline(buffer);
+        func = Placement.computeInline(func, buffer);
+        trace.add(step);
+    }
+
+    /**
+     * Moves the nests that compute an intermediate buffer to the top of {@code loop}'s body,
+     * restricted to the box of elements the body reads in that iteration (into the same
+     * full-size buffer). Falls back to the whole buffer when an index cannot be bounded.
+     */
+    public void computeAt(String buffer, String loop) {
+        Step step = new Step.ComputeAt(buffer, loop);
+        find(loop);
+        func = Placement.computeAt(func, buffer, loop);
+        trace.add(step);
+    }
+
+    /** Reads of {@code buffer} below {@code loop} go to {@code buffer.local}, a copy of the box they read made in each iteration. */
+    public String cacheRead(String buffer, String loop) {
+        Step step = new Step.CacheRead(buffer, loop);
+        find(loop);
+        func = Caches.cacheRead(func, buffer, loop);
+        trace.add(step);
+        return buffer + ".local";
+    }
+
+    /** Stores and loads of {@code buffer} below {@code loop} go to {@code buffer.local}, copied back at the end of each iteration. */
+    public String cacheWrite(String buffer, String loop) {
+        Step step = new Step.CacheWrite(buffer, loop);
+        find(loop);
+        func = Caches.cacheWrite(func, buffer, loop);
+        trace.add(step);
+        return buffer + ".local";
+    }
+
     /** Applies one recorded step. */
     public void apply(Step step) {
         switch (step) {
@@ -204,6 +265,11 @@ public final class Schedule {
             case Step.Reorder(List<String> order) -> reorder(order.toArray(String[]::new));
             case Step.Fuse(String outer, String inner) -> fuse(outer, inner);
             case Step.Annotate(String loop, ForKind kind) -> annotate(loop, kind);
+            case Step.Bind(String loop, ForKind kind) -> bind(loop, kind);
+            case Step.ComputeInline(String buffer) -> computeInline(buffer);
+            case Step.ComputeAt(String buffer, String loop) -> computeAt(buffer, loop);
+            case Step.CacheRead(String buffer, String loop) -> cacheRead(buffer, loop);
+            case Step.CacheWrite(String buffer, String loop) -> cacheWrite(buffer, loop);
         }
     }
 

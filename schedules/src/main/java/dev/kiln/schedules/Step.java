@@ -62,11 +62,84 @@ public sealed interface Step {
         }
     }
 
+    /** Binds a loop to a GPU index ({@code bind C.i0 blockIdx.x}); only the {@code GPU_*} kinds. */
+    record Bind(String loop, ForKind kind) implements Step {
+        public Bind {
+            checkName(loop);
+            if (!kind.name().startsWith("GPU_"))
+                throw new IllegalArgumentException("bind " + loop + ": " + kind.name().toLowerCase(Locale.ROOT)
+                        + " is not a GPU index (blockIdx.x/y/z, threadIdx.x/y/z); use parallel, vectorize, unroll or annotate for it");
+        }
+
+        public String print() {
+            return "bind " + loop + " " + gpuName(kind);
+        }
+
+        /** blockIdx.x for GPU_BLOCK_X, threadIdx.y for GPU_THREAD_Y, ... */
+        static String gpuName(ForKind k) {
+            String[] p = k.name().split("_"); // GPU, BLOCK|THREAD, X|Y|Z
+            return p[1].toLowerCase(Locale.ROOT) + "Idx." + p[2].toLowerCase(Locale.ROOT);
+        }
+
+        static ForKind parseGpuName(String s) {
+            for (ForKind k : ForKind.values()) if (k.name().startsWith("GPU_") && gpuName(k).equals(s)) return k;
+            throw new IllegalArgumentException("unknown GPU index " + s + "; expected blockIdx.x/y/z or threadIdx.x/y/z");
+        }
+    }
+
+    /** Substitutes the producer of an intermediate buffer into its readers and removes it. */
+    record ComputeInline(String buffer) implements Step {
+        public ComputeInline {
+            checkName(buffer);
+        }
+
+        public String print() {
+            return "compute_inline " + buffer;
+        }
+    }
+
+    /** Moves the producer of an intermediate buffer into a consumer loop, computing the region read there. */
+    record ComputeAt(String buffer, String loop) implements Step {
+        public ComputeAt {
+            checkName(buffer);
+            checkName(loop);
+        }
+
+        public String print() {
+            return "compute_at " + buffer + " " + loop;
+        }
+    }
+
+    /** Reads below a loop go to a local copy of the region they read, made at the top of each iteration. */
+    record CacheRead(String buffer, String loop) implements Step {
+        public CacheRead {
+            checkName(buffer);
+            checkName(loop);
+        }
+
+        public String print() {
+            return "cache_read " + buffer + " " + loop;
+        }
+    }
+
+    /** Stores (and loads) below a loop go to a local buffer, copied back at the end of each iteration. */
+    record CacheWrite(String buffer, String loop) implements Step {
+        public CacheWrite {
+            checkName(buffer);
+            checkName(loop);
+        }
+
+        public String print() {
+            return "cache_write " + buffer + " " + loop;
+        }
+    }
+
     /** Parses one line written by {@link #print()}. */
     static Step parse(String line) {
         String[] w = line.trim().split("\\s+");
         String usage = "bad schedule step '" + line.trim() + "': expected one of 'split LOOP FACTOR', 'reorder LOOP...', "
-                + "'fuse OUTER INNER', 'parallel LOOP', 'vectorize LOOP', 'unroll LOOP', 'annotate LOOP KIND'";
+                + "'fuse OUTER INNER', 'parallel LOOP', 'vectorize LOOP', 'unroll LOOP', 'annotate LOOP KIND', 'bind LOOP blockIdx.x', "
+                + "'compute_inline BUFFER', 'compute_at BUFFER LOOP', 'cache_read BUFFER LOOP', 'cache_write BUFFER LOOP'";
         try {
             return switch (w[0]) {
                 case "split" -> {
@@ -94,6 +167,22 @@ public sealed interface Step {
                     if (w.length != 3) throw new IllegalArgumentException(usage);
                     yield new Annotate(w[1], ForKind.valueOf(w[2].toUpperCase(Locale.ROOT)));
                 }
+                case "bind" -> {
+                    if (w.length != 3) throw new IllegalArgumentException(usage);
+                    yield new Bind(w[1], Bind.parseGpuName(w[2]));
+                }
+                case "compute_inline" -> {
+                    if (w.length != 2) throw new IllegalArgumentException(usage);
+                    yield new ComputeInline(w[1]);
+                }
+                case "compute_at", "cache_read", "cache_write" -> {
+                    if (w.length != 3) throw new IllegalArgumentException(usage);
+                    yield switch (w[0]) {
+                        case "compute_at" -> new ComputeAt(w[1], w[2]);
+                        case "cache_read" -> new CacheRead(w[1], w[2]);
+                        default -> new CacheWrite(w[1], w[2]);
+                    };
+                }
                 default -> throw new IllegalArgumentException(usage);
             };
         } catch (NumberFormatException e) {
@@ -106,6 +195,6 @@ public sealed interface Step {
 
     private static void checkName(String loop) {
         if (loop == null || loop.isEmpty() || loop.chars().anyMatch(Character::isWhitespace))
-            throw new IllegalArgumentException("loop name '" + loop + "' is empty or has spaces; a trace could not be parsed back");
+            throw new IllegalArgumentException("name '" + loop + "' is empty or has spaces; a trace could not be parsed back");
     }
 }

@@ -1,0 +1,137 @@
+package dev.kiln.schedules;
+
+import static dev.kiln.irlow.expr.Exprs.idx;
+
+import dev.kiln.irlow.Buffer;
+import dev.kiln.irlow.PrimFunc;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.expr.Exprs;
+import dev.kiln.irlow.stmt.ForKind;
+import dev.kiln.irlow.stmt.Stmt;
+import dev.kiln.irlow.transform.Bounds;
+import dev.kiln.irlow.transform.Simplify;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * cacheRead and cacheWrite: a local buffer {@code <buffer>.local} holding the box of a buffer
+ * that the body of a loop touches, allocated inside the loop. cacheRead copies the box in at
+ * the top of each iteration and redirects the loads below; cacheWrite copies it in, redirects
+ * loads and stores below, and copies it back at the end. Copying in before a cached write
+ * keeps the elements of the box the body does not write, so the copy back is always right.
+ */
+final class Caches {
+    private Caches() {}
+
+    static PrimFunc cacheRead(PrimFunc f, String buffer, String loop) {
+        String what = "cacheRead " + buffer + " " + loop;
+        Cache c = new Cache(f, buffer, loop, what);
+        if (c.acc.anyStore())
+            throw new IllegalArgumentException(what + ": " + buffer + " is written below loop " + loop
+                    + "; a read cache is filled once per iteration and would go stale (use cacheWrite)");
+        if (c.acc.list.isEmpty()) throw new IllegalArgumentException(what + ": nothing below loop " + loop + " reads " + buffer);
+        return c.build(true, false, "");
+    }
+
+    static PrimFunc cacheWrite(PrimFunc f, String buffer, String loop) {
+        String what = "cacheWrite " + buffer + " " + loop;
+        Cache c = new Cache(f, buffer, loop, what);
+        if (!c.acc.anyStore()) throw new IllegalArgumentException(what + ": nothing below loop " + loop + " writes " + buffer);
+        return c.build(true, true, ".in");
+    }
+
+    /** The analysis shared by both caches: the accesses, their layout and box, and the local buffer. */
+    private static final class Cache {
+        final PrimFunc f;
+        final Buffer buffer, local;
+        final String loop, what;
+        final Accesses acc;
+        final Regions.Layout layout;
+        final List<Regions.Dim> box;
+        final List<Long> localStrides = new ArrayList<>();
+        final Map<Expr, Expr> localIndex = new HashMap<>();
+
+        Cache(PrimFunc f, String name, String loop, String what) {
+            this.f = f;
+            this.loop = loop;
+            this.what = what;
+            this.buffer = Accesses.find(f, name);
+            if (buffer == null) throw new IllegalArgumentException(what + ": kernel " + f.name() + " has no buffer named " + name);
+            String localName = name + ".local";
+            if (Accesses.find(f, localName) != null)
+                throw new IllegalArgumentException(what + ": kernel " + f.name() + " already has a buffer named " + localName + " (one cache per buffer)");
+            acc = Accesses.below(f.body(), loop, name);
+            for (Accesses.Access a : acc.list)
+                if (a.index().type().isVector())
+                    throw new IllegalArgumentException(what + ": " + name + " is accessed with a vector index; cache before vectorizing");
+            Regions.Layout l = Regions.Layout.inferred(buffer.size(), acc.indices());
+            for (Accesses.Access a : acc.list) if (Regions.decompose(l, a.index(), a.ranges()) == null) l = Regions.Layout.flat(buffer.size());
+            layout = l;
+            List<List<Regions.Range>> bounds = new ArrayList<>();
+            for (Accesses.Access a : acc.list) bounds.add(Placement.ranges(layout, a));
+            box = acc.list.isEmpty() ? List.of() : Regions.box(layout, bounds, acc.outer);
+            long size = 1;
+            for (int d = box.size() - 1; d >= 0; d--) {
+                localStrides.addFirst(size);
+                size = Math.multiplyExact(size, box.get(d).width());
+            }
+            local = new Buffer(localName, buffer.dtype(), size);
+            for (Accesses.Access a : acc.list) {
+                List<Expr> k = Regions.decompose(layout, a.index(), a.ranges());
+                Expr r = null;
+                for (int d = 0; d < box.size(); d++) {
+                    Expr t = Exprs.mul(Exprs.sub(k.get(d), box.get(d).lo()), idx(localStrides.get(d)));
+                    r = r == null ? t : Exprs.add(r, t);
+                }
+                localIndex.put(a.index(), Simplify.expr(r));
+            }
+        }
+
+        /** The function with the loop body reading (and, for a write cache, writing) the local buffer. */
+        PrimFunc build(boolean copyIn, boolean copyOut, String inTag) {
+            String base = local.name();
+            for (String n : List.of(base + inTag + ".d0", base + ".out.d0"))
+                if (Placement.hasLoop(f.body(), n)) throw new IllegalArgumentException(what + ": kernel " + f.name() + " already has a loop named " + n);
+            Stmt body = Accesses.mapAll(f.body(), s -> {
+                if (!(s instanceof Stmt.For l) || !l.var().name().equals(loop)) return s;
+                Stmt inner = Accesses.mapAll(l.body(), x -> x instanceof Stmt.Store st && st.buffer().name().equals(buffer.name())
+                        ? new Stmt.Store(local, localIndex.get(st.index()), st.value()) : x, e -> e);
+                inner = Placement.rewriteLoads(inner, buffer.name(), ld -> new Expr.Load(local, localIndex.get(ld.index())));
+                List<Stmt> stmts = new ArrayList<>();
+                if (copyIn) stmts.add(copy(base + inTag, true));
+                stmts.add(inner);
+                if (copyOut) stmts.add(copy(base + ".out", false));
+                return new Stmt.For(l.var(), l.min(), l.extent(), l.kind(), new Stmt.Allocate(local, new Stmt.Seq(stmts)));
+            }, e -> e);
+            return f.withBody(body);
+        }
+
+        /** The nest copying the box between the buffer and the local buffer (in: into the local one). */
+        private Stmt copy(String prefix, boolean in) {
+            List<Expr.Var> t = new ArrayList<>();
+            List<Expr> k = new ArrayList<>(), localK = new ArrayList<>();
+            Expr guard = null;
+            for (int d = 0; d < box.size(); d++) {
+                Regions.Dim dim = box.get(d);
+                Expr.Var v = Exprs.var(prefix + ".d" + d);
+                t.add(v);
+                Expr kd = Exprs.add(dim.lo(), v);
+                k.add(kd);
+                localK.add(v);
+                Expr last = Simplify.expr(Exprs.add(dim.lo(), idx(dim.width() - 1)), acc.outer);
+                if (Bounds.of(last, acc.outer).hi() > dim.extent() - 1) {
+                    Expr ok = Exprs.lt(kd, idx(dim.extent()));
+                    guard = guard == null ? ok : Exprs.and(guard, ok);
+                }
+            }
+            Expr global = Regions.flatten(layout, k);
+            Expr loc = Regions.flatten(new Regions.Layout(localStrides, box.stream().map(Regions.Dim::width).toList()), localK);
+            Stmt s = in ? new Stmt.Store(local, loc, new Expr.Load(buffer, global)) : new Stmt.Store(buffer, global, new Expr.Load(local, loc));
+            if (guard != null) s = new Stmt.IfThenElse(guard, s, null);
+            for (int d = box.size() - 1; d >= 0; d--) s = new Stmt.For(t.get(d), idx(0), idx(box.get(d).width()), ForKind.SERIAL, s);
+            return s;
+        }
+    }
+}
