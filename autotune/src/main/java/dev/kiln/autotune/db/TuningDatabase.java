@@ -80,12 +80,22 @@ public final class TuningDatabase implements AutoCloseable {
         }
     }
 
+    /** Creates the tables in a new database; checks the version of an existing one before touching it. */
     private void createSchema(Dialect dialect) {
         try {
             if (dialect == Dialect.SQLITE) refuseForeignSqlite();
             inTransaction(() -> {
                 try (Statement s = conn.createStatement()) {
                     s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+                    int version = 0;
+                    try (ResultSet rs = s.executeQuery("SELECT MAX(version) FROM schema_version")) {
+                        if (rs.next()) version = rs.getInt(1); // 0 when the table is empty
+                    }
+                    if (version > SCHEMA_VERSION)
+                        throw new TuningDbException("tuning database " + where + " has schema version " + version
+                                + ", newer than the version " + SCHEMA_VERSION + " this Kiln understands. "
+                                + "Upgrade Kiln, or choose another database with --db.");
+                    if (version == SCHEMA_VERSION) return null;
                     s.execute("CREATE TABLE IF NOT EXISTS tuning_records ("
                             + "id " + dialect.idColumn + ", "
                             + "record_key TEXT NOT NULL UNIQUE, "
@@ -98,20 +108,8 @@ public final class TuningDatabase implements AutoCloseable {
                     s.execute("CREATE INDEX IF NOT EXISTS tuning_records_workload "
                             + "ON tuning_records (target, workload_key)");
                     s.execute("CREATE INDEX IF NOT EXISTS tuning_records_run ON tuning_records (run_id)");
-                    Integer version = null;
-                    try (ResultSet rs = s.executeQuery("SELECT MAX(version) FROM schema_version")) {
-                        if (rs.next()) {
-                            int v = rs.getInt(1);
-                            if (!rs.wasNull()) version = v;
-                        }
-                    }
-                    if (version == null) {
-                        s.execute("INSERT INTO schema_version (version) VALUES (" + SCHEMA_VERSION + ")");
-                    } else if (version > SCHEMA_VERSION) {
-                        throw new TuningDbException("tuning database " + where + " has schema version " + version
-                                + ", newer than the version " + SCHEMA_VERSION + " this Kiln understands. "
-                                + "Upgrade Kiln, or choose another database with --db.");
-                    }
+                    // Migrations from older versions go here once there is a version 2.
+                    s.execute("INSERT INTO schema_version (version) VALUES (" + SCHEMA_VERSION + ")");
                 }
                 return null;
             });
