@@ -2,6 +2,7 @@ package dev.kiln.driver;
 
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.ShapeInference;
+import dev.kiln.irhigh.passes.BlockLayout;
 import dev.kiln.irhigh.passes.FoldBatchNorm;
 import dev.kiln.irhigh.passes.FoldConstants;
 import dev.kiln.irhigh.passes.FuseOps;
@@ -29,6 +30,8 @@ public final class GraphPipeline {
         dump.accept("FoldConstants", g);
         ShapeInference.run(g);
         dump.accept("ShapeInference", g);
+        BlockLayout.run(g);
+        dump.accept("BlockLayout", g);
         FuseOps.run(g);
         dump.accept("FuseOps", g);
         return g;

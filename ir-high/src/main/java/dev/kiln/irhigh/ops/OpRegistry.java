@@ -154,6 +154,7 @@ public final class OpRegistry {
 
     /** The definition of the node's op, or an error naming the node, op, domain and opset. */
     public static OpDef get(Node node) {
+        if (node.domain().equals(Blocked.DOMAIN) && Blocked.def(node) != null) return Blocked.def(node);
         if (!isOnnxDomain(node.domain()))
             throw node.error("unsupported domain '" + node.domain() + "' (op '" + node.op()
                     + "'); Kiln supports only the default ONNX domain (\"\" or \"ai.onnx\")");

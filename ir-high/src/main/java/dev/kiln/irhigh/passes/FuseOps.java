@@ -4,6 +4,7 @@ import dev.kiln.irhigh.Attr;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Value;
+import dev.kiln.irhigh.ops.Blocked;
 import dev.kiln.irhigh.ops.OpRegistry;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -75,7 +76,8 @@ public final class FuseOps {
             if (taken[i]) continue;
             taken[i] = true;
             Node start = nodes.get(i);
-            if (!(isOnnx(start) && singleOutput(start) && (ANCHORS.contains(start.op()) || ELEMENTWISE.contains(start.op())))) continue;
+            boolean anchor = isOnnx(start) ? ANCHORS.contains(start.op()) || ELEMENTWISE.contains(start.op()) : Blocked.inner(start) != null;
+            if (!(anchor && singleOutput(start))) continue;
             List<Integer> committed = List.of(i);
             Set<Integer> group = new LinkedHashSet<>(committed);
             Set<String> produced = new HashSet<>(List.of(start.output(0)));

@@ -2,6 +2,7 @@ package dev.kiln.schedules.ops;
 
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
+import dev.kiln.irhigh.ops.Blocked;
 import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.lower.LowerTe;
@@ -63,6 +64,18 @@ public final class OpInventory {
     /** The unscheduled compute of {@code node}: what tuning starts from. */
     public static OpCompute compute(Node node, Graph graph) {
         if (FuseOps.isFused(node)) return FusedGroup.compute(node, graph);
+        if (Blocked.is(node)) {
+            OpBuilder b = new OpBuilder(node, graph);
+            switch (node.op()) {
+                case Blocked.TO -> ConvNchwc.toBlocked(b);
+                case Blocked.FROM -> ConvNchwc.fromBlocked(b);
+                case "ConvNCHWc" -> ConvNchwc.conv(b);
+                case "MaxPoolNCHWc", "AveragePoolNCHWc" -> ConvNchwc.pool(b);
+                case "GlobalAveragePoolNCHWc", "GlobalMaxPoolNCHWc" -> ConvNchwc.global(b);
+                default -> throw node.error("no native kernel for op " + node.domain() + "." + node.op());
+            }
+            return b.build();
+        }
         if (!node.domain().isEmpty() && !node.domain().equals("ai.onnx"))
             throw node.error("no native kernel for op " + node.domain() + "." + node.op() + " yet");
         OpBuilder b = new OpBuilder(node, graph);

@@ -64,7 +64,7 @@ final class Pool {
      * dimension d: the input itself, or the input and its pads with count_include_pad (never the
      * extra positions that ceil_mode adds past the end pad). A constant when it is the same for all o.
      */
-    private static Expr count(Windows.Geometry g, int d, Expr o, boolean includePad) {
+    static Expr count(Windows.Geometry g, int d, Expr o, boolean includePad) {
         long lo = includePad ? 0 : g.padsBegin()[d];
         long hi = includePad ? g.in()[d] + g.padsBegin()[d] + g.padsEnd()[d] : g.padsBegin()[d] + g.in()[d];
         long s = g.strides()[d], dl = g.dilations()[d], k = g.kernel()[d];

@@ -30,7 +30,11 @@ final class Windows {
 
     /** The geometry of a Conv or pool node whose input 0 is {@code [N, C, spatial...]}. */
     static Geometry geometry(OpBuilder b, long[] kernel) {
-        long[] x = b.inDims(0), y = b.outDims(0);
+        return geometry(b, kernel, b.inDims(0), b.outDims(0));
+    }
+
+    /** The geometry for input {@code x} and output {@code y} given as {@code [N, C, spatial...]} (a blocked op's plain view). */
+    static Geometry geometry(OpBuilder b, long[] kernel, long[] x, long[] y) {
         int sp = x.length - 2;
         long[] in = java.util.Arrays.copyOfRange(x, 2, x.length), out = java.util.Arrays.copyOfRange(y, 2, y.length);
         long[] strides = b.ints("strides", sp, 1), dil = b.ints("dilations", sp, 1);

@@ -1,0 +1,231 @@
+package dev.kiln.irhigh.passes;
+
+import dev.kiln.irhigh.Attr;
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.Node;
+import dev.kiln.irhigh.Shape;
+import dev.kiln.irhigh.ShapeInference;
+import dev.kiln.irhigh.Tensor;
+import dev.kiln.irhigh.Value;
+import dev.kiln.irhigh.ops.Blocked;
+import dev.kiln.irhigh.ops.OpRegistry;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Layout transformation to blocked channels with propagation (TVM's AlterOpLayout for NCHWc):
+ * 2-D f32 convs with constant weights (dense or depthwise) become {@code kiln.ConvNCHWc}, which
+ * reads and writes {@code [N, C/16, H, W, 16]}; the elementwise ops and pools that consume a
+ * blocked value are rewritten to work on it too (their per-channel constants re-laid out at
+ * compile time), so a chain conv, relu, conv, add, pool stays blocked, and the layout changes only
+ * at the edges: {@code kiln.ToBlocked} where an NCHW value first enters a blocked op,
+ * {@code kiln.FromBlocked} where an op that keeps NCHW (a reshape, a Gemm, a graph output) reads
+ * a blocked one. Each edge is converted once however many ops read it.
+ *
+ * <p>The block is 16 channels: one 512-bit vector of f32 (two 256-bit ones on AVX2). See
+ * {@link Blocked} for the layout and its padding rule. The graph must have been through shape
+ * inference; shapes are inferred again at the end.
+ */
+public final class BlockLayout {
+    private BlockLayout() {}
+
+    public static final int BLOCK = 16;
+
+    /** Ops that may run on a blocked value as they are: each output element depends on the same element of each input. */
+    private static final Set<String> ELEMENTWISE = Set.of("Relu", "Neg", "Abs", "Sigmoid", "Tanh", "Erf", "Exp", "Sqrt",
+            "LeakyRelu", "HardSigmoid", "HardSwish", "Clip", "Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Elu", "Selu",
+            "Softplus", "Mish", "PRelu");
+
+    private static final Set<String> POOLS = Set.of("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool");
+
+    /** Output channels below which a conv stays NCHW: padding to 16 would waste most of the blocked work. */
+    private static final int MIN_CHANNELS = 8;
+
+    /** Rewrites {@code g}; returns how many ops now run blocked. */
+    public static int run(Graph g) {
+        return new Rewriter(g).run();
+    }
+
+    private static final class Rewriter {
+        final Graph g;
+        final List<Node> out = new ArrayList<>();
+        /** NCHW value name -> the name of its blocked form. */
+        final Map<String, String> blockedOf = new HashMap<>();
+        /** Blocked value name -> its real channel count. */
+        final Map<String, Integer> channelsOf = new HashMap<>();
+        /** NCHW values some node (or the graph) produces in NCHW. */
+        final Set<String> plain = new HashSet<>();
+        final Set<String> names = new HashSet<>();
+        int rewritten;
+
+        Rewriter(Graph g) {
+            this.g = g;
+            names.addAll(g.values().keySet());
+            names.addAll(g.initializers().keySet());
+            for (Value v : g.inputs()) plain.add(v.name());
+            plain.addAll(g.initializers().keySet());
+        }
+
+        int run() {
+            for (Node n : g.nodes()) {
+                if (!rewrite(n)) {
+                    for (String in : n.inputs()) needPlain(in);
+                    out.add(n);
+                    for (String o : n.outputs()) if (!o.isEmpty()) plain.add(o);
+                }
+            }
+            for (String o : g.outputs()) needPlain(o);
+            if (rewritten == 0) return 0;
+            g.setNodes(out);
+            ShapeInference.run(g);
+            return rewritten;
+        }
+
+        boolean rewrite(Node n) {
+            if (!OpRegistry.isOnnxDomain(n.domain()) || n.outputs().size() != 1) return false;
+            if (n.op().equals("Conv")) return conv(n);
+            if (POOLS.contains(n.op())) return pool(n);
+            if (ELEMENTWISE.contains(n.op())) return elementwise(n);
+            return false;
+        }
+
+        boolean conv(Node n) {
+            Value x = g.value(n.input(0)), y = g.value(n.output(0));
+            if (x.shape().rank() != 4 || !Blocked.blockable(x.dtype()) || !g.isConstant(n.input(1))) return false;
+            int c = x.shape().dim(1), m = y.shape().dim(1);
+            long group = n.attrInt("group", 1);
+            boolean depthwise = group == c && m == c && group > 1;
+            if (group != 1 && !depthwise) return false;
+            if (Math.max(c, m) < MIN_CHANNELS) return false;
+            String xb = blocked(n.input(0), c);
+            List<String> inputs = new ArrayList<>(n.inputs());
+            inputs.set(0, xb);
+            emitBlocked(n, inputs, c, m);
+            return true;
+        }
+
+        boolean pool(Node n) {
+            String x = n.input(0);
+            if (!blockedOf.containsKey(x) || g.value(x).shape().rank() != 4) return false;
+            if (n.op().equals("MaxPool") && n.attrInt("storage_order", 0) != 0) return false;
+            int c = g.value(x).shape().dim(1);
+            List<String> inputs = new ArrayList<>(n.inputs());
+            inputs.set(0, blockedOf.get(x));
+            emitBlocked(n, inputs, c, c);
+            return true;
+        }
+
+        /** Replaces {@code n} by its blocked op reading {@code inputs}; its output exists only blocked until someone needs NCHW. */
+        void emitBlocked(Node n, List<String> inputs, int channels, int outChannels) {
+            Map<String, Attr> attrs = new LinkedHashMap<>(n.attrs());
+            attrs.put(Blocked.BLOCK, new Attr.Int(BLOCK));
+            attrs.put(Blocked.CHANNELS, new Attr.Int(channels));
+            String yb = fresh(n.output(0) + "__nchw16c");
+            out.add(new Node(n.name(), n.op() + Blocked.SUFFIX, Blocked.DOMAIN, inputs, List.of(yb), attrs, 1));
+            blockedOf.put(n.output(0), yb);
+            channelsOf.put(yb, outChannels);
+            rewritten++;
+        }
+
+        boolean elementwise(Node n) {
+            Value y = g.value(n.output(0));
+            if (y.shape().rank() != 4 || !Blocked.blockable(y.dtype())) return false;
+            boolean any = false;
+            for (String in : n.inputs()) any |= blockedOf.containsKey(in) && g.value(in).shape().equals(y.shape());
+            if (!any) return false;
+            int c = y.shape().dim(1);
+            List<String> inputs = new ArrayList<>();
+            for (String in : n.inputs()) {
+                if (in.isEmpty()) {
+                    inputs.add(in);
+                } else if (blockedOf.containsKey(in) && g.value(in).shape().equals(y.shape())) {
+                    inputs.add(blockedOf.get(in));
+                } else if (g.isConstant(in)) {
+                    String r = relayConstant(in, y.shape());
+                    if (r == null) return false;
+                    inputs.add(r);
+                } else {
+                    return false;
+                }
+            }
+            String yb = fresh(n.output(0) + "__nchw16c");
+            out.add(new Node(n.name(), n.op(), n.domain(), inputs, List.of(yb), n.attrs(), n.opset()));
+            blockedOf.put(n.output(0), yb);
+            channelsOf.put(yb, c);
+            rewritten++;
+            return true;
+        }
+
+        /**
+         * A constant operand of an elementwise op on a blocked {@code [N, C, H, W]} value, in a form
+         * that broadcasts the same way against the blocked value: a single element as it is; a
+         * per-channel (or per-position) tensor re-laid out to {@code [n, C/16, h, w, 16]} or
+         * {@code [n, 1, h, w, 1]}. Null when it broadcasts some other way.
+         */
+        String relayConstant(String name, Shape out) {
+            Tensor t = g.initializers().get(name);
+            if (t.size() == 1) return name;
+            if (t.shape().rank() > 4 || !Blocked.blockable(t.dtype())) return null;
+            int[] d = new int[4];
+            Arrays.fill(d, 1);
+            int[] td = t.shape().dims();
+            System.arraycopy(td, 0, d, 4 - td.length, td.length);
+            for (int i = 0; i < 4; i++) if (d[i] != 1 && d[i] != out.dim(i)) return null;
+            String key = name + "__nchw16c";
+            if (g.initializers().containsKey(key)) return key;
+            Tensor four = Tensor.of(t.dtype(), new Shape(d), t.floats());
+            Tensor r;
+            if (d[1] == 1) {
+                r = Tensor.of(t.dtype(), new Shape(d[0], 1, d[2], d[3], 1), t.floats());
+            } else {
+                r = Blocked.block(four, BLOCK);
+            }
+            String fresh = fresh(key);
+            g.initializers().put(fresh, r);
+            g.values().put(fresh, new Value(fresh, r.dtype(), r.shape()));
+            return fresh;
+        }
+
+        /** The blocked form of NCHW value {@code v} with {@code c} channels, converting it once where needed. */
+        String blocked(String v, int c) {
+            String b = blockedOf.get(v);
+            if (b != null) return b;
+            if (g.isConstant(v)) {
+                String name = fresh(v + "__nchw16c");
+                Tensor t = Blocked.block(g.initializers().get(v), BLOCK);
+                g.initializers().put(name, t);
+                g.values().put(name, new Value(name, t.dtype(), t.shape()));
+                b = name;
+            } else {
+                b = fresh(v + "__nchw16c");
+                out.add(new Node("to_nchw16c_" + v, Blocked.TO, Blocked.DOMAIN, List.of(v), List.of(b),
+                        Map.of(Blocked.BLOCK, new Attr.Int(BLOCK)), 1));
+            }
+            blockedOf.put(v, b);
+            channelsOf.put(b, c);
+            return b;
+        }
+
+        /** Makes NCHW value {@code v} exist (converting its blocked form back) if it is blocked only. */
+        void needPlain(String v) {
+            if (v.isEmpty() || plain.contains(v) || !blockedOf.containsKey(v)) return;
+            String b = blockedOf.get(v);
+            out.add(new Node("from_nchw16c_" + v, Blocked.FROM, Blocked.DOMAIN, List.of(b), List.of(v),
+                    Map.of(Blocked.BLOCK, new Attr.Int(BLOCK), Blocked.CHANNELS, new Attr.Int(channelsOf.get(b))), 1));
+            plain.add(v);
+        }
+
+        String fresh(String base) {
+            String n = base;
+            for (int i = 1; names.contains(n); i++) n = base + "_" + i;
+            names.add(n);
+            return n;
+        }
+    }
+}

@@ -1,0 +1,245 @@
+package dev.kiln.schedules.ops;
+
+import dev.kiln.irhigh.Shape;
+import dev.kiln.irhigh.Tensor;
+import dev.kiln.irhigh.ops.Blocked;
+import dev.kiln.irlow.ScalarType;
+import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.expr.Exprs;
+import dev.kiln.irlow.te.Compute;
+import dev.kiln.irlow.te.Operation;
+import dev.kiln.irlow.te.Placeholder;
+import dev.kiln.irlow.te.Te;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The computes of the blocked-layout ops ({@link Blocked}, made by the BlockLayout pass): layout
+ * conversions, conv (dense and depthwise) and pools on {@code [N, C/x, H, W, x]} tensors. The
+ * lane axis x is innermost everywhere, so the templates vectorize over channels: every tap of a
+ * window is one contiguous vector load whatever the stride, and rows of 7 or 14 columns no longer
+ * leave vectors half empty.
+ */
+final class ConvNchwc {
+    private ConvNchwc() {}
+
+    /** Suffix of the reduction compute's name, by which {@link ConvSchedule} picks the blocked template. */
+    static final String MARK = "nchwc";
+
+    /** {@code Y[n, cb, sp..., l] = X[n, cb*x + l, sp...]}, zero in the padding channels. */
+    static void toBlocked(OpBuilder b) {
+        long[] x = b.inDims(0), y = b.outDims(0);
+        long block = y[y.length - 1], c = x[1];
+        Placeholder in = b.input(0);
+        ScalarType t = b.outType(0);
+        b.output(0, Te.compute(b.outName(0), t, Te.box(y), ax -> {
+            Expr ch = Exprs.add(Idx.mul(ax.get(1), block), ax.getLast());
+            List<Expr> idx = new ArrayList<>(List.of(ax.get(0), c % block == 0 ? ch : Idx.clamp(ch, 0, c - 1)));
+            idx.addAll(ax.subList(2, ax.size() - 1));
+            Expr v = Te.read(in, idx);
+            return c % block == 0 ? v : Exprs.select(Idx.within(ch, 0, c), v, Idx.lit(t, 0));
+        }));
+    }
+
+    /** {@code Y[n, c, sp...] = X[n, c/x, sp..., c%x]}. */
+    static void fromBlocked(OpBuilder b) {
+        long[] x = b.inDims(0), y = b.outDims(0);
+        long block = x[x.length - 1];
+        Placeholder in = b.input(0);
+        b.output(0, Te.compute(b.outName(0), b.outType(0), Te.box(y), ax -> {
+            List<Expr> idx = new ArrayList<>(List.of(ax.get(0), Exprs.div(ax.get(1), Idx.c(block))));
+            idx.addAll(ax.subList(2, ax.size()));
+            idx.add(Exprs.mod(ax.get(1), Idx.c(block)));
+            return Te.read(in, idx);
+        }));
+    }
+
+    /** The plain {@code [N, C, sp...]} dims of blocked dims with {@code channels} real channels. */
+    private static long[] plain(long[] blocked, long channels) {
+        long[] p = new long[blocked.length - 1];
+        p[0] = blocked[0];
+        p[1] = channels;
+        System.arraycopy(blocked, 2, p, 2, blocked.length - 3);
+        return p;
+    }
+
+    /**
+     * ConvNCHWc: {@code Y[n, ob, oh, ow, ol] = sum X[n, ci/x, oh*s + kh*d, ow*s + kw*d, ci%x] * W[ob*x + ol, ci, kh, kw] + B}.
+     * Weights are packed at compile time to {@code [M/x][C][kh][kw][x]} (dense) or
+     * {@code [M/x][1][kh][kw][x]} (depthwise, where ci is the output channel itself). When the
+     * input channels fill whole blocks the reduction runs over (block, taps, lane) so the innermost
+     * reduce loop reads consecutive elements of one input row; otherwise over the real channels
+     * only, so padding channels are never read.
+     */
+    static void conv(OpBuilder b) {
+        long[] xb = b.inDims(0), yb = b.outDims(0), w = b.inDims(1);
+        long block = xb[xb.length - 1], c = b.node.attrInt(Blocked.CHANNELS, -1), m = w[0];
+        long[] kernel = java.util.Arrays.copyOfRange(w, 2, w.length);
+        Windows.Geometry g = Windows.geometry(b, kernel, plain(xb, c), plain(yb, m));
+        int sp = g.rank();
+        boolean depthwise = b.node.attrInt("group", 1) > 1;
+        ScalarType t = b.outType(0);
+        Tensor wt = b.constant(1);
+        if (wt == null) throw b.node.error("ConvNCHWc needs constant weights (BlockLayout only makes it for those)");
+        Placeholder x = b.input(0);
+        Operation xp = padded(b, x, g, Idx.lit(t, 0));
+        Placeholder wp = b.derivedConstant(b.node.input(1) + "__packed" + block, Conv.packWeights(wt, w));
+
+        List<Expr.Var> rk = new ArrayList<>();
+        for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));
+        List<Expr.Var> raxes = new ArrayList<>();
+        List<Long> rext = new ArrayList<>();
+        Expr.Var rco = null, rci = null, rc = null;
+        boolean whole = c % block == 0;
+        if (!depthwise && whole) {
+            rco = b.reduceAxis("rco");
+            rci = b.reduceAxis("rci");
+            raxes.add(rco);
+            rext.add(c / block);
+        } else if (!depthwise) {
+            rc = b.reduceAxis("rc");
+            raxes.add(rc);
+            rext.add(c);
+        }
+        raxes.addAll(rk);
+        for (long k : kernel) rext.add(k);
+        if (rci != null) {
+            raxes.add(rci);
+            rext.add(block);
+        }
+        Expr.Var fco = rco, fci = rci, fc = rc;
+        Compute acc = Te.compute(b.name("conv_" + MARK), t, Te.box(yb), ax -> {
+            Expr ob = ax.get(1), ol = ax.getLast();
+            List<Expr> xi = new ArrayList<>(List.of(ax.get(0)));
+            List<Expr> wi = new ArrayList<>(List.of(ob));
+            if (depthwise) {
+                xi.add(ob);
+                wi.add(Idx.c(0));
+            } else if (fco != null) {
+                xi.add(fco);
+                wi.add(Exprs.add(Idx.mul(fco, block), fci));
+            } else {
+                xi.add(Exprs.div(fc, Idx.c(block)));
+                wi.add(fc);
+            }
+            for (int d = 0; d < sp; d++) {
+                xi.add(Idx.window(ax.get(d + 2), g.strides()[d], rk.get(d), g.dilations()[d], 0));
+                wi.add(rk.get(d));
+            }
+            xi.add(depthwise ? ol : fco != null ? fci : Exprs.mod(fc, Idx.c(block)));
+            wi.add(ol);
+            return Te.sum(Exprs.mul(Te.read(xp, xi), Te.read(wp, wi)), raxes, rext);
+        });
+        b.tag(acc, Template.CONV);
+        if (!b.node.hasInput(2)) {
+            b.output(0, acc);
+            return;
+        }
+        Tensor bias = b.constant(2);
+        Placeholder bp = bias != null ? b.derivedConstant(b.node.input(2) + "__padded" + block, padBias(bias, yb[1] * block)) : b.input(2);
+        b.output(0, Te.compute(b.outName(0), t, Te.box(yb), ax -> {
+            Expr ch = Exprs.add(Idx.mul(ax.get(1), block), ax.getLast());
+            return Exprs.add(Te.read(acc, ax), Te.read(bp, bias != null ? ch : Idx.clamp(ch, 0, m - 1)));
+        }));
+    }
+
+    private static Tensor padBias(Tensor bias, long n) {
+        float[] src = bias.floats(), dst = new float[(int) n];
+        System.arraycopy(src, 0, dst, 0, src.length);
+        return Tensor.ofFloats(Shape.of(n), dst);
+    }
+
+    /**
+     * Blocked input 0 seen through its spatial padding, copied once into a local buffer when some
+     * window leaves the input (every tap then is a plain vector load), else the input itself.
+     */
+    private static Operation padded(OpBuilder b, Placeholder x, Windows.Geometry g, Expr padValue) {
+        int sp = g.rank();
+        long[] shape = x.shape().stream().mapToLong(Long::longValue).toArray();
+        boolean any = false;
+        boolean[] guard = new boolean[sp];
+        for (int d = 0; d < sp; d++) {
+            guard[d] = g.padsBegin()[d] > 0 || g.reach(d) - g.padsBegin()[d] > g.in()[d];
+            any |= guard[d];
+            shape[d + 2] = Math.max(g.reach(d), 1);
+        }
+        if (!any) return x;
+        return b.materialize("pad", x.dtype(), shape, ax -> {
+            List<Expr> idx = new ArrayList<>(List.of(ax.get(0), ax.get(1)));
+            List<Expr> inside = new ArrayList<>();
+            for (int d = 0; d < sp; d++) {
+                Expr i = Idx.add(ax.get(d + 2), -g.padsBegin()[d]);
+                if (guard[d]) {
+                    inside.add(Idx.within(i, 0, g.in()[d]));
+                    i = Idx.clamp(i, 0, g.in()[d] - 1);
+                }
+                idx.add(i);
+            }
+            idx.add(ax.getLast());
+            return Exprs.select(Idx.all(inside), Te.read(x, idx), padValue);
+        });
+    }
+
+    /** MaxPoolNCHWc and AveragePoolNCHWc: the window reduction per lane; the average divides by the counted taps. */
+    static void pool(OpBuilder b) {
+        String op = Blocked.inner(b.node);
+        boolean max = op.equals("MaxPool");
+        long[] xb = b.inDims(0), yb = b.outDims(0);
+        long c = b.node.attrInt(Blocked.CHANNELS, -1);
+        long[] kernel = b.node.attrInts("kernel_shape", null);
+        if (kernel == null) throw b.node.error("attribute kernel_shape is required");
+        Windows.Geometry g = Windows.geometry(b, kernel, plain(xb, c), plain(yb, c));
+        int sp = kernel.length;
+        ScalarType t = b.outType(0);
+        Placeholder x = b.input(0);
+        Expr padValue = max ? Pool.lowest(t) : Idx.lit(t, 0);
+        Operation xp = padded(b, x, g, padValue);
+        List<Expr.Var> rk = new ArrayList<>();
+        for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));
+        List<Long> rext = new ArrayList<>();
+        for (long k : kernel) rext.add(k);
+        Compute window = Te.compute(max ? b.outName(0) : b.name("pool_sum"), t, Te.box(yb), ax -> {
+            List<Expr> xi = new ArrayList<>(List.of(ax.get(0), ax.get(1)));
+            for (int d = 0; d < sp; d++) xi.add(Idx.window(ax.get(d + 2), g.strides()[d], rk.get(d), g.dilations()[d], 0));
+            xi.add(ax.getLast());
+            Expr v = Te.read(xp, xi);
+            return max ? Te.max(v, rk, rext) : Te.sum(v, rk, rext);
+        });
+        b.tag(window, Template.POOL);
+        if (max) {
+            b.output(0, window);
+            return;
+        }
+        boolean includePad = b.node.attrInt("count_include_pad", 0) != 0;
+        b.output(0, Te.compute(b.outName(0), t, Te.box(yb), ax -> {
+            Expr count = null;
+            for (int d = 0; d < sp; d++) {
+                Expr n = Pool.count(g, d, ax.get(d + 2), includePad);
+                count = count == null ? n : Exprs.mul(count, n);
+            }
+            return Exprs.div(Te.read(window, ax), Exprs.cast(t, count));
+        }));
+    }
+
+    /** GlobalAveragePoolNCHWc / GlobalMaxPoolNCHWc: a reduction over the flattened spatial axes, vectorized over lanes. */
+    static void global(OpBuilder b) {
+        boolean max = Blocked.inner(b.node).equals("GlobalMaxPool");
+        long[] xb = b.inDims(0), yb = b.outDims(0);
+        long block = xb[xb.length - 1], hw = 1;
+        for (int d = 2; d < xb.length - 1; d++) hw *= xb[d];
+        ScalarType t = b.outType(0);
+        Placeholder x = b.input(0, new long[] {xb[0], xb[1], hw, block});
+        Expr.Var r = b.reduceAxis("rhw");
+        long spatial = hw;
+        Compute red = Te.compute(max ? b.outName(0) : b.name("pool_sum"), t, Te.box(yb), ax -> {
+            Expr v = Te.read(x, ax.get(0), ax.get(1), r, ax.getLast());
+            return max ? Te.max(v, List.of(r), List.of(spatial)) : Te.sum(v, List.of(r), List.of(spatial));
+        });
+        b.tag(red, Template.REDUCTION);
+        if (max) {
+            b.output(0, red);
+            return;
+        }
+        b.output(0, Te.compute(b.outName(0), t, Te.box(yb), ax -> Exprs.div(Te.read(red, ax), Idx.lit(t, spatial))));
+    }
+}
