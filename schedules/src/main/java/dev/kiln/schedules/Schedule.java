@@ -240,6 +240,19 @@ public final class Schedule {
         trace.add(step);
     }
 
+    /**
+     * Moves the init of reduction {@code buffer} (lowered as its own nest over the whole buffer)
+     * to just before {@code loop}, the outermost reduce loop of its update, over the spatial
+     * loops inside it: each tile is set to the init value right before it is accumulated, and the
+     * separate pass over the buffer goes (TVM's decompose_reduction).
+     */
+    public void decomposeReduction(String buffer, String loop) {
+        Step step = new Step.DecomposeReduction(buffer, loop);
+        find(loop);
+        func = func.withBody(ReductionInit.apply(func.body(), buffer, loop));
+        trace.add(step);
+    }
+
     /** Reads of {@code buffer} below {@code loop} go to {@code buffer.local}, a copy of the box they read made in each iteration. */
     public String cacheRead(String buffer, String loop) {
         Step step = new Step.CacheRead(buffer, loop);
@@ -270,6 +283,7 @@ public final class Schedule {
             case Step.ComputeAt(String buffer, String loop) -> computeAt(buffer, loop);
             case Step.CacheRead(String buffer, String loop) -> cacheRead(buffer, loop);
             case Step.CacheWrite(String buffer, String loop) -> cacheWrite(buffer, loop);
+            case Step.DecomposeReduction(String buffer, String loop) -> decomposeReduction(buffer, loop);
         }
     }
 

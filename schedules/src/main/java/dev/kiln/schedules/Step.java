@@ -134,12 +134,25 @@ public sealed interface Step {
         }
     }
 
+    /** A reduction's init moves from its own nest over the whole buffer to just before its reduce loop {@code loop}. */
+    record DecomposeReduction(String buffer, String loop) implements Step {
+        public DecomposeReduction {
+            checkName(buffer);
+            checkName(loop);
+        }
+
+        public String print() {
+            return "decompose_reduction " + buffer + " " + loop;
+        }
+    }
+
     /** Parses one line written by {@link #print()}. */
     static Step parse(String line) {
         String[] w = line.trim().split("\\s+");
         String usage = "bad schedule step '" + line.trim() + "': expected one of 'split LOOP FACTOR', 'reorder LOOP...', "
                 + "'fuse OUTER INNER', 'parallel LOOP', 'vectorize LOOP', 'unroll LOOP', 'annotate LOOP KIND', 'bind LOOP blockIdx.x', "
-                + "'compute_inline BUFFER', 'compute_at BUFFER LOOP', 'cache_read BUFFER LOOP', 'cache_write BUFFER LOOP'";
+                + "'compute_inline BUFFER', 'compute_at BUFFER LOOP', 'cache_read BUFFER LOOP', 'cache_write BUFFER LOOP', "
+                + "'decompose_reduction BUFFER LOOP'";
         try {
             return switch (w[0]) {
                 case "split" -> {
@@ -174,6 +187,10 @@ public sealed interface Step {
                 case "compute_inline" -> {
                     if (w.length != 2) throw new IllegalArgumentException(usage);
                     yield new ComputeInline(w[1]);
+                }
+                case "decompose_reduction" -> {
+                    if (w.length != 3) throw new IllegalArgumentException(usage);
+                    yield new DecomposeReduction(w[1], w[2]);
                 }
                 case "compute_at", "cache_read", "cache_write" -> {
                     if (w.length != 3) throw new IllegalArgumentException(usage);

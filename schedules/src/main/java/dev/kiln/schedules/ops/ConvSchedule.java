@@ -26,7 +26,7 @@ final class ConvSchedule {
             return;
         }
         // Blocked: [n, co/16, spatial..., 16] over (ci, k...), one axis more than the plain form.
-        if (k.shape().size() == r.axes().size() + 2) blocked(s, k, r, target);
+        if (k.name().contains(ConvNchwc.MARK) || k.shape().size() == r.axes().size() + 2) blocked(s, k, r, target);
         else plain(s, k, r, target);
     }
 
@@ -68,6 +68,8 @@ final class ConvSchedule {
         s.vectorize(lane);
         if (pair != null) s.unroll(pair);
         if (block > 1) s.unroll(inner);
+        // Each register tile starts from zero right before its reduction: no pass zeroing the whole output.
+        s.decomposeReduction(k.name(), red.get(0));
         parallelOuter(s, outer, k, k.numel() * product(r.extents()), target);
     }
 

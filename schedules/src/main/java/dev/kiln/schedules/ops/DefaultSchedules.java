@@ -177,6 +177,9 @@ public final class DefaultSchedules {
                 s.reorder(order.toArray(String[]::new));
             }
         }
+        // A materialized copy (a sum over unit axes): its zeroing goes next to the copy of each
+        // element, where the compiler drops it, instead of a whole pass of its own.
+        if (r.extents().stream().allMatch(e -> e == 1)) s.decomposeReduction(k.name(), red.get(0));
         parallelOuter(s, outer, parallelKnob(knobs, work, target));
     }
 
