@@ -1,8 +1,15 @@
 package dev.kiln.driver;
 
+import dev.kiln.autotune.db.TuningDatabase;
+import dev.kiln.autotune.db.TuningDbException;
+import dev.kiln.driver.tune.Databases;
+import dev.kiln.driver.tune.TunedConfigs;
+import dev.kiln.irhigh.KilnException;
+import dev.kiln.schedules.space.ConfigSource;
 import dev.kiln.targets.Target;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,16 +33,34 @@ final class CompileCommand implements Callable<Integer> {
     @Option(names = "--dump-ir", paramLabel = "DIR", description = "write the graph after each pass, each kernel's loop IR after each lowering step, and the LLVM IR and assembly under DIR")
     Path dumpDir;
 
+    @Option(names = "--db", paramLabel = "URL", description = "schedule kernels with the best configs of this tuning database "
+            + "(jdbc:sqlite:FILE, jdbc:postgresql://HOST/DB or a file path; default: ~/.kiln/tuning.db if it exists)")
+    String db;
+
     @Option(names = {"-v", "--verbose"}, description = "print stack traces of errors")
     boolean verbose;
 
     @Override
     public Integer call() {
         Target t = Target.parse(target);
-        var r = Compiler.compile(model, output, new Compiler.Options(t, Options.inputShapes(inputShapes), dumpDir, verbose));
+        Optional<TuningDatabase> database = db != null ? Optional.of(Databases.open(db)) : TunedConfigs.openDefaultIfPresent();
+        try {
+            TunedConfigs tuned = database.map(TunedConfigs::new).orElse(null);
+            ConfigSource configs = tuned != null ? tuned : ConfigSource.DEFAULTS;
+            var r = Compiler.compile(model, output, new Compiler.Options(t, Options.inputShapes(inputShapes), dumpDir, verbose, configs));
+            report(r, t);
+            if (tuned != null) tuned.summary(model, t).forEach(System.out::println);
+            return 0;
+        } catch (TuningDbException e) {
+            throw new KilnException(e.getMessage(), e);
+        } finally {
+            database.ifPresent(TuningDatabase::close);
+        }
+    }
+
+    private void report(Compiler.Result r, Target t) {
         System.out.printf("compiled %s for %s: %d kernels, weights %.1f MB, workspace %.1f MB (intermediates %.1f MB), %.1f s%n",
                 model, t.name(), r.kernels(), r.weightBytes() / 1e6, r.workspaceBytes() / 1e6, r.intermediateBytes() / 1e6, r.millis() / 1000.0);
         System.out.println("wrote " + r.library() + " and " + r.header());
-        return 0;
     }
 }

@@ -5,6 +5,7 @@ import dev.kiln.frontend.ModelSource;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.irlow.Printer;
+import dev.kiln.schedules.space.ConfigSource;
 import dev.kiln.targets.Target;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,8 +21,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Compiler {
     private Compiler() {}
 
-    /** What to compile and how. {@code dumpDir} (nullable) receives the IR after every step. */
-    public record Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose) {}
+    /**
+     * What to compile and how. {@code dumpDir} (nullable) receives the IR after every step;
+     * {@code configs} gives each kernel's schedule knobs (defaults, or tuned configs from a database).
+     */
+    public record Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose, ConfigSource configs) {
+        public Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose) {
+            this(target, inputShapes, dumpDir, verbose, ConfigSource.DEFAULTS);
+        }
+    }
 
     /** What came out, with the figures worth reporting. */
     public record Result(Path library, Path header, int kernels, long workspaceBytes, long intermediateBytes,
@@ -34,7 +42,7 @@ public final class Compiler {
         Graph g = ModelSource.load(model, opts.inputShapes());
         AtomicInteger step = new AtomicInteger();
         GraphPipeline.run(g, (pass, graph) -> dump(opts, String.format("graph/%02d-%s.txt", step.getAndIncrement(), pass), graph.toString()));
-        ExecutorPlanner.Plan plan = ExecutorPlanner.plan(g, opts.target(),
+        ExecutorPlanner.Plan plan = ExecutorPlanner.plan(g, opts.target(), opts.configs(),
                 (name, fn) -> dump(opts, "kernels/" + name + ".txt", Printer.print(fn)));
         var result = NativeCompiler.compile(plan.spec(), opts.target(), outSo, new NativeCompiler.Options(opts.dumpDir()));
         long weights = plan.spec().constants().stream().mapToLong(c -> c.data().length).sum();

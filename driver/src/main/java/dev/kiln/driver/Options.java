@@ -6,11 +6,11 @@ import java.util.List;
 import java.util.Map;
 
 /** Parsing of option values shared by several commands. */
-final class Options {
+public final class Options {
     private Options() {}
 
     /** {@code NAME=1,3,224,224} flags into a map (repeatable). */
-    static Map<String, long[]> inputShapes(List<String> specs) {
+    public static Map<String, long[]> inputShapes(List<String> specs) {
         Map<String, long[]> r = new LinkedHashMap<>();
         if (specs == null) return r;
         for (String s : specs) {

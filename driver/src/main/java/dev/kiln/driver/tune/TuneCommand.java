@@ -1,0 +1,120 @@
+package dev.kiln.driver.tune;
+
+import dev.kiln.autotune.db.TuningDatabase;
+import dev.kiln.autotune.db.TuningDbException;
+import dev.kiln.autotune.runner.LocalRunner;
+import dev.kiln.autotune.runner.RunnerException;
+import dev.kiln.driver.Options;
+import dev.kiln.frontend.ModelSource;
+import dev.kiln.irhigh.KilnException;
+import dev.kiln.targets.Target;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code kiln tune}: searches schedule configs of a model's kernels and keeps every measurement in the tuning database. */
+@Command(name = "tune", mixinStandardHelpOptions = true,
+        description = {"Tune the kernels of an ONNX model (or zoo:NAME) for a target: measure schedule configs of each kernel "
+                + "and record every measurement in the tuning database, which 'kiln compile --db' then uses.",
+                "Running it again on the same database resumes: configs already measured are not measured again."})
+public final class TuneCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "model.onnx, or zoo:NAME for a built-in model (see 'kiln zoo')")
+    String model;
+
+    @Option(names = "--target", defaultValue = "host", description = "x86_64-avx512, x86_64-avx2 or host (default: ${DEFAULT-VALUE})")
+    String target;
+
+    @Option(names = "--trials", defaultValue = "200", description = "measurements over the whole model, counting those already in the database (default: ${DEFAULT-VALUE})")
+    int trials;
+
+    @Option(names = "--tuner", defaultValue = "xgb", description = "xgb (cost model), ga, random or grid (default: ${DEFAULT-VALUE})")
+    String tuner;
+
+    @Option(names = "--time-budget", paramLabel = "DURATION", description = "stop after this long, e.g. 90s, 20m, 1h30m")
+    String timeBudget;
+
+    @Option(names = "--db", paramLabel = "URL", description = "tuning database: jdbc:sqlite:FILE, jdbc:postgresql://HOST/DB or a file path (default: ~/.kiln/tuning.db)")
+    String db;
+
+    @Option(names = "--plot", paramLabel = "FILE.png", description = "where to write the tuning curve (default: kiln-tune-<model>.png here)")
+    Path plot;
+
+    @Option(names = "--report", description = "print the table and plot from the database without measuring")
+    boolean report;
+
+    @Option(names = "--input-shape", paramLabel = "NAME=D1,D2,..", description = "bind an input's dynamic dimensions (repeatable)")
+    List<String> inputShapes;
+
+    @Option(names = "--seed", defaultValue = "0", description = "seed of the search (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--min-repeat-ms", defaultValue = "20", hidden = true, description = "shortest timed repeat of a measurement")
+    double minRepeatMs;
+
+    @Option(names = {"-v", "--verbose"}, description = "print stack traces of errors")
+    boolean verbose;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Target t = Target.parse(target);
+        TuneLoop.Settings settings = new TuneLoop.Settings(trials, tuner, budget(), seed, minRepeatMs);
+        TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), t);
+        try (TuningDatabase database = Databases.open(db)) {
+            if (ex.tasks().isEmpty()) {
+                out.println("nothing to tune: no kernel of " + model + " has more than one schedule config on " + t.name());
+                return 0;
+            }
+            if (!report) {
+                err.printf("tuning %d tasks of %s (%d of %d kernels) on %s with %s, %d trials%s; records go to %s%n",
+                        ex.tasks().size(), model, ex.covered(), ex.kernels(), t.name(), tuner, trials,
+                        settings.budget() == null ? "" : " or " + Durations.format(settings.budget()), database);
+                tune(t, database, settings, ex.tasks(), err);
+            }
+            List<Report.Row> rows = Report.rows(ex.tasks(), database, t);
+            out.print(Report.table(rows));
+            Path png = plot != null ? plot : Path.of("kiln-tune-" + modelName(model) + ".png");
+            try {
+                Plot.write(rows, "kiln tune " + model + " on " + t.name(), png);
+            } catch (IOException e) {
+                throw new KilnException("cannot write the tuning curve to " + png + ": " + e.getMessage(), e);
+            }
+            out.println("wrote the tuning curve to " + png.toAbsolutePath());
+            return 0;
+        } catch (TuningDbException e) {
+            throw new KilnException(e.getMessage(), e);
+        }
+    }
+
+    private void tune(Target t, TuningDatabase database, TuneLoop.Settings settings, List<TaskExtractor.Task> tasks, PrintWriter err) {
+        try (LocalRunner runner = new LocalRunner()) {
+            new TuneLoop(t, database, runner, settings, Progress.to(err)).run(tasks);
+        } catch (RunnerException e) {
+            throw new KilnException("the measurement runner failed: " + e.getMessage()
+                    + ". Every measurement so far is in " + database + "; run the same command again to resume.", e);
+        }
+    }
+
+    private Duration budget() {
+        return timeBudget == null ? null : Durations.parse(timeBudget);
+    }
+
+    /** {@code zoo:mlp} to {@code mlp}, {@code dir/net.onnx} to {@code net}. */
+    static String modelName(String model) {
+        if (ModelSource.isZoo(model)) return model.substring(ModelSource.ZOO_PREFIX.length());
+        String f = Path.of(model).getFileName().toString();
+        return f.endsWith(".onnx") ? f.substring(0, f.length() - 5) : f;
+    }
+}

@@ -1,0 +1,323 @@
+package dev.kiln.driver.tune;
+
+import com.google.protobuf.ByteString;
+import dev.kiln.autotune.db.ErrorCode;
+import dev.kiln.autotune.db.TuningDatabase;
+import dev.kiln.autotune.db.TuningRecord;
+import dev.kiln.autotune.model.GbtCostModel;
+import dev.kiln.autotune.runner.Runner;
+import dev.kiln.autotune.runner.proto.Expected;
+import dev.kiln.autotune.runner.proto.MeasureRequest;
+import dev.kiln.autotune.runner.proto.MeasureResult;
+import dev.kiln.autotune.runner.proto.TensorData;
+import dev.kiln.autotune.tuner.GaTuner;
+import dev.kiln.autotune.tuner.GridTuner;
+import dev.kiln.autotune.tuner.ModelBasedTuner;
+import dev.kiln.autotune.tuner.RandomTuner;
+import dev.kiln.autotune.tuner.TaskScheduler;
+import dev.kiln.autotune.tuner.Tuner;
+import dev.kiln.irhigh.KilnException;
+import dev.kiln.schedules.space.Config;
+import dev.kiln.schedules.space.ConfigSpace;
+import dev.kiln.targets.Target;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The tuning loop of {@code kiln tune}: for each task, the default config is measured first (its
+ * outputs become the reference every candidate is checked against), earlier records of the
+ * workload are fed to the tuner so nothing is measured twice, and then {@link TaskScheduler}
+ * hands out the trial budget round by round. Each round's candidates are built in parallel and
+ * measured one at a time; every measurement, failed or not, is committed to the database at once.
+ */
+public final class TuneLoop {
+    /** The tuners {@code --tuner} accepts. */
+    public static final List<String> TUNERS = List.of("xgb", "ga", "random", "grid");
+
+    /**
+     * How to tune. {@code trials}: total over the model, counting measurements already in the
+     * database; {@code budget}: wall-clock limit (null for none).
+     */
+    public record Settings(int trials, String tuner, Duration budget, long seed, double minRepeatMs) {
+        public Settings {
+            if (!TUNERS.contains(tuner))
+                throw new KilnException("unknown tuner '" + tuner + "': choose one of " + String.join(", ", TUNERS));
+            if (trials < 0) throw new KilnException("--trials must be at least 0, got " + trials);
+        }
+    }
+
+    /** What tuning one task came to. */
+    public record TaskResult(TaskExtractor.Task task, int trials, int errors, double defaultGflops, double bestGflops,
+                             String skipped) {}
+
+    private static final double RTOL = 1e-3;
+    private static final double ATOL = 1e-4;
+    private static final int MAX_ROUND = 16;
+    /** Untimed runs before timing: the first runs of a fresh runner pay for thread-pool start-up and cold caches. */
+    private static final int WARMUP = 3;
+
+    private final Target target;
+    private final TuningDatabase db;
+    private final Runner runner;
+    private final Settings settings;
+    private final Progress progress;
+    private final String runId = UUID.randomUUID().toString();
+    private String deviceKey;
+
+    public TuneLoop(Target target, TuningDatabase db, Runner runner, Settings settings, Progress progress) {
+        this.target = target;
+        this.db = db;
+        this.runner = runner;
+        this.settings = settings;
+        this.progress = progress;
+    }
+
+    /** The state of one task while tuning. */
+    private final class TaskState {
+        final int index;
+        final TaskExtractor.Task task;
+        final CandidateBuilder builder;
+        final Tuner tuner;
+        List<ByteString> reference;
+        int done;
+        int errors;
+        double defaultGflops;
+        double bestGflops;
+        String skipped;
+
+        TaskState(int index, TaskExtractor.Task task, Path dir) {
+            this.index = index;
+            this.task = task;
+            this.builder = new CandidateBuilder(task, target, dir);
+            this.tuner = newTuner(task.space(), builder);
+        }
+
+        double bestLatency() {
+            return bestGflops > 0 ? task.flops() / (bestGflops * 1e9) : Double.NaN;
+        }
+
+        TaskResult result() {
+            return new TaskResult(task, done, errors, defaultGflops, bestGflops, skipped);
+        }
+    }
+
+    public List<TaskResult> run(List<TaskExtractor.Task> tasks) {
+        long start = System.nanoTime();
+        deviceKey = runner.info().getDeviceKey();
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("kiln-tune-");
+        } catch (IOException e) {
+            throw new KilnException("cannot create a temporary directory for candidate libraries: " + e.getMessage(), e);
+        }
+        int threads = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "kiln-tune-build");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<TaskState> states = new ArrayList<>();
+            for (int i = 0; i < tasks.size(); i++) {
+                TaskState s = new TaskState(i, tasks.get(i), dir);
+                states.add(s);
+                progress.begin(i, tasks.size(), tasks.get(i));
+                prepare(s);
+                progress.update(s.done, states.stream().mapToInt(x -> x.done).sum(), settings.trials(), s.bestGflops, Double.NaN);
+                progress.end();
+            }
+            List<TaskState> live = states.stream().filter(s -> s.skipped == null).toList();
+            int already = states.stream().mapToInt(s -> s.done).sum();
+            int budget = Math.max(0, settings.trials() - already);
+            List<TaskScheduler.Task> stasks = live.stream()
+                    .map(s -> new TaskScheduler.Task(s.task.key(), s.task.weight(), s.bestLatency(), s.task.flops())).toList();
+            int round = live.isEmpty() ? 1 : Math.clamp(budget / live.size(), 1, MAX_ROUND);
+            TaskScheduler scheduler = new TaskScheduler(stasks, budget, round);
+            int measured = 0;
+            while (scheduler.hasNext() && !overBudget(start)) {
+                TaskScheduler.Round r = scheduler.next();
+                TaskState s = live.get(r.task());
+                List<Config> configs = s.tuner.next(r.trials());
+                if (configs.isEmpty()) {
+                    scheduler.exhausted(r.task());
+                    continue;
+                }
+                progress.begin(s.index, tasks.size(), s.task);
+                List<Future<CandidateBuilder.Candidate>> built = new ArrayList<>();
+                for (Config c : configs) built.add(pool.submit(() -> s.builder.build(c)));
+                List<Config> done = new ArrayList<>();
+                List<Double> gflops = new ArrayList<>();
+                for (Future<CandidateBuilder.Candidate> f : built) {
+                    if (overBudget(start)) break;
+                    CandidateBuilder.Candidate c = get(f);
+                    TuningRecord rec = measure(s, c, s.reference);
+                    done.add(c.config());
+                    gflops.add(rec.gflops());
+                    measured++;
+                    double elapsed = (System.nanoTime() - start) / 1e9;
+                    double left = (budget - measured) * elapsed / measured;
+                    if (settings.budget() != null) left = Math.min(left, settings.budget().toSeconds() - elapsed);
+                    progress.update(s.done, already + measured, already + budget, s.bestGflops, Math.max(0, left));
+                }
+                for (Future<CandidateBuilder.Candidate> f : built) f.cancel(false);
+                s.tuner.update(done, gflops);
+                if (!s.tuner.hasNext()) scheduler.exhausted(r.task());
+                scheduler.update(r.task(), s.bestLatency());
+                progress.end();
+            }
+            if (overBudget(start)) progress.note("time budget of " + Durations.format(settings.budget()) + " spent; stopping");
+            return states.stream().map(TaskState::result).toList();
+        } finally {
+            pool.shutdownNow();
+            deleteQuietly(dir);
+        }
+    }
+
+    /**
+     * Feeds the database's records of the task to its tuner, then measures the default config
+     * for the reference outputs (recorded only if it is not already in the database).
+     */
+    private void prepare(TaskState s) {
+        String key = s.task.key();
+        ConfigSpace space = s.task.space();
+        List<Config> configs = new ArrayList<>();
+        List<Double> gflops = new ArrayList<>();
+        Set<String> fed = new HashSet<>();
+        for (TuningRecord r : db.records(target.name(), key)) {
+            Config c;
+            try {
+                c = Config.parse(r.config());
+                space.check(c);
+            } catch (IllegalArgumentException e) {
+                continue; // a record of another version of the template: not a point of this space
+            }
+            if (!fed.add(c.toString())) continue;
+            configs.add(c);
+            gflops.add(r.gflops());
+            s.done++;
+            if (!r.ok()) s.errors++;
+            s.bestGflops = Math.max(s.bestGflops, r.gflops());
+        }
+        if (!configs.isEmpty()) s.tuner.update(configs, gflops);
+        Set<String> measured = db.measuredConfigs(target.name(), key);
+
+        Config defaults = space.defaults();
+        boolean known = measured.contains(defaults.toString());
+        CandidateBuilder.Candidate c = s.builder.build(defaults);
+        MeasureResult result = c.ok() ? runner.measure(request(s, c, null, true)) : null;
+        TuningRecord rec = record(s, c, result);
+        if (!known) {
+            append(s, rec);
+            s.tuner.update(List.of(defaults), List.of(rec.gflops()));
+        }
+        if (!rec.ok()) {
+            s.skipped = "the default config failed (" + rec.errorCode() + ": " + rec.errorMessage() + ")";
+            progress.note("skipping " + s.task.key() + ": " + s.skipped);
+            return;
+        }
+        s.reference = result.getOutputsList();
+        s.defaultGflops = rec.gflops();
+        // A re-measured default is not recorded, so it does not count as the best either: the table reads the database.
+        if (!known) s.bestGflops = Math.max(s.bestGflops, rec.gflops());
+    }
+
+    /** Measures one candidate against the reference and commits its record. */
+    private TuningRecord measure(TaskState s, CandidateBuilder.Candidate c, List<ByteString> reference) {
+        MeasureResult result = c.ok() ? runner.measure(request(s, c, reference, false)) : null;
+        TuningRecord rec = record(s, c, result);
+        append(s, rec);
+        s.bestGflops = Math.max(s.bestGflops, rec.gflops());
+        return rec;
+    }
+
+    private void append(TaskState s, TuningRecord rec) {
+        db.append(rec);
+        s.done++;
+        if (!rec.ok()) s.errors++;
+    }
+
+    private MeasureRequest request(TaskState s, CandidateBuilder.Candidate c, List<ByteString> reference, boolean returnOutputs) {
+        MeasureRequest.Builder b = MeasureRequest.newBuilder()
+                .setCandidateId(s.task.key() + "/" + c.config())
+                .setLibrary(ByteString.copyFrom(c.library()))
+                .setThreads(0)
+                .setNumber(0).setRepeat(3).setMinRepeatMs(settings.minRepeatMs()).setWarmup(WARMUP)
+                .setTimeoutMs(10_000)
+                .setReturnOutputs(returnOutputs);
+        for (int i = 0; i < s.builder.inputs(); i++) b.addInputs(TensorData.newBuilder().setSeed(i + 1));
+        if (reference != null) b.setExpected(Expected.newBuilder().addAllOutputs(reference).setRtol(RTOL).setAtol(ATOL));
+        return b.build();
+    }
+
+    private TuningRecord record(TaskState s, CandidateBuilder.Candidate c, MeasureResult r) {
+        ErrorCode code = c.error();
+        String message = c.message();
+        List<Double> costs = List.of();
+        if (c.ok()) {
+            code = errorCode(r.getStatus());
+            message = code == ErrorCode.NONE ? null : r.getError();
+            if (code == ErrorCode.NONE) costs = r.getCostsList();
+        }
+        return new TuningRecord(target.name(), s.task.key(), s.task.workload().description(), c.config().toString(),
+                c.trace(), costs, code, message, s.task.flops(), Instant.now(), KilnVersion.get(), deviceKey,
+                settings.tuner(), s.done, runId);
+    }
+
+    static ErrorCode errorCode(MeasureResult.Status status) {
+        return switch (status) {
+            case OK -> ErrorCode.NONE;
+            case RUN_ERROR, LOAD_ERROR -> ErrorCode.RUN_ERROR;
+            case TIMEOUT -> ErrorCode.TIMEOUT;
+            case WRONG_ANSWER -> ErrorCode.WRONG_ANSWER;
+            case CRASH -> ErrorCode.CRASH;
+            default -> ErrorCode.UNKNOWN;
+        };
+    }
+
+    private Tuner newTuner(ConfigSpace space, CandidateBuilder builder) {
+        return switch (settings.tuner()) {
+            case "random" -> new RandomTuner(space, settings.seed());
+            case "grid" -> new GridTuner(space);
+            case "ga" -> new GaTuner(space, settings.seed());
+            case "xgb" -> new ModelBasedTuner(space, builder::features, new GbtCostModel(), settings.seed());
+            default -> throw new KilnException("unknown tuner '" + settings.tuner() + "'");
+        };
+    }
+
+    private boolean overBudget(long start) {
+        return settings.budget() != null && System.nanoTime() - start >= settings.budget().toNanos();
+    }
+
+    private static CandidateBuilder.Candidate get(Future<CandidateBuilder.Candidate> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KilnException("tuning was interrupted");
+        } catch (ExecutionException e) {
+            throw new KilnException("building a candidate failed unexpectedly: " + e.getCause(), e.getCause());
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var files = Files.list(dir)) {
+            for (Path p : files.toList()) Files.deleteIfExists(p);
+            Files.deleteIfExists(dir);
+        } catch (IOException | UncheckedIOException ignored) {
+            // leftover temporary files are harmless
+        }
+    }
+}

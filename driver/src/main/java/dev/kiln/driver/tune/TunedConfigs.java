@@ -1,0 +1,102 @@
+package dev.kiln.driver.tune;
+
+import dev.kiln.autotune.db.TuningDatabase;
+import dev.kiln.autotune.db.TuningRecord;
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.Node;
+import dev.kiln.schedules.ops.OpInventory;
+import dev.kiln.schedules.ops.Workload;
+import dev.kiln.schedules.space.Config;
+import dev.kiln.schedules.space.ConfigSource;
+import dev.kiln.schedules.space.ConfigSpace;
+import dev.kiln.schedules.space.Knobs;
+import dev.kiln.targets.Target;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The configs {@code kiln compile --db} schedules with: for each kernel, the best record of its
+ * workload on the target, or the defaults where there is none (or the record no longer fits the
+ * template's space, which a warning reports). Remembers which kernels it tuned and which it
+ * left on defaults, for the summary after the compile.
+ */
+public final class TunedConfigs implements ConfigSource {
+    private static final int TRIALS_PER_TASK = 64;
+
+    private final TuningDatabase db;
+    private final Map<String, Optional<TuningRecord>> best = new LinkedHashMap<>();
+    private final List<String> tuned = new ArrayList<>();
+    /** Untuned workloads with a config space worth searching: key to (description, space size, kernels). */
+    private final Map<String, long[]> untunedSize = new LinkedHashMap<>();
+    private final Map<String, String> untunedDesc = new LinkedHashMap<>();
+    private final List<String> warnings = new ArrayList<>();
+
+    public TunedConfigs(TuningDatabase db) {
+        this.db = db;
+    }
+
+    /** The default database, opened only if its file exists (compile never creates it); empty otherwise. */
+    public static Optional<TuningDatabase> openDefaultIfPresent() {
+        Path file = Path.of(System.getProperty("user.home"), ".kiln", "tuning.db");
+        return Files.isRegularFile(file) ? Optional.of(Databases.open(null)) : Optional.empty();
+    }
+
+    @Override
+    public Knobs knobsFor(Node node, Graph graph, Target target) {
+        ConfigSpace space = OpInventory.space(node, graph, target);
+        if (space.size() <= 1) return Knobs.defaults(); // nothing to tune
+        Workload w = Workload.of(node, graph, target);
+        Optional<TuningRecord> record = best.computeIfAbsent(w.key(), k -> db.best(target.name(), k));
+        if (record.isPresent()) {
+            try {
+                Config c = Config.parse(record.get().config());
+                space.check(c);
+                tuned.add(node.name());
+                return Knobs.of(c);
+            } catch (IllegalArgumentException e) {
+                warnings.add("the tuned config of " + w.key() + " (kernel " + node.name() + ") no longer fits its template ("
+                        + e.getMessage() + "); using the defaults. Tune it again with kiln tune.");
+            }
+        }
+        untunedDesc.putIfAbsent(w.key(), w.description());
+        untunedSize.computeIfAbsent(w.key(), k -> new long[] {space.size(), 0})[1]++;
+        return Knobs.defaults();
+    }
+
+    /** Kernels scheduled with a tuned config, by node name. */
+    public List<String> tunedKernels() {
+        return List.copyOf(tuned);
+    }
+
+    /** Number of tunable kernels left on default configs. */
+    public int defaultKernels() {
+        return untunedSize.values().stream().mapToInt(v -> (int) v[1]).sum();
+    }
+
+    public List<String> warnings() {
+        return List.copyOf(warnings);
+    }
+
+    /** What the compile used, and what tuning the rest would take; lines for the user. */
+    public List<String> summary(String model, Target target) {
+        List<String> lines = new ArrayList<>(warnings);
+        lines.add(tuned.size() + " kernel" + (tuned.size() == 1 ? "" : "s") + " use tuned configs from " + db);
+        if (!untunedSize.isEmpty()) {
+            long trials = 0;
+            List<String> names = new ArrayList<>();
+            for (var e : untunedSize.entrySet()) {
+                trials += Math.min(e.getValue()[0], TRIALS_PER_TASK);
+                names.add(untunedDesc.get(e.getKey()) + (e.getValue()[1] > 1 ? " x" + e.getValue()[1] : ""));
+            }
+            lines.add(defaultKernels() + " kernel" + (defaultKernels() == 1 ? "" : "s") + " on default configs ("
+                    + String.join("; ", names) + "); run `kiln tune " + model + " --target " + target.name()
+                    + "` (about " + trials + " trials)");
+        }
+        return lines;
+    }
+}

@@ -1,0 +1,149 @@
+package dev.kiln.driver.tune;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.autotune.db.TuningDatabase;
+import dev.kiln.autotune.db.TuningRecord;
+import dev.kiln.driver.Compare;
+import dev.kiln.driver.KilnLibrary;
+import dev.kiln.driver.Main;
+import dev.kiln.driver.OrtModel;
+import dev.kiln.frontend.zoo.Zoo;
+import dev.kiln.irhigh.Tensor;
+import dev.kiln.targets.Target;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code kiln tune zoo:mlp} end to end into a temporary SQLite database: records with costs, a
+ * table and a PNG; a second run resumes without measuring any config twice; {@code --report}
+ * measures nothing; {@code kiln compile --db} uses the tuned configs and still matches ONNX Runtime.
+ */
+class TuneEndToEndTest {
+    record Run(int code, String out, String err) {}
+
+    static Run kiln(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void tuneResumeReportAndCompileWithTheDatabase(@TempDir Path dir) throws Exception {
+        Target target = Target.host();
+        Path dbFile = dir.resolve("tuning.db");
+        String db = "jdbc:sqlite:" + dbFile;
+        Path png = dir.resolve("curve.png");
+
+        Run first = kiln("tune", "zoo:mlp", "--target", target.name(), "--trials", "7", "--tuner", "random",
+                "--db", db, "--plot", png.toString(), "--min-repeat-ms", "1");
+        assertEquals(0, first.code(), first.err());
+        List<TaskExtractor.Task> tasks = TaskExtractor.fromModel("zoo:mlp", Map.of(), target).tasks();
+        assertFalse(tasks.isEmpty());
+        long afterFirst;
+        try (TuningDatabase d = TuningDatabase.open(db)) {
+            afterFirst = d.count();
+            assertTrue(afterFirst >= tasks.size() && afterFirst <= 7, afterFirst + " records for " + tasks.size() + " tasks");
+            for (TaskExtractor.Task t : tasks) {
+                List<TuningRecord> rs = d.records(target.name(), t.key());
+                assertFalse(rs.isEmpty(), "no record of " + t.key());
+                // The default config is measured first, and it is what the reference comes from: it must work.
+                assertEquals(t.space().defaults().toString(), rs.getFirst().config());
+                assertTrue(rs.getFirst().ok(), rs.getFirst().errorCode() + ": " + rs.getFirst().errorMessage());
+                for (TuningRecord r : rs) {
+                    assertEquals(r.ok(), !r.costsSeconds().isEmpty());
+                    assertEquals("random", r.tuner());
+                    assertEquals(t.flops(), r.flops());
+                }
+            }
+        }
+        for (TaskExtractor.Task t : tasks) assertTrue(first.out().contains(t.key()), "table lacks " + t.key() + ":\n" + first.out());
+        assertTrue(first.out().contains("speedup"), first.out());
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertNotNull(img, "not a readable image: " + png);
+        assertTrue(img.getWidth() > 100 && img.getHeight() > 100);
+
+        // Resume: more trials in the same database; no config of a workload is ever measured twice.
+        Run second = kiln("tune", "zoo:mlp", "--target", target.name(), "--trials", "12", "--tuner", "random",
+                "--db", db, "--plot", png.toString(), "--min-repeat-ms", "1", "--seed", "1");
+        assertEquals(0, second.code(), second.err());
+        long afterSecond;
+        try (TuningDatabase d = TuningDatabase.open(db)) {
+            afterSecond = d.count();
+            assertTrue(afterSecond > afterFirst && afterSecond <= 12, afterFirst + " then " + afterSecond + " records");
+            for (TaskExtractor.Task t : tasks) {
+                Set<String> configs = new HashSet<>();
+                for (TuningRecord r : d.records(target.name(), t.key()))
+                    assertTrue(configs.add(r.config()), "config " + r.config() + " of " + t.key() + " measured twice");
+            }
+        }
+
+        // The report reads the database and measures nothing.
+        Path png2 = dir.resolve("report.png");
+        Run report = kiln("tune", "zoo:mlp", "--report", "--target", target.name(), "--db", db, "--plot", png2.toString());
+        assertEquals(0, report.code(), report.err());
+        assertTrue(report.out().contains("speedup") && report.out().contains(tasks.getFirst().key()), report.out());
+        assertNotNull(ImageIO.read(png2.toFile()));
+        try (TuningDatabase d = TuningDatabase.open(db)) {
+            assertEquals(afterSecond, d.count());
+        }
+
+        // Compile with the database: every tunable kernel has a record, so all use tuned configs; outputs still match.
+        Path so = dir.resolve("libmlp.so");
+        PrintStream saved = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        int code;
+        StringWriter err = new StringWriter();
+        try {
+            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            code = Main.execute(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
+                    "compile", "zoo:mlp", "--target", target.name(), "--db", db, "-o", so.toString());
+        } finally {
+            System.setOut(saved);
+        }
+        String compiled = captured.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, err.toString());
+        assertTrue(compiled.contains(tasks.size() + " kernels use tuned configs"), compiled);
+        assertFalse(compiled.contains("on default configs"), compiled);
+        try (KilnLibrary kiln = new KilnLibrary(so, 1); OrtModel ort = new OrtModel(Zoo.onnxBytes("mlp"), 1)) {
+            Map<String, Tensor> inputs = kiln.randomInputs(3);
+            Map<String, Tensor> expected = ort.run(inputs);
+            Map<String, Tensor> actual = kiln.run(inputs);
+            for (var e : expected.entrySet()) {
+                Compare c = Compare.of(actual.get(e.getKey()), e.getValue(), 1e-4, 1e-3);
+                assertTrue(c.ok(), "output " + e.getKey() + " with tuned configs: " + c.detail());
+            }
+        }
+        assertTrue(Files.exists(dbFile));
+    }
+
+    @Test
+    void badOptionsGiveClearErrors(@TempDir Path dir) {
+        String db = "jdbc:sqlite:" + dir.resolve("t.db");
+        Run tuner = kiln("tune", "zoo:mlp", "--tuner", "annealing", "--db", db);
+        assertEquals(1, tuner.code());
+        assertTrue(tuner.err().contains("unknown tuner 'annealing'") && tuner.err().contains("xgb"), tuner.err());
+        Run budget = kiln("tune", "zoo:mlp", "--time-budget", "soon", "--db", db);
+        assertEquals(1, budget.code());
+        assertTrue(budget.err().contains("bad time budget 'soon'"), budget.err());
+        Run unreachable = kiln("tune", "zoo:mlp", "--db", "jdbc:sqlite:" + dir.resolve("no/such/dir/t.db"));
+        assertEquals(1, unreachable.code());
+        assertTrue(unreachable.err().contains("kiln: error:") && unreachable.err().contains("tuning database"), unreachable.err());
+    }
+}
