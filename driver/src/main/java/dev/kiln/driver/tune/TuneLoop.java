@@ -114,8 +114,19 @@ public final class TuneLoop {
         }
     }
 
+    /**
+     * Tunes the tasks until the model has {@code trials} measurements in the database (or the
+     * time budget is spent); returns what each task came to (empty when there was nothing to do).
+     */
     public List<TaskResult> run(List<TaskExtractor.Task> tasks) {
         long start = System.nanoTime();
+        long prior = 0;
+        for (TaskExtractor.Task t : tasks) prior += db.count(target.name(), t.key());
+        if (prior >= settings.trials()) {
+            progress.note(prior + " measurements of these kernels are already in " + db + ", as many as --trials "
+                    + settings.trials() + " asks for: nothing to measure. Raise --trials to tune further.");
+            return List.of();
+        }
         deviceKey = runner.info().getDeviceKey();
         Path dir;
         try {

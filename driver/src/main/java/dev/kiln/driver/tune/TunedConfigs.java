@@ -85,7 +85,7 @@ public final class TunedConfigs implements ConfigSource {
     /** What the compile used, and what tuning the rest would take; lines for the user. */
     public List<String> summary(String model, Target target) {
         List<String> lines = new ArrayList<>(warnings);
-        lines.add(tuned.size() + " kernel" + (tuned.size() == 1 ? "" : "s") + " use tuned configs from " + db);
+        lines.add(tuned.size() + (tuned.size() == 1 ? " kernel uses" : " kernels use") + " tuned configs from " + db);
         if (!untunedSize.isEmpty()) {
             long trials = 0;
             List<String> names = new ArrayList<>();

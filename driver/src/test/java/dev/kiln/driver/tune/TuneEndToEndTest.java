@@ -104,6 +104,15 @@ class TuneEndToEndTest {
             assertEquals(afterSecond, d.count());
         }
 
+        // The same --trials again: everything asked for is in the database already, so nothing is measured.
+        Run again = kiln("tune", "zoo:mlp", "--target", target.name(), "--trials", "12", "--tuner", "random",
+                "--db", db, "--plot", png.toString());
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.err().contains("nothing to measure"), again.err());
+        try (TuningDatabase d = TuningDatabase.open(db)) {
+            assertEquals(afterSecond, d.count());
+        }
+
         // Compile with the database: every tunable kernel has a record, so all use tuned configs; outputs still match.
         Path so = dir.resolve("libmlp.so");
         PrintStream saved = System.out;
