@@ -10,6 +10,7 @@ import dev.kiln.irhigh.KilnException;
 import dev.kiln.targets.Target;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -71,6 +72,9 @@ public final class TuneCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Target t = Target.parse(target);
         TuneLoop.Settings settings = new TuneLoop.Settings(trials, tuner, budget(), seed, minRepeatMs);
+        if (report && db == null && !Files.isRegularFile(TunedConfigs.defaultFile()))
+            throw new KilnException("there is no tuning database at " + TunedConfigs.defaultFile()
+                    + " to report on: tune first (kiln tune " + model + "), or name the database with --db");
         TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), t);
         try (TuningDatabase database = Databases.open(db)) {
             if (ex.tasks().isEmpty()) {

@@ -76,6 +76,11 @@ public final class TuneLoop {
     private final Progress progress;
     private final String runId = UUID.randomUUID().toString();
     private String deviceKey;
+    // The run's clock and counts: trials found in the database, trials to add, trials measured so far.
+    private long start;
+    private int already;
+    private int budget;
+    private int measured;
 
     public TuneLoop(Target target, TuningDatabase db, Runner runner, Settings settings, Progress progress) {
         this.target = target;
@@ -97,6 +102,7 @@ public final class TuneLoop {
         double defaultGflops;
         double bestGflops;
         String skipped;
+        boolean exhausted;
 
         TaskState(int index, TaskExtractor.Task task, Path dir) {
             this.index = index;
@@ -119,7 +125,7 @@ public final class TuneLoop {
      * time budget is spent); returns what each task came to (empty when there was nothing to do).
      */
     public List<TaskResult> run(List<TaskExtractor.Task> tasks) {
-        long start = System.nanoTime();
+        start = System.nanoTime();
         long prior = 0;
         for (TaskExtractor.Task t : tasks) prior += db.count(target.name(), t.key());
         if (prior >= settings.trials()) {
@@ -131,6 +137,7 @@ public final class TuneLoop {
         Path dir;
         try {
             dir = Files.createTempDirectory("kiln-tune-");
+            dir.toFile().deleteOnExit(); // after Ctrl-C too; each library is deleted as soon as it is read
         } catch (IOException e) {
             throw new KilnException("cannot create a temporary directory for candidate libraries: " + e.getMessage(), e);
         }
@@ -142,7 +149,7 @@ public final class TuneLoop {
         });
         try {
             List<TaskState> states = new ArrayList<>();
-            for (int i = 0; i < tasks.size(); i++) {
+            for (int i = 0; i < tasks.size() && !overBudget(); i++) {
                 TaskState s = new TaskState(i, tasks.get(i), dir);
                 states.add(s);
                 progress.begin(i, tasks.size(), tasks.get(i));
@@ -151,50 +158,67 @@ public final class TuneLoop {
                 progress.end();
             }
             List<TaskState> live = states.stream().filter(s -> s.skipped == null).toList();
-            int already = states.stream().mapToInt(s -> s.done).sum();
-            int budget = Math.max(0, settings.trials() - already);
-            List<TaskScheduler.Task> stasks = live.stream()
-                    .map(s -> new TaskScheduler.Task(s.task.key(), s.task.weight(), s.bestLatency(), s.task.flops())).toList();
-            int round = live.isEmpty() ? 1 : Math.clamp(budget / live.size(), 1, MAX_ROUND);
-            TaskScheduler scheduler = new TaskScheduler(stasks, budget, round);
-            int measured = 0;
-            while (scheduler.hasNext() && !overBudget(start)) {
-                TaskScheduler.Round r = scheduler.next();
-                TaskState s = live.get(r.task());
-                List<Config> configs = s.tuner.next(r.trials());
-                if (configs.isEmpty()) {
-                    scheduler.exhausted(r.task());
-                    continue;
-                }
-                progress.begin(s.index, tasks.size(), s.task);
-                List<Future<CandidateBuilder.Candidate>> built = new ArrayList<>();
-                for (Config c : configs) built.add(pool.submit(() -> s.builder.build(c)));
-                List<Config> done = new ArrayList<>();
-                List<Double> gflops = new ArrayList<>();
-                for (Future<CandidateBuilder.Candidate> f : built) {
-                    if (overBudget(start)) break;
-                    CandidateBuilder.Candidate c = get(f);
-                    TuningRecord rec = measure(s, c, s.reference);
-                    done.add(c.config());
-                    gflops.add(rec.gflops());
-                    measured++;
-                    double elapsed = (System.nanoTime() - start) / 1e9;
-                    double left = (budget - measured) * elapsed / measured;
-                    if (settings.budget() != null) left = Math.min(left, settings.budget().toSeconds() - elapsed);
-                    progress.update(s.done, already + measured, already + budget, s.bestGflops, Math.max(0, left));
-                }
-                for (Future<CandidateBuilder.Candidate> f : built) f.cancel(false);
-                s.tuner.update(done, gflops);
-                if (!s.tuner.hasNext()) scheduler.exhausted(r.task());
-                scheduler.update(r.task(), s.bestLatency());
-                progress.end();
+            already = states.stream().mapToInt(s -> s.done).sum();
+            budget = Math.max(0, settings.trials() - already);
+            // A task whose space runs out returns unused trials; a fresh scheduler hands them to the others.
+            while (measured < budget && !overBudget()) {
+                List<TaskState> open = live.stream().filter(s -> !s.exhausted).toList();
+                if (open.isEmpty()) break;
+                int before = measured;
+                schedule(open, tasks.size(), pool);
+                if (measured == before) break;
             }
-            if (overBudget(start)) progress.note("time budget of " + Durations.format(settings.budget()) + " spent; stopping");
+            if (overBudget()) progress.note("time budget of " + Durations.format(settings.budget()) + " spent; stopping");
             return states.stream().map(TaskState::result).toList();
         } finally {
             pool.shutdownNow();
             deleteQuietly(dir);
         }
+    }
+
+    /** Runs one task scheduler over the open tasks until its budget (what is left of the run's) is handed out. */
+    private void schedule(List<TaskState> open, int taskCount, ExecutorService pool) {
+        List<TaskScheduler.Task> stasks = open.stream()
+                .map(s -> new TaskScheduler.Task(s.task.key(), s.task.weight(), s.bestLatency(), s.task.flops())).toList();
+        int round = Math.clamp((budget - measured) / open.size(), 1, MAX_ROUND);
+        TaskScheduler scheduler = new TaskScheduler(stasks, budget - measured, round);
+        while (scheduler.hasNext() && !overBudget()) {
+            TaskScheduler.Round r = scheduler.next();
+            TaskState s = open.get(r.task());
+            List<Config> configs = s.tuner.next(r.trials());
+            if (!configs.isEmpty()) {
+                progress.begin(s.index, taskCount, s.task);
+                measureRound(s, configs, pool);
+                progress.end();
+            }
+            if (configs.isEmpty() || !s.tuner.hasNext()) {
+                s.exhausted = true;
+                scheduler.exhausted(r.task());
+            }
+            scheduler.update(r.task(), s.bestLatency());
+        }
+    }
+
+    /** Builds a round's candidates in parallel and measures them one by one, committing each record. */
+    private void measureRound(TaskState s, List<Config> configs, ExecutorService pool) {
+        List<Future<CandidateBuilder.Candidate>> built = new ArrayList<>();
+        for (Config c : configs) built.add(pool.submit(() -> s.builder.build(c)));
+        List<Config> done = new ArrayList<>();
+        List<Double> gflops = new ArrayList<>();
+        for (Future<CandidateBuilder.Candidate> f : built) {
+            if (overBudget()) break;
+            CandidateBuilder.Candidate c = get(f);
+            TuningRecord rec = measure(s, c, s.reference);
+            done.add(c.config());
+            gflops.add(rec.gflops());
+            measured++;
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            double left = (budget - measured) * elapsed / measured;
+            if (settings.budget() != null) left = Math.min(left, settings.budget().toSeconds() - elapsed);
+            progress.update(s.done, already + measured, already + budget, s.bestGflops, Math.max(0, left));
+        }
+        for (Future<CandidateBuilder.Candidate> f : built) f.cancel(false);
+        s.tuner.update(done, gflops);
     }
 
     /**
@@ -308,7 +332,7 @@ public final class TuneLoop {
         };
     }
 
-    private boolean overBudget(long start) {
+    private boolean overBudget() {
         return settings.budget() != null && System.nanoTime() - start >= settings.budget().toNanos();
     }
 

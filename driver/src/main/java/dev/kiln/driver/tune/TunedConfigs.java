@@ -42,8 +42,12 @@ public final class TunedConfigs implements ConfigSource {
 
     /** The default database, opened only if its file exists (compile never creates it); empty otherwise. */
     public static Optional<TuningDatabase> openDefaultIfPresent() {
-        Path file = Path.of(System.getProperty("user.home"), ".kiln", "tuning.db");
-        return Files.isRegularFile(file) ? Optional.of(Databases.open(null)) : Optional.empty();
+        return Files.isRegularFile(defaultFile()) ? Optional.of(Databases.open(null)) : Optional.empty();
+    }
+
+    /** The default database's file, {@code ~/.kiln/tuning.db}. */
+    public static Path defaultFile() {
+        return Path.of(System.getProperty("user.home"), ".kiln", "tuning.db");
     }
 
     @Override
