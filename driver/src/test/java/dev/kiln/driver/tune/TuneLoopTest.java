@@ -1,0 +1,100 @@
+package dev.kiln.driver.tune;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import dev.kiln.autotune.db.ErrorCode;
+import dev.kiln.autotune.db.TuningDatabase;
+import dev.kiln.autotune.db.TuningRecord;
+import dev.kiln.autotune.runner.Runner;
+import dev.kiln.autotune.runner.proto.DeviceInfo;
+import dev.kiln.autotune.runner.proto.MeasureRequest;
+import dev.kiln.autotune.runner.proto.MeasureResult;
+import dev.kiln.targets.Target;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The loop's bookkeeping against a scripted runner: failed measurements become error records and
+ * tuning goes on; the reference comes from the default config; records of a stale template are
+ * ignored on resume; the trial budget is spent exactly.
+ */
+class TuneLoopTest {
+    /** Answers OK with a fixed cost, except every third checked candidate, which "crashes". */
+    static final class ScriptedRunner implements Runner {
+        final List<MeasureRequest> requests = new ArrayList<>();
+
+        @Override
+        public DeviceInfo info() {
+            return DeviceInfo.newBuilder().setDeviceKey("scripted/cpu").build();
+        }
+
+        @Override
+        public MeasureResult measure(MeasureRequest request) {
+            requests.add(request);
+            MeasureResult.Builder r = MeasureResult.newBuilder().setCandidateId(request.getCandidateId());
+            if (request.getReturnOutputs()) return r.setStatus(MeasureResult.Status.OK).addCosts(2e-3).addOutputs(ByteString.copyFromUtf8("ref")).build();
+            if (requests.size() % 3 == 0) return r.setStatus(MeasureResult.Status.CRASH).setError("scripted crash").build();
+            return r.setStatus(MeasureResult.Status.OK).addCosts(1e-3).addCosts(1.2e-3).build();
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    @Test
+    void errorsAreRecordedAndTuningGoesOn(@TempDir Path dir) {
+        Target target = Target.avx2();
+        List<TaskExtractor.Task> tasks = TaskExtractor.fromModel("zoo:mlp", Map.of(), target).tasks();
+        ScriptedRunner runner = new ScriptedRunner();
+        StringWriter progress = new StringWriter();
+        try (TuningDatabase db = TuningDatabase.open("jdbc:sqlite:" + dir.resolve("t.db"))) {
+            // A record of an older template (unknown knob) must neither be fed to the tuner nor break the resume.
+            db.append(TunedConfigsTest.record(tasks.get(0), target, "retired_knob=3", 5e-4, ErrorCode.NONE));
+            TuneLoop loop = new TuneLoop(target, db, runner, new TuneLoop.Settings(10, "random", null, 7, 1),
+                    new Progress(new PrintWriter(progress, true), false));
+            List<TuneLoop.TaskResult> results = loop.run(tasks);
+
+            assertEquals(tasks.size(), results.size());
+            assertEquals(11, db.count(), "10 trials plus the stale record");
+            int crashes = 0;
+            for (TaskExtractor.Task t : tasks) {
+                Set<String> configs = new HashSet<>();
+                List<TuningRecord> rs = db.records(target.name(), t.key());
+                for (TuningRecord r : rs) {
+                    if (r.config().equals("retired_knob=3")) continue;
+                    assertTrue(configs.add(r.config()), "config measured twice: " + r.config());
+                    assertEquals("scripted/cpu", r.deviceKey());
+                    assertEquals(t.flops(), r.flops());
+                    if (r.errorCode() == ErrorCode.CRASH) {
+                        crashes++;
+                        assertTrue(r.costsSeconds().isEmpty());
+                        assertEquals("scripted crash", r.errorMessage());
+                    } else {
+                        assertEquals(ErrorCode.NONE, r.errorCode(), r.errorMessage());
+                        assertFalse(r.trace().isBlank(), "a measured record carries its schedule trace");
+                    }
+                }
+            }
+            assertTrue(crashes > 0, "the scripted runner crashed some candidates");
+            // Every checked request carries the default config's outputs as the reference.
+            for (MeasureRequest q : runner.requests) {
+                if (q.getReturnOutputs()) continue;
+                assertEquals(List.of(ByteString.copyFromUtf8("ref")), q.getExpected().getOutputsList());
+                assertEquals(1e-3, q.getExpected().getRtol());
+            }
+            assertEquals(tasks.size(), runner.requests.stream().filter(MeasureRequest::getReturnOutputs).count());
+        }
+        assertTrue(progress.toString().contains("trials (model"), progress.toString());
+    }
+}
