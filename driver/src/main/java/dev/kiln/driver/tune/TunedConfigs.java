@@ -27,13 +27,14 @@ import java.util.Optional;
  */
 public final class TunedConfigs implements ConfigSource {
     private static final int TRIALS_PER_TASK = 64;
+    /** Untuned workloads named in the summary; the rest are counted. */
+    private static final int LISTED = 8;
 
     private final TuningDatabase db;
     private final Map<String, Optional<TuningRecord>> best = new LinkedHashMap<>();
     private final List<String> tuned = new ArrayList<>();
-    /** Untuned workloads with a config space worth searching: key to (description, space size, kernels). */
+    /** Untuned workloads with a config space worth searching: key to (space size, kernels). */
     private final Map<String, long[]> untunedSize = new LinkedHashMap<>();
-    private final Map<String, String> untunedDesc = new LinkedHashMap<>();
     private final List<String> warnings = new ArrayList<>();
 
     public TunedConfigs(TuningDatabase db) {
@@ -67,7 +68,6 @@ public final class TunedConfigs implements ConfigSource {
                         + e.getMessage() + "); using the defaults. Tune it again with kiln tune.");
             }
         }
-        untunedDesc.putIfAbsent(w.key(), w.description());
         untunedSize.computeIfAbsent(w.key(), k -> new long[] {space.size(), 0})[1]++;
         return Knobs.defaults();
     }
@@ -95,8 +95,9 @@ public final class TunedConfigs implements ConfigSource {
             List<String> names = new ArrayList<>();
             for (var e : untunedSize.entrySet()) {
                 trials += Math.min(e.getValue()[0], TRIALS_PER_TASK);
-                names.add(untunedDesc.get(e.getKey()) + (e.getValue()[1] > 1 ? " x" + e.getValue()[1] : ""));
+                if (names.size() < LISTED) names.add(e.getKey() + (e.getValue()[1] > 1 ? " x" + e.getValue()[1] : ""));
             }
+            if (untunedSize.size() > LISTED) names.add("and " + (untunedSize.size() - LISTED) + " more workloads");
             lines.add(defaultKernels() + " kernel" + (defaultKernels() == 1 ? "" : "s") + " on default configs ("
                     + String.join("; ", names) + "); run `kiln tune " + model + " --target " + target.name()
                     + "` (about " + trials + " trials)");

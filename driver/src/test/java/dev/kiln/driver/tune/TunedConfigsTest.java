@@ -56,7 +56,7 @@ class TunedConfigsTest {
                     tuned.warnings().getFirst());
             String summary = String.join("\n", tuned.summary("zoo:mlp", target));
             assertTrue(summary.contains("1 kernel uses tuned configs"), summary);
-            assertTrue(summary.contains("2 kernels on default configs") && summary.contains(untuned.workload().description())
+            assertTrue(summary.contains("2 kernels on default configs") && summary.contains(untuned.key())
                     && summary.contains("kiln tune zoo:mlp --target " + target.name()), summary);
         }
     }
