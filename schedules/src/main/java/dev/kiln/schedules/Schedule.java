@@ -253,6 +253,18 @@ public final class Schedule {
         trace.add(step);
     }
 
+    /**
+     * Allocates intermediate {@code buffer}, which only {@code loop}'s body touches, inside that
+     * loop with just the elements one iteration touches (storage folding): after
+     * {@link #computeAt}, a conv's accumulator becomes a register tile instead of a whole output.
+     */
+    public void localize(String buffer, String loop) {
+        Step step = new Step.Localize(buffer, loop);
+        find(loop);
+        func = Localize.apply(func, buffer, loop);
+        trace.add(step);
+    }
+
     /** Reads of {@code buffer} below {@code loop} go to {@code buffer.local}, a copy of the box they read made in each iteration. */
     public String cacheRead(String buffer, String loop) {
         Step step = new Step.CacheRead(buffer, loop);
@@ -284,6 +296,7 @@ public final class Schedule {
             case Step.CacheRead(String buffer, String loop) -> cacheRead(buffer, loop);
             case Step.CacheWrite(String buffer, String loop) -> cacheWrite(buffer, loop);
             case Step.DecomposeReduction(String buffer, String loop) -> decomposeReduction(buffer, loop);
+            case Step.Localize(String buffer, String loop) -> localize(buffer, loop);
         }
     }
 

@@ -146,13 +146,25 @@ public sealed interface Step {
         }
     }
 
+    /** An intermediate only touched inside {@code loop} is allocated there, shrunk to what one iteration touches. */
+    record Localize(String buffer, String loop) implements Step {
+        public Localize {
+            checkName(buffer);
+            checkName(loop);
+        }
+
+        public String print() {
+            return "localize " + buffer + " " + loop;
+        }
+    }
+
     /** Parses one line written by {@link #print()}. */
     static Step parse(String line) {
         String[] w = line.trim().split("\\s+");
         String usage = "bad schedule step '" + line.trim() + "': expected one of 'split LOOP FACTOR', 'reorder LOOP...', "
                 + "'fuse OUTER INNER', 'parallel LOOP', 'vectorize LOOP', 'unroll LOOP', 'annotate LOOP KIND', 'bind LOOP blockIdx.x', "
                 + "'compute_inline BUFFER', 'compute_at BUFFER LOOP', 'cache_read BUFFER LOOP', 'cache_write BUFFER LOOP', "
-                + "'decompose_reduction BUFFER LOOP'";
+                + "'decompose_reduction BUFFER LOOP', 'localize BUFFER LOOP'";
         try {
             return switch (w[0]) {
                 case "split" -> {
@@ -191,6 +203,10 @@ public sealed interface Step {
                 case "decompose_reduction" -> {
                     if (w.length != 3) throw new IllegalArgumentException(usage);
                     yield new DecomposeReduction(w[1], w[2]);
+                }
+                case "localize" -> {
+                    if (w.length != 3) throw new IllegalArgumentException(usage);
+                    yield new Localize(w[1], w[2]);
                 }
                 case "compute_at", "cache_read", "cache_write" -> {
                     if (w.length != 3) throw new IllegalArgumentException(usage);

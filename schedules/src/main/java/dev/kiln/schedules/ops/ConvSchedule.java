@@ -74,6 +74,65 @@ final class ConvSchedule {
     }
 
     /**
+     * The blocked conv reduction that {@code k} is the elementwise epilogue of (same grid, reads it,
+     * possibly through inlined elementwise steps such as the bias add), or null.
+     */
+    static Compute blockedProducer(Compute k) {
+        if (k.body() instanceof Expr.Reduce) return null;
+        for (dev.kiln.irlow.te.Operation in : k.inputs()) {
+            if (!(in instanceof Compute c) || !c.shape().equals(k.shape())) continue;
+            if (c.body() instanceof Expr.Reduce) {
+                if (c.name().contains(ConvNchwc.MARK)) return c;
+            } else {
+                Compute p = blockedProducer(c);
+                if (p != null) return p;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A blocked conv {@code conv} and its epilogue {@code out} (bias, activation, skip add) as one
+     * nest: the epilogue gets the conv's tiling {@code (n, cb, sp..., ow.o, ow.i, c)}; the conv is
+     * computed at its {@code ow.o} loop (zeroed, reduced with the reduce loops outside the tile's
+     * columns and lanes) into a tile-sized local buffer, so each register tile is finished and
+     * stored while it is still in registers, with no pass over a whole-output accumulator.
+     */
+    static void withEpilogue(Schedule s, Compute conv, Compute out, Target target) {
+        Expr.Reduce r = (Expr.Reduce) conv.body();
+        List<String> sp = names(conv.axes(), ""), red = names(r.axes(), ""), ep = names(out.axes(), "");
+        int rank = sp.size();
+        long width = conv.shape().get(rank - 2);
+        long block = columns(width, registersPerVector(conv, target), target);
+        List<String> epOrder = new ArrayList<>(ep.subList(0, rank - 2));
+        String epInner = ep.get(rank - 2), tileLoop;
+        if (block < width) {
+            String[] eo = s.split(epInner, block);
+            epOrder.add(eo[0]);
+            epInner = eo[1];
+            tileLoop = eo[0];
+        } else {
+            tileLoop = epOrder.getLast();
+        }
+        epOrder.add(epInner);
+        epOrder.add(ep.getLast());
+        s.reorder(epOrder.toArray(String[]::new));
+        s.vectorize(ep.getLast());
+        if (block > 1) s.unroll(epInner);
+        s.computeAt(conv.name(), tileLoop);
+        List<String> order = new ArrayList<>(sp.subList(0, rank - 2));
+        order.addAll(red);
+        order.add(sp.get(rank - 2));
+        order.add(sp.getLast());
+        s.reorder(order.toArray(String[]::new));
+        s.vectorize(sp.getLast());
+        if (block > 1) s.unroll(sp.get(rank - 2));
+        s.decomposeReduction(conv.name(), red.get(0));
+        s.localize(conv.name(), tileLoop);
+        parallelOuter(s, ep.subList(0, rank - 2), out, conv.numel() * product(r.extents()), target);
+    }
+
+    /**
      * The conversion {@code Y[n, co, sp..., w] = B[n, co/16, sp..., w, co%16]}: order
      * {@code (n, co.o, sp..., w.o, co.i, w.i)} with w.i vectorized (a gather of stride 16), so the
      * 16 channels of a block read the same few cache lines of B one after another instead of

@@ -59,9 +59,18 @@ public final class DefaultSchedules {
      */
     public static void apply(Schedule s, OpCompute c, Target target, Knobs knobs) {
         List<Compute> computes = materialized(c);
+        Set<Compute> done = new HashSet<>();
         for (int i = 0; i < computes.size(); i++) {
             Compute k = computes.get(i);
+            if (done.contains(k)) continue;
             Knobs kn = knobs.scope(String.valueOf(i));
+            Compute conv = ConvSchedule.blockedProducer(k);
+            if (conv != null && computes.contains(conv)) {
+                // A blocked conv and its epilogue: one nest, the epilogue applied to each register tile.
+                ConvSchedule.withEpilogue(s, conv, k, target);
+                done.add(conv);
+                continue;
+            }
             switch (c.templateOf(k)) {
                 case INJECTIVE -> injective(s, k, target, kn);
                 case REDUCTION -> reduction(s, k, target, kn);

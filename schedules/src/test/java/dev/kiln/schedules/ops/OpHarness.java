@@ -52,6 +52,14 @@ final class OpHarness {
         return new OpHarness(op);
     }
 
+    private String domain = "";
+
+    /** The node's domain ({@code kiln} for Kiln's own ops); default ONNX. */
+    OpHarness domain(String d) {
+        domain = d;
+        return this;
+    }
+
     OpHarness opset(int v) {
         opset = v;
         return this;
@@ -137,7 +145,7 @@ final class OpHarness {
         for (var e : runtime.entrySet()) g.inputs().add(new Value(e.getKey(), e.getValue().dtype(), e.getValue().shape()));
         g.initializers().putAll(constants);
         // A node name with characters a C identifier cannot hold, to exercise sanitizing.
-        g.setNodes(List.of(new Node(op + "/node.0", op, "", inputNames, outputs, attrs, opset)));
+        g.setNodes(List.of(new Node(op + "/node.0", op, domain, inputNames, outputs, attrs, opset)));
         for (String o : outputs) if (!o.isEmpty()) g.outputs().add(o);
         ShapeInference.run(g);
         return g;
