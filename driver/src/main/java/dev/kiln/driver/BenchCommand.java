@@ -41,6 +41,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "5", description = "untimed runs of each first (default: ${DEFAULT-VALUE})")
     int warmup;
 
+    @Option(names = "--pause-ms", paramLabel = "MS", description = "sleep before each timed run, so neither runtime's "
+            + "spinning idle workers run during the other's run (default: " + Bench.DEFAULT_PAUSE_MS + " with --threads above 1, else 0)")
+    Long pauseMs;
+
     @Option(names = "--seed", defaultValue = "0", description = "seed of the random inputs")
     long seed;
 
@@ -59,8 +63,11 @@ final class BenchCommand implements Callable<Integer> {
         if (library == null || model == null) throw new KilnException("give LIB.so and --model MODEL (or --op and --shape)");
         byte[] onnx = onnxBytes(model);
         try (KilnLibrary kiln = new KilnLibrary(library, threads); OrtModel ort = new OrtModel(onnx, threads)) {
-            var r = Bench.run(kiln, ort, kiln.randomInputs(seed), warmup, runs);
-            System.out.printf("%s, %d thread(s), %d runs alternating after %d warm-up runs%n", model, threads, runs, warmup);
+            long pause = pauseMs != null ? pauseMs : threads > 1 ? Bench.DEFAULT_PAUSE_MS : 0;
+            if (pause < 0) throw new KilnException("--pause-ms must not be negative");
+            var r = Bench.run(kiln, ort, kiln.randomInputs(seed), warmup, runs, pause);
+            System.out.printf("%s, %d thread(s), %d runs alternating after %d warm-up runs%s%n", model, threads, runs, warmup,
+                    pause > 0 ? ", " + pause + " ms pause before each (--pause-ms)" : "");
             System.out.printf("  kiln         median %8.3f ms   min %8.3f ms%n", r.kilnMedianMs(), r.kilnMinMs());
             System.out.printf("  onnxruntime  median %8.3f ms   min %8.3f ms%n", r.ortMedianMs(), r.ortMinMs());
             System.out.printf("  ratio kiln/onnxruntime (medians): %.3f%n", r.ratio());

@@ -95,7 +95,7 @@ final class OpBench {
             Compiler.compile(model.toString(), dir.resolve("op.so"), new Compiler.Options(Target.host(), Map.of(), dumpDir, false));
             byte[] onnx = Files.readAllBytes(model);
             try (KilnLibrary kiln = new KilnLibrary(dir.resolve("op.so"), threads); OrtModel ort = new OrtModel(onnx, threads)) {
-                var r = Bench.run(kiln, ort, kiln.randomInputs(0), warmup, runs);
+                var r = Bench.run(kiln, ort, kiln.randomInputs(0), warmup, runs, threads > 1 ? Bench.DEFAULT_PAUSE_MS : 0);
                 double peak = peakPerThread * threads;
                 double kg = o.flops() / (r.kilnMedianMs() * 1e6), og = o.flops() / (r.ortMedianMs() * 1e6);
                 System.out.printf("%s, %d thread(s), %d runs alternating after %d warm-up runs%n", o.describe(), threads, runs, warmup);
