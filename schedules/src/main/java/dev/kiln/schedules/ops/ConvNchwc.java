@@ -132,7 +132,8 @@ final class ConvNchwc {
         });
         b.tag(acc, Template.CONV);
         if (!b.node.hasInput(2)) {
-            b.output(0, acc);
+            // The output nest is the tile's epilogue ({@link ConvSchedule#withEpilogue}), even a plain copy.
+            b.output(0, Te.compute(b.outName(0), t, Te.box(yb), ax -> Te.read(acc, ax)));
             return;
         }
         Tensor bias = b.constant(2);

@@ -8,6 +8,7 @@ import static dev.kiln.schedules.ops.DefaultSchedules.product;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.te.Compute;
 import dev.kiln.schedules.Schedule;
+import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.Target;
 import java.util.ArrayList;
 import java.util.List;
@@ -98,12 +99,15 @@ final class ConvSchedule {
      * columns and lanes) into a tile-sized local buffer, so each register tile is finished and
      * stored while it is still in registers, with no pass over a whole-output accumulator.
      */
-    static void withEpilogue(Schedule s, Compute conv, Compute out, Target target) {
+    static void withEpilogue(Schedule s, Compute conv, Compute out, Target target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) conv.body();
         List<String> sp = names(conv.axes(), ""), red = names(r.axes(), ""), ep = names(out.axes(), "");
         int rank = sp.size();
         long width = conv.shape().get(rank - 2);
-        long block = columns(width, registersPerVector(conv, target), target);
+        int perVector = registersPerVector(conv, target);
+        long block = knobs.choose("tile_cols", tileChoices(width, perVector, target), columns(width, perVector, target));
+        boolean taps = red.size() > 2 && knobs.chooseOne("reduce_order", List.of("channels-taps-lanes", "taps-channels-lanes"), 0) == 1;
+        boolean parallel = DefaultSchedules.parallelKnob(knobs, conv.numel() * product(r.extents()), target);
         List<String> epOrder = new ArrayList<>(ep.subList(0, rank - 2));
         String epInner = ep.get(rank - 2), tileLoop;
         if (block < width) {
@@ -121,15 +125,33 @@ final class ConvSchedule {
         if (block > 1) s.unroll(epInner);
         s.computeAt(conv.name(), tileLoop);
         List<String> order = new ArrayList<>(sp.subList(0, rank - 2));
-        order.addAll(red);
+        List<String> reduce = new ArrayList<>(red);
+        // (channel blocks, taps..., lanes) by default; the other order walks the taps outermost.
+        if (taps) {
+            String channels = reduce.removeFirst();
+            boolean lanes = reduce.getLast().startsWith("rci");
+            reduce.add(lanes ? reduce.size() - 1 : reduce.size(), channels);
+        }
+        order.addAll(reduce);
         order.add(sp.get(rank - 2));
         order.add(sp.getLast());
         s.reorder(order.toArray(String[]::new));
         s.vectorize(sp.getLast());
         if (block > 1) s.unroll(sp.get(rank - 2));
-        s.decomposeReduction(conv.name(), red.get(0));
+        s.decomposeReduction(conv.name(), reduce.getFirst());
         s.localize(conv.name(), tileLoop);
-        parallelOuter(s, ep.subList(0, rank - 2), out, conv.numel() * product(r.extents()), target);
+        DefaultSchedules.parallelOuter(s, ep.subList(0, rank - 2), parallel);
+    }
+
+    /** Register-tile widths worth trying: divisors of the row that fit the registers (the heuristic's among them). */
+    private static List<Long> tileChoices(long width, int perVector, Target target) {
+        int registers = target.vectorBits() >= 512 ? 32 : 16;
+        long max = Math.min(16, Math.max(1, (registers - 2 * perVector) / perVector));
+        List<Long> out = new ArrayList<>();
+        for (long c = 1; c <= Math.min(max, width); c++) if (width % c == 0) out.add(c);
+        long dflt = columns(width, perVector, target);
+        if (!out.contains(dflt)) out.add(dflt);
+        return out;
     }
 
     /**

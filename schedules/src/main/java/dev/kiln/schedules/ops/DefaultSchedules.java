@@ -67,7 +67,7 @@ public final class DefaultSchedules {
             Compute conv = ConvSchedule.blockedProducer(k);
             if (conv != null && computes.contains(conv)) {
                 // A blocked conv and its epilogue: one nest, the epilogue applied to each register tile.
-                ConvSchedule.withEpilogue(s, conv, k, target);
+                ConvSchedule.withEpilogue(s, conv, k, target, kn);
                 done.add(conv);
                 continue;
             }

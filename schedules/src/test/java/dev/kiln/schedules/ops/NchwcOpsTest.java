@@ -85,6 +85,31 @@ class NchwcOpsTest {
         op("FromBlocked").domain(Blocked.DOMAIN).attr("block", 16).attr("channels", 20).in(clean(20, 5, 6)).target(t).check();
     }
 
+    /** Random points of the blocked conv's config space (tile width, reduce order, parallel) all compute the same. */
+    @ParameterizedTest
+    @MethodSource("targets")
+    void randomConfigsOfTheConvSpace(Target t) {
+        // Inputs in [-1, 1]: a 288-term float32 sum of products in [-4, 4] can be off by 2e-5 from the exact one.
+        List<OpHarness> cases = List.of(
+                op("ConvNCHWc").domain(Blocked.DOMAIN).attr("block", 16).attr("channels", 32).in(OpHarness.randIn(-1, 1, 1, 2, 6, 12, 16))
+                        .constant(OpHarness.randIn(-1, 1, 32, 32, 3, 3)).ints("pads", 1, 1, 1, 1).constant(rand(32)).target(t),
+                conv(20, 16, 3, blocked(20, 7, 7)).ints("strides", 2, 2).ints("pads", 1, 1, 1, 1).target(t),
+                op("ConvNCHWc").domain(Blocked.DOMAIN).attr("block", 16).attr("channels", 16).attr("group", 16)
+                        .in(blocked(16, 8, 8)).constant(rand(16, 1, 3, 3)).constant(rand(16)).ints("pads", 1, 1, 1, 1).target(t));
+        java.util.Random rng = new java.util.Random(5);
+        for (OpHarness h : cases) {
+            var g = h.graph();
+            var space = OpInventory.space(g.nodes().getFirst(), g, t);
+            assertTrue(space.knobs().stream().anyMatch(k -> k.name().endsWith("tile_cols")), space.toString());
+            for (int i = 0; i < 6; i++) {
+                var config = space.random(rng);
+                Knobs k = Knobs.of(config);
+                h.check(k);
+                assertEquals(config, k.config(), "every knob declared, in order");
+            }
+        }
+    }
+
     /** The conv and its bias epilogue are one nest whose accumulator is a tile allocated inside the tile loop. */
     @Test
     void convAccumulatesInATileLocalBuffer() {
