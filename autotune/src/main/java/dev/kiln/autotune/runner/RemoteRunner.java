@@ -51,8 +51,11 @@ public final class RemoteRunner implements Runner {
         try {
             info = stub.withDeadlineAfter(INFO_DEADLINE_MS, TimeUnit.MILLISECONDS).info(InfoRequest.getDefaultInstance());
         } catch (StatusRuntimeException e) {
-            throw new RunnerException("the runner at " + address + " did not answer (" + e.getStatus()
-                    + "); is RunnerMain running there and reachable?", e);
+            Throwable root = e;
+            while (root.getCause() != null) root = root.getCause();
+            String why = e.getStatus().getCode() + (root != e && root.getMessage() != null ? ": " + root.getMessage() : "");
+            throw new RunnerException("the runner at " + address + " did not answer (" + why
+                    + "); is a Kiln runner running there and reachable?", e);
         }
         if (info.getProtocolVersion() != HostInfo.PROTOCOL_VERSION) {
             throw new RunnerException("the runner at " + address + " speaks protocol version " + info.getProtocolVersion()

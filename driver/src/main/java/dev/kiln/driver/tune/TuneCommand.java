@@ -3,6 +3,8 @@ package dev.kiln.driver.tune;
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningDbException;
 import dev.kiln.autotune.runner.LocalRunner;
+import dev.kiln.autotune.runner.RemoteRunner;
+import dev.kiln.autotune.runner.Runner;
 import dev.kiln.autotune.runner.RunnerException;
 import dev.kiln.driver.Options;
 import dev.kiln.frontend.ModelSource;
@@ -47,6 +49,9 @@ public final class TuneCommand implements Callable<Integer> {
 
     @Option(names = "--plot", paramLabel = "FILE.png", description = "where to write the tuning curve (default: kiln-tune-<model>.png here)")
     Path plot;
+
+    @Option(names = "--rpc", paramLabel = "HOST:PORT", description = "measure on a board running 'kiln runner --port PORT' (default: a runner process on this machine)")
+    String rpc;
 
     @Option(names = "--report", description = "print the table and plot from the database without measuring")
     boolean report;
@@ -103,12 +108,33 @@ public final class TuneCommand implements Callable<Integer> {
     }
 
     private void tune(Target t, TuningDatabase database, TuneLoop.Settings settings, List<TaskExtractor.Task> tasks, PrintWriter err) {
-        try (LocalRunner runner = new LocalRunner()) {
+        try (Runner runner = rpc == null ? new LocalRunner() : remote(rpc)) {
             new TuneLoop(t, database, runner, settings, Progress.to(err)).run(tasks);
         } catch (RunnerException e) {
             throw new KilnException("the measurement runner failed: " + e.getMessage()
                     + ". Every measurement so far is in " + database + "; run the same command again to resume.", e);
         }
+    }
+
+    /** A runner on a board: {@code HOST:PORT} of a {@code kiln runner}. */
+    static Runner remote(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0 || colon == hostPort.length() - 1)
+            throw new KilnException("--rpc '" + hostPort + "' should be HOST:PORT of a 'kiln runner' (e.g. board1:9190)");
+        int port;
+        try {
+            port = Integer.parseInt(hostPort.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new KilnException("--rpc '" + hostPort + "': the port is not a number", e);
+        }
+        RemoteRunner r = new RemoteRunner(hostPort.substring(0, colon), port);
+        try {
+            r.info();
+        } catch (RuntimeException e) {
+            r.close();
+            throw new KilnException(e.getMessage() + " Start one on the board with 'kiln runner --bind 0.0.0.0 --port " + port + "'.", e);
+        }
+        return r;
     }
 
     private Duration budget() {

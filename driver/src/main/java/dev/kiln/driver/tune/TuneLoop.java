@@ -5,6 +5,7 @@ import dev.kiln.autotune.db.ErrorCode;
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
 import dev.kiln.autotune.model.GbtCostModel;
+import dev.kiln.autotune.model.TaskSamples;
 import dev.kiln.autotune.runner.Runner;
 import dev.kiln.autotune.runner.proto.Expected;
 import dev.kiln.autotune.runner.proto.MeasureRequest;
@@ -27,8 +28,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
@@ -108,7 +111,7 @@ public final class TuneLoop {
             this.index = index;
             this.task = task;
             this.builder = new CandidateBuilder(task, target, dir);
-            this.tuner = newTuner(task.space(), builder);
+            this.tuner = newTuner(task.space(), builder, transferFor(task));
         }
 
         double bestLatency() {
@@ -148,6 +151,7 @@ public final class TuneLoop {
             return t;
         });
         try {
+            if (settings.tuner().equals("xgb")) transfer = priorSamples(tasks, dir);
             List<TaskState> states = new ArrayList<>();
             for (int i = 0; i < tasks.size() && !overBudget(); i++) {
                 TaskState s = new TaskState(i, tasks.get(i), dir);
@@ -322,12 +326,50 @@ public final class TuneLoop {
         };
     }
 
-    private Tuner newTuner(ConfigSpace space, CandidateBuilder builder) {
+    /** Error-free records of each task from earlier runs, featurized, for the cost model to transfer from. */
+    private Map<String, TaskSamples> transfer = Map.of();
+
+    /** Records per task (the newest) that the cost model of the other tasks learns from. */
+    private static final int TRANSFER_RECORDS = 24;
+
+    private Map<String, TaskSamples> priorSamples(List<TaskExtractor.Task> tasks, Path dir) {
+        Map<String, TaskSamples> out = new HashMap<>();
+        for (TaskExtractor.Task t : tasks) {
+            List<TuningRecord> ok = db.records(target.name(), t.key()).stream().filter(TuningRecord::ok).toList();
+            if (ok.isEmpty()) continue;
+            ok = ok.subList(Math.max(0, ok.size() - TRANSFER_RECORDS), ok.size());
+            CandidateBuilder b = new CandidateBuilder(t, target, dir);
+            List<double[]> x = new ArrayList<>();
+            List<Double> y = new ArrayList<>();
+            for (TuningRecord r : ok) {
+                try {
+                    Config c = Config.parse(r.config());
+                    t.space().check(c);
+                    x.add(b.features(c));
+                    y.add(r.gflops());
+                } catch (RuntimeException e) {
+                    // A record of another Kiln version whose config no longer fits the space: nothing to learn from it.
+                }
+            }
+            if (!x.isEmpty()) out.put(t.key(), new TaskSamples(x, y));
+        }
+        return out;
+    }
+
+    /** The other tasks' samples: what task {@code t}'s cost model starts from before its own measurements. */
+    private List<TaskSamples> transferFor(TaskExtractor.Task t) {
+        List<TaskSamples> out = new ArrayList<>();
+        for (var e : transfer.entrySet()) if (!e.getKey().equals(t.key())) out.add(e.getValue());
+        return out;
+    }
+
+    private Tuner newTuner(ConfigSpace space, CandidateBuilder builder, List<TaskSamples> others) {
         return switch (settings.tuner()) {
             case "random" -> new RandomTuner(space, settings.seed());
             case "grid" -> new GridTuner(space);
             case "ga" -> new GaTuner(space, settings.seed());
-            case "xgb" -> new ModelBasedTuner(space, builder::features, new GbtCostModel(), settings.seed());
+            case "xgb" -> new ModelBasedTuner(space, builder::features, new GbtCostModel(), settings.seed(), others,
+                    ModelBasedTuner.Options.DEFAULT);
             default -> throw new KilnException("unknown tuner '" + settings.tuner() + "'");
         };
     }

@@ -142,6 +142,37 @@ class TuneEndToEndTest {
         assertTrue(Files.exists(dbFile));
     }
 
+    /**
+     * Measuring on a "board": a runner server ({@code kiln runner}'s) in this process, reached over
+     * gRPC with {@code --rpc}; then a second, model-based run on the same database, whose cost models
+     * start from the first run's records of the other tasks (transfer) and measures only new configs.
+     */
+    @Test
+    void tuneThroughARemoteRunnerThenResumeWithTheCostModel(@TempDir Path dir) throws Exception {
+        String db = "jdbc:sqlite:" + dir.resolve("board.db");
+        io.grpc.Server server = dev.kiln.autotune.runner.RunnerMain.start("127.0.0.1", 0);
+        try {
+            Run first = kiln("tune", "zoo:mlp", "--rpc", "127.0.0.1:" + server.getPort(), "--trials", "6", "--tuner", "random",
+                    "--db", db, "--plot", dir.resolve("a.png").toString(), "--min-repeat-ms", "1");
+            assertEquals(0, first.code(), first.err());
+            Run second = kiln("tune", "zoo:mlp", "--rpc", "127.0.0.1:" + server.getPort(), "--trials", "10", "--tuner", "xgb",
+                    "--db", db, "--plot", dir.resolve("b.png").toString(), "--min-repeat-ms", "1");
+            assertEquals(0, second.code(), second.err());
+        } finally {
+            server.shutdownNow();
+        }
+        try (TuningDatabase d = TuningDatabase.open(db)) {
+            assertEquals(10, d.count(), "6 records, then 4 more");
+            for (TaskExtractor.Task t : TaskExtractor.fromModel("zoo:mlp", Map.of(), Target.host()).tasks()) {
+                List<String> configs = d.records(Target.host().name(), t.key()).stream().map(r -> r.config()).toList();
+                assertEquals(configs.size(), new java.util.HashSet<>(configs).size(), "a config measured twice: " + configs);
+            }
+        }
+        Run refused = kiln("tune", "zoo:mlp", "--rpc", "127.0.0.1:1", "--trials", "12", "--db", db);
+        assertEquals(1, refused.code());
+        assertTrue(refused.err().contains("127.0.0.1:1") && refused.err().contains("kiln runner"), refused.err());
+    }
+
     @Test
     void badOptionsGiveClearErrors(@TempDir Path dir) {
         String db = "jdbc:sqlite:" + dir.resolve("t.db");
