@@ -1,0 +1,142 @@
+package dev.kiln.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.driver.Compiler;
+import dev.kiln.driver.KilnLibrary;
+import dev.kiln.frontend.OnnxWriter;
+import dev.kiln.irhigh.Attr;
+import dev.kiln.irhigh.DType;
+import dev.kiln.irhigh.Evaluator;
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.Node;
+import dev.kiln.irhigh.Shape;
+import dev.kiln.irhigh.Tensor;
+import dev.kiln.irhigh.Value;
+import dev.kiln.schedules.ops.OpInventory;
+import dev.kiln.schedules.space.ConfigSource;
+import dev.kiln.schedules.space.ConfigSpace;
+import dev.kiln.schedules.space.Knobs;
+import dev.kiln.targets.Target;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Random points of every kernel's config space, compiled natively (the whole pipeline: passes,
+ * blocked layout, templates, LLVM) and run on 1 and 2 threads against the reference evaluator:
+ * a space must never hold a config that computes something else. Covers the blocked conv (dense,
+ * depthwise, with epilogues), pools, dense/matmul (packed and run-time B), softmax and layer norm.
+ */
+class RandomConfigsNativeTest {
+    @TempDir
+    Path dir;
+
+    private final SplittableRandom rnd = new SplittableRandom(3);
+
+    private Tensor random(long... dims) {
+        return Tensor.generate(DType.FLOAT32, Shape.of(dims), i -> rnd.nextDouble(-1, 1));
+    }
+
+    private static Map<String, Attr> attrs(Object... kv) {
+        Map<String, Attr> a = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2)
+            a.put((String) kv[i], kv[i + 1] instanceof long[] v ? new Attr.Ints(v) : new Attr.Int((Long) kv[i + 1]));
+        return a;
+    }
+
+    /** Conv+Relu, depthwise conv, skip add, max pool, global pool, Gemm, Softmax. */
+    private Graph convNet() {
+        Graph g = new Graph("convnet");
+        g.opsets().put("", 17);
+        g.inputs().add(new Value("x", DType.FLOAT32, Shape.of(1, 16, 10, 10)));
+        g.initializers().put("w1", random(32, 16, 3, 3));
+        g.initializers().put("b1", random(32));
+        g.initializers().put("wd", random(32, 1, 3, 3));
+        g.initializers().put("wg", random(10, 32));
+        g.initializers().put("bg", random(10));
+        long[] pads = {1, 1, 1, 1};
+        g.nodes().add(new Node("c1", "Conv", "", List.of("x", "w1", "b1"), List.of("a"), attrs("pads", pads), 17));
+        g.nodes().add(new Node("r1", "Relu", "", List.of("a"), List.of("ar"), Map.of(), 17));
+        g.nodes().add(new Node("dw", "Conv", "", List.of("ar", "wd"), List.of("d"), attrs("group", 32L, "pads", pads), 17));
+        g.nodes().add(new Node("add", "Add", "", List.of("d", "ar"), List.of("s"), Map.of(), 17));
+        g.nodes().add(new Node("mp", "MaxPool", "", List.of("s"), List.of("m"),
+                attrs("kernel_shape", new long[] {3, 3}, "strides", new long[] {2, 2}, "pads", pads), 17));
+        g.nodes().add(new Node("gap", "GlobalAveragePool", "", List.of("m"), List.of("p"), Map.of(), 17));
+        g.nodes().add(new Node("fl", "Flatten", "", List.of("p"), List.of("f"), Map.of(), 17));
+        g.nodes().add(new Node("fc", "Gemm", "", List.of("f", "wg", "bg"), List.of("z"), attrs("transB", 1L), 17));
+        g.nodes().add(new Node("sm", "Softmax", "", List.of("z"), List.of("y"), Map.of(), 17));
+        g.outputs().add("y");
+        g.outputs().add("s");
+        return g;
+    }
+
+    /** MatMul with a constant B, layer norm, and a batched MatMul of two run-time tensors. */
+    private Graph attention() {
+        Graph g = new Graph("attn");
+        g.opsets().put("", 17);
+        g.inputs().add(new Value("x", DType.FLOAT32, Shape.of(2, 24, 32)));
+        g.inputs().add(new Value("k", DType.FLOAT32, Shape.of(2, 48, 24)));
+        g.initializers().put("w", random(32, 48));
+        g.initializers().put("gamma", random(48));
+        g.initializers().put("beta", random(48));
+        g.nodes().add(new Node("mm", "MatMul", "", List.of("x", "w"), List.of("h"), Map.of(), 17));
+        g.nodes().add(new Node("ln", "LayerNormalization", "", List.of("h", "gamma", "beta"), List.of("n"), Map.of(), 17));
+        g.nodes().add(new Node("bmm", "MatMul", "", List.of("n", "k"), List.of("y"), Map.of(), 17));
+        g.outputs().add("y");
+        return g;
+    }
+
+    @Test
+    void randomConfigsOfAConvNet() throws Exception {
+        check(convNet(), Map.of("x", random(1, 16, 10, 10)));
+    }
+
+    @Test
+    void randomConfigsOfMatMulsAndLayerNorm() throws Exception {
+        check(attention(), Map.of("x", random(2, 24, 32), "k", random(2, 48, 24)));
+    }
+
+    private void check(Graph g, Map<String, Tensor> feeds) throws Exception {
+        Map<String, Tensor> want = Evaluator.run(g, feeds);
+        Path model = dir.resolve(g.name() + ".onnx");
+        OnnxWriter.write(g, model);
+        Target target = Target.host();
+        for (int seed = 1; seed <= 3; seed++) {
+            Random rng = new Random(seed);
+            List<String> chosen = new ArrayList<>();
+            ConfigSource random = (node, graph, t) -> {
+                ConfigSpace space = OpInventory.space(node, graph, t);
+                var config = space.random(rng);
+                chosen.add(node.name() + ": " + config);
+                return Knobs.of(config);
+            };
+            Path so = dir.resolve(g.name() + seed + ".so");
+            Compiler.compile(model.toString(), so, new Compiler.Options(target, Map.of(), null, false, random));
+            assertTrue(chosen.size() >= 3, "kernels scheduled: " + chosen);
+            for (int threads : new int[] {1, 2}) {
+                try (KilnLibrary lib = new KilnLibrary(so, threads)) {
+                    Map<String, Tensor> got = lib.run(feeds);
+                    for (String out : g.outputs()) {
+                        Tensor a = want.get(out), b = got.get(out);
+                        assertEquals(a.shape(), b.shape(), out);
+                        for (int i = 0; i < a.size(); i++) {
+                            double e = a.getDouble(i), v = b.getDouble(i);
+                            int at = i;
+                            int th = threads;
+                            assertTrue(Math.abs(e - v) <= 1e-4 + 1e-3 * Math.abs(e),
+                                    () -> out + "[" + at + "] = " + v + ", expected " + e + " (" + th + " threads) with configs " + chosen);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
