@@ -82,7 +82,8 @@ final class ConvNchwc {
         Tensor wt = b.constant(1);
         if (wt == null) throw b.node.error("ConvNCHWc needs constant weights (BlockLayout only makes it for those)");
         Placeholder x = b.input(0);
-        Operation xp = padded(b, x, g, Idx.lit(t, 0));
+        // Copied once with its padding, so every tap is a plain vector load.
+        Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), true, true);
         Placeholder wp = b.derivedConstant(b.node.input(1) + "__packed" + block, Conv.packWeights(wt, w));
 
         List<Expr.Var> rk = new ArrayList<>();
@@ -150,76 +151,15 @@ final class ConvNchwc {
         return Tensor.ofFloats(Shape.of(n), dst);
     }
 
-    /**
-     * Blocked input 0 seen through its spatial padding, copied once into a local buffer when some
-     * window leaves the input (every tap then is a plain vector load), else the input itself.
-     */
-    private static Operation padded(OpBuilder b, Placeholder x, Windows.Geometry g, Expr padValue) {
-        int sp = g.rank();
-        long[] shape = x.shape().stream().mapToLong(Long::longValue).toArray();
-        boolean any = false;
-        boolean[] guard = new boolean[sp];
-        for (int d = 0; d < sp; d++) {
-            guard[d] = g.padsBegin()[d] > 0 || g.reach(d) - g.padsBegin()[d] > g.in()[d];
-            any |= guard[d];
-            shape[d + 2] = Math.max(g.reach(d), 1);
-        }
-        if (!any) return x;
-        return b.materialize("pad", x.dtype(), shape, ax -> {
-            List<Expr> idx = new ArrayList<>(List.of(ax.get(0), ax.get(1)));
-            List<Expr> inside = new ArrayList<>();
-            for (int d = 0; d < sp; d++) {
-                Expr i = Idx.add(ax.get(d + 2), -g.padsBegin()[d]);
-                if (guard[d]) {
-                    inside.add(Idx.within(i, 0, g.in()[d]));
-                    i = Idx.clamp(i, 0, g.in()[d] - 1);
-                }
-                idx.add(i);
-            }
-            idx.add(ax.getLast());
-            return Exprs.select(Idx.all(inside), Te.read(x, idx), padValue);
-        });
-    }
-
     /** MaxPoolNCHWc and AveragePoolNCHWc: the window reduction per lane; the average divides by the counted taps. */
     static void pool(OpBuilder b) {
-        String op = Blocked.inner(b.node);
-        boolean max = op.equals("MaxPool");
+        boolean max = Blocked.inner(b.node).equals("MaxPool");
         long[] xb = b.inDims(0), yb = b.outDims(0);
         long c = b.node.attrInt(Blocked.CHANNELS, -1);
         long[] kernel = b.node.attrInts("kernel_shape", null);
         if (kernel == null) throw b.node.error("attribute kernel_shape is required");
         Windows.Geometry g = Windows.geometry(b, kernel, plain(xb, c), plain(yb, c));
-        int sp = kernel.length;
-        ScalarType t = b.outType(0);
-        Placeholder x = b.input(0);
-        Expr padValue = max ? Pool.lowest(t) : Idx.lit(t, 0);
-        Operation xp = padded(b, x, g, padValue);
-        List<Expr.Var> rk = new ArrayList<>();
-        for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));
-        List<Long> rext = new ArrayList<>();
-        for (long k : kernel) rext.add(k);
-        Compute window = Te.compute(max ? b.outName(0) : b.name("pool_sum"), t, Te.box(yb), ax -> {
-            List<Expr> xi = new ArrayList<>(List.of(ax.get(0), ax.get(1)));
-            for (int d = 0; d < sp; d++) xi.add(Idx.window(ax.get(d + 2), g.strides()[d], rk.get(d), g.dilations()[d], 0));
-            xi.add(ax.getLast());
-            Expr v = Te.read(xp, xi);
-            return max ? Te.max(v, rk, rext) : Te.sum(v, rk, rext);
-        });
-        b.tag(window, Template.POOL);
-        if (max) {
-            b.output(0, window);
-            return;
-        }
-        boolean includePad = b.node.attrInt("count_include_pad", 0) != 0;
-        b.output(0, Te.compute(b.outName(0), t, Te.box(yb), ax -> {
-            Expr count = null;
-            for (int d = 0; d < sp; d++) {
-                Expr n = Pool.count(g, d, ax.get(d + 2), includePad);
-                count = count == null ? n : Exprs.mul(count, n);
-            }
-            return Exprs.div(Te.read(window, ax), Exprs.cast(t, count));
-        }));
+        Pool.window(b, b.input(0), g, yb, max, true);
     }
 
     /** GlobalAveragePoolNCHWc / GlobalMaxPoolNCHWc: a reduction over the flattened spatial axes, vectorized over lanes. */

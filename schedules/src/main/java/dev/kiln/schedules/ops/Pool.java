@@ -25,21 +25,28 @@ final class Pool {
         long[] y = b.outDims(0);
         long[] kernel = b.node.attrInts("kernel_shape", null);
         if (kernel == null) throw b.node.error("attribute kernel_shape is required");
-        Windows.Geometry g = Windows.geometry(b, kernel);
-        int sp = kernel.length;
-        ScalarType t = b.outType(0);
+        window(b, b.input(0), Windows.geometry(b, kernel), y, max, false);
+    }
 
-        Placeholder x = b.input(0);
+    /**
+     * The window reduction of a pool over {@code x} (blocked with a trailing lane axis when
+     * {@code lanes}) into output dims {@code y}, and for an average the division by the counted
+     * taps, worked out from the output index: the pool's output.
+     */
+    static void window(OpBuilder b, Placeholder x, Windows.Geometry g, long[] y, boolean max, boolean lanes) {
+        int sp = g.rank();
+        ScalarType t = b.outType(0);
         Expr padValue = max ? lowest(t) : Idx.lit(t, 0);
-        Operation xp = Windows.padded(b, x, g, padValue, false);
+        Operation xp = Windows.padded(b, x, g, padValue, false, lanes);
         List<Expr.Var> rk = new ArrayList<>();
         for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));
         List<Long> rext = new ArrayList<>();
-        for (long k : kernel) rext.add(k);
+        for (long k : g.kernel()) rext.add(k);
 
         Compute window = Te.compute(max ? b.outName(0) : b.name("pool_sum"), t, Te.box(y), ax -> {
             List<Expr> xi = new ArrayList<>(List.of(ax.get(0), ax.get(1)));
             for (int d = 0; d < sp; d++) xi.add(Idx.window(ax.get(d + 2), g.strides()[d], rk.get(d), g.dilations()[d], 0));
+            if (lanes) xi.add(ax.getLast());
             Expr v = Te.read(xp, xi);
             return max ? Te.max(v, rk, rext) : Te.sum(v, rk, rext);
         });
