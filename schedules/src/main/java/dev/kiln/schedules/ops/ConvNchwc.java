@@ -23,7 +23,7 @@ import java.util.List;
 final class ConvNchwc {
     private ConvNchwc() {}
 
-    /** Suffix of the reduction compute's name, by which {@link ConvSchedule} picks the blocked template. */
+    /** Part of the reduction compute's (and its local tile's) name, for readable IR dumps. */
     static final String MARK = "nchwc";
 
     /** {@code Y[n, cb, sp..., l] = X[n, cb*x + l, sp...]}, zero in the padding channels. */
@@ -131,7 +131,7 @@ final class ConvNchwc {
             wi.add(ol);
             return Te.sum(Exprs.mul(Te.read(xp, xi), Te.read(wp, wi)), raxes, rext);
         });
-        b.tag(acc, Template.CONV);
+        b.tag(acc, Template.CONV_NCHWC);
         if (!b.node.hasInput(2)) {
             // The output nest is the tile's epilogue ({@link ConvSchedule#withEpilogue}), even a plain copy.
             b.output(0, Te.compute(b.outName(0), t, Te.box(yb), ax -> Te.read(acc, ax)));

@@ -27,7 +27,7 @@ final class ConvSchedule {
             return;
         }
         // Blocked: [n, co/16, spatial..., 16] over (ci, k...), one axis more than the plain form.
-        if (k.name().contains(ConvNchwc.MARK) || k.shape().size() == r.axes().size() + 2) blocked(s, k, r, target);
+        if (k.shape().size() == r.axes().size() + 2) blocked(s, k, r, target);
         else plain(s, k, r, target);
     }
 
@@ -78,14 +78,14 @@ final class ConvSchedule {
      * The blocked conv reduction that {@code k} is the elementwise epilogue of (same grid, reads it,
      * possibly through inlined elementwise steps such as the bias add), or null.
      */
-    static Compute blockedProducer(Compute k) {
+    static Compute blockedProducer(Compute k, OpCompute op) {
         if (k.body() instanceof Expr.Reduce) return null;
         for (dev.kiln.irlow.te.Operation in : k.inputs()) {
             if (!(in instanceof Compute c) || !c.shape().equals(k.shape())) continue;
             if (c.body() instanceof Expr.Reduce) {
-                if (c.name().contains(ConvNchwc.MARK)) return c;
+                if (op.templateOf(c) == Template.CONV_NCHWC) return c;
             } else {
-                Compute p = blockedProducer(c);
+                Compute p = blockedProducer(c, op);
                 if (p != null) return p;
             }
         }
@@ -99,6 +99,11 @@ final class ConvSchedule {
      * columns and lanes) into a tile-sized local buffer, so each register tile is finished and
      * stored while it is still in registers, with no pass over a whole-output accumulator.
      */
+    /** A blocked conv with no epilogue nest of its own (it always has one from ConvNchwc; kept for safety). */
+    static void blockedAlone(Schedule s, Compute k, Target target) {
+        blocked(s, k, (Expr.Reduce) k.body(), target);
+    }
+
     static void withEpilogue(Schedule s, Compute conv, Compute out, Target target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) conv.body();
         List<String> sp = names(conv.axes(), ""), red = names(r.axes(), ""), ep = names(out.axes(), "");

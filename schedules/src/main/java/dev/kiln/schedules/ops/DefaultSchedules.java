@@ -64,7 +64,7 @@ public final class DefaultSchedules {
             Compute k = computes.get(i);
             if (done.contains(k)) continue;
             Knobs kn = knobs.scope(String.valueOf(i));
-            Compute conv = ConvSchedule.blockedProducer(k);
+            Compute conv = ConvSchedule.blockedProducer(k, c);
             if (conv != null && computes.contains(conv)) {
                 // A blocked conv and its epilogue: one nest, the epilogue applied to each register tile.
                 ConvSchedule.withEpilogue(s, conv, k, target, kn);
@@ -77,6 +77,7 @@ public final class DefaultSchedules {
                 case MATMUL, MATMUL_PACKED -> MatMulSchedule.apply(s, k, c.templateOf(k), target, kn);
                 case RFACTOR -> rfactor(s, k, target, kn);
                 case CONV -> ConvSchedule.conv(s, k, target);
+                case CONV_NCHWC -> ConvSchedule.blockedAlone(s, k, target);
                 case POOL -> pool(s, k, target, kn);
             }
         }

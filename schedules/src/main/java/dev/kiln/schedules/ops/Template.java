@@ -25,6 +25,11 @@ public enum Template {
     RFACTOR,
     /** {@code Y[n, co, spatial...] = sum_{ci, k...}}: vectorized over the innermost output spatial axis. */
     CONV,
+    /**
+     * {@code kiln.ConvNCHWc}'s reduction {@code Y[n, cb, sp..., ow, c]} on blocked tensors: scheduled
+     * with its epilogue as register tiles ({@link ConvSchedule#withEpilogue}).
+     */
+    CONV_NCHWC,
     /** Sliding-window reduction {@code Y[n, c, spatial...]}: windows outside the vectorized innermost axis. */
     POOL
 }
