@@ -37,13 +37,7 @@ final class Localize {
 
     static PrimFunc apply(PrimFunc f, String buffer, String loop) {
         String what = "cannot localize " + buffer + " at loop " + loop + " of kernel " + f.name() + ": ";
-        if (f.params().stream().anyMatch(b -> b.name().equals(buffer))) throw new IllegalArgumentException(what + "it is a parameter");
-        Buffer[] decl = {null};
-        Vars.anyStmt(f.body(), s -> {
-            if (s instanceof Stmt.Allocate a && a.buffer().name().equals(buffer)) decl[0] = a.buffer();
-            return false;
-        });
-        if (decl[0] == null) throw new IllegalArgumentException(what + "it is not allocated in the kernel");
+        Buffer decl = Placement.intermediate(f, buffer, "localize");
         Stmt.For target = null;
         for (Stmt.For l : Vars.loops(f.body())) if (l.var().name().equals(loop)) target = l;
         if (target == null) throw new IllegalArgumentException(what + "no such loop");
@@ -61,27 +55,18 @@ final class Localize {
         }
         long size = 0;
         for (Access a : accesses) size = Math.max(size, a.constant() - low + a.span());
-        Buffer local = new Buffer(buffer, decl[0].dtype(), size);
+        Buffer local = new Buffer(buffer, decl.dtype(), size);
         Stmt body = rewrite(target.body(), buffer, local, low, new LinkedHashMap<>());
         Stmt.For t = target;
         Stmt.For folded = new Stmt.For(t.var(), t.min(), t.extent(), t.kind(), new Stmt.Allocate(local, body));
         return f.withBody(replaceLoop(removeAllocate(f.body(), buffer), loop, folded));
     }
 
+    /** Stores and loads of {@code buffer} in {@code s}. */
     private static int count(Stmt s, String buffer) {
-        int[] n = {0};
-        Vars.anyStmt(s, x -> {
-            if (x instanceof Stmt.Store st && st.buffer().name().equals(buffer)) n[0]++;
-            Children.forEach(x, c -> {}, e -> n[0] += loads(e, buffer));
-            return false;
-        });
-        return n[0];
-    }
-
-    private static int loads(Expr e, String buffer) {
-        int[] n = {e instanceof Expr.Load l && l.buffer().name().equals(buffer) ? 1 : 0};
-        Children.forEach(e, c -> n[0] += loads(c, buffer));
-        return n[0];
+        int[] stores = {0};
+        Accesses.forEachStmt(s, x -> stores[0] += x instanceof Stmt.Store st && st.buffer().name().equals(buffer) ? 1 : 0);
+        return stores[0] + Accesses.loads(s, buffer);
     }
 
     private static void walk(Stmt s, String buffer, Map<String, Loop> inner, List<Access> out, String what) {
@@ -146,9 +131,9 @@ final class Localize {
         return Children.map(s, c -> rewrite(c, buffer, local, low, inner), e -> loadsIn(e, buffer, local, low, inner));
     }
 
+    /** Each load rewritten once (not Placement.rewriteLoads, which rewrites a result of the same name again). */
     private static Expr loadsIn(Expr e, String buffer, Buffer local, long low, Map<String, Loop> inner) {
-        if (e instanceof Expr.Load l && l.buffer().name().equals(buffer)) return new Expr.Load(local, relative(l.index(), inner, low));
-        return Children.map(e, c -> loadsIn(c, buffer, local, low, inner));
+        return Accesses.mapLoads(e, l -> l.buffer().name().equals(buffer) ? new Expr.Load(local, relative(l.index(), inner, low)) : l);
     }
 
     /** {@code index} relative to the first element one iteration touches, in terms of the original loop variables. */

@@ -106,10 +106,7 @@ final class ReductionInit {
     }
 
     private static boolean reads(Expr e, String buffer) {
-        if (e instanceof Expr.Load l && l.buffer().name().equals(buffer)) return true;
-        boolean[] found = {false};
-        Children.forEach(e, c -> found[0] |= reads(c, buffer));
-        return found[0];
+        return Accesses.loads(e, buffer) > 0;
     }
 
     /** Names of the loops enclosing {@code loop}, outermost first. */

@@ -177,19 +177,22 @@ public final class BlockLayout {
             int[] td = t.shape().dims();
             System.arraycopy(td, 0, d, 4 - td.length, td.length);
             for (int i = 0; i < 4; i++) if (d[i] != 1 && d[i] != out.dim(i)) return null;
-            String key = name + "__nchw16c";
-            if (g.initializers().containsKey(key)) return key;
-            Tensor four = Tensor.of(t.dtype(), new Shape(d), t.floats());
-            Tensor r;
-            if (d[1] == 1) {
-                r = Tensor.of(t.dtype(), new Shape(d[0], 1, d[2], d[3], 1), t.floats());
-            } else {
-                r = Blocked.block(four, BLOCK);
-            }
-            String fresh = fresh(key);
-            g.initializers().put(fresh, r);
-            g.values().put(fresh, new Value(fresh, r.dtype(), r.shape()));
-            return fresh;
+            if (d[1] == 1) return constant(name, "lanes", () -> Tensor.of(t.dtype(), new Shape(d[0], 1, d[2], d[3], 1), t.floats()));
+            return constant(name, "blocks", () -> Blocked.block(Tensor.of(t.dtype(), new Shape(d), t.floats()), BLOCK));
+        }
+
+        /** Re-laid-out constants by original name and form, so each is made once however many ops read it. */
+        final Map<String, String> relaid = new HashMap<>();
+
+        /** The initializer holding constant {@code name} in {@code form}, added from {@code make} the first time. */
+        String constant(String name, String form, java.util.function.Supplier<Tensor> make) {
+            return relaid.computeIfAbsent(name + "/" + form, k -> {
+                Tensor t = make.get();
+                String fresh = fresh(name + "__nchw16c");
+                g.initializers().put(fresh, t);
+                g.values().put(fresh, new Value(fresh, t.dtype(), t.shape()));
+                return fresh;
+            });
         }
 
         /** The blocked form of NCHW value {@code v} with {@code c} channels, converting it once where needed. */
@@ -197,11 +200,7 @@ public final class BlockLayout {
             String b = blockedOf.get(v);
             if (b != null) return b;
             if (g.isConstant(v)) {
-                String name = fresh(v + "__nchw16c");
-                Tensor t = Blocked.block(g.initializers().get(v), BLOCK);
-                g.initializers().put(name, t);
-                g.values().put(name, new Value(name, t.dtype(), t.shape()));
-                b = name;
+                b = constant(v, "blocks", () -> Blocked.block(g.initializers().get(v), BLOCK));
             } else {
                 b = fresh(v + "__nchw16c");
                 out.add(new Node("to_nchw16c_" + v, Blocked.TO, Blocked.DOMAIN, List.of(v), List.of(b),

@@ -54,7 +54,7 @@ public record Workload(String key, String description, String canonical) {
                 if (i.isEmpty() || produced.contains(i) || names.containsKey(i)) continue;
                 String id = "in" + names.size();
                 names.put(i, id);
-                sb.append(id).append(' ').append(describe(i, node, graph, scope)).append('\n');
+                sb.append(id).append(' ').append(describe(i, graph, scope)).append('\n');
                 if (!in.isEmpty()) in.append(", ");
                 in.append(shapeOf(i, graph, scope));
             }
@@ -86,7 +86,7 @@ public record Workload(String key, String description, String canonical) {
         return new Workload(key, ops + " " + in + " -> " + out, canonical);
     }
 
-    private static String describe(String value, Node node, Graph graph, Graph scope) {
+    private static String describe(String value, Graph graph, Graph scope) {
         Value v = scope.values().containsKey(value) ? scope.value(value) : graph.value(value);
         Tensor c = scope.initializers().containsKey(value) ? scope.initializers().get(value) : graph.initializers().get(value);
         String s = v.dtype() + " " + v.shape();
