@@ -52,7 +52,7 @@ public final class ExecutorPlanner {
             Kernel k = OpInventory.lower(node, g, target, configs.knobsFor(node, g, target));
             String name = unique(k.func().name(), nameCount);
             PrimFunc f = LoweringPipeline.run(k.func(), (step, fn) -> dumpKernel.accept(name + "." + step, fn));
-            kernels.add(new Kernel(new PrimFunc(name, f.params(), f.body()), k.inputs(), k.outputs()));
+            kernels.add(withScratch(new Kernel(new PrimFunc(name, f.params(), f.body()), k.inputs(), k.outputs()), g));
         }
         kernels.addAll(outputCopies(g, nameCount));
 
@@ -102,6 +102,52 @@ public final class ExecutorPlanner {
         ModuleSpec spec = new ModuleSpec(cName(g.name()), ins, outs, constants, memory.totalBytes(),
                 kernels.stream().map(Kernel::func).toList(), calls, metadata(ins, outs));
         return new Plan(spec, memory.totalBytes(), intermediateBytes);
+    }
+
+    /**
+     * The kernel with its local buffers that are allocated once per call (outside every loop: a
+     * padded copy, a whole-output accumulator) turned into extra parameters bound to workspace
+     * slots that live for that kernel only. Allocated in the kernel, each call would take them
+     * from malloc, and a large block comes back as fresh pages (mmap, or a trimmed heap) whose
+     * page faults cost milliseconds per run; from the workspace they are memory planned like any
+     * intermediate. Buffers allocated inside loops (per-tile accumulators) stay where they are.
+     */
+    private static Kernel withScratch(Kernel k, Graph g) {
+        List<Buffer> scratch = new ArrayList<>();
+        Stmt body = hoist(k.func().body(), scratch);
+        if (scratch.isEmpty()) return k;
+        List<Buffer> params = new ArrayList<>(k.func().params());
+        List<String> outputs = new ArrayList<>(k.outputs());
+        for (Buffer b : scratch) {
+            String value = "__scratch:" + k.func().name() + ":" + b.name();
+            g.values().put(value, new Value(value, dtypeOf(b.dtype()), dev.kiln.irhigh.Shape.of(b.size())));
+            params.add(b);
+            outputs.add(value);
+        }
+        return new Kernel(new PrimFunc(k.func().name(), params, body), k.inputs(), outputs);
+    }
+
+    /** {@code s} without the allocations that are not inside a loop, which are added to {@code out}. */
+    private static Stmt hoist(Stmt s, List<Buffer> out) {
+        return switch (s) {
+            case Stmt.Allocate a -> {
+                out.add(a.buffer());
+                yield hoist(a.body(), out);
+            }
+            case Stmt.For f -> f;
+            default -> dev.kiln.irlow.transform.Children.map(s, c -> hoist(c, out), e -> e);
+        };
+    }
+
+    private static dev.kiln.irhigh.DType dtypeOf(ScalarType t) {
+        for (dev.kiln.irhigh.DType d : dev.kiln.irhigh.DType.values()) {
+            try {
+                if (OpInventory.scalarType(d) == t) return d;
+            } catch (RuntimeException e) {
+                // a graph type with no loop-IR type
+            }
+        }
+        throw new KilnException("internal error: no tensor type for loop-IR type " + t);
     }
 
     /** The name under which graph output i is produced: the value itself, or a fresh copy of it. */

@@ -1,0 +1,44 @@
+package dev.kiln.driver;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.codegen.ModuleSpec;
+import dev.kiln.frontend.ModelSource;
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irlow.PrimFunc;
+import dev.kiln.irlow.stmt.Stmt;
+import dev.kiln.irlow.transform.Children;
+import dev.kiln.targets.Target;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Kernel-local buffers allocated once per call (MobileNetV2's padded copies for its depthwise
+ * convs) become workspace slots, so a run never takes them from malloc; per-tile buffers inside
+ * loops stay in the kernel.
+ */
+class ExecutorPlannerScratchTest {
+    /** Whether {@code s} allocates outside every loop. */
+    private static boolean allocatesOutsideLoops(Stmt s) {
+        if (s instanceof Stmt.Allocate) return true;
+        if (s instanceof Stmt.For) return false;
+        boolean[] found = {false};
+        Children.forEach(s, c -> found[0] |= allocatesOutsideLoops(c), e -> {});
+        return found[0];
+    }
+
+    @Test
+    void onceACallBuffersAreWorkspaceSlots() {
+        Graph g = GraphPipeline.run(ModelSource.load("zoo:mobilenetv2", Map.of()), (pass, graph) -> {});
+        ExecutorPlanner.Plan plan = ExecutorPlanner.plan(g, Target.parse("x86_64-avx512"), (name, fn) -> {});
+        ModuleSpec spec = plan.spec();
+        for (int i = 0; i < spec.kernels().size(); i++) {
+            PrimFunc f = spec.kernels().get(i);
+            assertTrue(!allocatesOutsideLoops(f.body()), f.name() + " still allocates per call");
+            assertEquals(f.params().size(), spec.calls().get(i).args().size(), f.name());
+        }
+        assertTrue(plan.workspaceBytes() <= plan.intermediateBytes() / 2,
+                plan.workspaceBytes() + " bytes of workspace for " + plan.intermediateBytes() + " of intermediates and scratch");
+    }
+}
