@@ -59,8 +59,8 @@ final class CompileCommand implements Callable<Integer> {
     }
 
     private void report(Compiler.Result r, Target t) {
-        System.out.printf("compiled %s for %s: %d kernels, weights %.1f MB, workspace %.1f MB (intermediates %.1f MB), %.1f s%n",
-                model, t.name(), r.kernels(), r.weightBytes() / 1e6, r.workspaceBytes() / 1e6, r.intermediateBytes() / 1e6, r.millis() / 1000.0);
+        System.out.printf("compiled %s for %s: %d kernels, weights %.1f MB, workspace %.1f MB (intermediate tensors %.1f MB, kernel scratch %.1f MB), %.1f s%n",
+                model, t.name(), r.kernels(), r.weightBytes() / 1e6, r.workspaceBytes() / 1e6, r.intermediateBytes() / 1e6, r.scratchBytes() / 1e6, r.millis() / 1000.0);
         System.out.println("wrote " + r.library() + " and " + r.header());
     }
 }

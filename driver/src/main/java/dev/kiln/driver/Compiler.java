@@ -32,7 +32,7 @@ public final class Compiler {
     }
 
     /** What came out, with the figures worth reporting. */
-    public record Result(Path library, Path header, int kernels, long workspaceBytes, long intermediateBytes,
+    public record Result(Path library, Path header, int kernels, long workspaceBytes, long intermediateBytes, long scratchBytes,
                          long weightBytes, long millis) {}
 
     public static Result compile(String model, Path outSo, Options opts) {
@@ -47,7 +47,7 @@ public final class Compiler {
         var result = NativeCompiler.compile(plan.spec(), opts.target(), outSo, new NativeCompiler.Options(opts.dumpDir()));
         long weights = plan.spec().constants().stream().mapToLong(c -> c.data().length).sum();
         Path header = outSo.resolveSibling(outSo.getFileName().toString().replaceAll("\\.so$", ".h"));
-        return new Result(outSo, header, plan.spec().calls().size(), plan.workspaceBytes(), plan.intermediateBytes(), weights,
+        return new Result(outSo, header, plan.spec().calls().size(), plan.workspaceBytes(), plan.intermediateBytes(), plan.scratchBytes(), weights,
                 (System.nanoTime() - t0) / 1_000_000);
     }
 

@@ -38,7 +38,11 @@ public final class ExecutorPlanner {
     private ExecutorPlanner() {}
 
     /** The plan and the figures that describe it. */
-    public record Plan(ModuleSpec spec, long workspaceBytes, long intermediateBytes) {}
+    /**
+     * {@code intermediateBytes}: the graph's intermediate tensors; {@code scratchBytes}: the buffers
+     * kernels materialize once per call (padded copies), planned in the same workspace.
+     */
+    public record Plan(ModuleSpec spec, long workspaceBytes, long intermediateBytes, long scratchBytes) {}
 
     public static Plan plan(Graph g, Target target, BiConsumer<String, PrimFunc> dumpKernel) {
         return plan(g, target, ConfigSource.DEFAULTS, dumpKernel);
@@ -80,11 +84,12 @@ public final class ExecutorPlanner {
             }
         }
         List<MemoryPlanner.Interval> intervals = new ArrayList<>();
-        long intermediateBytes = 0;
+        long intermediateBytes = 0, scratchBytes = 0;
         for (var e : firstUse.entrySet()) {
             if (bound.containsKey(e.getKey())) continue;
             long bytes = bytesOf(g.value(e.getKey()));
-            intermediateBytes += bytes;
+            if (e.getKey().startsWith(SCRATCH)) scratchBytes += bytes;
+            else intermediateBytes += bytes;
             intervals.add(new MemoryPlanner.Interval(e.getKey(), bytes, e.getValue(), lastUse.get(e.getKey())));
         }
         MemoryPlanner.Plan memory = MemoryPlanner.plan(intervals);
@@ -101,7 +106,7 @@ public final class ExecutorPlanner {
         List<ModuleSpec.TensorSpec> outs = g.outputs().stream().map(o -> spec(g.value(o))).toList();
         ModuleSpec spec = new ModuleSpec(cName(g.name()), ins, outs, constants, memory.totalBytes(),
                 kernels.stream().map(Kernel::func).toList(), calls, metadata(ins, outs));
-        return new Plan(spec, memory.totalBytes(), intermediateBytes);
+        return new Plan(spec, memory.totalBytes(), intermediateBytes, scratchBytes);
     }
 
     /**
@@ -112,6 +117,8 @@ public final class ExecutorPlanner {
      * page faults cost milliseconds per run; from the workspace they are memory planned like any
      * intermediate. Buffers allocated inside loops (per-tile accumulators) stay where they are.
      */
+    private static final String SCRATCH = "__scratch:";
+
     private static Kernel withScratch(Kernel k, Graph g) {
         List<Buffer> scratch = new ArrayList<>();
         Stmt body = hoist(k.func().body(), scratch);
@@ -119,7 +126,7 @@ public final class ExecutorPlanner {
         List<Buffer> params = new ArrayList<>(k.func().params());
         List<String> outputs = new ArrayList<>(k.outputs());
         for (Buffer b : scratch) {
-            String value = "__scratch:" + k.func().name() + ":" + b.name();
+            String value = SCRATCH + k.func().name() + ":" + b.name();
             g.values().put(value, new Value(value, dtypeOf(b.dtype()), dev.kiln.irhigh.Shape.of(b.size())));
             params.add(b);
             outputs.add(value);

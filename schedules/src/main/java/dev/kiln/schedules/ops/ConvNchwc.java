@@ -82,8 +82,10 @@ final class ConvNchwc {
         Tensor wt = b.constant(1);
         if (wt == null) throw b.node.error("ConvNCHWc needs constant weights (BlockLayout only makes it for those)");
         Placeholder x = b.input(0);
-        // Copied once with its padding, so every tap is a plain vector load.
-        Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), true, true);
+        // Copied once with its padding, so every tap is a plain load; except an input of fewer
+        // channels than a block (an image), whose copy would be mostly padding lanes: its taps
+        // read through a bounds test instead (one scalar select per broadcast input element).
+        Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), c >= block, true);
         Placeholder wp = b.derivedConstant(b.node.input(1) + "__packed" + block, Conv.packWeights(wt, w));
 
         List<Expr.Var> rk = new ArrayList<>();
