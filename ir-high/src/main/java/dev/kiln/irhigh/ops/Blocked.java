@@ -14,7 +14,8 @@ import java.util.Map;
 /**
  * Kiln's blocked channel layout NCHW[x]c (domain {@code kiln}, made by the BlockLayout pass): a
  * tensor {@code [N, C, spatial...]} is held as {@code [N, ceil(C/x), spatial..., x]}, channel c at
- * block c/x, lane c%x. Channels past C (when x does not divide C) are padding: ToBlocked writes
+ * block c/x, lane c%x. x is 16, except that an input of fewer channels than that (an image) may be
+ * held in one block of exactly its channels for the dense conv that reads it. Channels past C (when x does not divide C) are padding: ToBlocked writes
  * zeros there, every other op may leave anything in them, and no op mixes them into a real
  * channel (a blocked conv reduces over the {@code channels} real input channels only).
  *
@@ -101,6 +102,7 @@ public final class Blocked {
         });
     }
 
+    /** The block size of a node's output ({@code block} attribute, default 16). */
     private static int block(Node n) {
         int b = Ops.intAttr(n, BLOCK, 16);
         if (b < 1) throw n.error("attribute block must be positive, got " + b);
@@ -157,7 +159,11 @@ public final class Blocked {
         public List<Value> infer(Node n, List<Value> inputs, List<Tensor> consts) {
             Value x = Ops.required(n, inputs, 0, "X");
             int block = block(n), channels = channels(n);
-            requireBlocked(n, x, block, channels);
+            // A dense conv may read an input in narrower blocks than it writes (an image in one
+            // block of its 3 channels); every other op reads and writes the same blocks.
+            boolean dense = inner(n).equals("Conv") && n.attrInt("group", 1) == 1;
+            int inBlock = x.shape().rank() >= 3 ? x.shape().dim(x.shape().rank() - 1) : block;
+            requireBlocked(n, x, dense && inBlock < block ? inBlock : block, channels);
             Node onnx = onnx(n);
             List<Value> in = new ArrayList<>(inputs);
             in.set(0, new Value(x.name(), x.dtype(), new Shape(plainDims(x.shape(), channels))));

@@ -103,7 +103,10 @@ public final class BlockLayout {
             boolean depthwise = group == c && m == c && group > 1;
             if (group != 1 && !depthwise) return false;
             if (Math.max(c, m) < MIN_CHANNELS) return false;
-            String xb = blocked(n.input(0), c);
+            // An input narrower than a block (an image) enters a dense conv in one block of its own
+            // channels: a 16-lane copy would be mostly zeros (13 of 16 lanes for RGB).
+            String xb = !depthwise && c < BLOCK && !blockedOf.containsKey(n.input(0)) && !g.isConstant(n.input(0))
+                    ? narrow(n.input(0), c) : blocked(n.input(0), c);
             List<String> inputs = new ArrayList<>(n.inputs());
             inputs.set(0, xb);
             emitBlocked(n, inputs, c, m);
@@ -209,6 +212,18 @@ public final class BlockLayout {
             blockedOf.put(v, b);
             channelsOf.put(b, c);
             return b;
+        }
+
+        /** NCHW value {@code v} in one block of its {@code c} channels, converted once however many convs read it. */
+        final Map<String, String> narrowed = new HashMap<>();
+
+        String narrow(String v, int c) {
+            return narrowed.computeIfAbsent(v, k -> {
+                String b = fresh(v + "__nchw" + c + "c");
+                out.add(new Node("to_nchw" + c + "c_" + v, Blocked.TO, Blocked.DOMAIN, List.of(v), List.of(b),
+                        Map.of(Blocked.BLOCK, new Attr.Int(c)), 1));
+                return b;
+            });
         }
 
         /** Makes NCHW value {@code v} exist (converting its blocked form back) if it is blocked only. */

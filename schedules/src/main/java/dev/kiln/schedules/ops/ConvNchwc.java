@@ -73,7 +73,8 @@ final class ConvNchwc {
      */
     static void conv(OpBuilder b) {
         long[] xb = b.inDims(0), yb = b.outDims(0), w = b.inDims(1);
-        long block = xb[xb.length - 1], c = b.node.attrInt(Blocked.CHANNELS, -1), m = w[0];
+        // The input's block (16, or its channel count for an image: Blocked) and the output's (16).
+        long block = xb[xb.length - 1], outBlock = yb[yb.length - 1], c = b.node.attrInt(Blocked.CHANNELS, -1), m = w[0];
         long[] kernel = java.util.Arrays.copyOfRange(w, 2, w.length);
         Windows.Geometry g = Windows.geometry(b, kernel, plain(xb, c), plain(yb, m));
         int sp = g.rank();
@@ -82,11 +83,9 @@ final class ConvNchwc {
         Tensor wt = b.constant(1);
         if (wt == null) throw b.node.error("ConvNCHWc needs constant weights (BlockLayout only makes it for those)");
         Placeholder x = b.input(0);
-        // Copied once with its padding, so every tap is a plain load; except an input of fewer
-        // channels than a block (an image), whose copy would be mostly padding lanes: its taps
-        // read through a bounds test instead (one scalar select per broadcast input element).
-        Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), c >= block, true);
-        Placeholder wp = b.derivedConstant(b.node.input(1) + "__packed" + block, Conv.packWeights(wt, w));
+        // Copied once with its padding, so every tap is a plain load.
+        Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), true, block);
+        Placeholder wp = b.derivedConstant(b.node.input(1) + "__packed" + outBlock, Conv.packWeights(wt, w));
 
         List<Expr.Var> rk = new ArrayList<>();
         for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));
@@ -140,9 +139,9 @@ final class ConvNchwc {
             return;
         }
         Tensor bias = b.constant(2);
-        Placeholder bp = bias != null ? b.derivedConstant(b.node.input(2) + "__padded" + block, padBias(bias, yb[1] * block)) : b.input(2);
+        Placeholder bp = bias != null ? b.derivedConstant(b.node.input(2) + "__padded" + outBlock, padBias(bias, yb[1] * outBlock)) : b.input(2);
         b.output(0, Te.compute(b.outName(0), t, Te.box(yb), ax -> {
-            Expr ch = Exprs.add(Idx.mul(ax.get(1), block), ax.getLast());
+            Expr ch = Exprs.add(Idx.mul(ax.get(1), outBlock), ax.getLast());
             return Exprs.add(Te.read(acc, ax), Te.read(bp, bias != null ? ch : Idx.clamp(ch, 0, m - 1)));
         }));
     }

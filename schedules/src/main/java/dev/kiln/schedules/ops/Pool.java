@@ -37,7 +37,7 @@ final class Pool {
         int sp = g.rank();
         ScalarType t = b.outType(0);
         Expr padValue = max ? lowest(t) : Idx.lit(t, 0);
-        Operation xp = Windows.padded(b, x, g, padValue, false, lanes);
+        Operation xp = Windows.padded(b, x, g, padValue, false, lanes ? x.shape().getLast() : 0);
         List<Expr.Var> rk = new ArrayList<>();
         for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));
         List<Long> rext = new ArrayList<>();

@@ -73,14 +73,15 @@ final class Windows {
      * taps per element, and its stride-2 taps are gathers either way).
      */
     static Operation padded(OpBuilder b, Placeholder x, Geometry g, Expr padValue, boolean materialize) {
-        return padded(b, x, g, padValue, materialize, false);
+        return padded(b, x, g, padValue, materialize, 0);
     }
 
     /**
-     * As above; with {@code lanes}, {@code x} is blocked ({@code [N, C/x, spatial..., x]}): the
-     * lane axis after the spatial ones passes through unpadded.
+     * As above for a blocked {@code x} ({@code [N, C/x, spatial..., x]}) when {@code lanes > 0}: the
+     * lane axis after the spatial ones passes through unpadded, and a copy keeps only its first
+     * {@code lanes} lanes (the real channels of an input narrower than a block).
      */
-    static Operation padded(OpBuilder b, Placeholder x, Geometry g, Expr padValue, boolean materialize, boolean lanes) {
+    static Operation padded(OpBuilder b, Placeholder x, Geometry g, Expr padValue, boolean materialize, long lanes) {
         int sp = g.rank();
         boolean[] guard = new boolean[sp];
         boolean any = false;
@@ -91,7 +92,8 @@ final class Windows {
             shape[d + 2] = Math.max(g.reach(d), 1);
         }
         if (!any) return x;
-        if (materialize && !lanes) {
+        if (lanes > 0) shape[shape.length - 1] = lanes;
+        if (materialize && lanes == 0) {
             // Rows a multiple of 16 long (the extra columns hold padValue and are never read), so
             // the copy vectorizes without a guarded tail whatever the row length.
             long row = shape[shape.length - 1];
@@ -109,7 +111,7 @@ final class Windows {
                 }
                 idx.add(i);
             }
-            if (lanes) idx.add(ax.getLast());
+            if (lanes > 0) idx.add(ax.getLast());
             return Exprs.select(Idx.all(inside), Te.read(x, idx), padValue);
         };
         return materialize ? b.materialize("pad", x.dtype(), shape, body) : Te.compute(b.name("pad"), x.dtype(), Te.box(shape), body);

@@ -57,6 +57,8 @@ class NchwcOpsTest {
         conv(32, 48, 3, blocked(32, 9, 10)).ints("pads", 1, 1, 1, 1).constant(rand(48)).target(t).check(); // whole blocks, bias
         conv(24, 20, 1, blocked(24, 7, 7)).target(t).check();                                              // 24 of 32 lanes read
         conv(3, 16, 3, blocked(3, 11, 11)).ints("strides", 2, 2).ints("pads", 1, 1, 1, 1).target(t).check(); // stem-like
+        // An image in one block of its 3 channels (BlockLayout's narrow input), written in blocks of 16.
+        conv(3, 20, 3, rand(1, 1, 11, 11, 3)).ints("strides", 2, 2).ints("pads", 1, 1, 1, 1).constant(rand(20)).target(t).check();
     }
 
     @ParameterizedTest
