@@ -35,7 +35,8 @@ class LinkerTest {
     /** A target whose system libraries are not installed: the error names them and their Debian package. */
     @Test
     void missingSystemLibrariesNameTheirPackage(@TempDir Path dir) throws Exception {
-        Target riscv = new Target("riscv64-test", "riscv64-unknown-linux-gnu", "generic-rv64", "", 128, 1);
+        Target riscv = new dev.kiln.targets.CpuTarget("riscv64-test", "riscv64-unknown-linux-gnu", "generic-rv64", "", 128, 32,
+                new dev.kiln.targets.Caches(32768, 1 << 20, 0), 1);
         org.junit.jupiter.api.Assumptions.assumeFalse(Files.exists(Path.of("/usr/lib/riscv64-linux-gnu/libc.so.6"))
                 || Files.exists(Path.of("/usr/riscv64-linux-gnu/lib/libc.so.6")), "a riscv64 libc is installed");
         Path obj = dir.resolve("x.o");

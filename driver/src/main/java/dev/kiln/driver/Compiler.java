@@ -41,7 +41,7 @@ public final class Compiler {
             throw new KilnException("output '" + outSo + "' should end in .so (the header is written beside it as .h)");
         Graph g = ModelSource.load(model, opts.inputShapes());
         AtomicInteger step = new AtomicInteger();
-        GraphPipeline.run(g, (pass, graph) -> dump(opts, String.format("graph/%02d-%s.txt", step.getAndIncrement(), pass), graph.toString()));
+        GraphPipeline.run(g, opts.target(), (pass, graph) -> dump(opts, String.format("graph/%02d-%s.txt", step.getAndIncrement(), pass), graph.toString()));
         ExecutorPlanner.Plan plan = ExecutorPlanner.plan(g, opts.target(), opts.configs(),
                 (name, fn) -> dump(opts, "kernels/" + name + ".txt", Printer.print(fn)));
         var result = NativeCompiler.compile(plan.spec(), opts.target(), outSo, new NativeCompiler.Options(opts.dumpDir()));

@@ -7,17 +7,20 @@ import dev.kiln.irhigh.passes.FoldBatchNorm;
 import dev.kiln.irhigh.passes.FoldConstants;
 import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irhigh.passes.RemoveIdentity;
+import dev.kiln.targets.CpuTarget;
+import dev.kiln.targets.Target;
 import java.util.function.BiConsumer;
 
 /**
  * The sequence of graph passes, in order; {@code dump} sees the graph after each one. The result
  * holds {@code kiln.Fused} nodes (one kernel each, see {@link FuseOps}), so it is for code
- * generation, not for the reference evaluator.
+ * generation, not for the reference evaluator. The target decides the layout passes: a CPU's
+ * channel block for {@link BlockLayout}.
  */
 public final class GraphPipeline {
     private GraphPipeline() {}
 
-    public static Graph run(Graph g, BiConsumer<String, Graph> dump) {
+    public static Graph run(Graph g, Target target, BiConsumer<String, Graph> dump) {
         ShapeInference.run(g);
         dump.accept("input", g);
         RemoveIdentity.run(g);
@@ -30,7 +33,7 @@ public final class GraphPipeline {
         dump.accept("FoldConstants", g);
         ShapeInference.run(g);
         dump.accept("ShapeInference", g);
-        BlockLayout.run(g);
+        if (target instanceof CpuTarget cpu) BlockLayout.run(g, cpu.channelBlock());
         dump.accept("BlockLayout", g);
         FuseOps.run(g);
         dump.accept("FuseOps", g);

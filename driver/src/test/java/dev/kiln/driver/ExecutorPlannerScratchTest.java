@@ -30,7 +30,7 @@ class ExecutorPlannerScratchTest {
 
     @Test
     void onceACallBuffersAreWorkspaceSlots() {
-        Graph g = GraphPipeline.run(ModelSource.load("zoo:mobilenetv2", Map.of()), (pass, graph) -> {});
+        Graph g = GraphPipeline.run(ModelSource.load("zoo:mobilenetv2", Map.of()), Target.parse("x86_64-avx512"), (pass, graph) -> {});
         ExecutorPlanner.Plan plan = ExecutorPlanner.plan(g, Target.parse("x86_64-avx512"), (name, fn) -> {});
         ModuleSpec spec = plan.spec();
         for (int i = 0; i < spec.kernels().size(); i++) {

@@ -1,103 +1,64 @@
 package dev.kiln.targets;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.HashSet;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
+import java.util.Locale;
 
 /**
- * A machine Kiln compiles for: the LLVM triple, CPU and feature string to pin code generation
- * to, the widest vector register in bits, and the number of cores to plan parallel loops for.
- * The CPU is always explicit, never "native", so a library built here runs on any machine with
- * the same features.
+ * A machine Kiln compiles for, as data: a {@link CpuTarget} (LLVM triple, CPU, features, vector
+ * width and registers, caches, cores) or a {@link GpuTarget} (API, thread limits, shared memory,
+ * warp size, compute units). Templates and passes read hardware facts from here, never from
+ * constants of their own; a backend ({@code dev.kiln.codegen.Backend}) turns kernels scheduled for
+ * a target into an artifact, and a device runtime ({@link DeviceRuntime}) runs that artifact.
  */
-public record Target(String name, String triple, String cpu, String features, int vectorBits, int cores) {
-    public static final String X86_LINUX = "x86_64-unknown-linux-gnu";
-    static final String AVX2_FEATURES = "+avx2,+avx,+fma,+f16c,+bmi,+bmi2,+popcnt,+sse4.2";
-    static final String AVX512_FEATURES = "+avx512f,+avx512vl,+avx512bw,+avx512dq,+avx512cd," + AVX2_FEATURES;
-    private static final List<String> KNOWN = List.of("x86_64-avx512", "x86_64-avx2", "host");
+public sealed interface Target permits CpuTarget, GpuTarget {
+    /** The name users write on the command line and that tuning records are keyed by. */
+    String name();
 
-    public Target {
-        if (vectorBits <= 0 || vectorBits % 8 != 0) throw new IllegalArgumentException("vectorBits: " + vectorBits);
-        if (cores < 1) throw new IllegalArgumentException("cores must be >= 1: " + cores);
-    }
+    /** The LLVM target triple code is generated for. */
+    String triple();
 
-    /** The target named {@code s}: one of {@code x86_64-avx512}, {@code x86_64-avx2}, {@code host}. */
-    public static Target parse(String s) {
-        String key = s == null ? "" : s.strip().toLowerCase();
-        return switch (key) {
-            case "x86_64-avx512" -> avx512();
-            case "x86_64-avx2" -> avx2();
-            case "host" -> host();
-            default -> throw new TargetException("unknown target '" + s + "'; known targets: " + String.join(", ", KNOWN));
-        };
-    }
+    /** The LLVM CPU name (a CPU model, or a GPU architecture such as {@code sm_90}). */
+    String cpu();
 
-    public static Target avx512() {
-        return new Target("x86_64-avx512", X86_LINUX, "skylake-avx512", AVX512_FEATURES, 512, hostCores());
-    }
+    /** The LLVM feature string, e.g. {@code +avx2,+fma} or {@code +neon}. */
+    String features();
 
-    public static Target avx2() {
-        return new Target("x86_64-avx2", X86_LINUX, "haswell", AVX2_FEATURES, 256, hostCores());
-    }
+    /** How many parallel workers the schedules plan for: CPU cores, or GPU compute units. */
+    int cores();
 
-    /** The best known target this machine can run, chosen from the CPU flags in /proc/cpuinfo. */
-    public static Target host() {
-        Set<String> flags = hostFlags();
-        if (flags.isEmpty()) {
-            throw new TargetException("cannot detect the host CPU (no flags in /proc/cpuinfo; is this x86_64 Linux?); "
-                    + "name a target explicitly: " + String.join(", ", KNOWN.subList(0, 2)));
+    /** Whether code built for this target can run on this machine (so tests may execute it in-process). */
+    boolean canRunOnHost();
+
+    /** The target named {@code s}; an unknown name is a {@link TargetException} listing the known ones. */
+    static Target parse(String s) {
+        String key = s == null ? "" : s.strip().toLowerCase(Locale.ROOT);
+        if (key.equals("x86_64-avx512")) return avx512();
+        if (key.equals("x86_64-avx2")) return avx2();
+        if (key.equals("host")) return host();
+        if (key.equals(CpuTarget.NEON) || key.startsWith(CpuTarget.NEON + ":")) {
+            String cpu = key.equals(CpuTarget.NEON) ? CpuTarget.DEFAULT_ARM_CPU : key.substring(CpuTarget.NEON.length() + 1);
+            return CpuTarget.neon(cpu);
         }
-        if (hasAvx512(flags)) return avx512();
-        if (flags.contains("avx2") && flags.contains("fma")) return avx2();
-        throw new TargetException("the host CPU has neither AVX-512 (f, bw, vl, dq) nor AVX2+FMA; Kiln's x86_64 "
-                + "targets need at least AVX2 and FMA");
+        throw new TargetException("unknown target '" + s + "'; known targets: " + String.join(", ", known()));
     }
 
-    /** How many elements of {@code elemBytes} bytes one vector register holds. */
-    public int vectorLanes(int elemBytes) {
-        if (elemBytes <= 0) throw new IllegalArgumentException("elemBytes must be > 0: " + elemBytes);
-        return Math.max(1, vectorBits / 8 / elemBytes);
+    /** The target names {@link #parse} accepts, for messages and help. */
+    static List<String> known() {
+        List<String> names = new ArrayList<>(List.of("x86_64-avx512", "x86_64-avx2", CpuTarget.NEON + "[:CPU]", "host"));
+        return List.copyOf(names);
     }
 
-    /** Whether code built for this target can run on this machine (so tests may execute it). */
-    public boolean canRunOnHost() {
-        if (!triple.startsWith("x86_64")) return false;
-        Set<String> flags = hostFlags();
-        if (features.contains("+avx512f")) return hasAvx512(flags);
-        if (features.contains("+avx2")) return flags.contains("avx2") && flags.contains("fma");
-        return true;
+    static CpuTarget avx512() {
+        return CpuTarget.avx512();
     }
 
-    private static boolean hasAvx512(Set<String> flags) {
-        return flags.containsAll(List.of("avx512f", "avx512bw", "avx512vl", "avx512dq"));
+    static CpuTarget avx2() {
+        return CpuTarget.avx2();
     }
 
-    private static int hostCores() {
-        return Runtime.getRuntime().availableProcessors();
-    }
-
-    private static volatile Set<String> cachedFlags;
-
-    /** The flags of the first processor in /proc/cpuinfo; empty if unreadable. */
-    static Set<String> hostFlags() {
-        Set<String> flags = cachedFlags;
-        if (flags != null) return flags;
-        flags = new HashSet<>();
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("flags")) {
-                    int colon = line.indexOf(':');
-                    for (String f : line.substring(colon + 1).strip().split("\\s+")) flags.add(f);
-                    break;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // Not Linux or not readable: no flags, callers report that clearly.
-        }
-        cachedFlags = flags = Set.copyOf(flags);
-        return flags;
+    /** The best known target this machine can run (x86-64: from the CPU flags; aarch64: NEON). */
+    static CpuTarget host() {
+        return CpuTarget.host();
     }
 }

@@ -12,32 +12,75 @@ import org.junit.jupiter.api.Test;
 class TargetTest {
     @Test
     void parsesTheX86Targets() {
-        Target a = Target.parse("x86_64-avx512");
+        CpuTarget a = (CpuTarget) Target.parse("x86_64-avx512");
         assertEquals("x86_64-unknown-linux-gnu", a.triple());
         assertEquals("skylake-avx512", a.cpu());
         assertEquals(512, a.vectorBits());
         assertTrue(List.of(a.features().split(",")).containsAll(List.of("+avx512f", "+avx512bw", "+avx512vl", "+avx512dq", "+fma")));
-        Target b = Target.parse(" X86_64-AVX2 ");
+        CpuTarget b = (CpuTarget) Target.parse(" X86_64-AVX2 ");
         assertEquals("haswell", b.cpu());
         assertEquals(256, b.vectorBits());
         assertFalse(b.features().contains("avx512"));
         assertTrue(b.cores() >= 1);
+        assertEquals(32, a.vectorRegisters());
+        assertEquals(16, b.vectorRegisters());
+        assertEquals(16, a.channelBlock());
+        assertEquals(16, b.channelBlock());
+    }
+
+    @Test
+    void parsesNeonWithEachKnownCpu() {
+        CpuTarget d = (CpuTarget) Target.parse("aarch64-neon");
+        assertEquals("aarch64-neon:cortex-a72", d.name());
+        assertEquals("aarch64-unknown-linux-gnu", d.triple());
+        assertEquals("aarch64-linux-gnu", d.multiarch());
+        assertEquals("aarch64", d.arch());
+        assertEquals(128, d.vectorBits());
+        assertEquals(32, d.vectorRegisters());
+        assertEquals(4, d.vectorLanes(4));
+        assertEquals(8, d.channelBlock());
+        assertTrue(d.features().contains("+neon"));
+        for (String cpu : List.of("cortex-a53", "cortex-a72", "cortex-a76", "neoverse-n1", "neoverse-v1", "apple-m1")) {
+            CpuTarget t = (CpuTarget) Target.parse("aarch64-neon:" + cpu);
+            assertEquals(cpu, t.cpu());
+            assertEquals("aarch64-neon:" + cpu, t.name());
+            assertEquals(t, Target.parse(t.name()), "a target's name parses back to it");
+        }
+        assertEquals(64 * 1024, ((CpuTarget) Target.parse("aarch64-neon:neoverse-n1")).caches().l1d());
+        if (!CpuTarget.hostArch().equals("aarch64")) assertFalse(d.canRunOnHost());
+    }
+
+    @Test
+    void unknownArmCpuListsTheKnownOnes() {
+        TargetException e = assertThrows(TargetException.class, () -> Target.parse("aarch64-neon:cortex-x9"));
+        assertTrue(e.getMessage().contains("cortex-x9") && e.getMessage().contains("neoverse-n1")
+                && e.getMessage().contains("apple-m1"), e.getMessage());
+    }
+
+    @Test
+    void gpuTargetsAreDataWithLimits() {
+        GpuTarget g = new GpuTarget("cuda-sm90", GpuTarget.Api.CUDA, "nvptx64-nvidia-cuda", "sm_90", "+ptx80", 1024,
+                228 * 1024, 32, 132);
+        assertEquals(132, g.cores());
+        assertFalse(g.canRunOnHost());
+        assertThrows(IllegalArgumentException.class, () -> new GpuTarget("bad", GpuTarget.Api.OPENCL, "", "", "", 0, 0, 32, 1));
     }
 
     @Test
     void unknownTargetListsTheKnownOnes() {
         TargetException e = assertThrows(TargetException.class, () -> Target.parse("riscv-v"));
         assertTrue(e.getMessage().contains("riscv-v"), e.getMessage());
-        assertTrue(e.getMessage().contains("x86_64-avx512") && e.getMessage().contains("x86_64-avx2"), e.getMessage());
+        assertTrue(e.getMessage().contains("x86_64-avx512") && e.getMessage().contains("x86_64-avx2")
+                && e.getMessage().contains("aarch64-neon"), e.getMessage());
         assertThrows(TargetException.class, () -> Target.parse(null));
     }
 
     @Test
     void vectorLanes() {
-        assertEquals(16, Target.parse("x86_64-avx512").vectorLanes(4));
-        assertEquals(8, Target.parse("x86_64-avx512").vectorLanes(8));
-        assertEquals(8, Target.parse("x86_64-avx2").vectorLanes(4));
-        assertEquals(32, Target.parse("x86_64-avx2").vectorLanes(1));
+        assertEquals(16, Target.avx512().vectorLanes(4));
+        assertEquals(8, Target.avx512().vectorLanes(8));
+        assertEquals(8, Target.avx2().vectorLanes(4));
+        assertEquals(32, Target.avx2().vectorLanes(1));
         assertThrows(IllegalArgumentException.class, () -> Target.avx2().vectorLanes(0));
     }
 

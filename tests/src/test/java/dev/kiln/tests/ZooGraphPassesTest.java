@@ -27,7 +27,7 @@ class ZooGraphPassesTest {
     @ParameterizedTest
     @ValueSource(strings = {"resnet18", "mobilenetv2"})
     void batchNormsFoldAndActivationsFuse(String model) {
-        Graph g = GraphPipeline.run(ModelSource.load("zoo:" + model, Map.of()), (pass, graph) -> {});
+        Graph g = GraphPipeline.run(ModelSource.load("zoo:" + model, Map.of()), dev.kiln.targets.Target.avx512(), (pass, graph) -> {});
         assertEquals(0, flattened(g).filter(n -> n.op().equals("BatchNormalization")).count(), "BatchNormalization left");
         List<Node> activations = g.nodes().stream().filter(n -> List.of("Relu", "Clip").contains(n.op())).toList();
         assertTrue(activations.isEmpty(), "unfused activations: " + activations.stream().map(Node::name).toList());

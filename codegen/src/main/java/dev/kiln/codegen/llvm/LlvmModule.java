@@ -3,6 +3,7 @@ package dev.kiln.codegen.llvm;
 import static org.bytedeco.llvm.global.LLVM.*;
 
 import dev.kiln.irlow.PrimFunc;
+import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.Target;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
@@ -85,7 +86,7 @@ public final class LlvmModule implements AutoCloseable {
     public void addFunctionAttributes(LLVMValueRef fn) {
         LLVMAddTargetDependentFunctionAttr(fn, "target-cpu", target.cpu());
         LLVMAddTargetDependentFunctionAttr(fn, "target-features", target.features());
-        if (target.vectorBits() >= 512) LLVMAddTargetDependentFunctionAttr(fn, "prefer-vector-width", "512");
+        if (target instanceof CpuTarget cpu && cpu.vectorBits() >= 512) LLVMAddTargetDependentFunctionAttr(fn, "prefer-vector-width", "512");
         LLVMAddTargetDependentFunctionAttr(fn, "no-trapping-math", "true");
         addAttribute(fn, LLVMAttributeFunctionIndex, "nounwind");
     }

@@ -39,7 +39,7 @@ public final class TaskExtractor {
     /** Loads {@code model} (a file or {@code zoo:NAME}), runs the graph passes as the compiler does, and extracts. */
     public static Extracted fromModel(String model, Map<String, long[]> inputShapes, Target target) {
         Graph g = ModelSource.load(model, inputShapes);
-        GraphPipeline.run(g, (pass, graph) -> {});
+        GraphPipeline.run(g, target, (pass, graph) -> {});
         return extract(g, target);
     }
 

@@ -21,21 +21,21 @@ import java.util.Set;
 /**
  * Layout transformation to blocked channels with propagation (TVM's AlterOpLayout for NCHWc):
  * 2-D f32 convs with constant weights (dense or depthwise) become {@code kiln.ConvNCHWc}, which
- * reads and writes {@code [N, C/16, H, W, 16]}; the elementwise ops and pools that consume a
+ * reads and writes {@code [N, C/B, H, W, B]}; the elementwise ops and pools that consume a
  * blocked value are rewritten to work on it too (their per-channel constants re-laid out at
  * compile time), so a chain conv, relu, conv, add, pool stays blocked, and the layout changes only
  * at the edges: {@code kiln.ToBlocked} where an NCHW value first enters a blocked op,
  * {@code kiln.FromBlocked} where an op that keeps NCHW (a reshape, a Gemm, a graph output) reads
  * a blocked one. Each edge is converted once however many ops read it.
  *
- * <p>The block is 16 channels: one 512-bit vector of f32 (two 256-bit ones on AVX2). See
- * {@link Blocked} for the layout and its padding rule. The graph must have been through shape
+ * <p>The block is the caller's (the target's channel block: 16 channels on x86, one 512-bit vector
+ * of f32 or two 256-bit ones; 8 on NEON, two 128-bit ones). See {@link Blocked} for the layout
+ * and its padding rule. The graph must have been through shape
  * inference; shapes are inferred again at the end.
  */
 public final class BlockLayout {
     private BlockLayout() {}
 
-    public static final int BLOCK = 16;
 
     /** Ops that may run on a blocked value as they are: each output element depends on the same element of each input. */
     private static final Set<String> ELEMENTWISE = Set.of("Relu", "Neg", "Abs", "Sigmoid", "Tanh", "Erf", "Exp", "Sqrt",
@@ -44,16 +44,18 @@ public final class BlockLayout {
 
     private static final Set<String> POOLS = Set.of("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool");
 
-    /** Output channels below which a conv stays NCHW: padding to 16 would waste most of the blocked work. */
+    /** Output channels below which a conv stays NCHW: padding to a block would waste most of the blocked work. */
     private static final int MIN_CHANNELS = 8;
 
-    /** Rewrites {@code g}; returns how many ops now run blocked. */
-    public static int run(Graph g) {
-        return new Rewriter(g).run();
+    /** Rewrites {@code g} to blocks of {@code block} channels; returns how many ops now run blocked. */
+    public static int run(Graph g, int block) {
+        if (block < 2) throw new IllegalArgumentException("channel block must be >= 2: " + block);
+        return new Rewriter(g, block).run();
     }
 
     private static final class Rewriter {
         final Graph g;
+        final int block;
         final List<Node> out = new ArrayList<>();
         /** NCHW value name -> the name of its blocked form. */
         final Map<String, String> blockedOf = new HashMap<>();
@@ -64,8 +66,9 @@ public final class BlockLayout {
         final Set<String> names = new HashSet<>();
         int rewritten;
 
-        Rewriter(Graph g) {
+        Rewriter(Graph g, int block) {
             this.g = g;
+            this.block = block;
             names.addAll(g.values().keySet());
             names.addAll(g.initializers().keySet());
             for (Value v : g.inputs()) plain.add(v.name());
@@ -104,8 +107,8 @@ public final class BlockLayout {
             if (group != 1 && !depthwise) return false;
             if (Math.max(c, m) < MIN_CHANNELS) return false;
             // An input narrower than a block (an image) enters a dense conv in one block of its own
-            // channels: a 16-lane copy would be mostly zeros (13 of 16 lanes for RGB).
-            String xb = !depthwise && c < BLOCK && !blockedOf.containsKey(n.input(0)) && !g.isConstant(n.input(0))
+            // channels: a copy padded to a whole block would be mostly zeros (13 of 16 lanes for RGB on x86).
+            String xb = !depthwise && c < block && !blockedOf.containsKey(n.input(0)) && !g.isConstant(n.input(0))
                     ? narrow(n.input(0), c) : blocked(n.input(0), c);
             List<String> inputs = new ArrayList<>(n.inputs());
             inputs.set(0, xb);
@@ -127,9 +130,9 @@ public final class BlockLayout {
         /** Replaces {@code n} by its blocked op reading {@code inputs}; its output exists only blocked until someone needs NCHW. */
         void emitBlocked(Node n, List<String> inputs, int channels, int outChannels) {
             Map<String, Attr> attrs = new LinkedHashMap<>(n.attrs());
-            attrs.put(Blocked.BLOCK, new Attr.Int(BLOCK));
+            attrs.put(Blocked.BLOCK, new Attr.Int(block));
             attrs.put(Blocked.CHANNELS, new Attr.Int(channels));
-            String yb = fresh(n.output(0) + "__nchw16c");
+            String yb = fresh(n.output(0) + "__nchw" + block + "c");
             out.add(new Node(n.name(), n.op() + Blocked.SUFFIX, Blocked.DOMAIN, inputs, List.of(yb), attrs, 1));
             blockedOf.put(n.output(0), yb);
             channelsOf.put(yb, outChannels);
@@ -157,7 +160,7 @@ public final class BlockLayout {
                     return false;
                 }
             }
-            String yb = fresh(n.output(0) + "__nchw16c");
+            String yb = fresh(n.output(0) + "__nchw" + block + "c");
             out.add(new Node(n.name(), n.op(), n.domain(), inputs, List.of(yb), n.attrs(), n.opset()));
             blockedOf.put(n.output(0), yb);
             channelsOf.put(yb, c);
@@ -168,7 +171,7 @@ public final class BlockLayout {
         /**
          * A constant operand of an elementwise op on a blocked {@code [N, C, H, W]} value, in a form
          * that broadcasts the same way against the blocked value: a single element as it is; a
-         * per-channel (or per-position) tensor re-laid out to {@code [n, C/16, h, w, 16]} or
+         * per-channel (or per-position) tensor re-laid out to {@code [n, C/B, h, w, B]} or
          * {@code [n, 1, h, w, 1]}. Null when it broadcasts some other way.
          */
         String relayConstant(String name, Shape out) {
@@ -181,7 +184,7 @@ public final class BlockLayout {
             System.arraycopy(td, 0, d, 4 - td.length, td.length);
             for (int i = 0; i < 4; i++) if (d[i] != 1 && d[i] != out.dim(i)) return null;
             if (d[1] == 1) return constant(name, "lanes", () -> Tensor.of(t.dtype(), new Shape(d[0], 1, d[2], d[3], 1), t.floats()));
-            return constant(name, "blocks", () -> Blocked.block(Tensor.of(t.dtype(), new Shape(d), t.floats()), BLOCK));
+            return constant(name, "blocks", () -> Blocked.block(Tensor.of(t.dtype(), new Shape(d), t.floats()), block));
         }
 
         /** Re-laid-out constants by original name and form, so each is made once however many ops read it. */
@@ -191,7 +194,7 @@ public final class BlockLayout {
         String constant(String name, String form, java.util.function.Supplier<Tensor> make) {
             return relaid.computeIfAbsent(name + "/" + form, k -> {
                 Tensor t = make.get();
-                String fresh = fresh(name + "__nchw16c");
+                String fresh = fresh(name + "__nchw" + block + "c");
                 g.initializers().put(fresh, t);
                 g.values().put(fresh, new Value(fresh, t.dtype(), t.shape()));
                 return fresh;
@@ -203,11 +206,11 @@ public final class BlockLayout {
             String b = blockedOf.get(v);
             if (b != null) return b;
             if (g.isConstant(v)) {
-                b = constant(v, "blocks", () -> Blocked.block(g.initializers().get(v), BLOCK));
+                b = constant(v, "blocks", () -> Blocked.block(g.initializers().get(v), block));
             } else {
-                b = fresh(v + "__nchw16c");
-                out.add(new Node("to_nchw16c_" + v, Blocked.TO, Blocked.DOMAIN, List.of(v), List.of(b),
-                        Map.of(Blocked.BLOCK, new Attr.Int(BLOCK)), 1));
+                b = fresh(v + "__nchw" + block + "c");
+                out.add(new Node("to_nchw" + block + "c_" + v, Blocked.TO, Blocked.DOMAIN, List.of(v), List.of(b),
+                        Map.of(Blocked.BLOCK, new Attr.Int(block)), 1));
             }
             blockedOf.put(v, b);
             channelsOf.put(b, c);
@@ -230,8 +233,8 @@ public final class BlockLayout {
         void needPlain(String v) {
             if (v.isEmpty() || plain.contains(v) || !blockedOf.containsKey(v)) return;
             String b = blockedOf.get(v);
-            out.add(new Node("from_nchw16c_" + v, Blocked.FROM, Blocked.DOMAIN, List.of(b), List.of(v),
-                    Map.of(Blocked.BLOCK, new Attr.Int(BLOCK), Blocked.CHANNELS, new Attr.Int(channelsOf.get(b))), 1));
+            out.add(new Node("from_nchw" + block + "c_" + v, Blocked.FROM, Blocked.DOMAIN, List.of(b), List.of(v),
+                    Map.of(Blocked.BLOCK, new Attr.Int(block), Blocked.CHANNELS, new Attr.Int(channelsOf.get(b))), 1));
             plain.add(v);
         }
 

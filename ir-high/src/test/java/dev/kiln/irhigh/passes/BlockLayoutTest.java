@@ -55,7 +55,7 @@ class BlockLayoutTest {
         ShapeInference.run(g);
         Map<String, Tensor> in = Map.of("x", random(1, 24, 9, 9));
         Map<String, Tensor> before = Evaluator.run(g, in);
-        int rewritten = BlockLayout.run(g);
+        int rewritten = BlockLayout.run(g, 16);
         assertEquals(9, rewritten, g.toString()); // 3 convs, clip, mul, relu, add, max pool, global pool
         Map<String, Tensor> after = Evaluator.run(g, in);
         for (String out : List.of("y", "f")) {
@@ -71,7 +71,7 @@ class BlockLayoutTest {
     void layoutChangesOnlyAtTheEdges() {
         Graph g = block();
         ShapeInference.run(g);
-        BlockLayout.run(g);
+        BlockLayout.run(g, 16);
         long to = g.nodes().stream().filter(n -> n.op().equals(Blocked.TO)).count();
         long from = g.nodes().stream().filter(n -> n.op().equals(Blocked.FROM)).count();
         // x enters once (read by the first conv and the skip add); y leaves (graph output) and the
@@ -90,7 +90,7 @@ class BlockLayoutTest {
                 .node("Conv", List.of("x", "wg"), List.of("z"), "group", 2L)
                 .output("y", "z").build();
         ShapeInference.run(g);
-        assertEquals(0, BlockLayout.run(g));
+        assertEquals(0, BlockLayout.run(g, 16));
     }
 
     @Test

@@ -29,9 +29,6 @@ final class Conv {
         }
     }
 
-    /** Output channels per block of the packed weights: one 512-bit vector of f32 (two 256-bit ones). */
-    static final int BLOCK = 16;
-
     static void conv(OpBuilder b) {
         Views v = views(b);
         if (blockable(b)) {
@@ -147,8 +144,8 @@ final class Conv {
 
     /**
      * Conv vectorized over output channels (TVM's NCHWc conv, with the graph kept NCHW): the
-     * weights are packed at compile time to {@code [co/16][ci][k...][16]} (zero rows pad co up to
-     * a multiple of 16), a reduction computes the blocked result {@code B[n][co/16][spatial...][16]}
+     * weights are packed at compile time to {@code [co/B][ci][k...][B]}, B the target's channel block (zero rows pad co up to
+     * a multiple of B), a reduction computes the blocked result {@code Y[n][co/B][spatial...][B]}
      * with each input element read as a scalar broadcast (so strides cost nothing special), and an
      * injective nest converts it back to NCHW, adding the bias and dropping the padded channels.
      * That last nest is the conv's output, so elementwise epilogues can fuse into it.
@@ -157,12 +154,13 @@ final class Conv {
         int sp = v.spatial();
         Windows.Geometry g = v.g();
         ScalarType t = b.outType(0);
-        long co = v.w()[0], ci = v.w()[1], blocks = Math.ceilDiv(co, BLOCK);
+        int block = b.channelBlock();
+        long co = v.w()[0], ci = v.w()[1], blocks = Math.ceilDiv(co, block);
         Placeholder x = b.input(0, v.x());
         Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), true);
         // The pointwise view packs [co][ci][1]: another name than the same weight packed as [co][ci][1][1].
-        String packed = b.node.input(1) + "__packed" + BLOCK + (v.w().length == b.inDims(1).length ? "" : "_flat");
-        Placeholder wp = b.derivedConstant(packed, packWeights(b.constant(1), v.w()));
+        String packed = b.node.input(1) + "__packed" + block + (v.w().length == b.inDims(1).length ? "" : "_flat");
+        Placeholder wp = b.derivedConstant(packed, packWeights(b.constant(1), v.w(), block));
 
         Expr.Var rc = b.reduceAxis("rc");
         List<Expr.Var> rk = new ArrayList<>();
@@ -176,7 +174,7 @@ final class Conv {
         shape[0] = v.y()[0];
         shape[1] = blocks;
         System.arraycopy(v.y(), 2, shape, 2, sp);
-        shape[sp + 2] = BLOCK;
+        shape[sp + 2] = block;
         Compute conv = Te.compute(b.name("conv_blocked"), t, Te.box(shape), ax -> {
             List<Expr> xi = new ArrayList<>(List.of(ax.get(0), rc));
             List<Expr> wi = new ArrayList<>(List.of(ax.get(1), rc));
@@ -192,9 +190,9 @@ final class Conv {
         Placeholder bias = b.node.hasInput(2) ? b.input(2) : null;
         Compute y = Te.compute(b.outName(0), t, Te.box(v.y()), ax -> {
             Expr c = ax.get(1);
-            List<Expr> idx = new ArrayList<>(List.of(ax.get(0), Exprs.div(c, Idx.c(BLOCK))));
+            List<Expr> idx = new ArrayList<>(List.of(ax.get(0), Exprs.div(c, Idx.c(block))));
             idx.addAll(ax.subList(2, ax.size()));
-            idx.add(Exprs.mod(c, Idx.c(BLOCK)));
+            idx.add(Exprs.mod(c, Idx.c(block)));
             Expr e = Te.read(conv, idx);
             return bias == null ? e : Exprs.add(e, Te.read(bias, c));
         });
@@ -203,20 +201,20 @@ final class Conv {
         b.output(0, y);
     }
 
-    /** {@code W[co][ci][k...]} as {@code P[co/16][ci][k...][16]}, channels past co zero. */
-    static Tensor packWeights(Tensor w, long[] dims) {
+    /** {@code W[co][ci][k...]} as {@code P[co/block][ci][k...][block]}, channels past co zero. */
+    static Tensor packWeights(Tensor w, long[] dims, int block) {
         int co = (int) dims[0], ci = (int) dims[1], k = 1;
         for (int d = 2; d < dims.length; d++) k *= (int) dims[d];
-        int blocks = Math.ceilDiv(co, BLOCK);
-        float[] src = w.floats(), dst = new float[blocks * ci * k * BLOCK];
+        int blocks = Math.ceilDiv(co, block);
+        float[] src = w.floats(), dst = new float[blocks * ci * k * block];
         for (int o = 0; o < co; o++)
             for (int c = 0; c < ci; c++)
                 for (int kk = 0; kk < k; kk++)
-                    dst[(((o / BLOCK) * ci + c) * k + kk) * BLOCK + o % BLOCK] = src[(o * ci + c) * k + kk];
+                    dst[(((o / block) * ci + c) * k + kk) * block + o % block] = src[(o * ci + c) * k + kk];
         long[] shape = new long[dims.length + 1];
         System.arraycopy(dims, 0, shape, 0, dims.length);
         shape[0] = blocks;
-        shape[dims.length] = BLOCK;
+        shape[dims.length] = block;
         return Tensor.ofFloats(Shape.of(shape), dst);
     }
 

@@ -73,7 +73,7 @@ final class ConvNchwc {
      */
     static void conv(OpBuilder b) {
         long[] xb = b.inDims(0), yb = b.outDims(0), w = b.inDims(1);
-        // The input's block (16, or its channel count for an image: Blocked) and the output's (16).
+        // The input's block (the target's, or its channel count for an image: Blocked) and the output's.
         long block = xb[xb.length - 1], outBlock = yb[yb.length - 1], c = b.node.attrInt(Blocked.CHANNELS, -1), m = w[0];
         long[] kernel = java.util.Arrays.copyOfRange(w, 2, w.length);
         Windows.Geometry g = Windows.geometry(b, kernel, plain(xb, c), plain(yb, m));
@@ -85,7 +85,7 @@ final class ConvNchwc {
         Placeholder x = b.input(0);
         // Copied once with its padding, so every tap is a plain load.
         Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), true, block);
-        Placeholder wp = b.derivedConstant(b.node.input(1) + "__packed" + outBlock, Conv.packWeights(wt, w));
+        Placeholder wp = b.derivedConstant(b.node.input(1) + "__packed" + outBlock, Conv.packWeights(wt, w, (int) outBlock));
 
         List<Expr.Var> rk = new ArrayList<>();
         for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));

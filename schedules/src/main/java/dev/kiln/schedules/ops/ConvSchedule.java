@@ -9,7 +9,7 @@ import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.te.Compute;
 import dev.kiln.schedules.Schedule;
 import dev.kiln.schedules.space.Knobs;
-import dev.kiln.targets.Target;
+import dev.kiln.targets.CpuTarget;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,7 +21,7 @@ import java.util.List;
 final class ConvSchedule {
     private ConvSchedule() {}
 
-    static void conv(Schedule s, Compute k, Target target) {
+    static void conv(Schedule s, Compute k, CpuTarget target) {
         if (!(k.body() instanceof Expr.Reduce r)) {
             toNchw(s, k, target);
             return;
@@ -38,7 +38,7 @@ final class ConvSchedule {
      * each step is one weight vector load and, per column, a broadcast input load and an FMA.
      * (n, cb, sp...) are fused and parallel.
      */
-    private static void blocked(Schedule s, Compute k, Expr.Reduce r, Target target) {
+    private static void blocked(Schedule s, Compute k, Expr.Reduce r, CpuTarget target) {
         initNest(s, k, target);
         List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
         int rank = sp.size();
@@ -100,11 +100,11 @@ final class ConvSchedule {
      * stored while it is still in registers, with no pass over a whole-output accumulator.
      */
     /** A blocked conv with no epilogue nest of its own (it always has one from ConvNchwc; kept for safety). */
-    static void blockedAlone(Schedule s, Compute k, Target target) {
+    static void blockedAlone(Schedule s, Compute k, CpuTarget target) {
         blocked(s, k, (Expr.Reduce) k.body(), target);
     }
 
-    static void withEpilogue(Schedule s, Compute conv, Compute out, Target target, Knobs knobs) {
+    static void withEpilogue(Schedule s, Compute conv, Compute out, CpuTarget target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) conv.body();
         List<String> sp = names(conv.axes(), ""), red = names(r.axes(), ""), ep = names(out.axes(), "");
         int rank = sp.size();
@@ -149,8 +149,8 @@ final class ConvSchedule {
     }
 
     /** Register-tile widths worth trying: divisors of the row that fit the registers (the heuristic's among them). */
-    private static List<Long> tileChoices(long width, int perVector, Target target) {
-        int registers = target.vectorBits() >= 512 ? 32 : 16;
+    private static List<Long> tileChoices(long width, int perVector, CpuTarget target) {
+        int registers = target.vectorRegisters();
         long max = Math.min(16, Math.max(1, (registers - 2 * perVector) / perVector));
         List<Long> out = new ArrayList<>();
         for (long c = 1; c <= Math.min(max, width); c++) if (width % c == 0) out.add(c);
@@ -165,16 +165,17 @@ final class ConvSchedule {
      * 16 channels of a block read the same few cache lines of B one after another instead of
      * sweeping the whole block 16 times (measured 2x on ResNet's 112x112 stem output).
      */
-    private static void toNchw(Schedule s, Compute k, Target target) {
+    private static void toNchw(Schedule s, Compute k, CpuTarget target) {
         List<String> sp = names(k.axes(), "");
         int rank = sp.size();
         long channels = k.shape().get(1), width = k.shape().getLast();
-        if (rank < 3 || channels % Conv.BLOCK != 0 || width < 2) {
+        int block = target.channelBlock();
+        if (rank < 3 || channels % block != 0 || width < 2) {
             DefaultSchedules.injective(s, k, target);
             return;
         }
         int lanes = DefaultSchedules.lanes(k, target);
-        String[] co = s.split(sp.get(1), Conv.BLOCK);
+        String[] co = s.split(sp.get(1), block);
         List<String> order = new ArrayList<>(List.of(sp.get(0), co[0]));
         order.addAll(sp.subList(2, rank - 1));
         String[] w = DefaultSchedules.vectorize(s, sp.getLast(), width, lanes, Math.min(lanes * 4L, DefaultSchedules.MAX_VECTOR));
@@ -186,16 +187,17 @@ final class ConvSchedule {
     }
 
     /** Vector registers one accumulator of the lane axis takes (2 for 16 f32 lanes on AVX2). */
-    private static int registersPerVector(Compute k, Target target) {
+    private static int registersPerVector(Compute k, CpuTarget target) {
         return (int) Math.max(1, k.shape().getLast() * k.dtype().bytes() * 8 / target.vectorBits());
     }
 
     /**
      * Register block width: the largest divisor of the row that leaves a few registers free for the
-     * weight vector (32 vector registers with AVX-512, 16 otherwise), so no column is guarded.
+     * weight vector (the target's vector registers: 32 on AVX-512 and NEON, 16 on AVX2), so no
+     * column is guarded.
      */
-    static long columns(long width, int perVector, Target target) {
-        int registers = target.vectorBits() >= 512 ? 32 : 16;
+    static long columns(long width, int perVector, CpuTarget target) {
+        int registers = target.vectorRegisters();
         long max = Math.min(14, Math.max(1, (registers - 2 * perVector) / perVector));
         for (long c = Math.min(max, width); c > 1; c--) if (width % c == 0) return c;
         return 1;
@@ -208,7 +210,7 @@ final class ConvSchedule {
      * accumulators stay in registers and independent FMA chains hide their latency; (n, co) fused
      * and parallel. Rows whose width no vector divides keep one vector per block.
      */
-    private static void plain(Schedule s, Compute k, Expr.Reduce r, Target target) {
+    private static void plain(Schedule s, Compute k, Expr.Reduce r, CpuTarget target) {
         initNest(s, k, target);
         List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
         int rank = sp.size();

@@ -7,7 +7,7 @@ import dev.kiln.irlow.transform.Children;
 import dev.kiln.irlow.transform.Vars;
 import dev.kiln.schedules.Schedule;
 import dev.kiln.schedules.space.Knobs;
-import dev.kiln.targets.Target;
+import dev.kiln.targets.CpuTarget;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -49,7 +49,7 @@ public final class DefaultSchedules {
     static final long MAX_VECTOR = 64;
 
     /** Schedules every nest of {@code s}, the lowered form of {@code c}, for {@code target}. */
-    public static void apply(Schedule s, OpCompute c, Target target) {
+    public static void apply(Schedule s, OpCompute c, CpuTarget target) {
         apply(s, c, target, Knobs.defaults());
     }
 
@@ -57,7 +57,7 @@ public final class DefaultSchedules {
      * Schedules every nest with the knob values {@code knobs} gives; compute number i of
      * {@link #materialized} declares its knobs in scope {@code i} ({@code 0.tile_rows}).
      */
-    public static void apply(Schedule s, OpCompute c, Target target, Knobs knobs) {
+    public static void apply(Schedule s, OpCompute c, CpuTarget target, Knobs knobs) {
         List<Compute> computes = materialized(c);
         Set<Compute> done = new HashSet<>();
         for (int i = 0; i < computes.size(); i++) {
@@ -105,12 +105,12 @@ public final class DefaultSchedules {
      * outside into one loop, parallel when the nest is big. Rows too short for that (or with no
      * fitting divisor) are fused with the outer loops into one flat vectorized loop instead.
      */
-    static void injective(Schedule s, Compute k, Target target) {
+    static void injective(Schedule s, Compute k, CpuTarget target) {
         injective(s, k, target, Knobs.defaults());
     }
 
-    /** {@link #injective(Schedule, Compute, Target)} with knobs {@code vector} and {@code parallel}. */
-    static void injective(Schedule s, Compute k, Target target, Knobs knobs) {
+    /** {@link #injective(Schedule, Compute, CpuTarget)} with knobs {@code vector} and {@code parallel}. */
+    static void injective(Schedule s, Compute k, CpuTarget target, Knobs knobs) {
         if (k.body() instanceof Expr.Reduce) {
             reduction(s, k, target, knobs);
             return;
@@ -125,7 +125,7 @@ public final class DefaultSchedules {
         }
     }
 
-    private static void injectiveNest(Schedule s, List<String> loops, List<Long> extents, int lanes, Target target, Knobs knobs) {
+    private static void injectiveNest(Schedule s, List<String> loops, List<Long> extents, int lanes, CpuTarget target, Knobs knobs) {
         if (loops.isEmpty()) return;
         long numel = product(extents), last = extents.getLast();
         long max = Math.min(lanes * 4L, MAX_VECTOR);
@@ -167,7 +167,7 @@ public final class DefaultSchedules {
      * innermost axis of every input read (a reduction over a non-last axis), the reduce loops move
      * outside it and it is vectorized: each vector lane accumulates its own output.
      */
-    static void reduction(Schedule s, Compute k, Target target, Knobs knobs) {
+    static void reduction(Schedule s, Compute k, CpuTarget target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) k.body();
         List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
         initNest(s, k, target);
@@ -198,7 +198,7 @@ public final class DefaultSchedules {
      * with l vectorized and up to 4 j unrolled around it (4 independent accumulators sharing one
      * load of A); the loops outside ko fused and parallel.
      */
-    static void rfactor(Schedule s, Compute k, Target target, Knobs knobs) {
+    static void rfactor(Schedule s, Compute k, CpuTarget target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) k.body();
         initNest(s, k, target);
         List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
@@ -229,7 +229,7 @@ public final class DefaultSchedules {
     }
 
     /** Pooling: like conv, the window loops between the outer and the vectorized inner part of the last spatial axis. */
-    static void pool(Schedule s, Compute k, Target target, Knobs knobs) {
+    static void pool(Schedule s, Compute k, CpuTarget target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) k.body();
         initNest(s, k, target);
         List<String> sp = names(k.axes(), ""), red = names(r.axes(), "");
@@ -238,12 +238,12 @@ public final class DefaultSchedules {
     }
 
     /** Orders {@code (n, c, spatial[:-1]..., last.o, reduce..., last.i)} and vectorizes last.i. */
-    static void windowed(Schedule s, Compute k, List<String> sp, List<String> red, int maxVector, Target target) {
+    static void windowed(Schedule s, Compute k, List<String> sp, List<String> red, int maxVector, CpuTarget target) {
         windowed(s, k, sp, red, maxVector, target, Knobs.defaults());
     }
 
-    /** {@link #windowed(Schedule, Compute, List, List, int, Target)} with knob {@code vector} (1: window loops stay innermost). */
-    static void windowed(Schedule s, Compute k, List<String> sp, List<String> red, int maxVector, Target target, Knobs knobs) {
+    /** {@link #windowed(Schedule, Compute, List, List, int, CpuTarget)} with knob {@code vector} (1: window loops stay innermost). */
+    static void windowed(Schedule s, Compute k, List<String> sp, List<String> red, int maxVector, CpuTarget target, Knobs knobs) {
         long ow = k.shape().getLast();
         if (sp.size() < 3 || ow < 2) return;
         int lanes = lanes(k, target);
@@ -259,7 +259,7 @@ public final class DefaultSchedules {
     }
 
     /** The init nest of a reduction, scheduled like an elementwise nest (by the heuristic: it declares no knobs). */
-    static void initNest(Schedule s, Compute k, Target target) {
+    static void initNest(Schedule s, Compute k, CpuTarget target) {
         injectiveNest(s, names(k.axes(), ".init"), k.shape(), lanes(k, target), target, Knobs.defaults());
     }
 
@@ -267,12 +267,12 @@ public final class DefaultSchedules {
      * Knob {@code parallel}, declared when the target has cores to share: whether the outer loops
      * of a nest of {@code work} iterations run in parallel (by default when work is big enough).
      */
-    static boolean parallelKnob(Knobs knobs, long work, Target target) {
+    static boolean parallelKnob(Knobs knobs, long work, CpuTarget target) {
         return target.cores() > 1 && knobs.flag("parallel", work >= PARALLEL_MIN_WORK);
     }
 
     /** Fuses the given outermost loops of a nest and runs them in parallel when the nest is big enough. */
-    static void parallelOuter(Schedule s, List<String> outer, Compute k, long work, Target target) {
+    static void parallelOuter(Schedule s, List<String> outer, Compute k, long work, CpuTarget target) {
         parallelOuter(s, outer, work >= PARALLEL_MIN_WORK && target.cores() >= 2);
     }
 
@@ -320,7 +320,7 @@ public final class DefaultSchedules {
     }
 
     /** Vector lanes for the compute's element type. */
-    static int lanes(Compute k, Target target) {
+    static int lanes(Compute k, CpuTarget target) {
         return target.vectorLanes(k.dtype().bytes());
     }
 

@@ -1,5 +1,6 @@
 package dev.kiln.schedules.ops;
 
+import dev.kiln.targets.Target;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.passes.FuseOps;
@@ -37,18 +38,18 @@ final class FusedGroup {
      * (packed weights) land in the body's initializers and are copied to {@code graph}'s, where
      * the executor looks for the kernel's inputs.
      */
-    static OpCompute compute(Node fused, Graph graph) {
+    static OpCompute compute(Node fused, Graph graph, Target target) {
         Graph body = FuseOps.body(fused);
         try {
-            return build(fused, body);
+            return build(fused, body, target);
         } finally {
             body.initializers().forEach(graph.initializers()::putIfAbsent);
         }
     }
 
-    private static OpCompute build(Node fused, Graph body) {
+    private static OpCompute build(Node fused, Graph body, Target target) {
         List<Node> nodes = body.nodes();
-        OpCompute anchor = OpInventory.compute(nodes.getFirst(), body);
+        OpCompute anchor = OpInventory.compute(nodes.getFirst(), body, target);
         if (anchor.outputs().size() != 1) throw fused.error("the first op of a fused group must have one output");
 
         Map<String, Placeholder> external = new LinkedHashMap<>();
@@ -60,7 +61,7 @@ final class FusedGroup {
         List<OpCompute> absorbed = new ArrayList<>();
         List<List<Long>> views = new ArrayList<>(List.of(anchor.outputs().getFirst().shape()));
         for (Node n : nodes.subList(1, nodes.size())) {
-            OpCompute c = OpInventory.compute(n, body);
+            OpCompute c = OpInventory.compute(n, body, target);
             if (c.outputs().size() != 1) throw n.error("an absorbed op of a fused group must have one output");
             absorbed.add(c);
             views.add(c.outputs().getFirst().shape());

@@ -7,7 +7,7 @@ import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.te.Compute;
 import dev.kiln.schedules.Schedule;
 import dev.kiln.schedules.space.Knobs;
-import dev.kiln.targets.Target;
+import dev.kiln.targets.CpuTarget;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -54,14 +54,18 @@ public final class MatMulSchedule {
 
     /**
      * Bytes of a packed B panel's k-block that should stay in L1 while every row block of A runs
-     * over it (half of a 32 KiB L1D: the rest holds A's rows and C's tile on the way out). Longer
-     * reductions are split into k-blocks that fit; without this B streams from L2 at the full
-     * rate of the FMAs and the kernel becomes L2-bound.
+     * over it: half of the target's L1D (the rest holds A's rows and C's tile on the way out).
+     * Longer reductions are split into k-blocks that fit; without this B streams from L2 at the
+     * full rate of the FMAs and the kernel becomes L2-bound.
      */
-    static final long L1_BLOCK_BYTES = 16 * 1024;
+    static long l1BlockBytes(CpuTarget target) {
+        return target.caches().l1d() / 2;
+    }
 
-    /** Outputs up to this size stay in L2 (of 1 MiB) across k-blocks, which then run outermost. */
-    static final long L2_OUTPUT_BYTES = 512 * 1024;
+    /** Outputs up to half of the target's L2 stay there across k-blocks, which then run outermost. */
+    static long l2OutputBytes(CpuTarget target) {
+        return target.caches().l2() / 2;
+    }
 
     /** The share of vector registers kept free of accumulators, for the B vectors and A broadcasts of one k step. */
     static final int SPARE_REGISTER_DIVISOR = 4;
@@ -98,10 +102,10 @@ public final class MatMulSchedule {
     /**
      * The tile with the most FMAs per load ({@code rows*vecs / (rows+vecs)}), then the most
      * accumulators, among those whose rows divide {@code m}, whose columns divide {@code n} and
-     * whose accumulators leave a quarter of the registers free. Null when no vector divides n.
+     * whose accumulators leave a quarter of the {@code registers} vector registers free (24 of 32
+     * on AVX-512 and NEON, 12 of 16 on AVX2). Null when no vector divides n.
      */
-    static Tile tile(long m, long n, int lanes) {
-        int registers = lanes * 4 >= 64 ? 32 : 16;      // AVX-512 has 32 vector registers, AVX2 16
+    static Tile tile(long m, long n, int lanes, int registers) {
         Tile best = null;
         double bestScore = -1;
         for (long r : ROW_BLOCKS) {
@@ -119,12 +123,12 @@ public final class MatMulSchedule {
     }
 
     /** Schedules the product nest {@code k} (tagged {@code template}) and its init nest. */
-    static void apply(Schedule s, Compute k, Template template, Target target) {
+    static void apply(Schedule s, Compute k, Template template, CpuTarget target) {
         apply(s, k, template, target, Knobs.defaults());
     }
 
     /** Schedules the product nest with the knob values {@code knobs} gives (see the class comment). */
-    static void apply(Schedule s, Compute k, Template template, Target target, Knobs knobs) {
+    static void apply(Schedule s, Compute k, Template template, CpuTarget target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) k.body();
         DefaultSchedules.initNest(s, k, target);
         int lanes = DefaultSchedules.lanes(k, target);
@@ -138,25 +142,25 @@ public final class MatMulSchedule {
     /** Where the k-blocks of a packed product run, relative to the panels. */
     private static final List<String> K_ORDERS = List.of("panels-outer", "k-blocks-outer", "k-blocks-per-core");
 
-    private static void packed(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, Target target, Knobs knobs) {
+    private static void packed(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, CpuTarget target, Knobs knobs) {
         String i = sp.get(0), jo = sp.get(1), ji = sp.get(2);
         long m = k.shape().get(0), panel = k.shape().get(2);
         long kExtent = ((Expr.Reduce) k.body()).extents().get(0);
         long panels = k.shape().get(1);
         int cores = target.cores();
-        Tile heuristic = tile(m, panel, lanes);
+        Tile heuristic = tile(m, panel, lanes, target.vectorRegisters());
         Tile t = new Tile(knobs.choose("row_block", rowBlocks(m), heuristic.rows()),
                 knobs.choose("vector_block", vectorBlocks(panel, lanes), heuristic.vecs()), lanes);
         boolean unroll = rowBlocks(m).size() > 1 && knobs.flag("unroll", true);
         long rowBytes = panel * k.dtype().bytes();
         List<Long> kBlocks = kBlocks(kExtent, rowBytes);
-        long kb = knobs.choose("k_block", kBlocks, kBlock(kExtent, rowBytes));
+        long kb = knobs.choose("k_block", kBlocks, kBlock(kExtent, rowBytes, l1BlockBytes(target)));
         // A small output stays in L2 across k-blocks: run the k-blocks outermost, so A's block
         // is read once for all panels instead of once per panel (from L3 when A is big).
         boolean perCore = cores > 1 && panels % cores == 0 && panels > cores;
         int kOrder = 0;
         if (kBlocks.size() > 1) {
-            int heuristicOrder = k.numel() * k.dtype().bytes() > L2_OUTPUT_BYTES ? 0 : perCore ? 2 : 1;
+            int heuristicOrder = k.numel() * k.dtype().bytes() > l2OutputBytes(target) ? 0 : perCore ? 2 : 1;
             kOrder = knobs.chooseOne("k_order", K_ORDERS.subList(0, perCore ? 3 : 2), heuristicOrder);
         }
         boolean parallelKnob = DefaultSchedules.parallelKnob(knobs, work, target);
@@ -199,11 +203,11 @@ public final class MatMulSchedule {
         DefaultSchedules.parallelOuter(s, List.of(parallel != null ? parallel : io), parallelKnob);
     }
 
-    private static void unpacked(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, Target target, Knobs knobs) {
+    private static void unpacked(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, CpuTarget target, Knobs knobs) {
         int rank = sp.size();
         String i = sp.get(rank - 2), j = sp.get(rank - 1);
         long m = k.shape().get(rank - 2), n = k.shape().get(rank - 1);
-        Tile heuristic = n % lanes == 0 ? tile(m, n, lanes) : null;
+        Tile heuristic = n % lanes == 0 ? tile(m, n, lanes, target.vectorRegisters()) : null;
         long rows = knobs.choose("row_block", rowBlocks(m), heuristic != null ? heuristic.rows() : fallbackRows(m));
         Tile t = null;
         long chunk = 0;
@@ -267,11 +271,6 @@ public final class MatMulSchedule {
         java.util.TreeSet<Long> r = new java.util.TreeSet<>(List.of(k));
         for (long bytes = 4 * 1024; bytes <= 64 * 1024; bytes *= 2) r.add(kBlock(k, rowBytes, bytes));
         return List.copyOf(r);
-    }
-
-    /** The largest divisor of {@code k} whose rows of {@code rowBytes} fit {@link #L1_BLOCK_BYTES} (at least 8 when k has one). */
-    static long kBlock(long k, long rowBytes) {
-        return kBlock(k, rowBytes, L1_BLOCK_BYTES);
     }
 
     /** The largest divisor of {@code k} whose rows of {@code rowBytes} fit {@code l1Bytes} (at least 8 when k has one). */

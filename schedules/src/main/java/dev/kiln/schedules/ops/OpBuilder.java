@@ -1,5 +1,7 @@
 package dev.kiln.schedules.ops;
 
+import dev.kiln.targets.CpuTarget;
+import dev.kiln.targets.Target;
 import dev.kiln.irhigh.DType;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.KilnException;
@@ -36,9 +38,17 @@ final class OpBuilder {
     private final Map<String, Template> templates = new HashMap<>();
     private final Set<String> names = new HashSet<>();
 
-    OpBuilder(Node node, Graph graph) {
+    final Target target;
+
+    OpBuilder(Node node, Graph graph, Target target) {
         this.node = node;
         this.graph = graph;
+        this.target = target;
+    }
+
+    /** Output channels per block when a compute packs weights by channel blocks: the target's. */
+    int channelBlock() {
+        return target instanceof CpuTarget cpu ? cpu.channelBlock() : 16;
     }
 
     // ---- types and shapes of the node's values ----

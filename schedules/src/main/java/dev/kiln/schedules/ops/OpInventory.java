@@ -9,6 +9,8 @@ import dev.kiln.irlow.lower.LowerTe;
 import dev.kiln.schedules.Schedule;
 import dev.kiln.schedules.space.ConfigSpace;
 import dev.kiln.schedules.space.Knobs;
+import dev.kiln.targets.CpuTarget;
+import dev.kiln.targets.GpuTarget;
 import dev.kiln.targets.Target;
 
 /**
@@ -54,18 +56,25 @@ public final class OpInventory {
 
     /** Like {@link #lower(Node, Graph, Target, Knobs)}, keeping the unscheduled function and the schedule. */
     public static Scheduled schedule(Node node, Graph graph, Target target, Knobs knobs) {
-        OpCompute c = compute(node, graph);
+        OpCompute c = compute(node, graph, target);
         PrimFunc f = LowerTe.lower(c.funcName(), c.inputs(), c.outputs());
         Schedule s = new Schedule(f);
-        DefaultSchedules.apply(s, c, target, knobs);
+        switch (target) {
+            case CpuTarget cpu -> DefaultSchedules.apply(s, c, cpu, knobs);
+            case GpuTarget gpu -> throw node.error("target " + gpu.name() + " is a GPU, and Kiln has no GPU schedule templates "
+                    + "yet; compile for a CPU target (" + String.join(", ", Target.known()) + ")");
+        }
         return new Scheduled(new Kernel(s.func(), c.inputNames(), c.outputNames()), f, s);
     }
 
-    /** The unscheduled compute of {@code node}: what tuning starts from. */
-    public static OpCompute compute(Node node, Graph graph) {
-        if (FuseOps.isFused(node)) return FusedGroup.compute(node, graph);
+    /**
+     * The unscheduled compute of {@code node}: what tuning starts from. The target only decides
+     * layouts a compute packs constants into (the channel block of packed conv weights).
+     */
+    public static OpCompute compute(Node node, Graph graph, Target target) {
+        if (FuseOps.isFused(node)) return FusedGroup.compute(node, graph, target);
         if (Blocked.is(node)) {
-            OpBuilder b = new OpBuilder(node, graph);
+            OpBuilder b = new OpBuilder(node, graph, target);
             switch (node.op()) {
                 case Blocked.TO -> ConvNchwc.toBlocked(b);
                 case Blocked.FROM -> ConvNchwc.fromBlocked(b);
@@ -78,7 +87,7 @@ public final class OpInventory {
         }
         if (!node.domain().isEmpty() && !node.domain().equals("ai.onnx"))
             throw node.error("no native kernel for op " + node.domain() + "." + node.op() + " yet");
-        OpBuilder b = new OpBuilder(node, graph);
+        OpBuilder b = new OpBuilder(node, graph, target);
         switch (node.op()) {
             case "Relu", "Neg", "Abs", "Sigmoid", "Tanh", "Erf", "Exp", "Log", "Sqrt", "Floor", "Ceil", "Reciprocal", "Not",
                  "LeakyRelu", "HardSigmoid", "HardSwish" -> Elementwise.unary(b);

@@ -41,7 +41,8 @@ import org.junit.jupiter.api.TestFactory;
  * and a value outside the space is refused. One small workload per template, on both targets.
  */
 class ConfigSpaceTemplatesTest {
-    private static final List<Target> TARGETS = List.of(Target.parse("x86_64-avx512"), Target.parse("x86_64-avx2"));
+    private static final List<Target> TARGETS = List.of(Target.parse("x86_64-avx512"), Target.parse("x86_64-avx2"),
+            Target.parse("aarch64-neon:neoverse-n1"));
     private static final int DRAWS = 8;
 
     /** One kernel: a node of a shape-inferred graph, its run-time inputs and the evaluator's outputs. */
@@ -113,7 +114,7 @@ class ConfigSpaceTemplatesTest {
                 Kernel k = OpInventory.lower(w.node(), w.graph(), t, knobs);
                 assertEquals(space, knobs.space(), w.name() + ": config " + c + " declares other knobs than the default");
                 assertEquals(c, knobs.config(), w.name() + ": the config used is not the one given");
-                OpHarness.checkReduceLoopsStaySerial(OpInventory.compute(w.node(), w.graph()), k);
+                OpHarness.checkReduceLoopsStaySerial(OpInventory.compute(w.node(), w.graph(), t), k);
                 OpHarness.runAndCompare(w.name() + " on " + t.name() + " with " + c, k, w.graph(), w.inputs(), w.expected());
                 distinct.add(k.func());
             }

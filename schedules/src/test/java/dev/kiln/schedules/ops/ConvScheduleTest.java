@@ -66,7 +66,7 @@ class ConvScheduleTest {
     void packingPutsSixteenOutputChannelsInTheLastAxisAndZeroFillsTheRest() {
         float[] w = new float[18 * 2 * 1];
         for (int i = 0; i < w.length; i++) w[i] = i + 1;
-        Tensor p = Conv.packWeights(Tensor.ofFloats(new Shape(18, 2, 1), w), new long[] {18, 2, 1});
+        Tensor p = Conv.packWeights(Tensor.ofFloats(new Shape(18, 2, 1), w), new long[] {18, 2, 1}, 16);
         assertEquals(new Shape(2, 2, 1, 16), p.shape());
         float[] v = p.floats();
         assertEquals(w[(5 * 2 + 1)], v[(0 * 2 + 1) * 16 + 5]);   // co 5, ci 1

@@ -11,6 +11,7 @@ import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.lower.LowerTe;
 import dev.kiln.irlow.transform.Vars;
 import dev.kiln.schedules.Schedule;
+import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.Target;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -120,8 +121,8 @@ class DefaultSchedulesTest {
                 .constant(rand(6, 2, 3, 3)).constant(rand(6));
         Graph g = h.graph();
         Node n = g.nodes().get(0);
-        Target t = Target.avx512();
-        OpCompute c = OpInventory.compute(n, g);
+        CpuTarget t = Target.avx512();
+        OpCompute c = OpInventory.compute(n, g, t);
         PrimFunc base = LowerTe.lower(c.funcName(), c.inputs(), c.outputs());
         Schedule s = new Schedule(base);
         DefaultSchedules.apply(s, c, t);

@@ -85,11 +85,13 @@ class MatMulScheduleTest {
 
     @Test
     void tileChoosesTheMostFmasPerLoadThatFitsTheRegisters() {
-        assertEquals(new MatMulSchedule.Tile(6, 4, 16), MatMulSchedule.tile(12, 64, 16));
-        assertEquals(new MatMulSchedule.Tile(4, 4, 16), MatMulSchedule.tile(128, 64, 16));
-        assertEquals(new MatMulSchedule.Tile(3, 4, 8), MatMulSchedule.tile(12, 32, 8));   // AVX2: 12 accumulators
-        assertEquals(new MatMulSchedule.Tile(1, 4, 16), MatMulSchedule.tile(1, 64, 16));
-        assertNull(MatMulSchedule.tile(4, 12, 16));
+        assertEquals(new MatMulSchedule.Tile(6, 4, 16), MatMulSchedule.tile(12, 64, 16, 32));
+        assertEquals(new MatMulSchedule.Tile(4, 4, 16), MatMulSchedule.tile(128, 64, 16, 32));
+        assertEquals(new MatMulSchedule.Tile(3, 4, 8), MatMulSchedule.tile(12, 32, 8, 16));   // AVX2: 12 accumulators
+        assertEquals(new MatMulSchedule.Tile(1, 4, 16), MatMulSchedule.tile(1, 64, 16, 32));
+        assertNull(MatMulSchedule.tile(4, 12, 16, 32));
+        // NEON: 4 lanes and 32 registers, so a 6x4-vector tile keeps 24 accumulators (plus 4 B vectors and a broadcast).
+        assertEquals(new MatMulSchedule.Tile(6, 4, 4), MatMulSchedule.tile(12, 64, 4, 32));
     }
 
     @Test

@@ -16,6 +16,8 @@ import dev.kiln.irlow.Buffer;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.interp.Interpreter;
 import dev.kiln.schedules.space.Knobs;
+import dev.kiln.targets.Caches;
+import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.Target;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -29,10 +31,13 @@ import java.util.Random;
  * every output (rtol 1e-4, atol 1e-5 for floats; exact for integers and bools).
  */
 final class OpHarness {
+    private static final Caches CACHES = new Caches(32 * 1024, 1024 * 1024, 32 * 1024 * 1024);
     /** AVX2-like: 8 float lanes; 4 cores so parallel loops are planned. */
-    static final Target AVX2 = new Target("test-avx2", Target.X86_LINUX, "haswell", "+avx2,+fma", 256, 4);
+    static final Target AVX2 = new CpuTarget("test-avx2", CpuTarget.X86_LINUX, "haswell", "+avx2,+fma", 256, 16, CACHES, 4);
     /** AVX-512-like: 16 float lanes. */
-    static final Target AVX512 = new Target("test-avx512", Target.X86_LINUX, "skylake-avx512", "+avx512f", 512, 4);
+    static final Target AVX512 = new CpuTarget("test-avx512", CpuTarget.X86_LINUX, "skylake-avx512", "+avx512f", 512, 32, CACHES, 4);
+    /** NEON-like: 4 float lanes, 32 registers, a channel block of 8. */
+    static final Target NEON = new CpuTarget("test-neon", CpuTarget.AARCH64_LINUX, "neoverse-n1", "+neon", 128, 32, CACHES, 4);
 
     private final String op;
     private int opset = 17;
@@ -162,7 +167,7 @@ final class OpHarness {
         Map<String, Tensor> expected = Evaluator.run(g, runtime);
         Node node = g.nodes().get(0);
         kernel = OpInventory.lower(node, g, target, knobs);
-        checkReduceLoopsStaySerial(OpInventory.compute(node, g), kernel);
+        checkReduceLoopsStaySerial(OpInventory.compute(node, g, target), kernel);
         Map<String, Object> got = runKernel(kernel, g, runtime);
         for (String o : g.outputs()) compare(op + " output " + o, expected.get(o), got.get(o));
         return this;
