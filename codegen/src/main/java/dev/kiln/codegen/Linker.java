@@ -1,16 +1,15 @@
 package dev.kiln.codegen;
 
+import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.Target;
 import dev.kiln.targets.TargetException;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -33,17 +32,28 @@ public final class Linker {
     private Linker() {}
 
     /** A system library the generated code may need, and the Debian package that provides it. */
-    private record SystemLib(String file, String debianPackage, boolean required) {}
+    private record SystemLib(String file, String hostPackage, boolean required) {
+        /** The package on this machine that provides the file: the cross variant for another architecture. */
+        String debianPackage(CpuTarget t) {
+            return t.arch().equals(CpuTarget.hostArch()) ? hostPackage : hostPackage + "-" + Toolchain.debianArch(t) + "-cross";
+        }
+    }
 
     public static void linkShared(Path object, Path outSo, Target t) {
-        linkShared(object, outSo, outSo.getFileName().toString(), t);
+        linkShared(object, outSo, outSo.getFileName().toString(), toolchain(t));
     }
 
     /** As {@link #linkShared(Path, Path, Target)}, with the soname given (when linking to a temporary name). */
     public static void linkShared(Path object, Path outSo, String soname, Target t) {
+        linkShared(object, outSo, soname, toolchain(t));
+    }
+
+    /** Links {@code object} into the shared library {@code outSo} against the system libraries of {@code tc}. */
+    public static void linkShared(Path object, Path outSo, String soname, Toolchain tc) {
         if (!Files.isRegularFile(object)) throw new TargetException("object file to link not found: " + object);
-        String multiarch = multiarch(t.triple());
-        List<Path> dirs = libraryDirs(multiarch);
+        CpuTarget t = tc.target();
+        String multiarch = t.multiarch();
+        List<Path> dirs = tc.libraryDirs();
         List<String> args = new ArrayList<>(List.of(lld().toString(), "-flavor", "gnu", "-shared", "-O2", "--gc-sections",
                 "-z", "defs", "-z", "noexecstack", "-z", "relro", "-z", "now", "--hash-style=gnu", "--build-id",
                 "-soname", soname, "-o", outSo.toString(), object.toString(), "--as-needed"));
@@ -51,15 +61,20 @@ public final class Linker {
         for (SystemLib lib : systemLibs(multiarch)) {
             Optional<Path> p = find(dirs, lib.file());
             if (p.isPresent()) args.add(p.get().toString());
-            else if (lib.required()) missing.add(lib.file() + " (Debian package " + lib.debianPackage() + ")");
+            else if (lib.required()) missing.add(lib.file() + " (Debian package " + lib.debianPackage(t) + ")");
         }
         if (!missing.isEmpty()) {
             throw new TargetException("cannot link for " + t.name() + ": missing " + String.join(", ", missing)
                     + "; searched " + dirs);
         }
         // Compiler runtime builtins (e.g. half-precision conversions), linked statically if present.
-        findGccFile(multiarch, "libgcc.a").ifPresent(p -> args.add(p.toString()));
+        find(Toolchain.gccDirs(multiarch), "libgcc.a").ifPresent(p -> args.add(p.toString()));
         run(args, t, dirs, multiarch);
+    }
+
+    private static Toolchain toolchain(Target t) {
+        if (!(t instanceof CpuTarget cpu)) throw new TargetException("target " + t.name() + " is not a CPU; it has no shared library to link");
+        return Toolchain.of(cpu);
     }
 
     private static List<SystemLib> systemLibs(String multiarch) {
@@ -106,80 +121,12 @@ public final class Linker {
         }
     }
 
-    /** Debian's multiarch directory name of a triple: x86_64-unknown-linux-gnu -> x86_64-linux-gnu. */
-    static String multiarch(String triple) {
-        String[] p = triple.split("-");
-        if (p.length == 4) return p[0] + "-" + p[2] + "-" + p[3];
-        return triple;
-    }
-
-    /** The directories to look in for the target's shared libraries, those that exist, in order. */
-    static List<Path> libraryDirs(String multiarch) {
-        List<String> candidates = new ArrayList<>(List.of("/lib/" + multiarch, "/usr/lib/" + multiarch, "/usr/" + multiarch + "/lib"));
-        // Directories without an architecture in their name hold the host's libraries only.
-        if (multiarch.startsWith(hostArch() + "-")) candidates.addAll(List.of("/lib64", "/usr/lib64", "/lib", "/usr/lib"));
-        LinkedHashSet<Path> dirs = new LinkedHashSet<>();
-        for (String d : candidates) {
-            Path p = Path.of(d);
-            if (Files.isDirectory(p)) dirs.add(p);
-        }
-        dirs.addAll(gccDirs(multiarch));
-        return List.copyOf(dirs);
-    }
-
-    private static String hostArch() {
-        String a = System.getProperty("os.arch", "");
-        return switch (a) {
-            case "amd64", "x86_64" -> "x86_64";
-            case "aarch64", "arm64" -> "aarch64";
-            default -> a;
-        };
-    }
-
-    /** gcc's own library directories, /usr/lib/gcc/&lt;multiarch&gt;/&lt;version&gt;/, newest version first. */
-    static List<Path> gccDirs(String multiarch) {
-        List<Path> out = new ArrayList<>();
-        for (String base : List.of("/usr/lib/gcc/" + multiarch, "/usr/lib/gcc-cross/" + multiarch)) {
-            Path dir = Path.of(base);
-            if (!Files.isDirectory(dir)) continue;
-            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-                for (Path v : ds) if (Files.isDirectory(v)) out.add(v);
-            } catch (IOException e) {
-                // unreadable: nothing to add from here
-            }
-        }
-        out.sort((a, b) -> compareVersions(b.getFileName().toString(), a.getFileName().toString()));
-        return out;
-    }
-
-    private static int compareVersions(String a, String b) {
-        String[] x = a.split("\\."), y = b.split("\\.");
-        for (int i = 0; i < Math.max(x.length, y.length); i++) {
-            int c = Integer.compare(num(x, i), num(y, i));
-            if (c != 0) return c;
-        }
-        return a.compareTo(b);
-    }
-
-    private static int num(String[] parts, int i) {
-        if (i >= parts.length) return 0;
-        try {
-            return Integer.parseInt(parts[i]);
-        } catch (NumberFormatException e) {
-            return 0;
-        }
-    }
-
     private static Optional<Path> find(List<Path> dirs, String file) {
         for (Path d : dirs) {
             Path p = d.resolve(file);
             if (Files.isRegularFile(p)) return Optional.of(p.toAbsolutePath());
         }
         return Optional.empty();
-    }
-
-    private static Optional<Path> findGccFile(String multiarch, String file) {
-        return find(gccDirs(multiarch), file);
     }
 
     /**

@@ -1,7 +1,5 @@
 package dev.kiln.codegen;
 
-import dev.kiln.codegen.llvm.LlvmModule;
-import dev.kiln.irlow.PrimFunc;
 import dev.kiln.targets.Target;
 import dev.kiln.targets.TargetException;
 import java.io.IOException;
@@ -19,8 +17,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Compiles a {@link ModuleSpec} into a shared library and its C header, the whole native back
- * end in one readable sequence: kernels, executor, optimize, emit, link, header, publish.
+ * Compiles a {@link ModuleSpec} through a {@link Backend} into a shared library and its C header,
+ * or into a standalone program: the whole native back end in one readable sequence (emit,
+ * package, header, publish), the same for every target.
  *
  * <p>The output appears atomically: everything is built under temporary names in the output
  * directory and renamed into place at the end; on any failure nothing new is left there.
@@ -28,14 +27,18 @@ import java.util.Map;
 public final class NativeCompiler {
     private NativeCompiler() {}
 
-    /** {@code dumpDir} (nullable): where to write kernels.ll and kernels.s (weights elided). */
-    public record Options(Path dumpDir) {
+    /** {@code dumpDir} (nullable): where the backend writes its intermediate forms (weights elided). */
+    public record Options(Path dumpDir, Packaging packaging) {
+        public Options(Path dumpDir) {
+            this(dumpDir, Packaging.LIBRARY);
+        }
+
         public static Options defaults() {
-            return new Options(null);
+            return new Options(null, Packaging.LIBRARY);
         }
     }
 
-    /** What was written, and how long each step took, in milliseconds, in order. */
+    /** What was written ({@code header} is null for a program), and how long each step took, in milliseconds, in order. */
     public record Result(Path library, Path header, Map<String, Long> stepMillis) {
         public Result {
             stepMillis = Collections.unmodifiableMap(new LinkedHashMap<>(stepMillis));
@@ -46,47 +49,44 @@ public final class NativeCompiler {
         }
     }
 
+    /** A shared library for {@code target} with its default toolchain. */
     public static Result compile(ModuleSpec spec, Target target, Path outSo, Options opts) {
-        Path so = outSo.toAbsolutePath().normalize();
-        Path dir = so.getParent();
-        String base = baseName(so);
-        Path header = dir.resolve(base + ".h");
+        return compile(spec, Backend.of(target, null), outSo, opts);
+    }
+
+    public static Result compile(ModuleSpec spec, Backend backend, Path out, Options opts) {
+        Path file = out.toAbsolutePath().normalize();
+        Path dir = file.getParent();
+        String base = baseName(file);
+        boolean library = opts.packaging() == Packaging.LIBRARY;
+        Path header = library ? dir.resolve(base + ".h") : null;
         Steps steps = new Steps();
         List<Path> temps = new ArrayList<>();
         boolean headerPublished = false;
         try {
             Files.createDirectories(dir);
             spec.validate();
-            byte[] object;
-            try (LlvmModule m = new LlvmModule(spec.name(), target)) {
-                steps.run("kernels", () -> {
-                    for (PrimFunc k : spec.kernels()) m.addKernel(k);
-                });
-                steps.run("executor", () -> ExecutorCodegen.emit(m, spec));
-                steps.run("optimize", m::optimize);
-                object = steps.call("emit", m::emitObject);
-                if (opts.dumpDir() != null) steps.run("dump", () -> dump(m, opts.dumpDir()));
+            Backend.Emitted module = steps.call("emit", () -> backend.emit(spec, opts.dumpDir()));
+            Path tmpOut = temp(dir, base, library ? ".so" : ".exe", temps);
+            steps.run(library ? "link" : "link-exe", () -> backend.pack(module, spec, opts.packaging(), tmpOut, file.getFileName().toString()));
+            if (library) {
+                Path tmpHeader = temp(dir, base, ".h", temps);
+                steps.run("header", () -> write(tmpHeader, HeaderWriter.header(spec, file.getFileName().toString())
+                        .getBytes(StandardCharsets.UTF_8)));
+                setPermissions(tmpHeader, "rw-r--r--");
+                move(tmpHeader, header);
+                headerPublished = true;
+            } else {
+                setPermissions(tmpOut, "rwxr-xr-x");
             }
-            Path obj = temp(dir, base, ".o", temps);
-            Path tmpSo = temp(dir, base, ".so", temps);
-            Path tmpHeader = temp(dir, base, ".h", temps);
-            steps.run("link", () -> {
-                write(obj, object);
-                Linker.linkShared(obj, tmpSo, so.getFileName().toString(), target);
-            });
-            steps.run("header", () -> write(tmpHeader, HeaderWriter.header(spec, so.getFileName().toString())
-                    .getBytes(StandardCharsets.UTF_8)));
-            readableByAll(tmpHeader);
-            move(tmpHeader, header);
-            headerPublished = true;
-            move(tmpSo, so);
-            return new Result(so, header, steps.millis);
+            move(tmpOut, file);
+            return new Result(file, header, steps.millis);
         } catch (IOException e) {
             if (headerPublished) deleteQuietly(header);
-            throw new TargetException("cannot write " + so + ": " + e.getMessage(), e);
+            throw new TargetException("cannot write " + file + ": " + e.getMessage(), e);
         } catch (UncheckedIOException e) {
             if (headerPublished) deleteQuietly(header);
-            throw new TargetException("cannot write " + so + ": " + e.getCause().getMessage(), e);
+            throw new TargetException("cannot write " + file + ": " + e.getCause().getMessage(), e);
         } catch (RuntimeException | Error e) {
             if (headerPublished) deleteQuietly(header);
             throw e;
@@ -101,18 +101,6 @@ public final class NativeCompiler {
         if (name.endsWith(".so")) return name.substring(0, name.length() - 3);
         int dot = name.lastIndexOf('.');
         return dot > 0 ? name.substring(0, dot) : name;
-    }
-
-    private static void dump(LlvmModule m, Path dumpDir) {
-        try {
-            Files.createDirectories(dumpDir);
-            // The object is already emitted: zero the weights so the dumps stay readable and small.
-            ExecutorCodegen.elideConstants(m.module());
-            Files.writeString(dumpDir.resolve("kernels.ll"), m.printIr());
-            Files.writeString(dumpDir.resolve("kernels.s"), m.emitAssembly());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     /** A hidden temporary file beside the output, so the final rename stays on one file system. */
@@ -130,10 +118,10 @@ public final class NativeCompiler {
         }
     }
 
-    /** Temp files are created owner-only; the published header should read like any other file. */
-    private static void readableByAll(Path p) throws IOException {
+    /** Temp files are created owner-only; the published header and program should be like any other file. */
+    private static void setPermissions(Path p, String perms) throws IOException {
         try {
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-r--r--"));
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(perms));
         } catch (UnsupportedOperationException e) {
             // not a POSIX file system: keep its default
         }

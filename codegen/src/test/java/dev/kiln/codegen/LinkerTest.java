@@ -12,15 +12,29 @@ import org.junit.jupiter.api.io.TempDir;
 class LinkerTest {
     @Test
     void multiarchNames() {
-        assertEquals("x86_64-linux-gnu", Linker.multiarch("x86_64-unknown-linux-gnu"));
-        assertEquals("aarch64-linux-gnu", Linker.multiarch("aarch64-unknown-linux-gnu"));
-        assertEquals("x86_64-linux-gnu", Linker.multiarch("x86_64-linux-gnu"));
+        assertEquals("x86_64-linux-gnu", Target.avx2().multiarch());
+        assertEquals("aarch64-linux-gnu", dev.kiln.targets.CpuTarget.neon("cortex-a72").multiarch());
     }
 
     @Test
     void findsLibcInTheProbedDirectories() {
-        var dirs = Linker.libraryDirs("x86_64-linux-gnu");
+        var dirs = Toolchain.of(Target.avx2()).libraryDirs();
         assertTrue(dirs.stream().anyMatch(d -> Files.isRegularFile(d.resolve("libc.so.6"))), "libc.so.6 not in " + dirs);
+    }
+
+    /** aarch64 links against Debian's cross sysroot by default; a sysroot that is not there is a clear error. */
+    @Test
+    void crossTargetsUseASysroot(@TempDir Path dir) {
+        var neon = dev.kiln.targets.CpuTarget.neon("cortex-a72");
+        if (Files.isDirectory(Path.of("/usr/aarch64-linux-gnu/lib"))) {
+            Toolchain tc = Toolchain.of(neon);
+            assertEquals(Path.of("/usr/aarch64-linux-gnu"), tc.sysroot());
+            assertTrue(tc.libraryDirs().stream().anyMatch(d -> Files.isRegularFile(d.resolve("libc.so.6"))), tc.libraryDirs().toString());
+        }
+        TargetException e = assertThrows(TargetException.class, () -> Toolchain.of(neon, dir.resolve("nowhere")));
+        assertTrue(e.getMessage().contains("nowhere") && e.getMessage().contains("--sysroot"), e.getMessage());
+        Toolchain empty = Toolchain.of(neon, dir);
+        assertEquals(dir.toAbsolutePath(), empty.sysroot());
     }
 
     @Test

@@ -35,7 +35,7 @@ class NativeCompilerTest extends CompiledModelContract {
     void reportsWhatItWroteAndHowLong() {
         assertEquals(so, result.library());
         assertEquals(so.resolveSibling("libtwo_kernels.h"), result.header());
-        assertEquals(List.of("kernels", "executor", "optimize", "emit", "link", "header"), List.copyOf(result.stepMillis().keySet()));
+        assertEquals(List.of("emit", "link", "header"), List.copyOf(result.stepMillis().keySet()));
         assertTrue(result.totalMillis() >= 0);
     }
 
@@ -73,7 +73,6 @@ class NativeCompilerTest extends CompiledModelContract {
     void dumpsKernelsWithoutTheWeightBytes(@TempDir Path tmp) throws Exception {
         Path dump = tmp.resolve("dump");
         var r = NativeCompiler.compile(spec(), target(), tmp.resolve("libd.so"), new NativeCompiler.Options(dump));
-        assertTrue(r.stepMillis().containsKey("dump"));
         String ll = Files.readString(dump.resolve("kernels.ll"));
         assertTrue(ll.contains("define") && ll.contains("@kiln_model_run") && ll.contains("@scale"), "kernels.ll");
         assertTrue(ll.contains("kiln.const.0") && ll.contains("zeroinitializer"), "weights should be elided in the dump");

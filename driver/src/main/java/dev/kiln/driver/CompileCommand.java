@@ -2,6 +2,7 @@ package dev.kiln.driver;
 
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningDbException;
+import dev.kiln.codegen.Packaging;
 import dev.kiln.driver.tune.Databases;
 import dev.kiln.driver.tune.TunedConfigs;
 import dev.kiln.irhigh.KilnException;
@@ -16,16 +17,29 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "compile", mixinStandardHelpOptions = true,
-        description = "Compile an ONNX model (or zoo:NAME) into a native shared library OUT.so and its C header OUT.h.")
+        description = "Compile an ONNX model (or zoo:NAME) into a native shared library OUT.so and its C header OUT.h, "
+                + "or (--emit exe) into a standalone program OUT.")
 final class CompileCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "model.onnx, or zoo:NAME for a built-in model (see 'kiln zoo')")
     String model;
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.so", description = "the library to write (the header goes beside it)")
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "the library OUT.so to write (the header goes beside it), or the program with --emit exe")
     Path output;
 
-    @Option(names = "--target", defaultValue = "host", description = "x86_64-avx512, x86_64-avx2 or host (default: ${DEFAULT-VALUE})")
+    @Option(names = "--target", defaultValue = "host", description = "x86_64-avx512, x86_64-avx2, aarch64-neon[:CPU] (CPU: "
+            + "cortex-a53, cortex-a72 (default), cortex-a76, neoverse-n1, neoverse-v1, apple-m1) or host (default: ${DEFAULT-VALUE})")
     String target;
+
+    @Option(names = "--emit", defaultValue = "lib", paramLabel = "lib|exe", description = "lib: OUT.so and OUT.h (default); "
+            + "exe: a program 'OUT [--input NAME=FILE.npy ..] [--output-dir DIR] [--threads N] [--bench RUNS]'")
+    String emit;
+
+    @Option(names = "--static", description = "with --emit exe: link everything in (runs on any Linux of the architecture, and under qemu without -L)")
+    boolean isStatic;
+
+    @Option(names = "--sysroot", paramLabel = "DIR", description = "the target's root file system to link against "
+            + "(default: this system for its own architecture, /usr/aarch64-linux-gnu for aarch64 from x86)")
+    Path sysroot;
 
     @Option(names = "--input-shape", paramLabel = "NAME=D1,D2,..", description = "bind an input's dynamic dimensions (repeatable)")
     List<String> inputShapes;
@@ -43,11 +57,13 @@ final class CompileCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Target t = Target.parse(target);
+        Packaging packaging = packaging();
         Optional<TuningDatabase> database = db != null ? Optional.of(Databases.open(db)) : TunedConfigs.openDefaultIfPresent();
         try {
             TunedConfigs tuned = database.map(TunedConfigs::new).orElse(null);
             ConfigSource configs = tuned != null ? tuned : ConfigSource.DEFAULTS;
-            var r = Compiler.compile(model, output, new Compiler.Options(t, Options.inputShapes(inputShapes), dumpDir, verbose, configs));
+            var r = Compiler.compile(model, output, new Compiler.Options(t, Options.inputShapes(inputShapes), dumpDir, verbose, configs,
+                    packaging, sysroot));
             report(r, t);
             if (tuned != null) tuned.summary(model, t).forEach(System.out::println);
             return 0;
@@ -61,6 +77,17 @@ final class CompileCommand implements Callable<Integer> {
     private void report(Compiler.Result r, Target t) {
         System.out.printf("compiled %s for %s: %d kernels, weights %.1f MB, workspace %.1f MB (intermediate tensors %.1f MB, kernel scratch %.1f MB), %.1f s%n",
                 model, t.name(), r.kernels(), r.weightBytes() / 1e6, r.workspaceBytes() / 1e6, r.intermediateBytes() / 1e6, r.scratchBytes() / 1e6, r.millis() / 1000.0);
-        System.out.println("wrote " + r.library() + " and " + r.header());
+        System.out.println(r.header() == null ? "wrote " + r.library() : "wrote " + r.library() + " and " + r.header());
+    }
+
+    private Packaging packaging() {
+        return switch (emit.strip().toLowerCase()) {
+            case "lib" -> {
+                if (isStatic) throw new KilnException("--static applies to --emit exe only (a shared library links the C library dynamically)");
+                yield Packaging.LIBRARY;
+            }
+            case "exe" -> isStatic ? Packaging.STATIC_EXECUTABLE : Packaging.EXECUTABLE;
+            default -> throw new KilnException("--emit '" + emit + "': expected lib or exe");
+        };
     }
 }

@@ -1,6 +1,8 @@
 package dev.kiln.driver;
 
+import dev.kiln.codegen.Backend;
 import dev.kiln.codegen.NativeCompiler;
+import dev.kiln.codegen.Packaging;
 import dev.kiln.frontend.ModelSource;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.KilnException;
@@ -25,29 +27,36 @@ public final class Compiler {
      * What to compile and how. {@code dumpDir} (nullable) receives the IR after every step;
      * {@code configs} gives each kernel's schedule knobs (defaults, or tuned configs from a database).
      */
-    public record Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose, ConfigSource configs) {
+    public record Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose, ConfigSource configs,
+                          Packaging packaging, Path sysroot) {
         public Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose) {
             this(target, inputShapes, dumpDir, verbose, ConfigSource.DEFAULTS);
         }
+
+        public Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose, ConfigSource configs) {
+            this(target, inputShapes, dumpDir, verbose, configs, Packaging.LIBRARY, null);
+        }
     }
 
-    /** What came out, with the figures worth reporting. */
+    /** What came out ({@code header} is null for a program), with the figures worth reporting. */
     public record Result(Path library, Path header, int kernels, long workspaceBytes, long intermediateBytes, long scratchBytes,
                          long weightBytes, long millis) {}
 
     public static Result compile(String model, Path outSo, Options opts) {
         long t0 = System.nanoTime();
-        if (!outSo.getFileName().toString().endsWith(".so"))
+        if (opts.packaging() == Packaging.LIBRARY && !outSo.getFileName().toString().endsWith(".so"))
             throw new KilnException("output '" + outSo + "' should end in .so (the header is written beside it as .h)");
+        if (opts.packaging().isExecutable() && outSo.getFileName().toString().endsWith(".so"))
+            throw new KilnException("output '" + outSo + "' ends in .so, but --emit exe writes a program: name it without .so");
+        Backend backend = Backend.of(opts.target(), opts.sysroot());
         Graph g = ModelSource.load(model, opts.inputShapes());
         AtomicInteger step = new AtomicInteger();
         GraphPipeline.run(g, opts.target(), (pass, graph) -> dump(opts, String.format("graph/%02d-%s.txt", step.getAndIncrement(), pass), graph.toString()));
         ExecutorPlanner.Plan plan = ExecutorPlanner.plan(g, opts.target(), opts.configs(),
                 (name, fn) -> dump(opts, "kernels/" + name + ".txt", Printer.print(fn)));
-        var result = NativeCompiler.compile(plan.spec(), opts.target(), outSo, new NativeCompiler.Options(opts.dumpDir()));
+        var result = NativeCompiler.compile(plan.spec(), backend, outSo, new NativeCompiler.Options(opts.dumpDir(), opts.packaging()));
         long weights = plan.spec().constants().stream().mapToLong(c -> c.data().length).sum();
-        Path header = outSo.resolveSibling(outSo.getFileName().toString().replaceAll("\\.so$", ".h"));
-        return new Result(outSo, header, plan.spec().calls().size(), plan.workspaceBytes(), plan.intermediateBytes(), plan.scratchBytes(), weights,
+        return new Result(result.library(), result.header(), plan.spec().calls().size(), plan.workspaceBytes(), plan.intermediateBytes(), plan.scratchBytes(), weights,
                 (System.nanoTime() - t0) / 1_000_000);
     }
 

@@ -1,0 +1,56 @@
+package dev.kiln.codegen;
+
+import dev.kiln.irlow.PrimFunc;
+import dev.kiln.targets.CpuTarget;
+import dev.kiln.targets.GpuTarget;
+import dev.kiln.targets.Target;
+import dev.kiln.targets.TargetException;
+import java.nio.file.Path;
+
+/**
+ * The seam between Kiln's target-independent pipeline and one kind of target: everything that
+ * differs between an x86 library, an aarch64 library, a PTX module or an OpenCL program. A backend
+ * decides how code is spelled and packaged, never what it computes: schedules decide where loops
+ * run (parallel, vectorized, bound to GPU threads), and every backend receives the same scheduled
+ * loop IR and {@link ModuleSpec}.
+ *
+ * <p>{@link NativeCompiler} drives a backend: {@link #lower} on each kernel, {@link #emit} once
+ * for the module, {@link #pack} into a temporary file that is then published atomically.
+ */
+public interface Backend {
+    /** The target this backend generates code for. */
+    Target target();
+
+    /**
+     * The loop-IR steps this target needs on every scheduled kernel, after the common lowering
+     * (a GPU backend maps bound loops to thread indices here). CPUs need none.
+     */
+    default PrimFunc lower(PrimFunc kernel) {
+        return kernel;
+    }
+
+    /**
+     * The kernels and the executor (static memory plan, constants, the C entry points) of
+     * {@code spec} in the backend's compiled form. {@code dumpDir} (nullable) receives the
+     * backend's own intermediate forms (LLVM IR, assembly, OpenCL C).
+     */
+    Emitted emit(ModuleSpec spec, Path dumpDir);
+
+    /**
+     * Packages {@code module} as {@code packaging} asks, writing the file {@code out};
+     * {@code finalName} is the file name it will be published under (a library's soname).
+     */
+    void pack(Emitted module, ModuleSpec spec, Packaging packaging, Path out, String finalName);
+
+    /** A compiled module: the bytes of its object file (or source, for backends that ship source). */
+    record Emitted(byte[] bytes) {}
+
+    /** The backend for {@code target}; {@code sysroot} (nullable) overrides where a CPU target's system libraries come from. */
+    static Backend of(Target target, Path sysroot) {
+        return switch (target) {
+            case CpuTarget cpu -> new LlvmCpuBackend(cpu, sysroot);
+            case GpuTarget gpu -> throw new TargetException("target " + gpu.name() + " is a GPU; Kiln has no " + gpu.api()
+                    + " backend yet");
+        };
+    }
+}
