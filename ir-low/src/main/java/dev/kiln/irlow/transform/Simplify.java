@@ -79,6 +79,7 @@ public final class Simplify {
                 Stmt b = stmt(body);
                 yield isEmpty(b) ? EMPTY : new Stmt.Allocate(buf, b);
             }
+            case Stmt.Barrier b -> b;
             case Stmt.Seq(var stmts) -> {
                 List<Stmt> out = new ArrayList<>();
                 for (Stmt x : stmts) {

@@ -192,6 +192,7 @@ public final class VectorizeLoops {
                 }
                 case Stmt.For x -> throw new CannotVectorize("nested loop");
                 case Stmt.Allocate x -> throw new CannotVectorize("allocation");
+                case Stmt.Barrier x -> throw new CannotVectorize("barrier");
             };
         }
 
