@@ -64,10 +64,11 @@ public final class Printer {
                 sb.append(pad).append("}\n");
             }
             case Stmt.Allocate(Buffer b, Stmt body) -> {
-                sb.append(pad).append("allocate ").append(b.name()).append(": ").append(typeName(b.dtype())).append('[')
+                sb.append(pad).append("allocate ").append(scopePrefix(b.scope())).append(b.name()).append(": ").append(typeName(b.dtype())).append('[')
                         .append(b.size()).append("]\n");
                 stmt(body, depth, sb);
             }
+            case Stmt.Barrier(MemoryScope scope) -> sb.append(pad).append("barrier ").append(scopeName(scope)).append('\n');
             case Stmt.Seq(var stmts) -> {
                 if (stmts.isEmpty()) sb.append(pad).append("// nothing\n");
                 for (Stmt x : stmts) stmt(x, depth, sb);
@@ -83,6 +84,15 @@ public final class Printer {
             case UNROLLED -> "unrolled";
             default -> k.name().toLowerCase(Locale.ROOT);
         };
+    }
+
+    /** Nothing for GLOBAL, so every CPU kernel prints as it always has. */
+    private static String scopePrefix(MemoryScope scope) {
+        return scope == MemoryScope.GLOBAL ? "" : scopeName(scope) + " ";
+    }
+
+    private static String scopeName(MemoryScope scope) {
+        return scope.name().toLowerCase(Locale.ROOT);
     }
 
     private static String typeName(ScalarType t) {

@@ -6,6 +6,8 @@ import static dev.kiln.irlow.expr.Exprs.*;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Intrinsic;
 import dev.kiln.irlow.lower.LowerTe;
+import dev.kiln.irlow.stmt.ForKind;
+import dev.kiln.irlow.stmt.Stmt;
 import dev.kiln.irlow.te.Compute;
 import dev.kiln.irlow.te.Placeholder;
 import dev.kiln.irlow.te.Te;
@@ -101,6 +103,32 @@ public final class Kernels {
             for (int j = 0; j < m; j++) y[i * m + j] = (float) Math.exp(x[i * m + j] - mx) / s;
         }
         return y;
+    }
+
+    /**
+     * A GPU kernel written by hand: each of {@code blocks} blocks stages its {@code threads}
+     * elements of A in shared memory, waits at a barrier, and writes them reversed and doubled
+     * into B, each thread through a register. B[b*T + t] = 2 * A[b*T + T-1-t].
+     */
+    public static PrimFunc blockReverse(long blocks, long threads) {
+        Buffer a = new Buffer("A", F32, blocks * threads), b = new Buffer("B", F32, blocks * threads);
+        Buffer tile = new Buffer("tile", F32, threads, MemoryScope.SHARED), r = new Buffer("r", F32, 1, MemoryScope.REGISTER);
+        Expr.Var bx = var("bx"), load = var("tx.load"), store = var("tx.store");
+        Stmt stage = new Stmt.For(load, idx(0), idx(threads), ForKind.GPU_THREAD_X,
+                new Stmt.Store(tile, load, new Expr.Load(a, add(mul(bx, idx(threads)), load))));
+        Stmt write = new Stmt.For(store, idx(0), idx(threads), ForKind.GPU_THREAD_X, new Stmt.Allocate(r, new Stmt.Seq(List.of(
+                new Stmt.Store(r, idx(0), new Expr.Load(tile, sub(idx(threads - 1), store))),
+                new Stmt.Store(b, add(mul(bx, idx(threads)), store), mul(new Expr.Load(r, idx(0)), f32(2)))))));
+        Stmt body = new Stmt.For(bx, idx(0), idx(blocks), ForKind.GPU_BLOCK_X,
+                new Stmt.Allocate(tile, new Stmt.Seq(List.of(stage, new Stmt.Barrier(MemoryScope.SHARED), write))));
+        return new PrimFunc("block_reverse", List.of(a, b), body);
+    }
+
+    public static float[] blockReverseRef(float[] a, int blocks, int threads) {
+        float[] b = new float[blocks * threads];
+        for (int i = 0; i < blocks; i++)
+            for (int t = 0; t < threads; t++) b[i * threads + t] = 2 * a[i * threads + threads - 1 - t];
+        return b;
     }
 
     /** Small integers as floats: sums of products stay exact whatever the summation order. */

@@ -31,6 +31,29 @@ class PrinterTest {
     }
 
     @Test
+    void printsScopesOnlyWhenNotGlobalAndBarriers() {
+        assertEquals("""
+                func block_reverse(A: f32[16], B: f32[16]) {
+                  gpu_block_x (bx, 0, 2) {
+                    allocate shared tile: f32[8]
+                    gpu_thread_x (tx.load, 0, 8) {
+                      tile[tx.load] = A[bx*8 + tx.load]
+                    }
+                    barrier shared
+                    gpu_thread_x (tx.store, 0, 8) {
+                      allocate register r: f32[1]
+                      r[0] = tile[7 - tx.store]
+                      B[bx*8 + tx.store] = r[0]*2.0f
+                    }
+                  }
+                }
+                """, Printer.print(Kernels.blockReverse(2, 8)));
+        Buffer global = new Buffer("T", ScalarType.F32, 4);
+        assertEquals("allocate T: f32[4]\n// nothing\n", Printer.print(new Stmt.Allocate(global, new Stmt.Seq(java.util.List.of()))));
+        assertEquals("barrier global\n", Printer.print(new Stmt.Barrier(MemoryScope.GLOBAL)));
+    }
+
+    @Test
     void printsExpressions() {
         Expr x = var("x"), y = var("y");
         assertEquals("x - 3", Printer.print(add(x, idx(-3))));

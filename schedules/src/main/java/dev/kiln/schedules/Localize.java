@@ -55,7 +55,7 @@ final class Localize {
         }
         long size = 0;
         for (Access a : accesses) size = Math.max(size, a.constant() - low + a.span());
-        Buffer local = new Buffer(buffer, decl.dtype(), size);
+        Buffer local = new Buffer(buffer, decl.dtype(), size, decl.scope());
         Stmt body = rewrite(target.body(), buffer, local, low, new LinkedHashMap<>());
         Stmt.For t = target;
         Stmt.For folded = new Stmt.For(t.var(), t.min(), t.extent(), t.kind(), new Stmt.Allocate(local, body));

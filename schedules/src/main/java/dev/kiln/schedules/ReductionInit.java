@@ -102,6 +102,9 @@ final class ReductionInit {
             case Stmt.Allocate a -> {
                 return updateStore(a.body(), buffer, chain);
             }
+            case Stmt.Barrier b -> {
+                return null;
+            }
         }
     }
 

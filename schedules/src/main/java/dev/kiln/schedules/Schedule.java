@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
@@ -380,6 +381,7 @@ public final class Schedule {
             case Stmt.IfThenElse i -> "an if";
             case Stmt.LetStmt l -> "a let of " + l.var().name();
             case Stmt.Allocate a -> "an allocation of " + a.buffer().name();
+            case Stmt.Barrier b -> "a " + b.scope().name().toLowerCase(Locale.ROOT) + " barrier";
             case Stmt.Store st -> "a store to " + st.buffer().name();
         };
     }

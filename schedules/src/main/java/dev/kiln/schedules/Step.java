@@ -66,7 +66,7 @@ public sealed interface Step {
     record Bind(String loop, ForKind kind) implements Step {
         public Bind {
             checkName(loop);
-            if (!kind.name().startsWith("GPU_"))
+            if (!kind.isGpu())
                 throw new IllegalArgumentException("bind " + loop + ": " + kind.name().toLowerCase(Locale.ROOT)
                         + " is not a GPU index (blockIdx.x/y/z, threadIdx.x/y/z); use parallel, vectorize, unroll or annotate for it");
         }
@@ -82,7 +82,7 @@ public sealed interface Step {
         }
 
         static ForKind parseGpuName(String s) {
-            for (ForKind k : ForKind.values()) if (k.name().startsWith("GPU_") && gpuName(k).equals(s)) return k;
+            for (ForKind k : ForKind.values()) if (k.isGpu() && gpuName(k).equals(s)) return k;
             throw new IllegalArgumentException("unknown GPU index " + s + "; expected blockIdx.x/y/z or threadIdx.x/y/z");
         }
     }

@@ -110,7 +110,7 @@ public final class FeatureExtractor {
             out[p + 2] = kind == ForKind.PARALLEL ? 1 : 0;
             out[p + 3] = kind == ForKind.VECTORIZED ? 1 : 0;
             out[p + 4] = kind == ForKind.UNROLLED ? 1 : 0;
-            out[p + 5] = kind.name().startsWith("GPU_") ? 1 : 0;
+            out[p + 5] = kind.isGpu() ? 1 : 0;
             out[p + 6] = l.depth;
         }
         for (Op op : Op.values()) out[p++] = log2p(nest.ops[op.ordinal()]);
@@ -128,7 +128,7 @@ public final class FeatureExtractor {
 
         double total = 0, parallel = 1;
         for (Frame fr : nest.frames) if (fr.loop != null) total += fr.trips;
-        for (Frame fr : path) if (fr.kind() == ForKind.PARALLEL || fr.kind().name().startsWith("GPU_")) parallel *= fr.extent;
+        for (Frame fr : path) if (fr.kind() == ForKind.PARALLEL || fr.kind().isGpu()) parallel *= fr.extent;
         double innerTrips = 1;
         for (Frame fr : inner) innerTrips *= fr.extent;
         out[p++] = log2p(total);

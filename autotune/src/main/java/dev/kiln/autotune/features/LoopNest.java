@@ -121,6 +121,7 @@ final class LoopNest {
                 allocatedBytes += (double) buf.size() * buf.dtype().bytes();
                 visit(body, frame, lets);
             }
+            case Stmt.Barrier b -> {} // synchronisation, not work: nothing to count
             case Stmt.Seq(var stmts) -> {
                 for (Stmt x : stmts) visit(x, frame, lets);
             }

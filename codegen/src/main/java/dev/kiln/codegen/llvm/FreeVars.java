@@ -58,6 +58,7 @@ record FreeVars(Map<String, Expr.Var> vars, Map<String, Buffer> buffers) {
                 if (i.otherwise() != null) stmt(i.otherwise(), bound);
             }
             case Stmt.Allocate a -> stmt(a.body(), bound.withBuffer(a.buffer().name()));
+            case Stmt.Barrier b -> {}
             case Stmt.Seq q -> {
                 for (Stmt c : q.stmts()) stmt(c, bound);
             }

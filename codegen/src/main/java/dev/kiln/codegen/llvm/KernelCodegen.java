@@ -89,6 +89,8 @@ public final class KernelCodegen {
             }
             case Stmt.IfThenElse i -> ifThenElse(i);
             case Stmt.Allocate a -> allocate(a);
+            case Stmt.Barrier b -> throw new CodegenException("kernel '" + f.kernel + "' has a " + b.scope() + " barrier, but target "
+                    + m.target().name() + " is a CPU; barriers and GPU memory scopes need a GPU target");
             case Stmt.Seq q -> {
                 for (Stmt c : q.stmts()) stmt(c);
             }
@@ -135,6 +137,9 @@ public final class KernelCodegen {
     /** Small buffers: a 64-byte aligned stack slot in the entry block; large: aligned_alloc/free. */
     private void allocate(Stmt.Allocate a) {
         Buffer buf = a.buffer();
+        if (buf.scope() != dev.kiln.irlow.MemoryScope.GLOBAL)
+            throw new CodegenException("kernel '" + f.kernel + "' allocates '" + buf.name() + "' in " + buf.scope() + " memory, but target "
+                    + m.target().name() + " is a CPU; barriers and GPU memory scopes need a GPU target");
         long bytes = buf.size() * buf.dtype().bytes();
         LLVMValueRef ptr;
         LLVMValueRef heap = null;

@@ -5,6 +5,7 @@ import static dev.kiln.irlow.expr.Exprs.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.kiln.irlow.Buffer;
+import dev.kiln.irlow.MemoryScope;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.ScalarType;
 import dev.kiln.irlow.expr.Expr;
@@ -28,6 +29,23 @@ class CodegenErrorTest {
     void gpuLoopOnCpu() {
         String msg = error(loop(var("tx"), 16, ForKind.GPU_THREAD_X, new Stmt.Store(OUT, var("tx"), f32(1))));
         assertTrue(msg.contains("kernel 'k'") && msg.contains("'tx'") && msg.contains("GPU_THREAD_X") && msg.contains(TARGET.name()), msg);
+    }
+
+    @Test
+    void barrierOnCpu() {
+        String msg = error(seq(new Stmt.Store(OUT, idx(0), f32(1)), new Stmt.Barrier(MemoryScope.SHARED)));
+        assertTrue(msg.contains("kernel 'k'") && msg.contains("SHARED barrier") && msg.contains(TARGET.name())
+                && msg.contains("need a GPU target"), msg);
+    }
+
+    @Test
+    void sharedAndRegisterAllocationsOnCpu() {
+        for (MemoryScope scope : List.of(MemoryScope.SHARED, MemoryScope.REGISTER)) {
+            Buffer tile = new Buffer("tile", ScalarType.F32, 16, scope);
+            String msg = error(new Stmt.Allocate(tile, new Stmt.Store(OUT, idx(0), new Expr.Load(tile, idx(0)))));
+            assertTrue(msg.contains("kernel 'k'") && msg.contains("'tile'") && msg.contains(scope + " memory")
+                    && msg.contains("need a GPU target"), msg);
+        }
     }
 
     @Test

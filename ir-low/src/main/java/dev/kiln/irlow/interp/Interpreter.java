@@ -29,6 +29,10 @@ import java.util.Map;
  * to its type's width, F32 results are rounded to float and F16 ones to half after each
  * operation. Loads and stores out of bounds throw {@link IndexOutOfBoundsException} naming the
  * buffer. Local buffers start filled with NaN (floats), so a read before a write shows.
+ *
+ * <p>GPU-bound loops run like serial ones, one block and one thread after another, so memory
+ * scopes change nothing here: a SHARED allocation inside a block loop is that block's buffer, and
+ * a barrier between thread loops is already satisfied.
  */
 public final class Interpreter {
     private Interpreter() {}
@@ -113,6 +117,8 @@ public final class Interpreter {
         final Deque<Map<String, Slot>> scopes = new ArrayDeque<>();
         final Map<String, Integer> buffers = new HashMap<>();
         int longSlots, doubleSlots, vecSlots, bufSlots;
+        /** The innermost GPU thread loop around the statement being compiled, or null. */
+        String threadLoop;
 
         Compiler(String func) {
             this.func = func;
@@ -155,7 +161,10 @@ public final class Interpreter {
                 case Stmt.For(Var v, Expr min, Expr extent, var kind, Stmt body) -> {
                     LE lo = li(min), n = li(extent);
                     Slot slot = bind(v);
+                    String outerThreadLoop = threadLoop;
+                    if (kind.isGpuThread()) threadLoop = v.name();
                     Exec b = stmt(body);
+                    threadLoop = outerThreadLoop;
                     unbind();
                     int i = slot.index();
                     yield f -> {
@@ -192,6 +201,16 @@ public final class Interpreter {
                         b.run(f);
                         f.bufs[slot] = prev;
                     };
+                }
+                case Stmt.Barrier b -> {
+                    // GPU loops run here one iteration after another, so between two thread loops
+                    // every thread's writes are done before any thread reads: the barrier already
+                    // holds. Inside a thread loop it would not (thread 0 would read before thread 1
+                    // wrote), so that is refused rather than computed wrong.
+                    if (threadLoop != null)
+                        throw error("a barrier inside the GPU thread loop " + threadLoop
+                                + " cannot run one thread after another; put it between the thread loops of the block");
+                    yield f -> {};
                 }
                 case Stmt.Seq(List<Stmt> stmts) -> {
                     Exec[] es = stmts.stream().map(this::stmt).toArray(Exec[]::new);

@@ -66,6 +66,7 @@ public final class Children {
             case Stmt.IfThenElse(Expr c, Stmt t, Stmt o) ->
                     new Stmt.IfThenElse(fe.apply(c), fs.apply(t), o == null ? null : fs.apply(o));
             case Stmt.Allocate(var buf, Stmt body) -> new Stmt.Allocate(buf, fs.apply(body));
+            case Stmt.Barrier b -> b;
             case Stmt.Seq(var stmts) -> {
                 List<Stmt> r = new ArrayList<>(stmts.size());
                 for (Stmt x : stmts) r.add(fs.apply(x));

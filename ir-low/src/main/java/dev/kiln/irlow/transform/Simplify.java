@@ -9,7 +9,6 @@ import dev.kiln.irlow.expr.CmpOp;
 import dev.kiln.irlow.interp.Scalars;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Expr.*;
-import dev.kiln.irlow.stmt.ForKind;
 import dev.kiln.irlow.stmt.Stmt;
 import dev.kiln.irlow.transform.Bounds.Interval;
 import java.util.ArrayList;
@@ -80,6 +79,7 @@ public final class Simplify {
                 Stmt b = stmt(body);
                 yield isEmpty(b) ? EMPTY : new Stmt.Allocate(buf, b);
             }
+            case Stmt.Barrier b -> b;
             case Stmt.Seq(var stmts) -> {
                 List<Stmt> out = new ArrayList<>();
                 for (Stmt x : stmts) {
@@ -97,7 +97,7 @@ public final class Simplify {
         String name = f.var().name();
         if (ext instanceof IntImm(Type t, long n) && n <= 0) return EMPTY;
         // A GPU-bound loop stays even at extent 1: it is part of the launch shape.
-        if (ext instanceof IntImm(Type t, long n) && n == 1 && !isGpu(f.kind())) return stmt(Substitute.stmt(f.body(), name, min));
+        if (ext instanceof IntImm(Type t, long n) && n == 1 && !f.kind().isGpu()) return stmt(Substitute.stmt(f.body(), name, min));
         Interval m = bounds(min), e = bounds(ext);
         long hi = m.hi() == Bounds.POS_INF || e.hi() == Bounds.POS_INF ? Bounds.POS_INF : m.hi() + e.hi() - 1;
         Stmt body = within(name, new Interval(m.lo(), hi), () -> stmt(f.body()));
@@ -447,10 +447,5 @@ public final class Simplify {
         if (x != null) return to.isFloat() ? fimm(to, toDouble(v.type().scalar(), x)) : imm(to, x);
         if (d != null) return to.isFloat() ? fimm(to, d) : imm(to, fromDouble(to.scalar(), d));
         return new Cast(to, v);
-    }
-
-    /** Whether {@code kind} is one that Simplify must keep even at extent 1. */
-    static boolean isGpu(ForKind kind) {
-        return kind.name().startsWith("GPU_");
     }
 }

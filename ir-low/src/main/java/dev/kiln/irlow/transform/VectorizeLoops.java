@@ -49,7 +49,7 @@ public final class VectorizeLoops {
         return switch (s) {
             case Stmt.For f -> {
                 Interval range = loopRange(f.min(), f.extent());
-                boolean par = f.kind() == ForKind.PARALLEL || f.kind().name().startsWith("GPU_");
+                boolean par = f.kind() == ForKind.PARALLEL || f.kind().isGpu();
                 Interval old = ranges.put(f.var().name(), range);
                 if (par) parallelDepth++;
                 Stmt body = visit(f.body());
@@ -192,6 +192,7 @@ public final class VectorizeLoops {
                 }
                 case Stmt.For x -> throw new CannotVectorize("nested loop");
                 case Stmt.Allocate x -> throw new CannotVectorize("allocation");
+                case Stmt.Barrier x -> throw new CannotVectorize("barrier");
             };
         }
 

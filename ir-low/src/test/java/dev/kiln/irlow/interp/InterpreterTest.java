@@ -4,6 +4,8 @@ import static dev.kiln.irlow.expr.Exprs.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.kiln.irlow.Buffer;
+import dev.kiln.irlow.Kernels;
+import dev.kiln.irlow.MemoryScope;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.ScalarType;
 import dev.kiln.irlow.Type;
@@ -12,6 +14,7 @@ import dev.kiln.irlow.expr.Intrinsic;
 import dev.kiln.irlow.stmt.ForKind;
 import dev.kiln.irlow.stmt.Stmt;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class InterpreterTest {
@@ -158,6 +161,27 @@ class InterpreterTest {
         float[] y = new float[1];
         Interpreter.run(new PrimFunc("f", List.of(out), s), List.of(y));
         assertTrue(Float.isNaN(y[0]));
+    }
+
+    @Test
+    void gpuKernelWithSharedTileBarrierAndRegisterRunsBlockByBlock() {
+        int blocks = 3, threads = 8;
+        float[] a = Kernels.random(new Random(7), blocks * threads), b = new float[blocks * threads];
+        Interpreter.run(Kernels.blockReverse(blocks, threads), List.of(a, b));
+        assertArrayEquals(Kernels.blockReverseRef(a, blocks, threads), b);
+    }
+
+    @Test
+    void barrierInsideAThreadLoopIsRefusedNotComputedWrong() {
+        Buffer a = new Buffer("A", ScalarType.F32, 4), s = new Buffer("S", ScalarType.F32, 4, MemoryScope.SHARED);
+        Expr.Var tx = var("tx");
+        // Thread tx reads what thread 3 - tx wrote before the barrier: run one thread after another, thread 0 reads NaN.
+        Stmt body = new Stmt.Allocate(s, new Stmt.For(tx, idx(0), idx(4), ForKind.GPU_THREAD_X, new Stmt.Seq(List.of(
+                new Stmt.Store(s, tx, new Expr.Load(a, tx)),
+                new Stmt.Barrier(MemoryScope.SHARED),
+                new Stmt.Store(a, tx, new Expr.Load(s, sub(idx(3), tx)))))));
+        var e = assertThrows(IllegalArgumentException.class, () -> Interpreter.run(new PrimFunc("f", List.of(a), body), List.of(new float[4])));
+        assertTrue(e.getMessage().contains("kernel f") && e.getMessage().contains("thread loop tx"), e.getMessage());
     }
 
     @Test
