@@ -1,8 +1,8 @@
 /*
- * The main program of a standalone Kiln executable (kiln compile --emit exe). It is compiled with
- * the target's C compiler next to a generated "kiln_model_io.h" that describes the model's inputs
- * and outputs, and linked with the model's object code: the program needs nothing of Kiln or the
- * JVM at run time.
+ * The main program of a standalone Kiln executable (kiln compile --emit exe). It is compiled once
+ * per toolchain with the target's C compiler (and cached), and linked with the model's object code
+ * and a generated kiln_model_io.c that describes the model's inputs and outputs (kiln_main.h): the
+ * program needs nothing of Kiln or the JVM at run time.
  *
  *   OUT [--input NAME=FILE.npy ...] [--output-dir DIR] [--threads N] [--bench RUNS] [--seed S]
  *
@@ -20,24 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct KilnModel KilnModel;
-const char *kiln_model_metadata(void);
-KilnModel *kiln_model_create(int num_threads);
-int kiln_model_run(KilnModel *m, const void *const *inputs, void *const *outputs);
-void kiln_model_destroy(KilnModel *m);
-const char *kiln_model_last_error(void);
-
-typedef struct {
-    const char *name;
-    const char *descr; /* numpy dtype string, e.g. "<f4" */
-    int elem_size;
-    int is_float;      /* 1: float16/32/64 */
-    int is_bool;
-    int rank;
-    const long long *shape;
-} KilnTensor;
-
-#include "kiln_model_io.h" /* KILN_INPUTS, KILN_NUM_INPUTS, KILN_OUTPUTS, KILN_NUM_OUTPUTS, KILN_PROGRAM */
+#include "kiln_main.h"
 
 static void usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "%s: error: ", KILN_PROGRAM);
@@ -309,8 +292,10 @@ static long parse_long(const char *flag, const char *s, long min) {
 }
 
 int main(int argc, char **argv) {
-    const char *given[KILN_NUM_INPUTS + 1];
-    memset(given, 0, sizeof given);
+    const char **given = calloc((size_t)KILN_NUM_INPUTS + 1, sizeof(char *));
+    const void **inputs = calloc((size_t)KILN_NUM_INPUTS + 1, sizeof(void *));
+    void **outputs = calloc((size_t)KILN_NUM_OUTPUTS + 1, sizeof(void *));
+    if (!given || !inputs || !outputs) usage_error("out of memory%s", "");
     const char *out_dir = NULL;
     long threads = 0, bench = 0;
     long long seed = 0;
@@ -352,7 +337,6 @@ int main(int argc, char **argv) {
     }
 
     /* Every input is read and checked before anything runs or is written. */
-    const void *inputs[KILN_NUM_INPUTS + 1];
     rng_seed = (uint64_t)seed;
     for (int k = 0; k < KILN_NUM_INPUTS; k++) {
         const KilnTensor *t = &KILN_INPUTS[k];
@@ -373,7 +357,6 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    void *outputs[KILN_NUM_OUTPUTS + 1];
     for (int k = 0; k < KILN_NUM_OUTPUTS; k++) {
         size_t bytes = (size_t)numel(&KILN_OUTPUTS[k]) * (size_t)KILN_OUTPUTS[k].elem_size;
         outputs[k] = aligned_alloc(64, bytes ? (bytes + 63) / 64 * 64 : 64);
@@ -386,7 +369,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     double t0 = now_ms();
-    if (kiln_model_run(m, inputs, outputs) != 0) {
+    if (kiln_model_run(m, (const void *const *)inputs, outputs) != 0) {
         fprintf(stderr, "%s: error: %s\n", KILN_PROGRAM, kiln_model_last_error());
         return 1;
     }
@@ -395,7 +378,7 @@ int main(int argc, char **argv) {
         double *times = malloc(sizeof(double) * (size_t)bench);
         for (long r = 0; r < bench; r++) {
             double s = now_ms();
-            if (kiln_model_run(m, inputs, outputs) != 0) {
+            if (kiln_model_run(m, (const void *const *)inputs, outputs) != 0) {
                 fprintf(stderr, "%s: error: %s\n", KILN_PROGRAM, kiln_model_last_error());
                 return 1;
             }

@@ -2,7 +2,9 @@ package dev.kiln.tests.conformance;
 
 import dev.kiln.driver.Compare;
 import dev.kiln.driver.Compiler;
+import dev.kiln.codegen.Packaging;
 import dev.kiln.driver.KilnLibrary;
+import dev.kiln.driver.Npy;
 import dev.kiln.frontend.OnnxReader;
 import dev.kiln.frontend.onnx.OnnxProto.GraphProto;
 import dev.kiln.frontend.onnx.OnnxProto.ModelProto;
@@ -10,6 +12,7 @@ import dev.kiln.frontend.onnx.OnnxProto.TensorProto;
 import dev.kiln.frontend.onnx.OnnxProto.ValueInfoProto;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.irhigh.Tensor;
+import dev.kiln.targets.DeviceRuntime;
 import dev.kiln.targets.Target;
 import dev.kiln.tests.conformance.CaseResult.Status;
 import java.io.IOException;
@@ -37,10 +40,20 @@ public final class CaseRunner {
     private static final Pattern NOT_CONSTANT = Pattern.compile("\\('([^']*)'\\) (must be|is not) a compile-time constant");
 
     private final Path work;
+    private final Target target;
 
     /** @param work a scratch folder for the compiled libraries and rewritten models */
     public CaseRunner(Path work) {
+        this(work, Target.host());
+    }
+
+    /**
+     * Cases compiled for {@code target}: a library loaded in-process when this machine runs its
+     * code, else a static program run by the target's {@link DeviceRuntime} (qemu for aarch64).
+     */
+    public CaseRunner(Path work, Target target) {
         this.work = work;
+        this.target = target;
     }
 
     /** One data set: input tensors in graph-input order and expected outputs in graph-output order. */
@@ -88,7 +101,9 @@ public final class CaseRunner {
 
         // Compile; bind a shape-deciding input only when Kiln says it must be a constant.
         Set<String> bound = new LinkedHashSet<>();
-        Path so = work.resolve(c.suite() + "-" + c.name() + ".so");
+        boolean inProcess = target.canRunOnHost();
+        Path so = work.resolve(c.suite() + "-" + c.name() + (inProcess ? ".so" : ""));
+        Compiler.Options base = new Compiler.Options(target, Map.of(), null, false);
         try {
             while (true) {
                 try {
@@ -96,7 +111,8 @@ public final class CaseRunner {
                     for (int i = 0; i < inputNames.size(); i++)
                         if (!bound.contains(inputNames.get(i)) && !staticInputs.contains(inputNames.get(i))) shapes.put(inputNames.get(i), sets.get(0).inputs.get(i).shape().longDims());
                     String path = bound.isEmpty() ? c.model().toString() : bindInputs(c, model, inputNames, bound, sets.get(0)).toString();
-                    Compiler.compile(path, so, new Compiler.Options(Target.host(), shapes, null, false));
+                    Compiler.compile(path, so, new Compiler.Options(target, shapes, null, false, base.configs(),
+                            inProcess ? Packaging.LIBRARY : Packaging.STATIC_EXECUTABLE, null));
                     break;
                 } catch (KilnException e) {
                     Matcher m = NOT_CONSTANT.matcher(String.valueOf(e.getMessage()));
@@ -115,13 +131,13 @@ public final class CaseRunner {
                         return new CaseResult(c.id(), Status.FAILED, op, true, "bound shape input differs between data sets");
         }
 
-        try (KilnLibrary lib = new KilnLibrary(so, 1)) {
+        try (KilnLibrary lib = inProcess ? new KilnLibrary(so, 1) : null) {
             for (int k = 0; k < sets.size(); k++) {
                 DataSet s = sets.get(k);
                 Map<String, Tensor> feed = new LinkedHashMap<>();
                 for (int i = 0; i < inputNames.size(); i++)
                     if (!bound.contains(inputNames.get(i))) feed.put(inputNames.get(i), s.inputs.get(i));
-                Map<String, Tensor> actual = lib.run(feed);
+                Map<String, Tensor> actual = inProcess ? lib.run(feed) : runProgram(so, feed, outputNames, k);
                 for (int o = 0; o < outputNames.size(); o++) {
                     Tensor got = actual.get(outputNames.get(o));
                     if (got == null)
@@ -139,6 +155,46 @@ public final class CaseRunner {
             deleteQuietly(so.resolveSibling(so.getFileName().toString().replaceAll("\\.so$", ".h")));
         }
         return new CaseResult(c.id(), Status.PASSED, op, isBound, "");
+    }
+
+    /** Runs the case's program on one data set through the target's runtime: .npy files in, .npy files out. */
+    private Map<String, Tensor> runProgram(Path program, Map<String, Tensor> feed, List<String> outputNames, int set) {
+        Path dir = work.resolve(program.getFileName() + "-set" + set);
+        try {
+            Path outDir = Files.createDirectories(dir.resolve("out"));
+            Map<String, Path> files = new LinkedHashMap<>();
+            int i = 0;
+            for (var e : feed.entrySet()) {
+                Path f = dir.resolve("in" + i++ + ".npy");
+                Npy.write(f, e.getValue());
+                files.put(e.getKey(), f);
+            }
+            DeviceRuntime.forTarget(target).run(program, files, outDir, 1, 0, 120);
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            for (String name : outputNames) {
+                Path f = outDir.resolve(sanitize(name) + ".npy");
+                if (Files.exists(f)) out.put(name, Npy.read(f));
+            }
+            return out;
+        } catch (IOException e) {
+            throw new KilnException("cannot stage the data set in " + dir + ": " + e.getMessage(), e);
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    /** The file name the program gives an output (kiln_main.c's rule). */
+    private static String sanitize(String name) {
+        String s = name.replaceAll("[^A-Za-z0-9_.-]", "_");
+        return s.isEmpty() || s.equals(".") || s.equals("..") ? "output" : s;
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(CaseRunner::deleteQuietly);
+        } catch (IOException ignored) {
+            // a leftover scratch folder is harmless
+        }
     }
 
     private static boolean sameValues(Tensor a, Tensor b) {

@@ -29,6 +29,11 @@ public final class ConformanceSuite {
 
     /** Results in the order of {@code cases}. A case that hangs past {@code caseTimeoutSeconds} fails as timed out. */
     public static List<CaseResult> run(Path root, List<String> ids, int workers, long caseTimeoutSeconds) {
+        return run(root, ids, workers, caseTimeoutSeconds, "host");
+    }
+
+    /** As {@link #run(Path, List, int, long)}, each case compiled for {@code target} (run under its device runtime). */
+    public static List<CaseResult> run(Path root, List<String> ids, int workers, long caseTimeoutSeconds, String target) {
         Path tmp;
         try {
             tmp = Files.createTempDirectory("kiln-conformance-");
@@ -45,7 +50,7 @@ public final class ConformanceSuite {
             for (int w = 0; w < workers; w++) {
                 int wid = w;
                 fs.add(pool.submit(() -> {
-                    runShare(root, shares.get(wid), tmp.resolve("w" + wid), caseTimeoutSeconds, results);
+                    runShare(root, shares.get(wid), tmp.resolve("w" + wid), caseTimeoutSeconds, results, target);
                     return null;
                 }));
             }
@@ -61,7 +66,7 @@ public final class ConformanceSuite {
         return r;
     }
 
-    private static void runShare(Path root, List<String> ids, Path dir, long timeoutS, Map<String, CaseResult> results)
+    private static void runShare(Path root, List<String> ids, Path dir, long timeoutS, Map<String, CaseResult> results, String target)
             throws IOException, InterruptedException {
         Files.createDirectories(dir);
         List<String> left = new ArrayList<>(ids);
@@ -71,7 +76,7 @@ public final class ConformanceSuite {
             round++;
             Files.write(casesFile, left);
             Files.writeString(journal, "");
-            Process p = new ProcessBuilder(javaCommand(root, casesFile, journal, dir.resolve("work")))
+            Process p = new ProcessBuilder(javaCommand(root, casesFile, journal, dir.resolve("work"), target))
                     .redirectErrorStream(true).redirectOutput(dir.resolve("log.txt").toFile()).start();
             long lastSize = -1, lastChange = System.nanoTime();
             boolean timedOut = false;
@@ -110,11 +115,11 @@ public final class ConformanceSuite {
         }
     }
 
-    private static List<String> javaCommand(Path root, Path casesFile, Path journal, Path work) {
+    private static List<String> javaCommand(Path root, Path casesFile, Path journal, Path work, String target) {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
                 "-Xmx2g", "-XX:+UseSerialGC", "-Xss8m", "-cp", System.getProperty("java.class.path")));
-        cmd.addAll(List.of(ConformanceWorker.class.getName(), root.toString(), casesFile.toString(), journal.toString(), work.toString()));
+        cmd.addAll(List.of(ConformanceWorker.class.getName(), root.toString(), casesFile.toString(), journal.toString(), work.toString(), target));
         return cmd;
     }
 

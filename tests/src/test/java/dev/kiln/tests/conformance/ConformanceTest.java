@@ -18,9 +18,13 @@ import org.junit.jupiter.api.Test;
  * {@code conformance/expected-passes.txt} and fails, naming all of them, if any stops passing.
  * With {@code -Dkiln.conformance=report} (what {@code scripts/conformance-report} does) it runs
  * every case, rewrites docs/conformance.md and, when nothing regressed, the expected-pass list.
+ * The same cases are also compiled for aarch64 and run under qemu: every case that passes on
+ * this machine must pass there too (the aarch64 column of the report).
  */
 class ConformanceTest {
     static final String COMMAND = "scripts/conformance-report";
+    /** The aarch64 target the cases are cross-compiled for and run under qemu-aarch64 with. */
+    static final String AARCH64 = "aarch64-neon:neoverse-n1";
 
     @Test
     void expectedPassesStillPass() throws IOException {
@@ -49,11 +53,19 @@ class ConformanceTest {
         for (CaseResult r : results)
             if (expected.contains(r.id()) && r.status() != Status.PASSED)
                 regressions.add(r.id() + ": " + r.status().name().toLowerCase() + ": " + r.reason());
+        List<CaseResult> arm = null;
+        if (report && aarch64Available()) {
+            List<String> passedIds = List.copyOf(passed);
+            long t1 = System.nanoTime();
+            arm = ConformanceSuite.run(root, passedIds, workers, 300, AARCH64);
+            System.out.printf("conformance on %s under qemu: %d cases in %.1f s%n", AARCH64, passedIds.size(), (System.nanoTime() - t1) / 1e9);
+        }
         if (report && filter != null) {
             results.forEach(r -> System.out.println(r.toLine()));
+            if (arm != null) arm.forEach(r -> System.out.println(AARCH64 + "\t" + r.toLine()));
         } else if (report) {
             Files.createDirectories(repo.resolve("docs"));
-            Files.writeString(repo.resolve("docs/conformance.md"), ReportWriter.write(results, COMMAND));
+            Files.writeString(repo.resolve("docs/conformance.md"), ReportWriter.write(results, arm, AARCH64, COMMAND));
             if (regressions.isEmpty()) {
                 Files.createDirectories(expectedFile.getParent());
                 Files.writeString(expectedFile, "# ONNX backend test cases that pass; written by " + COMMAND
@@ -62,6 +74,37 @@ class ConformanceTest {
         }
         if (!regressions.isEmpty())
             fail(regressions.size() + " conformance case(s) that passed before no longer pass:\n  " + String.join("\n  ", regressions));
+    }
+
+    /**
+     * Every expected pass, cross-compiled for aarch64 (a static program per case) and run under
+     * qemu-aarch64, gives the expected outputs too. Skipped when this machine cannot run aarch64
+     * code (scripts/test installs qemu-user, gcc-aarch64-linux-gnu and libc6-dev-arm64-cross).
+     */
+    @Test
+    void expectedPassesAlsoPassOnAarch64() throws IOException {
+        Path root = ConformanceSuite.dataRoot();
+        Assumptions.assumeTrue(Files.isDirectory(root.resolve("node")), "ONNX backend test data not found under " + root);
+        Assumptions.assumeFalse("report".equals(System.getProperty("kiln.conformance")), "the report run covers aarch64 itself");
+        Assumptions.assumeTrue(aarch64Available(), "qemu-aarch64, aarch64-linux-gnu-gcc or /usr/aarch64-linux-gnu missing");
+        Path expectedFile = repoRoot().resolve("tests/src/test/resources/conformance/expected-passes.txt");
+        String filter = System.getProperty("kiln.conformance.filter");
+        List<String> ids = Files.readAllLines(expectedFile).stream().map(String::strip)
+                .filter(x -> !x.isEmpty() && !x.startsWith("#") && (filter == null || x.matches(filter))).toList();
+        int workers = Integer.getInteger("kiln.conformance.workers", Runtime.getRuntime().availableProcessors());
+        long t0 = System.nanoTime();
+        List<CaseResult> results = ConformanceSuite.run(root, ids, workers, 300, AARCH64);
+        System.out.printf("conformance on %s under qemu: %d cases in %.1f s%n", AARCH64, ids.size(), (System.nanoTime() - t0) / 1e9);
+        List<String> failures = results.stream().filter(r -> r.status() != Status.PASSED)
+                .map(r -> r.id() + ": " + r.status().name().toLowerCase() + ": " + r.reason()).toList();
+        if (!failures.isEmpty())
+            fail(failures.size() + " case(s) that pass on this machine fail on " + AARCH64 + " under qemu:\n  " + String.join("\n  ", failures));
+    }
+
+    static boolean aarch64Available() {
+        return dev.kiln.targets.cpu.ProgramRuntime.qemuPath().isPresent() && Files.isDirectory(Path.of("/usr/aarch64-linux-gnu/lib"))
+                && java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
+                        .anyMatch(d -> Files.isExecutable(Path.of(d, "aarch64-linux-gnu-gcc")));
     }
 
     /** The repository root: the first folder upwards holding mvnw (the tests run in tests/). */
