@@ -35,7 +35,7 @@ final class MatMul {
         y[rank - 2] = m;
         y[rank - 1] = n;
         ScalarType t = b.outType(0);
-        long panel = MatMulSchedule.panelWidth(n);
+        long panel = MatMulSchedule.panelWidth(n, b.target);
         Tensor w = b.constant(1);
         if (b2.length == 2 && panel > 0 && packable(w, t)) {
             // B does not vary over the batch, so A's batch and rows are one [R, K] matrix.
@@ -77,7 +77,7 @@ final class MatMul {
         boolean withC = b.node.hasInput(2) && beta != 0;
         boolean epilogue = withC || alpha != 1;
         String mmName = epilogue ? b.name("matmul") : b.outName(0);
-        long panel = MatMulSchedule.panelWidth(y[1]);
+        long panel = MatMulSchedule.panelWidth(y[1], b.target);
         Tensor w = b.constant(1);
         if (panel > 0 && packable(w, t)) {
             Compute mm = packedProduct(b, mmName, t, pa, ta, y[0], k, y[1], w, tb);
@@ -150,7 +150,7 @@ final class MatMul {
      */
     private static Compute packedProduct(OpBuilder b, String name, ScalarType t, Placeholder pa, boolean ta,
                                          long m, long k, long n, Tensor w, boolean wTransposed) {
-        long panel = MatMulSchedule.panelWidth(n);
+        long panel = MatMulSchedule.panelWidth(n, b.target);
         Tensor packed = MatMulSchedule.pack(w, wTransposed, k, n, panel);
         Placeholder pb = b.derivedConstant(b.node.input(1) + (wTransposed ? "__packedT" : "__packed") + panel, packed);
         Expr.Var rk = b.reduceAxis("rk");

@@ -8,6 +8,7 @@ import dev.kiln.irlow.te.Compute;
 import dev.kiln.schedules.Schedule;
 import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.CpuTarget;
+import dev.kiln.targets.Target;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -49,6 +50,16 @@ public final class MatMulSchedule {
     /** Output vectors per row of the register tile, best first. */
     static final long[] VECTOR_BLOCKS = {4, 2, 1};
 
+    /**
+     * Vectors per tile row on 128-bit targets (NEON): 3 as well, since four 4-lane vectors by 8
+     * rows would need 32 accumulators, while 8x3 keeps 24 of the 32 registers accumulating with
+     * the 3 B vectors and 2 registers of A (lane-indexed FMA) beside them.
+     */
+    static final long[] NARROW_VECTOR_BLOCKS = {4, 3, 2, 1};
+
+    /** Panel widths on 128-bit targets: 48 first, so an 8x3 tile of 4-lane vectors fits a panel. */
+    static final long[] NARROW_PANEL_WIDTHS = {48, 64, 32, 16};
+
     /** Panel widths of packed weights, widest first: the largest dividing N is used. */
     static final long[] PANEL_WIDTHS = {64, 32, 16};
 
@@ -70,10 +81,19 @@ public final class MatMulSchedule {
     /** The share of vector registers kept free of accumulators, for the B vectors and A broadcasts of one k step. */
     static final int SPARE_REGISTER_DIVISOR = 4;
 
-    /** The panel width for packing a weight with {@code n} columns, or 0 when none divides n. */
-    public static long panelWidth(long n) {
-        for (long p : PANEL_WIDTHS) if (n % p == 0) return p;
+    /** The panel width for packing a weight with {@code n} columns of f32 for {@code target}, or 0 when none divides n. */
+    public static long panelWidth(long n, Target target) {
+        for (long p : narrow(target) ? NARROW_PANEL_WIDTHS : PANEL_WIDTHS) if (n % p == 0) return p;
         return 0;
+    }
+
+    /** Whether the target's vectors hold 4 floats or fewer (NEON), where tiles are built of more, smaller vectors. */
+    private static boolean narrow(Target target) {
+        return target instanceof CpuTarget cpu && cpu.vectorLanes(4) <= 4;
+    }
+
+    private static long[] vectorBlockChoices(int lanes) {
+        return lanes <= 4 ? NARROW_VECTOR_BLOCKS : VECTOR_BLOCKS;
     }
 
     /**
@@ -110,7 +130,7 @@ public final class MatMulSchedule {
         double bestScore = -1;
         for (long r : ROW_BLOCKS) {
             if (m % r != 0) continue;
-            for (long v : VECTOR_BLOCKS) {
+            for (long v : vectorBlockChoices(lanes)) {
                 if (n % (v * lanes) != 0 || r * v > registers - registers / SPARE_REGISTER_DIVISOR) continue;
                 double score = (double) (r * v) / (r + v) + 1e-3 * r * v;
                 if (score > bestScore) {
@@ -195,12 +215,26 @@ public final class MatMulSchedule {
         }
         order.addAll(red);
         if (ii != null) order.add(ii);
-        order.add(jv);
+        String[] vectors = registerVectors(s, jv, t, lanes);
+        if (vectors[0] != null) order.add(vectors[0]);
+        order.add(vectors[1]);
         s.reorder(order.toArray(String[]::new));
-        s.vectorize(jv);
+        s.vectorize(vectors[1]);
+        if (vectors[0] != null) s.unroll(vectors[0]);
         if (ii != null && unroll) s.unroll(ii);
         // Panels in parallel: each thread streams its own panels of B; row blocks when there is one panel.
         DefaultSchedules.parallelOuter(s, List.of(parallel != null ? parallel : io), parallelKnob);
+    }
+
+    /**
+     * The tile's column loop {@code jv} as {@code [vectors, lanes]}: split into one register per
+     * iteration (the outer loop, unrolled) when the tile holds a number of vectors that is not a
+     * power of two, since LLVM legalizes a 12-float vector lane by lane (NEON's 8x3 tile spilled
+     * every accumulator); otherwise {@code [null, jv]}, one vector op over the whole row.
+     */
+    private static String[] registerVectors(Schedule s, String jv, Tile t, int lanes) {
+        if (Long.bitCount(t.vecs()) == 1) return new String[] {null, jv};
+        return s.split(jv, lanes);
     }
 
     private static void unpacked(Schedule s, Compute k, List<String> sp, List<String> red, int lanes, long work, CpuTarget target, Knobs knobs) {
@@ -227,13 +261,19 @@ public final class MatMulSchedule {
             io = x[0];
             ii = x[1];
         }
+        String jr = null;
         if (t != null && t.cols() < n) {
             String[] x = s.split(j, t.cols());
-            s.vectorize(x[1]);
             jo = x[0];
-            ji = x[1];
+            String[] v = registerVectors(s, x[1], t, lanes);
+            jr = v[0];
+            ji = v[1];
+            s.vectorize(ji);
         } else if (t != null) {
-            s.vectorize(j);
+            String[] v = registerVectors(s, j, t, lanes);
+            jr = v[0];
+            ji = v[1];
+            s.vectorize(ji);
         } else if (n > 1) {
             String[] x = DefaultSchedules.vectorize(s, j, n, chunk);
             jo = x[0];
@@ -244,8 +284,10 @@ public final class MatMulSchedule {
         if (jo != null) order.add(swap ? io : jo);
         order.addAll(red);
         if (ii != null) order.add(ii);
+        if (jr != null) order.add(jr);
         if (ji != null) order.add(ji);
         s.reorder(order.toArray(String[]::new));
+        if (jr != null) s.unroll(jr);
         if (ii != null && unroll) s.unroll(ii);
         List<String> outer = new ArrayList<>(sp.subList(0, rank - 2));
         outer.add(swap ? jo : io);
@@ -262,7 +304,8 @@ public final class MatMulSchedule {
     /** The vector blocks whose columns divide n, ascending (n a multiple of lanes, so 1 is always one). */
     static List<Long> vectorBlocks(long n, int lanes) {
         List<Long> r = new ArrayList<>();
-        for (int x = VECTOR_BLOCKS.length - 1; x >= 0; x--) if (n % (VECTOR_BLOCKS[x] * lanes) == 0) r.add(VECTOR_BLOCKS[x]);
+        long[] blocks = vectorBlockChoices(lanes);
+        for (int x = blocks.length - 1; x >= 0; x--) if (n % (blocks[x] * lanes) == 0) r.add(blocks[x]);
         return r;
     }
 
