@@ -6,6 +6,7 @@ import dev.kiln.codegen.ModuleSpec.Arg;
 import dev.kiln.codegen.ModuleSpec.KernelCall;
 import dev.kiln.codegen.ModuleSpec.TensorSpec;
 import dev.kiln.codegen.llvm.LlvmModule;
+import dev.kiln.codegen.llvm.ThreadCount;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,9 +34,11 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
  * const char* kiln_model_last_error(void);                 // per thread, "" if none
  * </pre>
  *
- * A handle is {@code {i32 num_threads, ptr workspace}}; the run function calls the kernels in
- * the order of {@link ModuleSpec#calls()}, each with its buffer pointers and the thread count.
- * Only these five symbols are exported; everything else in the module is made hidden.
+ * A handle is {@code {i32 num_threads, ptr workspace}}. The executor owns the parallel runtime:
+ * the run function stores the handle's thread count in the calling thread's {@link ThreadCount}
+ * (where the kernels' parallel loops read it), then calls the kernels in the order of
+ * {@link ModuleSpec#calls()}, each with its buffer pointers. Only these five symbols are
+ * exported; everything else in the module is made hidden or is local to it.
  */
 public final class ExecutorCodegen {
     public static final List<String> EXPORTED = List.of("kiln_model_metadata", "kiln_model_create", "kiln_model_run",
@@ -298,11 +301,11 @@ public final class ExecutorCodegen {
             List<LLVMValueRef> in = pointers(inputs, spec.inputs(), "input");
             List<LLVMValueRef> out = pointers(outputs, spec.outputs(), "output");
 
-            LLVMValueRef threads = LLVMBuildLoad2(b, i32, field(handle, 0), "num_threads");
+            LLVMBuildStore(b, LLVMBuildLoad2(b, i32, field(handle, 0), "num_threads"), ThreadCount.global(module));
             LLVMValueRef workspace = LLVMBuildLoad2(b, ptr, field(handle, 1), "workspace");
             for (KernelCall kc : spec.calls()) {
                 LLVMValueRef kernel = kernel(kc);
-                LLVMValueRef[] args = new LLVMValueRef[kc.args().size() + 1];
+                LLVMValueRef[] args = new LLVMValueRef[kc.args().size()];
                 for (int i = 0; i < kc.args().size(); i++) {
                     args[i] = switch (kc.args().get(i)) {
                         case Arg.Input(int k) -> in.get(k);
@@ -313,7 +316,6 @@ public final class ExecutorCodegen {
                                         new PointerPointer<>(new Pointer[] {i64(off)}), 1, "");
                     };
                 }
-                args[kc.args().size()] = threads;
                 call(kernel, args);
             }
             LLVMBuildRet(b, i32(0));
@@ -367,9 +369,9 @@ public final class ExecutorCodegen {
             }
             LLVMTypeRef type = LLVMGlobalGetValueType(k);
             int params = LLVMCountParamTypes(type);
-            if (params != kc.args().size() + 1) {
+            if (params != kc.args().size()) {
                 throw new IllegalArgumentException("kernel " + kc.kernel() + " takes " + params + " parameters in LLVM; the call passes "
-                        + kc.args().size() + " buffers + num_threads");
+                        + kc.args().size() + " buffers");
             }
             return k;
         }

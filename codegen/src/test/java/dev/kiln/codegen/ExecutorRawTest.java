@@ -12,7 +12,7 @@ import org.bytedeco.llvm.global.LLVM;
  */
 class ExecutorRawTest extends CompiledModelContract {
     static final String KERNELS = """
-            define void @scale(ptr noalias %x, ptr noalias %w, ptr noalias %y, i32 %nt) {
+            define void @scale(ptr noalias %x, ptr noalias %w, ptr noalias %y) {
             entry:
               br label %loop
             loop:
@@ -30,7 +30,7 @@ class ExecutorRawTest extends CompiledModelContract {
             exit:
               ret void
             }
-            define void @relu(ptr noalias %y, ptr noalias %out, i32 %nt) {
+            define void @relu(ptr noalias %y, ptr noalias %out) {
             entry:
               br label %loop
             loop:
@@ -46,7 +46,7 @@ class ExecutorRawTest extends CompiledModelContract {
             exit:
               ret void
             }
-            define void @reverse(ptr noalias %y, ptr noalias %z, i32 %nt) {
+            define void @reverse(ptr noalias %y, ptr noalias %z) {
             entry:
               br label %loop
             loop:

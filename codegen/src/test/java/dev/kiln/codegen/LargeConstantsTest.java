@@ -35,7 +35,7 @@ class LargeConstantsTest {
     static final long STRIDE = 15359; // odd stride: the picks cover the whole constant
 
     static final String KERNEL = """
-            define void @gather(ptr noalias %w, ptr noalias %out, i32 %nt) {
+            define void @gather(ptr noalias %w, ptr noalias %out) {
             entry:
               br label %loop
             loop:

@@ -5,7 +5,8 @@ import java.util.List;
 
 /**
  * A kernel: a loop-IR body over buffer parameters. By convention inputs come first, then
- * outputs. The native signature is {@code void name(T0* p0, T1* p1, ..., int32 num_threads)}.
+ * outputs. The native signature is {@code void name(T0* p0, T1* p1, ...)}; how many threads
+ * its parallel loops use is up to the executor that calls it.
  */
 public record PrimFunc(String name, List<Buffer> params, Stmt body) {
     public PrimFunc {

@@ -24,7 +24,7 @@ final class FunctionScope {
     final String kernel;
     /** Inside an outlined parallel region: parallel loops run serially here. */
     final boolean inParallel;
-    /** The kernel's {@code num_threads} parameter; null inside outlined regions. */
+    /** The module's thread-local thread count ({@link ThreadCount}); null inside outlined regions. */
     LLVMValueRef numThreads;
 
     private final LLVMBasicBlockRef entry;

@@ -15,10 +15,11 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
 
 /**
  * Generates one kernel ({@link PrimFunc}) into an {@link LlvmModule}. The ABI is
- * {@code void name(ptr noalias p0, ..., ptr noalias pN, i32 num_threads)}: one pointer per
- * buffer parameter (no alignment promised), then the number of threads parallel loops may use
- * (at least 1). The function has external linkage and hidden visibility: the executor in the
- * same module calls it.
+ * {@code void name(ptr noalias p0, ..., ptr noalias pN)}: one pointer per buffer parameter (no
+ * alignment promised). The number of threads parallel loops may use is not a parameter: it is
+ * the module's thread-local {@link ThreadCount}, which the executor sets before it calls the
+ * kernels. The function has external linkage and hidden visibility: the executor in the same
+ * module calls it.
  *
  * <p>Loops: SERIAL and VECTORIZED become counted loops (the latter with a vectorize hint);
  * UNROLLED is expanded when its extent is a constant of at most 64, else hinted; PARALLEL is
@@ -52,11 +53,10 @@ public final class KernelCodegen {
         }
         Ir types = new Ir(m, null);
         int n = func.params().size();
-        LLVMTypeRef[] params = new LLVMTypeRef[n + 1];
+        LLVMTypeRef[] params = new LLVMTypeRef[n];
         for (int i = 0; i < n; i++) params[i] = types.ptr();
-        params[n] = types.i32();
         LLVMValueRef fn = LLVMAddFunction(m.module(), func.name(),
-                LLVMFunctionType(types.voidType(), Ir.pp(params), n + 1, 0));
+                LLVMFunctionType(types.voidType(), Ir.pp(params), n, 0));
         LLVMSetVisibility(fn, LLVMHiddenVisibility);
         m.addFunctionAttributes(fn);
         FunctionScope scope = new FunctionScope(m, fn, func.name(), false);
@@ -70,8 +70,7 @@ public final class KernelCodegen {
                 throw new CodegenException("kernel '" + func.name() + "' has two parameters named '" + b.name() + "'");
             }
         }
-        scope.numThreads = LLVMGetParam(fn, n);
-        LLVMSetValueName2(scope.numThreads, "num_threads", "num_threads".length());
+        scope.numThreads = ThreadCount.global(m.module());
         new KernelCodegen(scope).stmt(func.body());
         scope.finish();
         return fn;
@@ -262,7 +261,8 @@ public final class KernelCodegen {
         LLVMValueRef entry = outlineEntry(name, closureType, fields, free.vars().size(), body);
 
         // Never wake more threads than there are iterations.
-        LLVMValueRef threads = ir.cast(LLVMSExt, f.numThreads, LLVMTypeOf(extent));
+        LLVMValueRef threads = LLVMBuildLoad2(ir.b, ir.i32(), f.numThreads, "num_threads");
+        threads = ir.cast(LLVMSExt, threads, LLVMTypeOf(extent));
         threads = ir.intrinsic("llvm.smin", new LLVMTypeRef[] {LLVMTypeOf(extent)}, threads, extent);
         threads = ir.intrinsic("llvm.smax", new LLVMTypeRef[] {LLVMTypeOf(extent)}, threads,
                 LLVMConstInt(LLVMTypeOf(extent), 1, 0));

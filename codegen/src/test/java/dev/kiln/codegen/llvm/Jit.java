@@ -12,16 +12,23 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.llvm.LLVM.LLVMBuilderRef;
 import org.bytedeco.llvm.LLVM.LLVMErrorRef;
 import org.bytedeco.llvm.LLVM.LLVMMemoryBufferRef;
 import org.bytedeco.llvm.LLVM.LLVMOrcDefinitionGeneratorRef;
 import org.bytedeco.llvm.LLVM.LLVMOrcJITDylibRef;
 import org.bytedeco.llvm.LLVM.LLVMOrcLLJITRef;
+import org.bytedeco.llvm.LLVM.LLVMTypeRef;
+import org.bytedeco.llvm.LLVM.LLVMValueRef;
 
 /**
  * Loads an object file emitted by {@link LlvmModule} into this process with LLVM's ORC LLJIT
  * (no linker needed) and calls its kernels through the FFM API. Symbols the object needs from
- * outside (libm, libgomp) are resolved in the process; libgomp is loaded first.
+ * outside (libm, libgomp) are resolved in the process; libgomp is loaded first. The executor is
+ * not there to set the kernels' thread count, so {@link #compile} adds a function that does; and
+ * as ORC without a platform runtime cannot link thread-local storage (R_X86_64_TLSLD), the count
+ * is a plain global here: call kernels of one Jit from one thread at a time. The libraries'
+ * tests (CompiledModelContract, ExecutorThreadCountTest) cover the thread-local.
  */
 final class Jit implements AutoCloseable {
     private static boolean gompLoaded;
@@ -39,13 +46,32 @@ final class Jit implements AutoCloseable {
         check(LLVMOrcLLJITAddObjectFile(jit, main, buffer));
     }
 
+    /** Sets the calling thread's {@link ThreadCount}, as the executor's run function does. */
+    private static final String SET_THREADS = "kiln_test_set_num_threads";
+
     /** Compiles kernels for {@code target} (optimized, as an object file) and loads them. */
     static Jit compile(dev.kiln.targets.Target target, dev.kiln.irlow.PrimFunc... kernels) {
         try (LlvmModule m = new LlvmModule("test", target)) {
             for (dev.kiln.irlow.PrimFunc k : kernels) m.addKernel(k);
+            addSetThreads(m);
+            LLVMSetThreadLocal(ThreadCount.global(m.module()), 0);
             m.optimize();
             return new Jit(m.emitObject());
         }
+    }
+
+    /**
+     * Adds {@code void kiln_test_set_num_threads(i32)}, which stores the kernels' thread count.
+     * Without a store, LLVM knows the module-local count stays 1 and folds parallel teams away.
+     */
+    static void addSetThreads(LlvmModule m) {
+        LLVMTypeRef i32 = LLVMInt32TypeInContext(m.context());
+        LLVMValueRef fn = LLVMAddFunction(m.module(), SET_THREADS, LLVMFunctionType(LLVMVoidTypeInContext(m.context()), Ir.pp(i32), 1, 0));
+        LLVMBuilderRef b = LLVMCreateBuilderInContext(m.context());
+        LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(m.context(), fn, "entry"));
+        LLVMBuildStore(b, LLVMGetParam(fn, 0), ThreadCount.global(m.module()));
+        LLVMBuildRetVoid(b);
+        LLVMDisposeBuilder(b);
     }
 
     private static synchronized void loadGomp() {
@@ -60,21 +86,18 @@ final class Jit implements AutoCloseable {
         return MemorySegment.ofAddress(addr.get());
     }
 
-    /** A handle to {@code void kernel(ptr..., i32 num_threads)} with {@code buffers} pointer parameters. */
+    /** A handle to {@code void kernel(ptr...)} with {@code buffers} pointer parameters. */
     MethodHandle kernel(String name, int buffers) {
         List<MemoryLayout> args = new ArrayList<>();
         for (int i = 0; i < buffers; i++) args.add(ValueLayout.ADDRESS);
-        args.add(ValueLayout.JAVA_INT);
         return Linker.nativeLinker().downcallHandle(address(name), FunctionDescriptor.ofVoid(args.toArray(new MemoryLayout[0])));
     }
 
-    /** Calls a kernel with its buffers and a thread count. */
+    /** Calls a kernel with its buffers, on this thread with a thread count of {@code threads}. */
     void call(String name, int threads, MemorySegment... buffers) {
-        Object[] args = new Object[buffers.length + 1];
-        System.arraycopy(buffers, 0, args, 0, buffers.length);
-        args[buffers.length] = threads;
         try {
-            kernel(name, buffers.length).invokeWithArguments(args);
+            Linker.nativeLinker().downcallHandle(address(SET_THREADS), FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT)).invoke(threads);
+            kernel(name, buffers.length).invokeWithArguments((Object[]) buffers);
         } catch (Throwable t) {
             throw new RuntimeException(t);
         }

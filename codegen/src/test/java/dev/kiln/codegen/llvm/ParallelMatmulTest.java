@@ -104,6 +104,7 @@ class ParallelMatmulTest {
     static String assembly(Target t, PrimFunc... fs) {
         try (LlvmModule m = new LlvmModule("asm", t)) {
             for (PrimFunc f : fs) m.addKernel(f);
+            Jit.addSetThreads(m);
             m.optimize();
             return m.emitAssembly();
         }

@@ -3,7 +3,7 @@ package dev.kiln.driver.tune;
 import dev.kiln.autotune.db.ErrorCode;
 import dev.kiln.autotune.features.FeatureExtractor;
 import dev.kiln.codegen.NativeCompiler;
-import dev.kiln.driver.ExecutorPlanner;
+import dev.kiln.codegen.executor.ExecutorLowering;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irlow.PrimFunc;
@@ -68,7 +68,7 @@ public final class CandidateBuilder {
         Path so = dir.resolve("candidate-" + counter.incrementAndGet() + ".so");
         try {
             trace = OpInventory.schedule(task.node(), single, target, Knobs.of(config)).schedule().printTrace();
-            ExecutorPlanner.Plan plan = ExecutorPlanner.plan(single, target, (n, g, t) -> Knobs.of(config), (name, fn) -> {});
+            ExecutorLowering.Plan plan = ExecutorLowering.run(single, target, (n, g, t) -> Knobs.of(config), (name, fn) -> {});
             NativeCompiler.compile(plan.spec(), target, so, NativeCompiler.Options.defaults());
             return new Candidate(config, Files.readAllBytes(so), trace, ErrorCode.NONE, null);
         } catch (IllegalArgumentException e) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.codegen.ModuleSpec;
+import dev.kiln.codegen.executor.ExecutorLowering;
 import dev.kiln.frontend.ModelSource;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irlow.PrimFunc;
@@ -14,11 +15,11 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Kernel-local buffers allocated once per call (MobileNetV2's padded copies for its depthwise
- * convs) become workspace slots, so a run never takes them from malloc; per-tile buffers inside
+ * On a whole model, kernel-local buffers allocated once per call (MobileNetV2's padded copies for
+ * its depthwise convs) become workspace slots, so a run never takes them from malloc; per-tile buffers inside
  * loops stay in the kernel.
  */
-class ExecutorPlannerScratchTest {
+class ExecutorLoweringScratchTest {
     /** Whether {@code s} allocates outside every loop. */
     private static boolean allocatesOutsideLoops(Stmt s) {
         if (s instanceof Stmt.Allocate) return true;
@@ -31,7 +32,7 @@ class ExecutorPlannerScratchTest {
     @Test
     void onceACallBuffersAreWorkspaceSlots() {
         Graph g = GraphPipeline.run(ModelSource.load("zoo:mobilenetv2", Map.of()), Target.parse("x86_64-avx512"), (pass, graph) -> {});
-        ExecutorPlanner.Plan plan = ExecutorPlanner.plan(g, Target.parse("x86_64-avx512"), (name, fn) -> {});
+        ExecutorLowering.Plan plan = ExecutorLowering.run(g, Target.parse("x86_64-avx512"), (name, fn) -> {});
         ModuleSpec spec = plan.spec();
         for (int i = 0; i < spec.kernels().size(); i++) {
             PrimFunc f = spec.kernels().get(i);
