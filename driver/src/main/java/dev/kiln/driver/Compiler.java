@@ -53,7 +53,7 @@ public final class Compiler {
         Graph g = ModelSource.load(model, opts.inputShapes());
         AtomicInteger step = new AtomicInteger();
         GraphPipeline.run(g, opts.target(), (pass, graph) -> dump(opts, String.format("graph/%02d-%s.txt", step.getAndIncrement(), pass), graph.toString()));
-        ExecutorLowering.Plan plan = ExecutorLowering.run(g, opts.target(), opts.configs(),
+        ExecutorLowering.Plan plan = ExecutorLowering.run(g, opts.target(), opts.configs(), backend::lower,
                 (name, fn) -> dump(opts, "kernels/" + name + ".txt", Printer.print(fn)));
         var result = NativeCompiler.compile(plan.spec(), backend, outSo, new NativeCompiler.Options(opts.dumpDir(), opts.packaging()));
         long weights = plan.spec().constants().stream().mapToLong(c -> c.data().length).sum();

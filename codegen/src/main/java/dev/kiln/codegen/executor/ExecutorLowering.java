@@ -8,10 +8,12 @@ import dev.kiln.schedules.space.ConfigSource;
 import dev.kiln.targets.Target;
 import java.util.List;
 import java.util.function.BiConsumer;
+import java.util.function.UnaryOperator;
 
 /**
  * Lowers an optimized graph to the executor's description, one pass per step: schedule one
- * kernel per node (and the output copies), hoist once-per-call scratch buffers out of the kernels,
+ * kernel per node (and the output copies), the backend's own lowering of each kernel, hoist
+ * once-per-call scratch buffers out of the kernels,
  * plan the memory every value lives in, build the module.
  */
 public final class ExecutorLowering {
@@ -34,7 +36,17 @@ public final class ExecutorLowering {
      * receives each kernel after every lowering step, as {@code <kernel>.<step>}.
      */
     public static Plan run(Graph g, Target target, ConfigSource configs, BiConsumer<String, PrimFunc> dump) {
+        return run(g, target, configs, UnaryOperator.identity(), dump);
+    }
+
+    /**
+     * As above, with {@code backendLowering} (a {@link dev.kiln.codegen.Backend#lower}) applied to
+     * every kernel after the common lowering steps: where a backend rewrites loops for its target.
+     */
+    public static Plan run(Graph g, Target target, ConfigSource configs, UnaryOperator<PrimFunc> backendLowering,
+                           BiConsumer<String, PrimFunc> dump) {
         List<Kernel> kernels = ScheduleKernels.run(g, target, configs, dump);
+        kernels = kernels.stream().map(k -> new Kernel(backendLowering.apply(k.func()), k.inputs(), k.outputs())).toList();
         kernels = HoistScratch.run(kernels, g);
         PlanMemory.MemoryPlan memory = PlanMemory.run(g, kernels);
         ModuleSpec spec = BuildModuleSpec.run(g, kernels, memory);
