@@ -22,11 +22,11 @@
 
 #include "kiln_main.h"
 
+/* One line on stderr, exit 2: scripts and people both read the first line only. */
 static void usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "%s: error: ", KILN_PROGRAM);
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: %s [--input NAME=FILE.npy ...] [--output-dir DIR] [--threads N] [--bench RUNS] [--seed S]\n",
-            KILN_PROGRAM);
+    fprintf(stderr, " (run %s --help for usage)\n", KILN_PROGRAM);
     exit(2);
 }
 
@@ -165,7 +165,8 @@ static void *read_npy(const KilnTensor *t, const char *path) {
     shape_string(t, shape, sizeof shape);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "%s: error: input '%s': cannot read %s: %s\n", KILN_PROGRAM, t->name, path, strerror(errno));
+        fprintf(stderr, "%s: error: input '%s': cannot read %s: %s (expected a .npy file of %s %s)\n", KILN_PROGRAM, t->name,
+                path, strerror(errno), t->descr, shape);
         exit(2);
     }
     unsigned char magic[10];
@@ -191,7 +192,8 @@ static void *read_npy(const KilnTensor *t, const char *path) {
     header[hlen] = 0;
     if (!header_field(header, "descr", descr, sizeof descr) || !header_field(header, "shape", got_shape, sizeof got_shape)
         || !header_field(header, "fortran_order", order, sizeof order)) {
-        fprintf(stderr, "%s: error: input '%s': %s has a malformed .npy header\n", KILN_PROGRAM, t->name, path);
+        fprintf(stderr, "%s: error: input '%s': %s has a malformed .npy header (expected %s %s)\n", KILN_PROGRAM, t->name, path,
+                t->descr, shape);
         exit(2);
     }
     free(header);
@@ -287,7 +289,10 @@ static long parse_long(const char *flag, const char *s, long min) {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || *s == 0 || *end != 0 || v < min) usage_error("bad value for %s", flag);
+    if (errno || *s == 0 || *end != 0 || v < min) {
+        fprintf(stderr, "%s: error: %s '%s': expected a whole number >= %ld\n", KILN_PROGRAM, flag, s, min);
+        exit(2);
+    }
     return v;
 }
 
@@ -321,7 +326,14 @@ int main(int argc, char **argv) {
             for (int k = 0; k < KILN_NUM_INPUTS; k++)
                 if (strlen(KILN_INPUTS[k].name) == (size_t)(eq - v) && strncmp(KILN_INPUTS[k].name, v, (size_t)(eq - v)) == 0)
                     found = k;
-            if (found < 0) usage_error("--input '%s': the model has no input of that name (run with --help to list them)", v);
+            if (found < 0) {
+                fprintf(stderr, "%s: error: input '%.*s': the model has no input of that name; its inputs are:", KILN_PROGRAM,
+                        (int)(eq - v), v);
+                for (int k = 0; k < KILN_NUM_INPUTS; k++) fprintf(stderr, "%s %s", k ? "," : "", KILN_INPUTS[k].name);
+                if (KILN_NUM_INPUTS == 0) fprintf(stderr, " none");
+                fprintf(stderr, "\n");
+                exit(2);
+            }
             given[found] = eq + 1;
         } else if (strcmp(a, "--output-dir") == 0) {
             out_dir = v;

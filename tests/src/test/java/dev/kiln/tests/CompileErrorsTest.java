@@ -118,6 +118,39 @@ class CompileErrorsTest {
     }
 
     @Test
+    void staticWithoutEmitExeIsReported() throws IOException {
+        Outcome o = kiln("compile", "zoo:mlp", "-o", dir.resolve("m.so").toString(), "--static");
+        assertCleanFailure(o, dir, "--static", "--emit exe");
+    }
+
+    @Test
+    void programNamedLikeALibraryIsReported() throws IOException {
+        Outcome o = kiln("compile", "zoo:mlp", "-o", dir.resolve("x.so").toString(), "--emit", "exe");
+        assertCleanFailure(o, dir, "x.so", "--emit exe", "without .so");
+    }
+
+    @Test
+    void unknownEmitKindIsReported() throws IOException {
+        Outcome o = kiln("compile", "zoo:mlp", "-o", dir.resolve("m").toString(), "--emit", "foo");
+        assertCleanFailure(o, dir, "--emit 'foo'", "lib or exe");
+    }
+
+    @Test
+    void missingSysrootIsReported() throws IOException {
+        for (String emit : List.of("lib", "exe")) {
+            Path out = dir.resolve(emit.equals("lib") ? "m.so" : "m");
+            Outcome o = kiln("compile", "zoo:mlp", "-o", out.toString(), "--emit", emit, "--target", "aarch64-neon", "--sysroot", "/nonexistent");
+            assertCleanFailure(o, dir, "--sysroot /nonexistent", "aarch64 C library");
+        }
+    }
+
+    @Test
+    void unknownCpuListsTheKnownOnes() throws IOException {
+        Outcome o = kiln("compile", "zoo:mlp", "-o", dir.resolve("m.so").toString(), "--target", "aarch64-neon:cortex-x9");
+        assertCleanFailure(o, dir, "cortex-x9", "cortex-a53", "cortex-a72", "cortex-a76", "neoverse-n1", "neoverse-v1", "apple-m1");
+    }
+
+    @Test
     void runningSomethingThatIsNotAKilnLibraryIsReported() throws IOException {
         Path fake = dir.resolve("fake.so");
         Files.writeString(fake, "not a library");
