@@ -32,7 +32,7 @@ public record Toolchain(CpuTarget target, Path sysroot) {
         if (target.arch().equals(CpuTarget.hostArch())) return new Toolchain(target, null);
         Path cross = Path.of("/usr", target.multiarch());
         if (!Files.isDirectory(cross.resolve("lib"))) {
-            throw new TargetException("cross-compiling for " + target.name() + " needs the " + target.arch() + " C library: "
+            throw new TargetException("cross-compiling for " + target.name() + " needs the " + target.arch() + " C library (libc.so.6): "
                     + "install the Debian package libc6-dev-" + debianArch(target) + "-cross (its sysroot is " + cross
                     + "), or give the target's root file system with --sysroot DIR");
         }

@@ -74,6 +74,12 @@ public final class NativeModel implements AutoCloseable {
         Path abs = so.toAbsolutePath().normalize();
         if (!Files.isRegularFile(abs)) throw new TargetException("model library not found: " + abs);
         if (!isElf(abs)) throw new TargetException("cannot load " + abs + ": not a shared library (no ELF header)");
+        String arch = elfArch(abs);
+        if (arch != null && !arch.equals(dev.kiln.targets.CpuTarget.hostArch())) {
+            throw new TargetException(abs + " is an " + arch + " library and this machine is " + dev.kiln.targets.CpuTarget.hostArch()
+                    + ": run it on an " + arch + " machine, or compile the model with --emit exe --static and run the program"
+                    + (arch.equals("aarch64") ? " under qemu-aarch64 (Debian package qemu-user)" : " there"));
+        }
         Arena arena = Arena.ofShared();
         try {
             SymbolLookup lookup;
@@ -278,6 +284,22 @@ public final class NativeModel implements AutoCloseable {
             case "float64", "int64", "uint64" -> 8;
             default -> -1;
         };
+    }
+
+    /** The architecture an ELF file is built for (x86_64, aarch64, or "machine N"), null if unreadable. */
+    static String elfArch(Path p) {
+        try (var in = Files.newInputStream(p)) {
+            byte[] h = in.readNBytes(20);
+            if (h.length < 20) return null;
+            int machine = (h[18] & 0xff) | (h[19] & 0xff) << 8;
+            return switch (machine) {
+                case 0x3e -> "x86_64";
+                case 0xb7 -> "aarch64";
+                default -> "machine " + machine;
+            };
+        } catch (java.io.IOException e) {
+            return null;
+        }
     }
 
     private static boolean isElf(Path p) {

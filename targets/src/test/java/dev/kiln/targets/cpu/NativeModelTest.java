@@ -48,6 +48,23 @@ class NativeModelTest {
         assertTrue(e.getMessage().contains("cannot load"), e.getMessage());
     }
 
+    /** A library of another architecture (here an ELF header saying aarch64) names it and what to do instead. */
+    @Test
+    void aLibraryOfAnotherArchitectureSaysWhatToDo(@TempDir Path dir) throws Exception {
+        assumeTrue(dev.kiln.targets.CpuTarget.hostArch().equals("x86_64"), "needs an x86_64 machine");
+        byte[] header = new byte[64];
+        header[0] = 0x7f;
+        header[1] = 'E';
+        header[2] = 'L';
+        header[3] = 'F';
+        header[18] = (byte) 0xb7; // EM_AARCH64
+        Path p = dir.resolve("libarm.so");
+        Files.write(p, header);
+        TargetException e = assertThrows(TargetException.class, () -> NativeModel.load(p));
+        assertTrue(e.getMessage().contains("aarch64 library") && e.getMessage().contains("qemu-aarch64")
+                && e.getMessage().contains("--emit exe"), e.getMessage());
+    }
+
     @Test
     void aLibraryWithoutTheKilnSymbolsIsRejected() {
         Path libm = List.of("/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib64/libm.so.6")
