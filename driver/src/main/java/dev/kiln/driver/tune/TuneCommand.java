@@ -6,6 +6,10 @@ import dev.kiln.autotune.runner.LocalRunner;
 import dev.kiln.autotune.runner.RemoteRunner;
 import dev.kiln.autotune.runner.Runner;
 import dev.kiln.autotune.runner.RunnerException;
+import dev.kiln.autotune.tune.Durations;
+import dev.kiln.autotune.tune.TaskExtractor;
+import dev.kiln.autotune.tune.TuneLoop;
+import dev.kiln.driver.GraphPipeline;
 import dev.kiln.driver.Options;
 import dev.kiln.frontend.ModelSource;
 import dev.kiln.irhigh.KilnException;
@@ -77,10 +81,10 @@ public final class TuneCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Target t = Target.parse(target);
         TuneLoop.Settings settings = new TuneLoop.Settings(trials, tuner, budget(), seed, minRepeatMs);
-        if (report && db == null && !Files.isRegularFile(TunedConfigs.defaultFile()))
-            throw new KilnException("there is no tuning database at " + TunedConfigs.defaultFile()
+        if (report && db == null && !Files.isRegularFile(Databases.defaultFile()))
+            throw new KilnException("there is no tuning database at " + Databases.defaultFile()
                     + " to report on: tune first (kiln tune " + model + "), or name the database with --db");
-        TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), t);
+        TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), t, GraphPipeline.passes(t));
         try (TuningDatabase database = Databases.open(db)) {
             if (ex.tasks().isEmpty()) {
                 out.println("nothing to tune: no kernel of " + model + " has more than one schedule config on " + t.name());

@@ -1,5 +1,6 @@
 package dev.kiln.driver.tune;
 
+import dev.kiln.autotune.tune.TaskExtractor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -8,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
 import dev.kiln.driver.Compare;
+import dev.kiln.driver.GraphPipeline;
 import dev.kiln.driver.KilnLibrary;
 import dev.kiln.driver.Main;
 import dev.kiln.driver.OrtModel;
@@ -54,7 +56,7 @@ class TuneEndToEndTest {
         Run first = kiln("tune", "zoo:mlp", "--target", target.name(), "--trials", "7", "--tuner", "random",
                 "--db", db, "--plot", png.toString(), "--min-repeat-ms", "1");
         assertEquals(0, first.code(), first.err());
-        List<TaskExtractor.Task> tasks = TaskExtractor.fromModel("zoo:mlp", Map.of(), target).tasks();
+        List<TaskExtractor.Task> tasks = TaskExtractor.fromModel("zoo:mlp", Map.of(), target, GraphPipeline.passes(target)).tasks();
         assertFalse(tasks.isEmpty());
         long afterFirst;
         try (TuningDatabase d = TuningDatabase.open(db)) {
@@ -163,7 +165,7 @@ class TuneEndToEndTest {
         }
         try (TuningDatabase d = TuningDatabase.open(db)) {
             assertEquals(10, d.count(), "6 records, then 4 more");
-            for (TaskExtractor.Task t : TaskExtractor.fromModel("zoo:mlp", Map.of(), Target.host()).tasks()) {
+            for (TaskExtractor.Task t : TaskExtractor.fromModel("zoo:mlp", Map.of(), Target.host(), GraphPipeline.passes(Target.host())).tasks()) {
                 List<String> configs = d.records(Target.host().name(), t.key()).stream().map(r -> r.config()).toList();
                 assertEquals(configs.size(), new java.util.HashSet<>(configs).size(), "a config measured twice: " + configs);
             }

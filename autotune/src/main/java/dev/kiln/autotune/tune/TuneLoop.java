@@ -1,4 +1,4 @@
-package dev.kiln.driver.tune;
+package dev.kiln.autotune.tune;
 
 import com.google.protobuf.ByteString;
 import dev.kiln.autotune.db.ErrorCode;
@@ -76,7 +76,7 @@ public final class TuneLoop {
     private final TuningDatabase db;
     private final Runner runner;
     private final Settings settings;
-    private final Progress progress;
+    private final TuneProgress progress;
     private final String runId = UUID.randomUUID().toString();
     private String deviceKey;
     // The run's clock and counts: trials found in the database, trials to add, trials measured so far.
@@ -85,7 +85,7 @@ public final class TuneLoop {
     private int budget;
     private int measured;
 
-    public TuneLoop(Target target, TuningDatabase db, Runner runner, Settings settings, Progress progress) {
+    public TuneLoop(Target target, TuningDatabase db, Runner runner, Settings settings, TuneProgress progress) {
         this.target = target;
         this.db = db;
         this.runner = runner;
