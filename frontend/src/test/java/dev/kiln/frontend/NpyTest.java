@@ -1,4 +1,4 @@
-package dev.kiln.driver;
+package dev.kiln.frontend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
