@@ -2,9 +2,9 @@ package dev.kiln.driver;
 
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningDbException;
+import dev.kiln.autotune.tune.TunedConfigs;
 import dev.kiln.codegen.Packaging;
 import dev.kiln.driver.tune.Databases;
-import dev.kiln.driver.tune.TunedConfigs;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.schedules.space.ConfigSource;
 import dev.kiln.targets.Target;
@@ -58,7 +58,7 @@ final class CompileCommand implements Callable<Integer> {
     public Integer call() {
         Target t = Target.parse(target);
         Packaging packaging = packaging();
-        Optional<TuningDatabase> database = db != null ? Optional.of(Databases.open(db)) : TunedConfigs.openDefaultIfPresent();
+        Optional<TuningDatabase> database = db != null ? Optional.of(Databases.open(db)) : Databases.openDefaultIfPresent();
         try {
             TunedConfigs tuned = database.map(TunedConfigs::new).orElse(null);
             ConfigSource configs = tuned != null ? tuned : ConfigSource.DEFAULTS;

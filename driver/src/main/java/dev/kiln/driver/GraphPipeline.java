@@ -10,6 +10,7 @@ import dev.kiln.irhigh.passes.RemoveIdentity;
 import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.Target;
 import java.util.function.BiConsumer;
+import java.util.function.UnaryOperator;
 
 /**
  * The sequence of graph passes, in order; {@code dump} sees the graph after each one. The result
@@ -38,5 +39,10 @@ public final class GraphPipeline {
         FuseOps.run(g);
         dump.accept("FuseOps", g);
         return g;
+    }
+
+    /** The passes for {@code target} as a function, without dumps (what the tuner's task extraction runs). */
+    public static UnaryOperator<Graph> passes(Target target) {
+        return g -> run(g, target, (pass, graph) -> {});
     }
 }

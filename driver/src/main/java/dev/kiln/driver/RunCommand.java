@@ -1,5 +1,6 @@
 package dev.kiln.driver;
 
+import dev.kiln.frontend.Npy;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.irhigh.Tensor;
 import java.nio.file.Path;

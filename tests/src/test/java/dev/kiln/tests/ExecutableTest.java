@@ -10,7 +10,7 @@ import dev.kiln.codegen.Packaging;
 import dev.kiln.driver.Compiler;
 import dev.kiln.driver.KilnLibrary;
 import dev.kiln.driver.Main;
-import dev.kiln.driver.Npy;
+import dev.kiln.frontend.Npy;
 import dev.kiln.frontend.OnnxWriter;
 import dev.kiln.irhigh.Attr;
 import dev.kiln.irhigh.DType;

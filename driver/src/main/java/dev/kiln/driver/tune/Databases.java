@@ -3,6 +3,9 @@ package dev.kiln.driver.tune;
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningDbException;
 import dev.kiln.irhigh.KilnException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
 
 /** The {@code --db} option: a JDBC URL ({@code jdbc:sqlite:FILE}, {@code jdbc:postgresql://HOST/DB}) or a plain SQLite file path. */
 public final class Databases {
@@ -21,5 +24,15 @@ public final class Databases {
         } catch (TuningDbException e) {
             throw new KilnException(e.getMessage(), e);
         }
+    }
+
+    /** The default database, opened only if its file exists (compile never creates it); empty otherwise. */
+    public static Optional<TuningDatabase> openDefaultIfPresent() {
+        return Files.isRegularFile(defaultFile()) ? Optional.of(open(null)) : Optional.empty();
+    }
+
+    /** The default database's file, {@code ~/.kiln/tuning.db}. */
+    public static Path defaultFile() {
+        return Path.of(System.getProperty("user.home"), ".kiln", "tuning.db");
     }
 }

@@ -8,8 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -40,8 +40,8 @@ public final class DbCommand implements Callable<Integer> {
         }
 
         TuningDatabase open(boolean mustExist) {
-            if (mustExist && db == null && !Files.isRegularFile(TunedConfigs.defaultFile()))
-                throw new KilnException("there is no tuning database at " + TunedConfigs.defaultFile() + ": tune first, or name one with --db");
+            if (mustExist && db == null && !Files.isRegularFile(Databases.defaultFile()))
+                throw new KilnException("there is no tuning database at " + Databases.defaultFile() + ": tune first, or name one with --db");
             return Databases.open(db);
         }
     }

@@ -1,5 +1,8 @@
 package dev.kiln.driver.tune;
 
+import dev.kiln.autotune.tune.Durations;
+import dev.kiln.autotune.tune.TaskExtractor;
+import dev.kiln.autotune.tune.TuneProgress;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
@@ -8,7 +11,7 @@ import java.util.Locale;
  * Live progress of a tune on stderr: one line per task, rewritten in place with {@code \r} on a
  * terminal; on a pipe or file, one plain line per update at the end of each round instead.
  */
-public final class Progress {
+public final class Progress implements TuneProgress {
     private final PrintWriter out;
     private final boolean terminal;
     private String header = "";
@@ -26,6 +29,7 @@ public final class Progress {
     }
 
     /** Starts (or returns to) task {@code index} of {@code count}. */
+    @Override
     public void begin(int index, int count, TaskExtractor.Task task) {
         header = String.format(Locale.ROOT, "task %d/%d %s (x%d)", index + 1, count, task.key(), task.weight());
         last = null;
@@ -35,6 +39,7 @@ public final class Progress {
      * The task's trials so far, the model's trials done of planned, the task's best throughput
      * and the seconds left (NaN when not yet known).
      */
+    @Override
     public void update(int taskTrials, int done, int planned, double bestGflops, double secondsLeft) {
         String line = String.format(Locale.ROOT, "%s: %d trials (model %d/%d), best %.2f GFLOP/s%s", header, taskTrials, done,
                 planned, bestGflops, Double.isFinite(secondsLeft)
@@ -48,6 +53,7 @@ public final class Progress {
     }
 
     /** Ends the task's line (prints it once on a non-terminal). */
+    @Override
     public void end() {
         if (last == null) return;
         if (terminal) out.println();
@@ -58,6 +64,7 @@ public final class Progress {
     }
 
     /** A line of its own (a warning, a skipped task). */
+    @Override
     public void note(String message) {
         if (terminal && last != null) {
             out.println();

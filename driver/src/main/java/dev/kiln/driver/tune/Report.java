@@ -2,6 +2,7 @@ package dev.kiln.driver.tune;
 
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
+import dev.kiln.autotune.tune.TaskExtractor;
 import dev.kiln.targets.Target;
 import java.util.ArrayList;
 import java.util.List;

@@ -6,10 +6,18 @@ import dev.kiln.autotune.runner.LocalRunner;
 import dev.kiln.autotune.runner.RemoteRunner;
 import dev.kiln.autotune.runner.Runner;
 import dev.kiln.autotune.runner.RunnerException;
+import dev.kiln.autotune.tune.Durations;
+import dev.kiln.autotune.tune.OneNodeBuilder;
+import dev.kiln.autotune.tune.ProgramRunner;
+import dev.kiln.autotune.tune.TaskExtractor;
+import dev.kiln.autotune.tune.TuneLoop;
+import dev.kiln.driver.GraphPipeline;
 import dev.kiln.driver.Options;
 import dev.kiln.frontend.ModelSource;
 import dev.kiln.irhigh.KilnException;
+import dev.kiln.targets.DeviceRuntime;
 import dev.kiln.targets.Target;
+import dev.kiln.targets.TargetException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -32,7 +40,7 @@ public final class TuneCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "model.onnx, or zoo:NAME for a built-in model (see 'kiln zoo')")
     String model;
 
-    @Option(names = "--target", defaultValue = "host", description = "x86_64-avx512, x86_64-avx2 or host (default: ${DEFAULT-VALUE})")
+    @Option(names = "--target", defaultValue = "host", description = "x86_64-avx512, x86_64-avx2, aarch64-neon[:CPU] (measured under qemu-aarch64 here) or host (default: ${DEFAULT-VALUE})")
     String target;
 
     @Option(names = "--trials", defaultValue = "200", description = "measurements over the whole model, counting those already in the database (default: ${DEFAULT-VALUE})")
@@ -77,10 +85,10 @@ public final class TuneCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Target t = Target.parse(target);
         TuneLoop.Settings settings = new TuneLoop.Settings(trials, tuner, budget(), seed, minRepeatMs);
-        if (report && db == null && !Files.isRegularFile(TunedConfigs.defaultFile()))
-            throw new KilnException("there is no tuning database at " + TunedConfigs.defaultFile()
+        if (report && db == null && !Files.isRegularFile(Databases.defaultFile()))
+            throw new KilnException("there is no tuning database at " + Databases.defaultFile()
                     + " to report on: tune first (kiln tune " + model + "), or name the database with --db");
-        TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), t);
+        TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), t, GraphPipeline.passes(t));
         try (TuningDatabase database = Databases.open(db)) {
             if (ex.tasks().isEmpty()) {
                 out.println("nothing to tune: no kernel of " + model + " has more than one schedule config on " + t.name());
@@ -101,13 +109,36 @@ public final class TuneCommand implements Callable<Integer> {
                 throw new KilnException("cannot write the tuning curve to " + png + ": " + e.getMessage(), e);
             }
             out.println("wrote the tuning curve to " + png.toAbsolutePath());
+            if (!t.canRunOnHost() && emulated(t))
+                out.println("figures measured under " + DeviceRuntime.forTarget(t).describe()
+                        + ": they prove the plumbing, not the speed of a real board");
             return 0;
         } catch (TuningDbException e) {
             throw new KilnException(e.getMessage(), e);
         }
     }
 
+    /**
+     * A target this machine can load code of is tuned as today: libraries in a runner process (or on a
+     * board with --rpc). Any other is tuned with programs run by its device runtime, e.g. under qemu.
+     */
     private void tune(Target t, TuningDatabase database, TuneLoop.Settings settings, List<TaskExtractor.Task> tasks, PrintWriter err) {
+        if (!t.canRunOnHost()) {
+            if (rpc != null)
+                throw new KilnException("--rpc measures model libraries on a board running 'kiln runner'; " + t.name()
+                        + " is tuned here with programs under its device runtime instead. Drop --rpc, or run 'kiln tune' "
+                        + "on a machine of that kind (e.g. the board itself).");
+            DeviceRuntime runtime;
+            try {
+                runtime = DeviceRuntime.forTarget(t);
+            } catch (TargetException e) {
+                throw new KilnException("cannot tune for " + t.name() + " here: " + e.getMessage(), e);
+            }
+            try (ProgramRunner runner = new ProgramRunner(runtime, t)) {
+                new TuneLoop(t, database, OneNodeBuilder::program, runner, settings, Progress.to(err)).run(tasks);
+            }
+            return;
+        }
         try (Runner runner = rpc == null ? new LocalRunner() : remote(rpc)) {
             new TuneLoop(t, database, runner, settings, Progress.to(err)).run(tasks);
         } catch (RunnerException e) {
@@ -135,6 +166,15 @@ public final class TuneCommand implements Callable<Integer> {
             throw new KilnException(e.getMessage() + " Start one on the board with 'kiln runner --bind 0.0.0.0 --port " + port + "'.", e);
         }
         return r;
+    }
+
+    /** Whether {@code target}'s programs run under an emulator here (false when nothing here can run them). */
+    private static boolean emulated(Target target) {
+        try {
+            return DeviceRuntime.forTarget(target).emulated();
+        } catch (TargetException e) {
+            return false;
+        }
     }
 
     private Duration budget() {

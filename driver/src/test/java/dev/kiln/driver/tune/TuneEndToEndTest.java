@@ -1,19 +1,23 @@
 package dev.kiln.driver.tune;
 
+import dev.kiln.autotune.tune.TaskExtractor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
 import dev.kiln.driver.Compare;
+import dev.kiln.driver.GraphPipeline;
 import dev.kiln.driver.KilnLibrary;
 import dev.kiln.driver.Main;
 import dev.kiln.driver.OrtModel;
 import dev.kiln.frontend.zoo.Zoo;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.targets.Target;
+import dev.kiln.targets.cpu.ProgramRuntime;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -54,7 +58,7 @@ class TuneEndToEndTest {
         Run first = kiln("tune", "zoo:mlp", "--target", target.name(), "--trials", "7", "--tuner", "random",
                 "--db", db, "--plot", png.toString(), "--min-repeat-ms", "1");
         assertEquals(0, first.code(), first.err());
-        List<TaskExtractor.Task> tasks = TaskExtractor.fromModel("zoo:mlp", Map.of(), target).tasks();
+        List<TaskExtractor.Task> tasks = TaskExtractor.fromModel("zoo:mlp", Map.of(), target, GraphPipeline.passes(target)).tasks();
         assertFalse(tasks.isEmpty());
         long afterFirst;
         try (TuningDatabase d = TuningDatabase.open(db)) {
@@ -163,7 +167,7 @@ class TuneEndToEndTest {
         }
         try (TuningDatabase d = TuningDatabase.open(db)) {
             assertEquals(10, d.count(), "6 records, then 4 more");
-            for (TaskExtractor.Task t : TaskExtractor.fromModel("zoo:mlp", Map.of(), Target.host()).tasks()) {
+            for (TaskExtractor.Task t : TaskExtractor.fromModel("zoo:mlp", Map.of(), Target.host(), GraphPipeline.passes(Target.host())).tasks()) {
                 List<String> configs = d.records(Target.host().name(), t.key()).stream().map(r -> r.config()).toList();
                 assertEquals(configs.size(), new java.util.HashSet<>(configs).size(), "a config measured twice: " + configs);
             }
@@ -171,6 +175,58 @@ class TuneEndToEndTest {
         Run refused = kiln("tune", "zoo:mlp", "--rpc", "127.0.0.1:1", "--trials", "12", "--db", db);
         assertEquals(1, refused.code());
         assertTrue(refused.err().contains("127.0.0.1:1") && refused.err().contains("kiln runner"), refused.err());
+    }
+
+    /**
+     * A target this machine cannot load: candidates are static aarch64 programs measured under
+     * qemu-aarch64, the records are the target's, the output says the figures are emulated, and
+     * {@code kiln compile --db} for the target picks the tuned configs up.
+     */
+    @Test
+    void tuneForAarch64UnderQemu(@TempDir Path dir) {
+        assumeTrue(ProgramRuntime.qemuPath().isPresent(), "qemu-aarch64 is not installed (Debian package qemu-user)");
+        assumeTrue(onPath("aarch64-linux-gnu-gcc"), "aarch64-linux-gnu-gcc is not installed (Debian package gcc-aarch64-linux-gnu)");
+        Target target = Target.parse("aarch64-neon");
+        String db = "jdbc:sqlite:" + dir.resolve("a64.db");
+        Run tune = kiln("tune", "zoo:mlp", "--target", "aarch64-neon", "--trials", "6", "--db", db,
+                "--plot", dir.resolve("a64.png").toString());
+        assertEquals(0, tune.code(), tune.err());
+        assertTrue((tune.out() + tune.err()).contains("emulated"), tune.out() + tune.err());
+        assertEquals("aarch64-neon:cortex-a72", target.name());
+        try (TuningDatabase d = TuningDatabase.open(db)) {
+            assertEquals(6, d.count());
+            for (TaskExtractor.Task t : TaskExtractor.fromModel("zoo:mlp", Map.of(), target, GraphPipeline.passes(target)).tasks()) {
+                List<TuningRecord> rs = d.records(target.name(), t.key());
+                assertFalse(rs.isEmpty(), "no record of " + t.key());
+                assertTrue(rs.getFirst().ok(), rs.getFirst().errorCode() + ": " + rs.getFirst().errorMessage());
+                for (TuningRecord r : rs) {
+                    if (r.ok()) assertTrue(r.costsSeconds().stream().allMatch(c -> c > 0), "costs " + r.costsSeconds());
+                    assertTrue(r.deviceKey().contains("qemu-aarch64"), r.deviceKey());
+                }
+            }
+        }
+        Path so = dir.resolve("m.so");
+        PrintStream saved = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        StringWriter err = new StringWriter();
+        int code;
+        try {
+            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            code = Main.execute(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
+                    "compile", "zoo:mlp", "--target", "aarch64-neon", "--db", db, "-o", so.toString());
+        } finally {
+            System.setOut(saved);
+        }
+        String compiled = captured.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, err.toString());
+        assertTrue(compiled.contains("kernels use tuned configs"), compiled);
+        assertFalse(compiled.contains("0 kernels use tuned configs"), compiled);
+    }
+
+    private static boolean onPath(String tool) {
+        for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
+            if (!d.isEmpty() && Files.isExecutable(Path.of(d, tool))) return true;
+        return false;
     }
 
     @Test

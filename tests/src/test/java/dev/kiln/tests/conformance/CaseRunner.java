@@ -4,7 +4,7 @@ import dev.kiln.driver.Compare;
 import dev.kiln.driver.Compiler;
 import dev.kiln.codegen.Packaging;
 import dev.kiln.driver.KilnLibrary;
-import dev.kiln.driver.Npy;
+import dev.kiln.frontend.Npy;
 import dev.kiln.frontend.OnnxReader;
 import dev.kiln.frontend.onnx.OnnxProto.GraphProto;
 import dev.kiln.frontend.onnx.OnnxProto.ModelProto;

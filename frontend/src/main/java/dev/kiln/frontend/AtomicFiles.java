@@ -1,4 +1,4 @@
-package dev.kiln.driver;
+package dev.kiln.frontend;
 
 import dev.kiln.irhigh.KilnException;
 import java.io.IOException;

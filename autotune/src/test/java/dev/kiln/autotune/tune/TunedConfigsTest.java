@@ -1,4 +1,4 @@
-package dev.kiln.driver.tune;
+package dev.kiln.autotune.tune;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,11 +12,9 @@ import dev.kiln.schedules.ops.OpInventory;
 import dev.kiln.schedules.space.Config;
 import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.Target;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,7 +29,7 @@ class TunedConfigsTest {
     @Test
     void bestFittingRecordsAreUsedAndTheRestNamed(@TempDir Path dir) {
         Target target = Target.avx2();
-        TaskExtractor.Extracted ex = TaskExtractor.fromModel("zoo:mlp", Map.of(), target);
+        TaskExtractor.Extracted ex = Models.extract("zoo:mlp", target);
         List<TaskExtractor.Task> tasks = ex.tasks();
         assertEquals(3, tasks.size());
         TaskExtractor.Task fast = tasks.get(0), stale = tasks.get(1), untuned = tasks.get(2);
@@ -58,24 +56,6 @@ class TunedConfigsTest {
             assertTrue(summary.contains("1 kernel uses tuned configs"), summary);
             assertTrue(summary.contains("2 kernels on default configs") && summary.contains(untuned.key())
                     && summary.contains("kiln tune zoo:mlp --target " + target.name()), summary);
-        }
-    }
-
-    @Test
-    void compileNeverCreatesTheDefaultDatabase(@TempDir Path home) throws Exception {
-        String saved = System.getProperty("user.home");
-        try {
-            System.setProperty("user.home", home.toString());
-            assertTrue(TunedConfigs.openDefaultIfPresent().isEmpty());
-            assertFalse(Files.exists(home.resolve(".kiln")), "looking for the default database created ~/.kiln");
-            try (TuningDatabase created = TuningDatabase.open(null)) {
-                assertTrue(Files.exists(home.resolve(".kiln/tuning.db")));
-            }
-            var found = TunedConfigs.openDefaultIfPresent();
-            assertTrue(found.isPresent());
-            found.get().close();
-        } finally {
-            System.setProperty("user.home", saved);
         }
     }
 }

@@ -1,8 +1,10 @@
-package dev.kiln.driver.tune;
+package dev.kiln.autotune.tune;
 
 import dev.kiln.autotune.db.ErrorCode;
 import dev.kiln.autotune.features.FeatureExtractor;
+import dev.kiln.codegen.Backend;
 import dev.kiln.codegen.NativeCompiler;
+import dev.kiln.codegen.Packaging;
 import dev.kiln.codegen.executor.ExecutorLowering;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
@@ -23,29 +25,34 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Builds the candidates of one task: the task's kernel alone in a one-node graph (non-constant
  * inputs as graph inputs, constants as initializers, outputs as graph outputs), planned with one
- * config and compiled into a Kiln model library the runner can load. Safe to call from several
- * threads at once.
+ * config and compiled either into a Kiln model library, which a runner process on a machine of
+ * the target loads ({@link #library}), or into a static program for targets this machine cannot
+ * load in-process, which a device runtime runs, under an emulator if need be ({@link #program}).
  */
-public final class CandidateBuilder {
-    /** A built candidate, or why there is none ({@code library} is null exactly when {@code error} is not NONE). */
-    public record Candidate(Config config, byte[] library, String trace, ErrorCode error, String message) {
-        public boolean ok() {
-            return error == ErrorCode.NONE;
-        }
-    }
-
+public final class OneNodeBuilder implements CandidateBuilder {
     private final TaskExtractor.Task task;
     private final Target target;
     private final Graph single;
     private final Path dir;
+    private final Packaging packaging;
     private final AtomicLong counter = new AtomicLong();
 
-    /** {@code dir}: where the temporary libraries go (each is deleted once read). */
-    public CandidateBuilder(TaskExtractor.Task task, Target target, Path dir) {
+    private OneNodeBuilder(TaskExtractor.Task task, Target target, Path dir, Packaging packaging) {
         this.task = task;
         this.target = target;
         this.single = singleNodeGraph(task.node(), task.graph());
         this.dir = dir;
+        this.packaging = packaging;
+    }
+
+    /** Candidates as model libraries (.so with the kiln_model_* ABI); {@code dir}: where the temporary files go (each is deleted once read). */
+    public static OneNodeBuilder library(TaskExtractor.Task task, Target target, Path dir) {
+        return new OneNodeBuilder(task, target, dir, Packaging.LIBRARY);
+    }
+
+    /** Candidates as static programs ({@code kiln compile --emit exe --static}), which run under qemu as they are. */
+    public static OneNodeBuilder program(TaskExtractor.Task task, Target target, Path dir) {
+        return new OneNodeBuilder(task, target, dir, Packaging.STATIC_EXECUTABLE);
     }
 
     /** The one-node graph the candidates are compiled from. */
@@ -53,35 +60,39 @@ public final class CandidateBuilder {
         return single;
     }
 
-    /** Number of inputs the candidate library takes (the runner is given one seed per input). */
+    @Override
     public int inputs() {
         return single.inputs().size();
     }
 
+    @Override
     public Candidate build(Config config) {
         String trace = "";
         try {
             task.space().check(config);
         } catch (IllegalArgumentException e) {
-            return new Candidate(config, null, trace, ErrorCode.INVALID_CONFIG, e.getMessage());
+            return Candidate.failed(config, trace, ErrorCode.INVALID_CONFIG, e.getMessage());
         }
-        Path so = dir.resolve("candidate-" + counter.incrementAndGet() + ".so");
+        long n = counter.incrementAndGet();
+        Path out = dir.resolve(packaging == Packaging.LIBRARY ? "candidate-" + n + ".so" : "candidate-" + n);
         try {
             trace = OpInventory.schedule(task.node(), single, target, Knobs.of(config)).schedule().printTrace();
-            ExecutorLowering.Plan plan = ExecutorLowering.run(single, target, (n, g, t) -> Knobs.of(config), (name, fn) -> {});
-            NativeCompiler.compile(plan.spec(), target, so, NativeCompiler.Options.defaults());
-            return new Candidate(config, Files.readAllBytes(so), trace, ErrorCode.NONE, null);
+            ExecutorLowering.Plan plan = ExecutorLowering.run(single, target, (node, g, t) -> Knobs.of(config), (name, fn) -> {});
+            NativeCompiler.compile(plan.spec(), Backend.of(target, null), out, new NativeCompiler.Options(null, packaging));
+            Candidate.Signature signature = new Candidate.Signature(plan.spec().inputs(), plan.spec().outputs());
+            return new Candidate(config, Files.readAllBytes(out), signature, trace, ErrorCode.NONE, null);
         } catch (IllegalArgumentException e) {
-            return new Candidate(config, null, trace, ErrorCode.INVALID_CONFIG, String.valueOf(e.getMessage()));
+            return Candidate.failed(config, trace, ErrorCode.INVALID_CONFIG, String.valueOf(e.getMessage()));
         } catch (IOException | RuntimeException e) {
-            return new Candidate(config, null, trace, ErrorCode.BUILD_ERROR, e.getClass().getSimpleName() + ": " + e.getMessage());
+            return Candidate.failed(config, trace, ErrorCode.BUILD_ERROR, e.getClass().getSimpleName() + ": " + e.getMessage());
         } finally {
-            deleteQuietly(so);
-            deleteQuietly(so.resolveSibling(so.getFileName().toString().replaceAll("\\.so$", ".h")));
+            deleteQuietly(out);
+            deleteQuietly(out.resolveSibling(out.getFileName().toString().replaceAll("\\.so$", "") + ".h"));
         }
     }
 
     /** The cost model's input for a config: features of the lowered kernel, then the knob values. */
+    @Override
     public double[] features(Config config) {
         PrimFunc f = OpInventory.lower(task.node(), single, target, Knobs.of(config)).func();
         return FeatureExtractor.features(LoweringPipeline.run(f, (step, fn) -> {}), task.space(), config);
@@ -114,7 +125,7 @@ public final class CandidateBuilder {
         try {
             Files.deleteIfExists(p);
         } catch (IOException ignored) {
-            // a leftover temporary library is harmless
+            // a leftover temporary file is harmless
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.kiln.driver.tune;
+package dev.kiln.autotune.tune;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

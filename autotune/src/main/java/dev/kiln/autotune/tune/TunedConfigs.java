@@ -1,4 +1,4 @@
-package dev.kiln.driver.tune;
+package dev.kiln.autotune.tune;
 
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
@@ -11,8 +11,6 @@ import dev.kiln.schedules.space.ConfigSource;
 import dev.kiln.schedules.space.ConfigSpace;
 import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.Target;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,16 +37,6 @@ public final class TunedConfigs implements ConfigSource {
 
     public TunedConfigs(TuningDatabase db) {
         this.db = db;
-    }
-
-    /** The default database, opened only if its file exists (compile never creates it); empty otherwise. */
-    public static Optional<TuningDatabase> openDefaultIfPresent() {
-        return Files.isRegularFile(defaultFile()) ? Optional.of(Databases.open(null)) : Optional.empty();
-    }
-
-    /** The default database's file, {@code ~/.kiln/tuning.db}. */
-    public static Path defaultFile() {
-        return Path.of(System.getProperty("user.home"), ".kiln", "tuning.db");
     }
 
     @Override

@@ -1,6 +1,5 @@
-package dev.kiln.driver.tune;
+package dev.kiln.autotune.tune;
 
-import dev.kiln.driver.GraphPipeline;
 import dev.kiln.frontend.ModelSource;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
@@ -14,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Finds the tuning tasks of a model: every distinct {@link Workload} among the kernels of the
@@ -36,14 +36,15 @@ public final class TaskExtractor {
     /** The tasks and how many of the graph's kernels they cover (the rest have nothing to tune). */
     public record Extracted(Graph graph, List<Task> tasks, int kernels, int covered) {}
 
-    /** Loads {@code model} (a file or {@code zoo:NAME}), runs the graph passes as the compiler does, and extracts. */
-    public static Extracted fromModel(String model, Map<String, long[]> inputShapes, Target target) {
-        Graph g = ModelSource.load(model, inputShapes);
-        GraphPipeline.run(g, target, (pass, graph) -> {});
-        return extract(g, target);
+    /**
+     * Loads {@code model} (a file or {@code zoo:NAME}), runs {@code passes} over it (the compiler's
+     * graph passes for {@code target}: the driver's GraphPipeline) and extracts.
+     */
+    public static Extracted fromModel(String model, Map<String, long[]> inputShapes, Target target, UnaryOperator<Graph> passes) {
+        return extract(passes.apply(ModelSource.load(model, inputShapes)), target);
     }
 
-    /** The tasks of an optimized graph (after {@link GraphPipeline}), in order of first kernel. */
+    /** The tasks of an optimized graph (after the compiler's graph passes), in order of first kernel. */
     public static Extracted extract(Graph g, Target target) {
         Map<String, Workload> workloads = new LinkedHashMap<>();
         Map<String, Node> first = new LinkedHashMap<>();

@@ -1,4 +1,4 @@
-package dev.kiln.driver.tune;
+package dev.kiln.autotune.tune;
 
 import com.google.protobuf.ByteString;
 import dev.kiln.autotune.db.ErrorCode;
@@ -74,9 +74,10 @@ public final class TuneLoop {
 
     private final Target target;
     private final TuningDatabase db;
-    private final Runner runner;
+    private final CandidateBuilder.Factory builders;
+    private final CandidateRunner runner;
     private final Settings settings;
-    private final Progress progress;
+    private final TuneProgress progress;
     private final String runId = UUID.randomUUID().toString();
     private String deviceKey;
     // The run's clock and counts: trials found in the database, trials to add, trials measured so far.
@@ -85,9 +86,17 @@ public final class TuneLoop {
     private int budget;
     private int measured;
 
-    public TuneLoop(Target target, TuningDatabase db, Runner runner, Settings settings, Progress progress) {
+    /** Tunes with candidates built as libraries and measured by {@code runner} (a runner process here, or a board). */
+    public TuneLoop(Target target, TuningDatabase db, Runner runner, Settings settings, TuneProgress progress) {
+        this(target, db, OneNodeBuilder::library, CandidateRunner.libraries(runner), settings, progress);
+    }
+
+    /** Tunes with candidates from {@code builders}, measured by {@code runner}, which must run what they build. */
+    public TuneLoop(Target target, TuningDatabase db, CandidateBuilder.Factory builders, CandidateRunner runner, Settings settings,
+                    TuneProgress progress) {
         this.target = target;
         this.db = db;
+        this.builders = builders;
         this.runner = runner;
         this.settings = settings;
         this.progress = progress;
@@ -110,7 +119,7 @@ public final class TuneLoop {
         TaskState(int index, TaskExtractor.Task task, Path dir) {
             this.index = index;
             this.task = task;
-            this.builder = new CandidateBuilder(task, target, dir);
+            this.builder = builders.create(task, target, dir);
             this.tuner = newTuner(task.space(), builder, transferFor(task));
         }
 
@@ -137,12 +146,14 @@ public final class TuneLoop {
             return List.of();
         }
         deviceKey = runner.info().getDeviceKey();
+        if (runner.emulated())
+            progress.note("measured under " + runner.describe() + ": figures prove the plumbing, not the speed of a real board");
         Path dir;
         try {
             dir = Files.createTempDirectory("kiln-tune-");
             dir.toFile().deleteOnExit(); // after Ctrl-C too; each library is deleted as soon as it is read
         } catch (IOException e) {
-            throw new KilnException("cannot create a temporary directory for candidate libraries: " + e.getMessage(), e);
+            throw new KilnException("cannot create a temporary directory for candidates: " + e.getMessage(), e);
         }
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
@@ -205,13 +216,13 @@ public final class TuneLoop {
 
     /** Builds a round's candidates in parallel and measures them one by one, committing each record. */
     private void measureRound(TaskState s, List<Config> configs, ExecutorService pool) {
-        List<Future<CandidateBuilder.Candidate>> built = new ArrayList<>();
+        List<Future<Candidate>> built = new ArrayList<>();
         for (Config c : configs) built.add(pool.submit(() -> s.builder.build(c)));
         List<Config> done = new ArrayList<>();
         List<Double> gflops = new ArrayList<>();
-        for (Future<CandidateBuilder.Candidate> f : built) {
+        for (Future<Candidate> f : built) {
             if (overBudget()) break;
-            CandidateBuilder.Candidate c = get(f);
+            Candidate c = get(f);
             TuningRecord rec = measure(s, c, s.reference);
             done.add(c.config());
             gflops.add(rec.gflops());
@@ -221,7 +232,7 @@ public final class TuneLoop {
             if (settings.budget() != null) left = Math.min(left, settings.budget().toSeconds() - elapsed);
             progress.update(s.done, already + measured, already + budget, s.bestGflops, Math.max(0, left));
         }
-        for (Future<CandidateBuilder.Candidate> f : built) f.cancel(false);
+        for (Future<Candidate> f : built) f.cancel(false);
         s.tuner.update(done, gflops);
     }
 
@@ -255,8 +266,8 @@ public final class TuneLoop {
 
         Config defaults = space.defaults();
         boolean known = measured.contains(defaults.toString());
-        CandidateBuilder.Candidate c = s.builder.build(defaults);
-        MeasureResult result = c.ok() ? runner.measure(request(s, c, null, true)) : null;
+        Candidate c = s.builder.build(defaults);
+        MeasureResult result = c.ok() ? runner.measure(c, request(s, c, null, true)) : null;
         TuningRecord rec = record(s, c, result);
         if (!known) {
             append(s, rec);
@@ -274,8 +285,8 @@ public final class TuneLoop {
     }
 
     /** Measures one candidate against the reference and commits its record. */
-    private TuningRecord measure(TaskState s, CandidateBuilder.Candidate c, List<ByteString> reference) {
-        MeasureResult result = c.ok() ? runner.measure(request(s, c, reference, false)) : null;
+    private TuningRecord measure(TaskState s, Candidate c, List<ByteString> reference) {
+        MeasureResult result = c.ok() ? runner.measure(c, request(s, c, reference, false)) : null;
         TuningRecord rec = record(s, c, result);
         append(s, rec);
         s.bestGflops = Math.max(s.bestGflops, rec.gflops());
@@ -288,10 +299,9 @@ public final class TuneLoop {
         if (!rec.ok()) s.errors++;
     }
 
-    private MeasureRequest request(TaskState s, CandidateBuilder.Candidate c, List<ByteString> reference, boolean returnOutputs) {
+    private MeasureRequest request(TaskState s, Candidate c, List<ByteString> reference, boolean returnOutputs) {
         MeasureRequest.Builder b = MeasureRequest.newBuilder()
                 .setCandidateId(s.task.key() + "/" + c.config())
-                .setLibrary(ByteString.copyFrom(c.library()))
                 .setThreads(0)
                 .setNumber(0).setRepeat(3).setMinRepeatMs(settings.minRepeatMs()).setWarmup(WARMUP)
                 .setTimeoutMs(10_000)
@@ -301,7 +311,7 @@ public final class TuneLoop {
         return b.build();
     }
 
-    private TuningRecord record(TaskState s, CandidateBuilder.Candidate c, MeasureResult r) {
+    private TuningRecord record(TaskState s, Candidate c, MeasureResult r) {
         ErrorCode code = c.error();
         String message = c.message();
         List<Double> costs = List.of();
@@ -338,7 +348,7 @@ public final class TuneLoop {
             List<TuningRecord> ok = db.records(target.name(), t.key()).stream().filter(TuningRecord::ok).toList();
             if (ok.isEmpty()) continue;
             ok = ok.subList(Math.max(0, ok.size() - TRANSFER_RECORDS), ok.size());
-            CandidateBuilder b = new CandidateBuilder(t, target, dir);
+            CandidateBuilder b = builders.create(t, target, dir);
             List<double[]> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
             for (TuningRecord r : ok) {
@@ -378,7 +388,7 @@ public final class TuneLoop {
         return settings.budget() != null && System.nanoTime() - start >= settings.budget().toNanos();
     }
 
-    private static CandidateBuilder.Candidate get(Future<CandidateBuilder.Candidate> f) {
+    private static Candidate get(Future<Candidate> f) {
         try {
             return f.get();
         } catch (InterruptedException e) {

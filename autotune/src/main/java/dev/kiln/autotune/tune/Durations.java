@@ -1,4 +1,4 @@
-package dev.kiln.driver.tune;
+package dev.kiln.autotune.tune;
 
 import dev.kiln.irhigh.KilnException;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package dev.kiln.driver.tune;
+package dev.kiln.autotune.tune;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.kiln.schedules.ops.Workload;
 import dev.kiln.targets.Target;
 import java.util.HashSet;
-import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +14,7 @@ class TaskExtractorTest {
     @Test
     void resnet18RepeatsWorkloadsAndWeightsCountTheKernels() {
         Target target = Target.avx2();
-        TaskExtractor.Extracted ex = TaskExtractor.fromModel("zoo:resnet18", Map.of(), target);
+        TaskExtractor.Extracted ex = Models.extract("zoo:resnet18", target);
         assertTrue(ex.tasks().size() > 3, "tasks: " + ex.tasks().size());
         assertTrue(ex.tasks().size() < ex.covered(), ex.tasks().size() + " distinct workloads, " + ex.covered() + " kernels covered");
         assertEquals(ex.covered(), ex.tasks().stream().mapToInt(TaskExtractor.Task::weight).sum());
@@ -33,7 +32,7 @@ class TaskExtractorTest {
 
     @Test
     void convFlopsAreTwiceTheMultiplyAdds() {
-        TaskExtractor.Extracted ex = TaskExtractor.fromModel("zoo:resnet18", Map.of(), Target.avx2());
+        TaskExtractor.Extracted ex = Models.extract("zoo:resnet18", Target.avx2());
         // The stem: 3 -> 64 channels, 7x7 kernel, 224 -> 112 output pixels per side, batch 1.
         double stem = 2.0 * 64 * 112 * 112 * 3 * 7 * 7;
         assertTrue(ex.tasks().stream().anyMatch(t -> t.flops() == stem),

@@ -1,4 +1,4 @@
-package dev.kiln.driver.tune;
+package dev.kiln.autotune.tune;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,13 +13,10 @@ import dev.kiln.autotune.runner.proto.DeviceInfo;
 import dev.kiln.autotune.runner.proto.MeasureRequest;
 import dev.kiln.autotune.runner.proto.MeasureResult;
 import dev.kiln.targets.Target;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,17 +49,42 @@ class TuneLoopTest {
         public void close() {}
     }
 
+    /** The loop's progress as lines of text. */
+    static final class RecordedProgress implements TuneProgress {
+        final StringBuilder lines = new StringBuilder();
+
+        @Override
+        public void begin(int index, int count, TaskExtractor.Task task) {
+            lines.append("begin ").append(task.key()).append('\n');
+        }
+
+        @Override
+        public void update(int taskTrials, int done, int planned, double bestGflops, double secondsLeft) {
+            lines.append("update ").append(done).append('/').append(planned).append('\n');
+        }
+
+        @Override
+        public void end() {
+            lines.append("end\n");
+        }
+
+        @Override
+        public void note(String message) {
+            lines.append("note ").append(message).append('\n');
+        }
+    }
+
     @Test
     void errorsAreRecordedAndTuningGoesOn(@TempDir Path dir) {
         Target target = Target.avx2();
-        List<TaskExtractor.Task> tasks = TaskExtractor.fromModel("zoo:mlp", Map.of(), target).tasks();
+        List<TaskExtractor.Task> tasks = Models.extract("zoo:mlp", target).tasks();
         ScriptedRunner runner = new ScriptedRunner();
-        StringWriter progress = new StringWriter();
+        RecordedProgress progress = new RecordedProgress();
         try (TuningDatabase db = TuningDatabase.open("jdbc:sqlite:" + dir.resolve("t.db"))) {
             // A record of an older template (unknown knob) must neither be fed to the tuner nor break the resume.
             db.append(TunedConfigsTest.record(tasks.get(0), target, "retired_knob=3", 5e-4, ErrorCode.NONE));
             TuneLoop loop = new TuneLoop(target, db, runner, new TuneLoop.Settings(10, "random", null, 7, 1),
-                    new Progress(new PrintWriter(progress, true), false));
+                    progress);
             List<TuneLoop.TaskResult> results = loop.run(tasks);
 
             assertEquals(tasks.size(), results.size());
@@ -95,6 +117,6 @@ class TuneLoopTest {
             }
             assertEquals(tasks.size(), runner.requests.stream().filter(MeasureRequest::getReturnOutputs).count());
         }
-        assertTrue(progress.toString().contains("trials (model"), progress.toString());
+        assertTrue(progress.lines.toString().contains("update 10/10"), progress.lines.toString());
     }
 }

@@ -1,4 +1,4 @@
-package dev.kiln.driver;
+package dev.kiln.frontend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -66,15 +66,5 @@ class NpyTest {
         Files.write(p, java.util.Arrays.copyOf(b, b.length - 4));
         e = assertThrows(KilnException.class, () -> Npy.read(p));
         assertTrue(e.getMessage().contains("needs 16"), e.getMessage());
-    }
-
-    @Test
-    void parsesInputShapes() {
-        var m = Options.inputShapes(java.util.List.of("x=1,3,224,224", "a=b=2"));
-        assertArrayEquals(new long[] {1, 3, 224, 224}, m.get("x"));
-        assertArrayEquals(new long[] {2}, m.get("a=b"));
-        assertThrows(KilnException.class, () -> Options.inputShapes(java.util.List.of("x=1,0")));
-        assertThrows(KilnException.class, () -> Options.inputShapes(java.util.List.of("x")));
-        assertThrows(KilnException.class, () -> Options.inputShapes(java.util.List.of("x=1", "x=2")));
     }
 }
