@@ -116,6 +116,15 @@ public record CpuTarget(String name, String triple, String cpu, String features,
         return Math.min(16, 2 * vectorLanes(4));
     }
 
+    /**
+     * Vector registers a register tile leaves free beyond its accumulators and weight vectors: 0 on
+     * x86, whose FMAs read the broadcast input straight from memory; 2 on aarch64, where NEON's
+     * FMA takes every operand from a register, so the input and the next one loaded need two.
+     */
+    public int scratchVectorRegisters() {
+        return arch().equals("aarch64") ? 2 : 0;
+    }
+
     @Override
     public boolean canRunOnHost() {
         if (!arch().equals(hostArch())) return false;

@@ -197,7 +197,7 @@ final class ConvSchedule {
      * column is guarded.
      */
     static long columns(long width, int perVector, CpuTarget target) {
-        int registers = target.vectorRegisters();
+        int registers = target.vectorRegisters() - target.scratchVectorRegisters();
         long max = Math.min(14, Math.max(1, (registers - 2 * perVector) / perVector));
         for (long c = Math.min(max, width); c > 1; c--) if (width % c == 0) return c;
         return 1;
