@@ -246,8 +246,9 @@ static int write_npy(const KilnTensor *t, const void *data, const char *dir) {
     }
     name[n] = 0;
     if (n == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) strcpy(name, "output");
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    snprintf(tmp, sizeof tmp, "%s/.%s.npy.tmp.%ld", dir, name, (long)getpid());
+    const char *sep = dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/";
+    snprintf(path, sizeof path, "%s%s%s.npy", dir, sep, name);
+    snprintf(tmp, sizeof tmp, "%s%s.%s.npy.tmp.%ld", dir, sep, name, (long)getpid());
     shape_string(t, shape, sizeof shape);
     char header[512];
     int len = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", t->descr, shape);
