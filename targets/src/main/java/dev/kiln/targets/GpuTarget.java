@@ -2,19 +2,26 @@ package dev.kiln.targets;
 
 /**
  * A GPU Kiln compiles for: the API its kernels are written for, the LLVM triple and architecture
- * (for PTX), and the limits GPU templates size their work-groups by. The OpenCL and CUDA backends
- * that consume it are separate issues; the data lives here so templates can already ask it.
+ * (for PTX; empty for OpenCL, which ships OpenCL C source), and the limits GPU templates size
+ * their work-groups by: threads per block (work-group), shared (local) memory, warp (sub-group)
+ * size, compute units and the preferred float vector width.
  */
 public record GpuTarget(String name, Api api, String triple, String cpu, String features, int maxThreadsPerBlock,
-                        long sharedMemoryBytes, int warpSize, int computeUnits) implements Target {
+                        long sharedMemoryBytes, int warpSize, int computeUnits, int vectorWidth) implements Target {
     /** How kernels reach the device. */
     public enum Api { CUDA, OPENCL }
 
     public GpuTarget {
-        if (maxThreadsPerBlock < 1 || sharedMemoryBytes < 0 || warpSize < 1 || computeUnits < 1) {
+        if (maxThreadsPerBlock < 1 || sharedMemoryBytes < 0 || warpSize < 1 || computeUnits < 1 || vectorWidth < 1) {
             throw new IllegalArgumentException("GPU limits of " + name + ": threads " + maxThreadsPerBlock + ", shared "
-                    + sharedMemoryBytes + ", warp " + warpSize + ", units " + computeUnits);
+                    + sharedMemoryBytes + ", warp " + warpSize + ", units " + computeUnits + ", vector width " + vectorWidth);
         }
+    }
+
+    /** A device whose preferred float vector width is 4 (float4 loads and stores). */
+    public GpuTarget(String name, Api api, String triple, String cpu, String features, int maxThreadsPerBlock,
+                     long sharedMemoryBytes, int warpSize, int computeUnits) {
+        this(name, api, triple, cpu, features, maxThreadsPerBlock, sharedMemoryBytes, warpSize, computeUnits, 4);
     }
 
     @Override

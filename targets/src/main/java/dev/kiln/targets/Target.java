@@ -1,5 +1,6 @@
 package dev.kiln.targets;
 
+import dev.kiln.targets.opencl.OpenClTargets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -40,12 +41,14 @@ public sealed interface Target permits CpuTarget, GpuTarget {
             String cpu = key.equals(CpuTarget.NEON) ? CpuTarget.DEFAULT_ARM_CPU : key.substring(CpuTarget.NEON.length() + 1);
             return CpuTarget.neon(cpu);
         }
+        if (key.equals(OpenClTargets.PREFIX) || key.startsWith(OpenClTargets.PREFIX + ":")) return OpenClTargets.parse(key);
         throw new TargetException("unknown target '" + s + "'; known targets: " + String.join(", ", known()));
     }
 
     /** The target names {@link #parse} accepts, for messages and help. */
     static List<String> known() {
-        List<String> names = new ArrayList<>(List.of("x86_64-avx512", "x86_64-avx2", CpuTarget.NEON + "[:CPU]", "host"));
+        List<String> names = new ArrayList<>(List.of("x86_64-avx512", "x86_64-avx2", CpuTarget.NEON + "[:CPU]", "host",
+                OpenClTargets.PREFIX + "[:" + String.join("|", OpenClTargets.profileNames()) + "|DEVICE]"));
         return List.copyOf(names);
     }
 

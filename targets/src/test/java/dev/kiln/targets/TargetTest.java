@@ -58,6 +58,41 @@ class TargetTest {
     }
 
     @Test
+    void openClProfilesGiveADevicesLimits() {
+        GpuTarget mali = (GpuTarget) Target.parse("opencl:mali-g610");
+        assertEquals(GpuTarget.Api.OPENCL, mali.api());
+        assertEquals(1024, mali.maxThreadsPerBlock());
+        assertEquals(32 * 1024, mali.sharedMemoryBytes());
+        assertEquals(mali, Target.parse(mali.name()), "a profile's name parses back to it");
+        for (String p : List.of("mali-g610", "adreno-650", "intel-xe", "pocl-cpu")) {
+            assertEquals("opencl:" + p, Target.parse("opencl:" + p).name());
+        }
+        TargetException e = assertThrows(TargetException.class, () -> Target.parse("opencl:voodoo-5"));
+        assertTrue(e.getMessage().contains("voodoo-5") && e.getMessage().contains("mali-g610") && e.getMessage().contains("pocl-cpu"),
+                e.getMessage());
+    }
+
+    /** {@code opencl} is this machine's first device, with the limits it reports (PoCL's CPU device in CI). */
+    @Test
+    void openClIsTheFirstDeviceHere() {
+        java.util.List<dev.kiln.targets.opencl.OpenClDevice> devices;
+        try {
+            devices = dev.kiln.targets.opencl.OpenClDevices.list();
+        } catch (TargetException e) {
+            assertTrue(e.getMessage().contains("pocl-opencl-icd"), "the error should say what to install: " + e.getMessage());
+            org.junit.jupiter.api.Assumptions.abort("no OpenCL platform here: " + e.getMessage());
+            return;
+        }
+        GpuTarget t = (GpuTarget) Target.parse("opencl");
+        var d = devices.getFirst();
+        assertEquals("opencl:" + d.slug(), t.name());
+        assertEquals(d.maxWorkGroupSize(), t.maxThreadsPerBlock());
+        assertEquals(d.localMemBytes(), t.sharedMemoryBytes());
+        assertTrue(t.maxThreadsPerBlock() >= 1 && t.computeUnits() >= 1 && t.vectorWidth() >= 1, t.toString());
+        assertEquals(t, Target.parse(t.name()), "a local device's name parses back to it");
+    }
+
+    @Test
     void gpuTargetsAreDataWithLimits() {
         GpuTarget g = new GpuTarget("cuda-sm90", GpuTarget.Api.CUDA, "nvptx64-nvidia-cuda", "sm_90", "+ptx80", 1024,
                 228 * 1024, 32, 132);
