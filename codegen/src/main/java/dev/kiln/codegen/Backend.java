@@ -1,5 +1,6 @@
 package dev.kiln.codegen;
 
+import dev.kiln.codegen.opencl.OpenClBackend;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.GpuTarget;
@@ -49,6 +50,7 @@ public interface Backend {
     static Backend of(Target target, Path sysroot) {
         return switch (target) {
             case CpuTarget cpu -> new LlvmCpuBackend(cpu, sysroot);
+            case GpuTarget gpu when gpu.api() == GpuTarget.Api.OPENCL -> new OpenClBackend(gpu, sysroot);
             case GpuTarget gpu -> throw new TargetException("target " + gpu.name() + " is a GPU; Kiln has no " + gpu.api()
                     + " backend yet");
         };
