@@ -200,10 +200,14 @@ final class ExprPrinter {
         return atom(fn + "(" + widened(a, lanes, TERNARY + 1) + ", " + widened(b, lanes, TERNARY + 1) + ")");
     }
 
-    private P compare(CmpOp op, Expr a, Expr b) {
+    private P rawCompare(CmpOp op, Expr a, Expr b) {
         if (a.type().scalar() != b.type().scalar()) throw error("comparison of " + a.type() + " with " + b.type() + ": " + a + " " + op.symbol + " " + b);
         int prec = op == CmpOp.EQ || op == CmpOp.NE ? EQ : REL;
-        P x = new P(at(a, prec) + " " + op.symbol + " " + at(b, prec + 1), prec);
+        return new P(at(a, prec) + " " + op.symbol + " " + at(b, prec + 1), prec);
+    }
+
+    private P compare(CmpOp op, Expr a, Expr b) {
+        P x = rawCompare(op, a, b);
         int lanes = Math.max(a.type().lanes(), b.type().lanes());
         // a vector comparison gives a mask as wide as its operands' elements; bool vectors are char masks
         if (lanes == 1 || a.type().scalar().bytes() == 1) return x;
@@ -217,8 +221,12 @@ final class ExprPrinter {
         int lanes = Math.max(Math.max(tt.lanes(), tf.lanes()), tc.lanes());
         if (tc.lanes() == 1)
             return new P(at(s.cond(), LOR) + " ? " + widened(s.t(), lanes, TERNARY) + " : " + widened(s.f(), lanes, TERNARY), TERNARY);
-        String mask = tt.isBool() || tt.scalar().bytes() == 1 ? print(s.cond())
-                : "convert_" + maskElement(tt.scalar()) + lanes + "(" + print(s.cond()) + ")";
+        String mask;
+        if (tt.isBool() || tt.scalar().bytes() == 1) mask = print(s.cond());
+        else if (s.cond() instanceof Cmp c && c.a().type().scalar().bytes() == tt.scalar().bytes()
+                && Math.max(c.a().type().lanes(), c.b().type().lanes()) == lanes)
+            mask = rawCompare(c.op(), c.a(), c.b()).text(); // the comparison's own mask already has the right width
+        else mask = "convert_" + maskElement(tt.scalar()) + lanes + "(" + print(s.cond()) + ")";
         return atom("select(" + widened(s.f(), lanes, TERNARY + 1) + ", " + widened(s.t(), lanes, TERNARY + 1) + ", " + mask + ")");
     }
 
