@@ -1,0 +1,63 @@
+package dev.kiln.codegen.opencl;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The small functions printed code calls where OpenCL C has no builtin with Kiln's semantics:
+ * floor division and modulo on signed integers (C's {@code /} and {@code %} truncate), and float
+ * min/max that return the first operand when it is NaN, as the CPU backend does (OpenCL's
+ * {@code fmin} would return the other one). Each is printed once per program, before the kernels.
+ */
+final class Helpers {
+    private final Map<String, String> sources = new LinkedHashMap<>();
+
+    /** Floor division of signed integers of C type {@code type} (scalar or vector). */
+    String floorDiv(String type, boolean vector) {
+        String name = "kiln_floordiv_" + type;
+        sources.computeIfAbsent(name, n -> vector
+                ? "static inline " + type + " " + n + "(" + type + " a, " + type + " b) {\n"
+                        + "    " + type + " q = a / b, r = a % b;\n"
+                        + "    return q + ((r != 0) & ((r ^ b) < 0)); /* a true vector comparison is -1 */\n"
+                        + "}\n"
+                : "static inline " + type + " " + n + "(" + type + " a, " + type + " b) {\n"
+                        + "    " + type + " q = a / b, r = a % b;\n"
+                        + "    return (r != 0 && (r ^ b) < 0) ? q - 1 : q;\n"
+                        + "}\n");
+        return name;
+    }
+
+    /** Floor modulo of signed integers: the result has the divisor's sign. */
+    String floorMod(String type, boolean vector) {
+        String name = "kiln_floormod_" + type;
+        sources.computeIfAbsent(name, n -> vector
+                ? "static inline " + type + " " + n + "(" + type + " a, " + type + " b) {\n"
+                        + "    " + type + " r = a % b;\n"
+                        + "    return r + (((r != 0) & ((r ^ b) < 0)) & b);\n"
+                        + "}\n"
+                : "static inline " + type + " " + n + "(" + type + " a, " + type + " b) {\n"
+                        + "    " + type + " r = a % b;\n"
+                        + "    return (r != 0 && (r ^ b) < 0) ? r + b : r;\n"
+                        + "}\n");
+        return name;
+    }
+
+    /** Float min ({@code min}) or max: b if b is strictly less (greater) than a, else a, so a NaN in a propagates. */
+    String minMax(String type, boolean vector, boolean min) {
+        String name = "kiln_" + (min ? "min" : "max") + "_" + type;
+        String op = min ? "<" : ">";
+        sources.computeIfAbsent(name, n -> "static inline " + type + " " + n + "(" + type + " a, " + type + " b) {\n"
+                + (vector ? "    return select(a, b, b " + op + " a);\n" : "    return b " + op + " a ? b : a;\n")
+                + "}\n");
+        return name;
+    }
+
+    boolean isEmpty() {
+        return sources.isEmpty();
+    }
+
+    /** Every helper used so far, in the order first used. */
+    String source() {
+        return String.join("\n", sources.values());
+    }
+}
