@@ -35,7 +35,8 @@ import java.util.Set;
  * the output's leading axes that index the reductions (the rows) are fused and bound, the rest
  * of its axes run serially in that thread. A kernel this cannot place (a reduction read by two
  * outputs, an output read by another, a scalar output) runs as one thread, which is slow but
- * correct: LaunchExtents of a kernel with no bound loop is one block of one thread.
+ * correct: LaunchExtents of a kernel with no bound loop is one block of one thread. So does a
+ * kernel whose loops a primitive refuses to rewrite (see {@link #attempt}).
  *
  * <p>Matmul outputs alone in their kernel get the register-tiled template ({@link GpuMatMul}).
  */
@@ -58,9 +59,8 @@ public final class GpuSchedules {
         Compute out = c.outputs().size() == 1 ? c.outputs().getFirst() : null;
         // The plan: rows of the output per thread (dependent), whole nests (independent), or one thread (0 units).
         int rows = scalar || !dependent || out == null ? 0 : rowAxes(s, out, intermediates);
-        long units = 0;
-        if (!scalar && !dependent) units = computes.stream().mapToLong(Compute::numel).max().orElse(0);
-        else if (rows > 0) units = DefaultSchedules.product(out.shape().subList(0, rows));
+        long units = !scalar && !dependent ? computes.stream().mapToLong(Compute::numel).max().orElse(0)
+                : rows > 0 ? DefaultSchedules.product(out.shape().subList(0, rows)) : 0;
         long threads = threadsKnob(knobs, gpu, Math.max(units, 1));
 
         if (!dependent && computes.size() == 1) {
@@ -70,18 +70,46 @@ public final class GpuSchedules {
         }
         if (units == 0) return; // one thread runs the kernel
         if (!dependent) {
-            for (Compute k : computes) decompose(s, k);
-            List<Nest> nests = new ArrayList<>();
-            for (Compute k : computes) nests.add(new Nest(names(k.axes()), k.numel()));
-            bindAll(s, nests, threads);
+            attempt(s, t -> {
+                List<Nest> nests = new ArrayList<>();
+                for (Compute k : computes) {
+                    // An init that cannot move into its update keeps its own nest, bound the same
+                    // way, so the thread that zeroes an element is the one that accumulates it.
+                    if (k.body() instanceof Expr.Reduce && !attempt(t, x -> decompose(x, k)))
+                        nests.add(new Nest(names(k.axes()).stream().map(a -> a + ".init").toList(), k.numel()));
+                    nests.add(new Nest(names(k.axes()), k.numel()));
+                }
+                bindAll(t, nests, threads);
+            });
             return;
         }
-        List<String> sp = names(out.axes());
-        String f = sp.getFirst();
-        for (int d = 1; d < rows; d++) f = s.fuse(f, sp.get(d));
-        for (Compute k : intermediates) s.computeAt(k.name(), f);
-        for (Compute k : computes) decompose(s, k);
-        bindAll(s, List.of(new Nest(List.of(f), units)), threads);
+        int r = rows;
+        attempt(s, t -> {
+            List<String> sp = names(out.axes());
+            String f = sp.getFirst();
+            for (int d = 1; d < r; d++) f = t.fuse(f, sp.get(d));
+            for (Compute k : intermediates) t.computeAt(k.name(), f);
+            for (Compute k : computes) attempt(t, x -> decompose(x, k)); // else the init runs in the same thread
+            bindAll(t, List.of(new Nest(List.of(f), units)), threads);
+        });
+        // Otherwise (a shape the placement primitives refuse) one thread runs the kernel.
+    }
+
+    /**
+     * Runs {@code plan} on a copy of {@code s} and, when no primitive refuses a step, replays its
+     * steps on {@code s}; true if it did. Lets a template fall back to a plainer plan for the
+     * rare kernel whose loops a primitive cannot rewrite, instead of failing the compile.
+     */
+    static boolean attempt(Schedule s, java.util.function.Consumer<Schedule> plan) {
+        Schedule trial = new Schedule(s.func());
+        try {
+            plan.accept(trial);
+        } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+            // IndexOutOfBounds: Regions.decompose on a reduction to one element (Placement bug, to fix there).
+            return false;
+        }
+        for (dev.kiln.schedules.Step step : trial.trace()) s.apply(step);
+        return true;
     }
 
     /** The loops of one nest that the threads share out, and how many iterations they have together. */
