@@ -3,6 +3,7 @@ package dev.kiln.schedules;
 import static dev.kiln.irlow.expr.Exprs.idx;
 
 import dev.kiln.irlow.Buffer;
+import dev.kiln.irlow.MemoryScope;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Exprs;
@@ -21,13 +22,14 @@ import java.util.Map;
  * the top of each iteration and redirects the loads below; cacheWrite copies it in, redirects
  * loads and stores below, and copies it back at the end. Copying in before a cached write
  * keeps the elements of the box the body does not write, so the copy back is always right.
+ * The local buffer's memory scope is the caller's: GLOBAL on a CPU, REGISTER or SHARED on a GPU.
  */
 final class Caches {
     private Caches() {}
 
-    static PrimFunc cacheRead(PrimFunc f, String buffer, String loop) {
+    static PrimFunc cacheRead(PrimFunc f, String buffer, String loop, MemoryScope scope) {
         String what = "cacheRead " + buffer + " " + loop;
-        Cache c = new Cache(f, buffer, loop, what);
+        Cache c = new Cache(f, buffer, loop, what, scope);
         if (c.acc.anyStore())
             throw new IllegalArgumentException(what + ": " + buffer + " is written below loop " + loop
                     + "; a read cache is filled once per iteration and would go stale (use cacheWrite)");
@@ -35,9 +37,9 @@ final class Caches {
         return c.build(true, false, "");
     }
 
-    static PrimFunc cacheWrite(PrimFunc f, String buffer, String loop) {
+    static PrimFunc cacheWrite(PrimFunc f, String buffer, String loop, MemoryScope scope) {
         String what = "cacheWrite " + buffer + " " + loop;
-        Cache c = new Cache(f, buffer, loop, what);
+        Cache c = new Cache(f, buffer, loop, what, scope);
         if (!c.acc.anyStore()) throw new IllegalArgumentException(what + ": nothing below loop " + loop + " writes " + buffer);
         return c.build(true, true, ".in");
     }
@@ -53,7 +55,7 @@ final class Caches {
         final List<Long> localStrides = new ArrayList<>();
         final Map<Expr, Expr> localIndex = new HashMap<>();
 
-        Cache(PrimFunc f, String name, String loop, String what) {
+        Cache(PrimFunc f, String name, String loop, String what, MemoryScope scope) {
             this.f = f;
             this.loop = loop;
             this.what = what;
@@ -77,7 +79,7 @@ final class Caches {
                 localStrides.addFirst(size);
                 size = Math.multiplyExact(size, box.get(d).width());
             }
-            local = new Buffer(localName, buffer.dtype(), size);
+            local = new Buffer(localName, buffer.dtype(), size, scope);
             for (Accesses.Access a : acc.list) {
                 List<Expr> k = Regions.decompose(layout, a.index(), a.ranges());
                 Expr r = null;

@@ -1,5 +1,6 @@
 package dev.kiln.schedules;
 
+import dev.kiln.irlow.MemoryScope;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.Type;
 import dev.kiln.irlow.expr.Expr;
@@ -268,18 +269,31 @@ public final class Schedule {
 
     /** Reads of {@code buffer} below {@code loop} go to {@code buffer.local}, a copy of the box they read made in each iteration. */
     public String cacheRead(String buffer, String loop) {
-        Step step = new Step.CacheRead(buffer, loop);
+        return cacheRead(buffer, loop, MemoryScope.GLOBAL);
+    }
+
+    /**
+     * {@link #cacheRead(String, String)} with the local copy in {@code scope}: REGISTER for a
+     * per-thread fragment, SHARED for a tile one GPU block shares.
+     */
+    public String cacheRead(String buffer, String loop, MemoryScope scope) {
+        Step step = new Step.CacheRead(buffer, loop, scope);
         find(loop);
-        func = Caches.cacheRead(func, buffer, loop);
+        func = Caches.cacheRead(func, buffer, loop, scope);
         trace.add(step);
         return buffer + ".local";
     }
 
     /** Stores and loads of {@code buffer} below {@code loop} go to {@code buffer.local}, copied back at the end of each iteration. */
     public String cacheWrite(String buffer, String loop) {
-        Step step = new Step.CacheWrite(buffer, loop);
+        return cacheWrite(buffer, loop, MemoryScope.GLOBAL);
+    }
+
+    /** {@link #cacheWrite(String, String)} with the local buffer in {@code scope} (REGISTER: a thread's accumulators). */
+    public String cacheWrite(String buffer, String loop, MemoryScope scope) {
+        Step step = new Step.CacheWrite(buffer, loop, scope);
         find(loop);
-        func = Caches.cacheWrite(func, buffer, loop);
+        func = Caches.cacheWrite(func, buffer, loop, scope);
         trace.add(step);
         return buffer + ".local";
     }
@@ -294,8 +308,8 @@ public final class Schedule {
             case Step.Bind(String loop, ForKind kind) -> bind(loop, kind);
             case Step.ComputeInline(String buffer) -> computeInline(buffer);
             case Step.ComputeAt(String buffer, String loop) -> computeAt(buffer, loop);
-            case Step.CacheRead(String buffer, String loop) -> cacheRead(buffer, loop);
-            case Step.CacheWrite(String buffer, String loop) -> cacheWrite(buffer, loop);
+            case Step.CacheRead(String buffer, String loop, MemoryScope scope) -> cacheRead(buffer, loop, scope);
+            case Step.CacheWrite(String buffer, String loop, MemoryScope scope) -> cacheWrite(buffer, loop, scope);
             case Step.DecomposeReduction(String buffer, String loop) -> decomposeReduction(buffer, loop);
             case Step.Localize(String buffer, String loop) -> localize(buffer, loop);
         }

@@ -1,5 +1,6 @@
 package dev.kiln.schedules;
 
+import dev.kiln.irlow.MemoryScope;
 import dev.kiln.irlow.stmt.ForKind;
 import java.util.Arrays;
 import java.util.List;
@@ -111,26 +112,38 @@ public sealed interface Step {
     }
 
     /** Reads below a loop go to a local copy of the region they read, made at the top of each iteration. */
-    record CacheRead(String buffer, String loop) implements Step {
+    record CacheRead(String buffer, String loop, MemoryScope scope) implements Step {
         public CacheRead {
             checkName(buffer);
             checkName(loop);
+            java.util.Objects.requireNonNull(scope, "scope");
+        }
+
+        /** A cache in {@link MemoryScope#GLOBAL} memory (the only scope a CPU kernel has). */
+        public CacheRead(String buffer, String loop) {
+            this(buffer, loop, MemoryScope.GLOBAL);
         }
 
         public String print() {
-            return "cache_read " + buffer + " " + loop;
+            return "cache_read " + buffer + " " + loop + scopeSuffix(scope);
         }
     }
 
     /** Stores (and loads) below a loop go to a local buffer, copied back at the end of each iteration. */
-    record CacheWrite(String buffer, String loop) implements Step {
+    record CacheWrite(String buffer, String loop, MemoryScope scope) implements Step {
         public CacheWrite {
             checkName(buffer);
             checkName(loop);
+            java.util.Objects.requireNonNull(scope, "scope");
+        }
+
+        /** A cache in {@link MemoryScope#GLOBAL} memory (the only scope a CPU kernel has). */
+        public CacheWrite(String buffer, String loop) {
+            this(buffer, loop, MemoryScope.GLOBAL);
         }
 
         public String print() {
-            return "cache_write " + buffer + " " + loop;
+            return "cache_write " + buffer + " " + loop + scopeSuffix(scope);
         }
     }
 
@@ -163,7 +176,7 @@ public sealed interface Step {
         String[] w = line.trim().split("\\s+");
         String usage = "bad schedule step '" + line.trim() + "': expected one of 'split LOOP FACTOR', 'reorder LOOP...', "
                 + "'fuse OUTER INNER', 'parallel LOOP', 'vectorize LOOP', 'unroll LOOP', 'annotate LOOP KIND', 'bind LOOP blockIdx.x', "
-                + "'compute_inline BUFFER', 'compute_at BUFFER LOOP', 'cache_read BUFFER LOOP', 'cache_write BUFFER LOOP', "
+                + "'compute_inline BUFFER', 'compute_at BUFFER LOOP', 'cache_read BUFFER LOOP [shared|register]', 'cache_write BUFFER LOOP [shared|register]', "
                 + "'decompose_reduction BUFFER LOOP', 'localize BUFFER LOOP'";
         try {
             return switch (w[0]) {
@@ -208,7 +221,12 @@ public sealed interface Step {
                     if (w.length != 3) throw new IllegalArgumentException(usage);
                     yield new Localize(w[1], w[2]);
                 }
-                case "compute_at", "cache_read", "cache_write" -> {
+                case "cache_read", "cache_write" -> {
+                    if (w.length != 3 && w.length != 4) throw new IllegalArgumentException(usage);
+                    MemoryScope scope = w.length == 4 ? MemoryScope.valueOf(w[3].toUpperCase(Locale.ROOT)) : MemoryScope.GLOBAL;
+                    yield w[0].equals("cache_read") ? new CacheRead(w[1], w[2], scope) : new CacheWrite(w[1], w[2], scope);
+                }
+                case "compute_at" -> {
                     if (w.length != 3) throw new IllegalArgumentException(usage);
                     yield switch (w[0]) {
                         case "compute_at" -> new ComputeAt(w[1], w[2]);
@@ -224,6 +242,11 @@ public sealed interface Step {
             if (e.getMessage() != null && e.getMessage().startsWith("bad schedule step")) throw e;
             throw new IllegalArgumentException(usage + " (" + e.getMessage() + ")", e);
         }
+    }
+
+    /** The scope word a cache step ends with: none for GLOBAL, so CPU traces print as before. */
+    private static String scopeSuffix(MemoryScope scope) {
+        return scope == MemoryScope.GLOBAL ? "" : " " + scope.name().toLowerCase(Locale.ROOT);
     }
 
     private static void checkName(String loop) {

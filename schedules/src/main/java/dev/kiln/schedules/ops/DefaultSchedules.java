@@ -84,7 +84,7 @@ public final class DefaultSchedules {
     }
 
     /** The computes that get their own loop nest: the outputs and the reductions they read, transitively. */
-    static List<Compute> materialized(OpCompute c) {
+    public static List<Compute> materialized(OpCompute c) {
         Set<Compute> out = new LinkedHashSet<>(c.outputs());
         Set<Operation> seen = new HashSet<>();
         for (Compute o : c.outputs()) collect(o, out, seen);
@@ -384,7 +384,7 @@ public final class DefaultSchedules {
         return vars.stream().map(v -> v.name() + suffix).toList();
     }
 
-    static long product(List<Long> xs) {
+    public static long product(List<Long> xs) {
         long p = 1;
         for (long x : xs) p *= x;
         return p;

@@ -7,6 +7,7 @@ import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.lower.LowerTe;
 import dev.kiln.schedules.Schedule;
+import dev.kiln.schedules.gpu.GpuSchedules;
 import dev.kiln.schedules.space.ConfigSpace;
 import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.CpuTarget;
@@ -61,8 +62,11 @@ public final class OpInventory {
         Schedule s = new Schedule(f);
         switch (target) {
             case CpuTarget cpu -> DefaultSchedules.apply(s, c, cpu, knobs);
-            case GpuTarget gpu -> throw node.error("target " + gpu.name() + " is a GPU, and Kiln has no GPU schedule templates "
-                    + "yet; compile for a CPU target (" + String.join(", ", Target.known()) + ")");
+            case GpuTarget gpu -> {
+                if (Blocked.is(node))
+                    throw node.error("is a blocked (NCHWc) op, which only CPU targets use; target " + gpu.name() + " is a GPU");
+                GpuSchedules.apply(s, c, gpu, knobs);
+            }
         }
         return new Scheduled(new Kernel(s.func(), c.inputNames(), c.outputNames()), f, s);
     }

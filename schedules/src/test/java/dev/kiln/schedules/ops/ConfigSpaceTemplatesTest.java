@@ -38,11 +38,12 @@ import org.junit.jupiter.api.TestFactory;
  * The config spaces of the schedule templates, as properties: any point of a kernel's space
  * computes what the reference evaluator computes (lowered, then run by the loop-IR
  * interpreter), every point declares the same knobs, the default point is the untuned kernel,
- * and a value outside the space is refused. One small workload per template, on both targets.
+ * and a value outside the space is refused. One small workload per template, on each CPU target
+ * and on a GPU (whose kernels must also have launch extents a backend can use).
  */
 class ConfigSpaceTemplatesTest {
     private static final List<Target> TARGETS = List.of(Target.parse("x86_64-avx512"), Target.parse("x86_64-avx2"),
-            Target.parse("aarch64-neon:neoverse-n1"));
+            Target.parse("aarch64-neon:neoverse-n1"), OpHarness.GPU);
     private static final int DRAWS = 8;
 
     /** One kernel: a node of a shape-inferred graph, its run-time inputs and the evaluator's outputs. */
@@ -115,6 +116,7 @@ class ConfigSpaceTemplatesTest {
                 assertEquals(space, knobs.space(), w.name() + ": config " + c + " declares other knobs than the default");
                 assertEquals(c, knobs.config(), w.name() + ": the config used is not the one given");
                 OpHarness.checkReduceLoopsStaySerial(OpInventory.compute(w.node(), w.graph(), t), k);
+                if (t instanceof dev.kiln.targets.GpuTarget) OpHarness.checkGpuKernel(k);
                 OpHarness.runAndCompare(w.name() + " on " + t.name() + " with " + c, k, w.graph(), w.inputs(), w.expected());
                 distinct.add(k.func());
             }

@@ -69,10 +69,18 @@ class FusedGroupTest {
             ShapeInference.run(g);
             Map<String, Tensor> expected = Evaluator.run(g, inputs);
             FuseOps.run(g);
+            run(target, expected, outputs);
+            // The same fused groups as GPU kernels (the graph pipeline fuses the same way for a GPU).
+            run(OpHarness.GPU, expected, outputs);
+            return g.nodes().stream().map(n -> FuseOps.isFused(n) ? FuseOps.body(n).name() : n.op()).toList();
+        }
+
+        private void run(Target target, Map<String, Tensor> expected, String... outputs) {
             Map<String, Object> storage = new HashMap<>();
             inputs.forEach((k, v) -> storage.put(k, copy(v)));
             for (Node n : g.nodes()) {
                 Kernel k = OpInventory.lower(n, g, target);
+                if (target instanceof dev.kiln.targets.GpuTarget) OpHarness.checkGpuKernel(k);
                 PrimFunc f = Pipeline.lower(k.func());
                 List<Object> args = new ArrayList<>();
                 for (String in : k.inputs()) {
@@ -95,7 +103,6 @@ class FusedGroupTest {
                     if (!(Math.abs(want[i] - got[i]) <= 1e-5 + 1e-4 * Math.abs(want[i])))
                         fail(o + ": element " + i + " is " + got[i] + ", expected " + want[i]);
             }
-            return g.nodes().stream().map(n -> FuseOps.isFused(n) ? FuseOps.body(n).name() : n.op()).toList();
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.kiln.schedules.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.kiln.irhigh.Attr;
@@ -12,12 +13,15 @@ import dev.kiln.irhigh.Shape;
 import dev.kiln.irhigh.ShapeInference;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irhigh.Value;
+import dev.kiln.irhigh.ops.Blocked;
 import dev.kiln.irlow.Buffer;
+import dev.kiln.irlow.analysis.LaunchExtents;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.interp.Interpreter;
 import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.Caches;
 import dev.kiln.targets.CpuTarget;
+import dev.kiln.targets.GpuTarget;
 import dev.kiln.targets.Target;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,6 +42,9 @@ final class OpHarness {
     static final Target AVX512 = new CpuTarget("test-avx512", CpuTarget.X86_LINUX, "skylake-avx512", "+avx512f", 512, 32, CACHES, 4);
     /** NEON-like: 4 float lanes, 32 registers, a channel block of 8. */
     static final Target NEON = new CpuTarget("test-neon", CpuTarget.AARCH64_LINUX, "neoverse-n1", "+neon", 128, 32, CACHES, 4);
+
+    /** An OpenCL-like GPU: work-groups of up to 256 threads, 32 KiB of shared memory, 32-wide warps, 4 compute units. */
+    static final GpuTarget GPU = new GpuTarget("test-gpu", GpuTarget.Api.OPENCL, "", "", "", 256, 32768, 32, 4);
 
     private final String op;
     private int opset = 17;
@@ -170,7 +177,26 @@ final class OpHarness {
         checkReduceLoopsStaySerial(OpInventory.compute(node, g, target), kernel);
         Map<String, Object> got = runKernel(kernel, g, runtime);
         for (String o : g.outputs()) compare(op + " output " + o, expected.get(o), got.get(o));
+        // Every op a CPU compiles, the GPU templates compile too (blocked NCHWc ops are CPU-only).
+        if (target instanceof CpuTarget && !Blocked.is(node)) {
+            Kernel gpu = OpInventory.lower(node, g, GPU);
+            checkGpuKernel(gpu);
+            runAndCompare(op + " on " + GPU.name(), gpu, g, runtime, expected);
+        }
         return this;
+    }
+
+    /**
+     * What a GPU backend needs of a kernel: constant launch extents that agree across its nests,
+     * before and after the lowering pipeline, and reduce loops that stay serial inside a thread.
+     */
+    static void checkGpuKernel(Kernel k) {
+        LaunchExtents before = LaunchExtents.of(k.func()), after = LaunchExtents.of(Pipeline.lower(k.func()));
+        assertEquals(before, after, k.func().name() + ": the lowering pipeline changed the launch extents");
+        assertTrue(before.block().total() <= GPU.maxThreadsPerBlock(), k.func().name() + ": " + before.block() + " threads per block");
+        for (dev.kiln.irlow.stmt.Stmt.For f : dev.kiln.irlow.transform.Vars.loops(k.func().body()))
+            if (f.kind() == dev.kiln.irlow.stmt.ForKind.PARALLEL || f.kind() == dev.kiln.irlow.stmt.ForKind.VECTORIZED)
+                fail("loop " + f.var().name() + " of GPU kernel " + k.func().name() + " is " + f.kind());
     }
 
     /**
