@@ -97,8 +97,9 @@ final class ExprPrinter {
             case Min(Expr a, Expr b) -> minMax(e, a, b, true);
             case Max(Expr a, Expr b) -> minMax(e, a, b, false);
             case Cmp(CmpOp op, Expr a, Expr b) -> compare(op, a, b);
-            case And(Expr a, Expr b) -> new P(at(a, BAND) + " & " + at(b, BAND + 1), BAND);
-            case Or(Expr a, Expr b) -> new P(at(a, BOR) + " | " + at(b, BOR + 1), BOR);
+            // Comparisons joined by & or | get parentheses: legal without, but clang warns and readers pause.
+            case And(Expr a, Expr b) -> new P(at(a, SHIFT) + " & " + at(b, SHIFT), BAND);
+            case Or(Expr a, Expr b) -> new P(at(a, SHIFT) + " | " + at(b, SHIFT), BOR);
             case Not(Expr a) -> a.type().isBool() && a.type().lanes() == 1 ? new P("!" + at(a, UNARY), UNARY)
                     : wrapNarrow(e.type(), new P("~" + at(a, UNARY), UNARY));
             case Select s -> select(s);
@@ -196,7 +197,8 @@ final class ExprPrinter {
         int lanes = e.type().lanes();
         if (t == ScalarType.BOOL) return min ? new P(at(a, BAND) + " & " + at(b, BAND + 1), BAND)
                 : new P(at(a, BOR) + " | " + at(b, BOR + 1), BOR);
-        String fn = t.isFloat ? helpers.minMax(of(e.type()), lanes > 1, min) : min ? "min" : "max";
+        // Scalar integers go through the typed helper too: the builtin max(long, int) is ambiguous.
+        String fn = t.isFloat || lanes == 1 ? helpers.minMax(of(e.type()), lanes > 1, min) : min ? "min" : "max";
         return atom(fn + "(" + widened(a, lanes, TERNARY + 1) + ", " + widened(b, lanes, TERNARY + 1) + ")");
     }
 
@@ -220,7 +222,8 @@ final class ExprPrinter {
             throw error("select needs a bool condition and branches of one type, got " + tc + ", " + tt + ", " + tf + ": " + s);
         int lanes = Math.max(Math.max(tt.lanes(), tf.lanes()), tc.lanes());
         if (tc.lanes() == 1)
-            return new P(at(s.cond(), LOR) + " ? " + widened(s.t(), lanes, TERNARY) + " : " + widened(s.f(), lanes, TERNARY), TERNARY);
+            // A condition that is not a single term gets parentheses: clang warns on `a & b ? x : y`.
+            return new P(at(s.cond(), EQ) + " ? " + widened(s.t(), lanes, TERNARY) + " : " + widened(s.f(), lanes, TERNARY), TERNARY);
         String mask;
         if (tt.isBool() || tt.scalar().bytes() == 1) mask = print(s.cond());
         else if (s.cond() instanceof Cmp c && c.a().type().scalar().bytes() == tt.scalar().bytes()

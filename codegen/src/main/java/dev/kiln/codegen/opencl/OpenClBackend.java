@@ -123,7 +123,12 @@ public final class OpenClBackend implements Backend {
         Map<Long, Integer> slotOf = new LinkedHashMap<>();
         Map<Integer, Long> slotBytes = new HashMap<>();
         Map<String, PrimFunc> kernels = new HashMap<>();
-        for (PrimFunc f : spec.kernels()) kernels.put(f.name(), f);
+        Map<String, String> clNames = new HashMap<>();
+        List<String> names = OpenClPrinter.kernelNames(spec.kernels());
+        for (int k = 0; k < spec.kernels().size(); k++) {
+            kernels.put(spec.kernels().get(k).name(), spec.kernels().get(k));
+            clNames.put(spec.kernels().get(k).name(), names.get(k));
+        }
         StringBuilder calls = new StringBuilder();
         int n = 0;
         for (KernelCall call : spec.calls()) {
@@ -145,7 +150,7 @@ public final class OpenClBackend implements Backend {
             }
             c.append(args).append("{0, 0}};\n");
             LaunchExtents e = LaunchExtents.of(f);
-            calls.append("    {").append(CBuild.cString(OpenClPrinter.kernelName(f.name()))).append(", ").append(call.args().size())
+            calls.append("    {").append(CBuild.cString(clNames.get(call.kernel()))).append(", ").append(call.args().size())
                     .append(", kiln_cl_args").append(n).append(", {").append(e.grid().x()).append(", ").append(e.grid().y()).append(", ")
                     .append(e.grid().z()).append("}, {").append(e.block().x()).append(", ").append(e.block().y()).append(", ")
                     .append(e.block().z()).append("}},\n");

@@ -26,6 +26,12 @@ public final class OpenClPrinter {
         return new KernelPrinter(f, new Names().fresh(f.name()), new Helpers()).print();
     }
 
+    /** The OpenCL names {@link #program} gives {@code functions}' kernels (C identifiers, distinct), in order. */
+    public static List<String> kernelNames(List<PrimFunc> functions) {
+        Names names = new Names();
+        return functions.stream().map(f -> names.fresh(f.name())).toList();
+    }
+
     /** A whole .cl program: the pragmas it needs, the helpers its kernels call, then one kernel per function. */
     public static String program(List<PrimFunc> functions) {
         Names kernelNames = new Names();
