@@ -36,7 +36,10 @@ public interface DeviceRuntime {
             case CpuTarget cpu -> throw new TargetException("programs for " + cpu.name() + " cannot run on this machine ("
                     + CpuTarget.hostArch() + (cpu.arch().equals(CpuTarget.hostArch()) ? ", without the CPU features " + cpu.features() : "")
                     + "); run them on a machine of that kind");
-            case GpuTarget gpu -> throw new TargetException("no device runtime for GPU target " + gpu.name() + " yet");
+            // An OpenCL program is a host program that drives the device through the ICD loader.
+            case GpuTarget gpu when gpu.canRunOnHost() -> ProgramRuntime.host(CpuTarget.host());
+            case GpuTarget gpu -> throw new TargetException("programs for " + gpu.name() + " cannot run on this machine: it has no such "
+                    + "device (see 'kiln devices')");
         };
     }
 }

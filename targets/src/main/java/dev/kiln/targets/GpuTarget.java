@@ -29,9 +29,13 @@ public record GpuTarget(String name, Api api, String triple, String cpu, String 
         return computeUnits;
     }
 
-    /** GPU code runs through a driver, never in-process as a CPU library. */
+    /**
+     * Whether this machine has the device: an OpenCL target named after one of its devices (an
+     * OpenCL library is a host library that drives the device, so it loads in-process). Profiles
+     * of devices that are not here, and CUDA (until its backend exists), cannot.
+     */
     @Override
     public boolean canRunOnHost() {
-        return false;
+        return api == Api.OPENCL && dev.kiln.targets.opencl.OpenClTargets.isLocal(name);
     }
 }

@@ -84,7 +84,16 @@ final class ExprPrinter {
 
     private P p(Expr e) {
         OpenClTypes.check(e.type(), "kernel " + k.irName());
+        OpenClTypes.checkHalfStorage(e.type(), "kernel " + k.irName());
         k.noteType(e.type());
+        P x = value(e);
+        // An f16 result is computed in float and rounded to half precision, as f16 arithmetic rounds.
+        boolean exact = e instanceof Load || e instanceof Var || e instanceof FloatImm || e instanceof IntImm;
+        if (e.type().scalar() == ScalarType.F16 && !exact) return atom(helpers.roundHalf() + "(" + x.text() + ")");
+        return x;
+    }
+
+    private P value(Expr e) {
         return switch (e) {
             case IntImm(Type t, long v) -> intLiteral(t, v, false);
             case FloatImm(Type t, double v) -> floatLiteral(t, v);
@@ -275,6 +284,7 @@ final class ExprPrinter {
         int lanes = index.type().lanes();
         if (index.type().isFloat()) throw error("load of " + buf.name() + " at a float index: " + index);
         if (lanes == 1) {
+            if (t == ScalarType.F16) return atom("vload_half(" + print(index) + ", " + p + ")");
             String x = p + "[" + print(index) + "]";
             return t == ScalarType.BOOL ? new P(x + " != 0", EQ) : atom(x);
         }

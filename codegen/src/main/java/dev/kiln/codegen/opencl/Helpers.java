@@ -52,6 +52,14 @@ final class Helpers {
         return name;
     }
 
+    /** float -> nearest half -> float, through a private half (core OpenCL 1.2: no cl_khr_fp16 needed). */
+    String roundHalf() {
+        String name = "kiln_round_half";
+        sources.computeIfAbsent(name, n -> "static inline float " + n + "(float x) {\n    ushort h; // a half variable would need cl_khr_fp16; its bits do not\n"
+                + "    vstore_half(x, 0, (half*)&h);\n    return vload_half(0, (const half*)&h);\n}\n");
+        return name;
+    }
+
     boolean isEmpty() {
         return sources.isEmpty();
     }

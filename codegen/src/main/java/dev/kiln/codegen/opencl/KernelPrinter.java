@@ -149,6 +149,9 @@ final class KernelPrinter {
             case Stmt.LetStmt l -> varNames.computeIfAbsent(l.var().name(), names::fresh);
             case Stmt.Allocate a -> {
                 OpenClTypes.check(a.buffer().dtype(), "kernel " + f.name() + ", allocation " + a.buffer().name());
+                if (a.buffer().dtype() == ScalarType.F16)
+                    throw new OpenClException("kernel " + f.name() + ", allocation " + a.buffer().name() + ": a local f16 array needs the "
+                            + "cl_khr_fp16 extension; stage it in f32");
                 if (a.buffer().dtype() == ScalarType.F64) usesF64 = true;
                 allocNames.computeIfAbsent(a.buffer(), b -> names.fresh(b.name()));
             }
@@ -360,7 +363,8 @@ final class KernelPrinter {
             if (vt.lanes() > 1) throw new OpenClException("kernel " + f.name() + ": store of a " + vt.lanes() + "-lane value to the scalar index "
                     + st.index() + " of " + buf.name());
             String value = exprs.toMemory(t, st.value(), 1);
-            line(p + "[" + exprs.print(st.index()) + "] = " + value + ";");
+            if (t == ScalarType.F16) line("vstore_half(" + value + ", " + exprs.print(st.index()) + ", " + p + ");");
+            else line(p + "[" + exprs.print(st.index()) + "] = " + value + ";");
             return;
         }
         OpenClTypes.check(new Type(t, lanes), "kernel " + f.name());

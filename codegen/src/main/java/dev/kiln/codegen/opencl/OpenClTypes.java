@@ -25,9 +25,14 @@ final class OpenClTypes {
     }
 
     static void check(ScalarType t, String where) {
-        if (t == ScalarType.F16)
-            throw new OpenClException(where + ": f16 needs the cl_khr_fp16 extension, which this OpenCL device does not have "
-                    + "(PoCL has none); compute in f32 instead");
+        // f16 is a storage format here (vload_half/vstore_half are core OpenCL 1.2), computed in float.
+    }
+
+    /** f16 vectors and f16 local arrays would need cl_khr_fp16 (arithmetic and declarations on half). */
+    static void checkHalfStorage(Type t, String where) {
+        if (t.scalar() == ScalarType.F16 && t.lanes() > 1)
+            throw new OpenClException(where + ": a vector of f16 (" + t + ") needs the cl_khr_fp16 extension; f16 values are "
+                    + "loaded and stored one at a time (vload_half/vstore_half) and computed in float");
     }
 
     /** The C type of a scalar value in registers. */
@@ -42,7 +47,7 @@ final class OpenClTypes {
             case U16 -> "ushort";
             case U32 -> "uint";
             case U64 -> "ulong";
-            case F16 -> "half";
+            case F16 -> "float"; // computed in float, rounded to half precision after every operation
             case F32 -> "float";
             case F64 -> "double";
         };
@@ -50,7 +55,7 @@ final class OpenClTypes {
 
     /** The C type of an element in memory (bool is one byte). */
     static String memory(ScalarType t) {
-        return t == ScalarType.BOOL ? "uchar" : scalar(t);
+        return t == ScalarType.BOOL ? "uchar" : t == ScalarType.F16 ? "half" : scalar(t);
     }
 
     /** The C type of a value of type {@code t}: scalars as {@link #scalar}, vectors {@code floatN}, bool vectors {@code charN}. */

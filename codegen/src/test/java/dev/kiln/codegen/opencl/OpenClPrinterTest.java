@@ -67,11 +67,18 @@ class OpenClPrinterTest {
         return assertThrows(OpenClException.class, () -> OpenClPrinter.program(List.of(f))).getMessage();
     }
 
+    /** f16 is a storage format: scalar loads and stores through vload_half/vstore_half (no cl_khr_fp16), results rounded. */
     @Test
-    void refusesHalfPrecisionNamingTheExtension() {
+    void halfPrecisionIsStoredAsHalfAndComputedInFloat() {
         Buffer h = new Buffer("H", F16, 4);
-        String msg = refusal(new PrimFunc("half_kernel", List.of(h), new Stmt.Store(h, idx(0), new Expr.FloatImm(dev.kiln.irlow.Type.of(F16), 1))));
-        assertTrue(msg.contains("half_kernel") && msg.contains("cl_khr_fp16"), msg);
+        Expr x = new Expr.Load(h, idx(1));
+        String src = OpenClPrinter.program(List.of(new PrimFunc("half_kernel", List.of(h),
+                new Stmt.Store(h, idx(0), new Expr.Add(x, x)))));
+        assertTrue(src.contains("__global half* restrict H") && src.contains("vload_half(1, H)") && src.contains("vstore_half(")
+                && src.contains("kiln_round_half(") && !src.contains("#pragma OPENCL EXTENSION cl_khr_fp16"), src);
+        Expr v = new Expr.Load(h, new Expr.Ramp(idx(0), idx(1), 4));
+        String msg = refusal(new PrimFunc("half_vector", List.of(h), new Stmt.Store(h, new Expr.Ramp(idx(0), idx(1), 4), v)));
+        assertTrue(msg.contains("half_vector") && msg.contains("cl_khr_fp16"), msg);
     }
 
     @Test

@@ -25,6 +25,17 @@ public final class OpenClDevices {
 
     /** Every device of every platform, in platform order; a {@link TargetException} saying what to install when there is none. */
     public static List<OpenClDevice> list() {
+        List<OpenClDevice> known = cached;
+        if (known != null) return known;
+        known = List.copyOf(query());
+        cached = known;
+        return known;
+    }
+
+    /** The devices, read once per process: the platforms of a machine do not change while Kiln runs. */
+    private static volatile List<OpenClDevice> cached;
+
+    private static List<OpenClDevice> query() {
         List<OpenClDevice> out = new ArrayList<>();
         try {
             setExceptionsEnabled(true);

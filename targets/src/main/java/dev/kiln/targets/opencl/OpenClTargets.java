@@ -55,6 +55,15 @@ public final class OpenClTargets {
                 + (local.isEmpty() ? "" : "; devices here: " + String.join(", ", local.stream().map(OpenClDevice::slug).toList())));
     }
 
+    /** Whether {@code targetName} names an OpenCL device of this machine. */
+    public static boolean isLocal(String targetName) {
+        try {
+            return OpenClDevices.list().stream().anyMatch(d -> (PREFIX + ":" + d.slug()).equals(targetName));
+        } catch (TargetException e) {
+            return false;
+        }
+    }
+
     /** The target for a device of this machine, named after it so its tuning records stay its own. */
     public static GpuTarget of(OpenClDevice d) {
         int subGroup = d.isCpu() ? Math.max(1, d.preferredFloatVectorWidth()) : 32;

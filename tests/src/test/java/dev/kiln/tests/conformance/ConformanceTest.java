@@ -83,22 +83,43 @@ class ConformanceTest {
      */
     @Test
     void expectedPassesAlsoPassOnAarch64() throws IOException {
+        Assumptions.assumeTrue(aarch64Available(), "qemu-aarch64, aarch64-linux-gnu-gcc or /usr/aarch64-linux-gnu missing");
+        expectedPassesPassOn(AARCH64, "under qemu");
+    }
+
+    /**
+     * Every expected pass compiled for OpenCL (this machine's first device: PoCL's CPU device in
+     * CI) and run through the library's C ABI gives the expected outputs too. Skipped only when
+     * this machine has no OpenCL platform (scripts/test installs pocl-opencl-icd).
+     */
+    @Test
+    void expectedPassesAlsoPassOnOpenCl() throws IOException {
+        String target;
+        try {
+            target = dev.kiln.targets.Target.parse("opencl").name();
+        } catch (dev.kiln.targets.TargetException e) {
+            Assumptions.abort("no OpenCL device: " + e.getMessage());
+            return;
+        }
+        expectedPassesPassOn(target, "on OpenCL");
+    }
+
+    private void expectedPassesPassOn(String target, String how) throws IOException {
         Path root = ConformanceSuite.dataRoot();
         Assumptions.assumeTrue(Files.isDirectory(root.resolve("node")), "ONNX backend test data not found under " + root);
-        Assumptions.assumeFalse("report".equals(System.getProperty("kiln.conformance")), "the report run covers aarch64 itself");
-        Assumptions.assumeTrue(aarch64Available(), "qemu-aarch64, aarch64-linux-gnu-gcc or /usr/aarch64-linux-gnu missing");
+        Assumptions.assumeFalse("report".equals(System.getProperty("kiln.conformance")), "the report run covers " + target + " itself");
         Path expectedFile = repoRoot().resolve("tests/src/test/resources/conformance/expected-passes.txt");
         String filter = System.getProperty("kiln.conformance.filter");
         List<String> ids = Files.readAllLines(expectedFile).stream().map(String::strip)
                 .filter(x -> !x.isEmpty() && !x.startsWith("#") && (filter == null || x.matches(filter))).toList();
         int workers = Integer.getInteger("kiln.conformance.workers", Runtime.getRuntime().availableProcessors());
         long t0 = System.nanoTime();
-        List<CaseResult> results = ConformanceSuite.run(root, ids, workers, 300, AARCH64);
-        System.out.printf("conformance on %s under qemu: %d cases in %.1f s%n", AARCH64, ids.size(), (System.nanoTime() - t0) / 1e9);
+        List<CaseResult> results = ConformanceSuite.run(root, ids, workers, 300, target);
+        System.out.printf("conformance on %s %s: %d cases in %.1f s%n", target, how, ids.size(), (System.nanoTime() - t0) / 1e9);
         List<String> failures = results.stream().filter(r -> r.status() != Status.PASSED)
                 .map(r -> r.id() + ": " + r.status().name().toLowerCase() + ": " + r.reason()).toList();
         if (!failures.isEmpty())
-            fail(failures.size() + " case(s) that pass on this machine fail on " + AARCH64 + " under qemu:\n  " + String.join("\n  ", failures));
+            fail(failures.size() + " case(s) that pass on this machine fail on " + target + " " + how + ":\n  " + String.join("\n  ", failures));
     }
 
     static boolean aarch64Available() {

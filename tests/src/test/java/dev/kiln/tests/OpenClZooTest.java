@@ -1,0 +1,94 @@
+package dev.kiln.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.kiln.driver.Compare;
+import dev.kiln.driver.Compiler;
+import dev.kiln.driver.KilnLibrary;
+import dev.kiln.driver.OrtModel;
+import dev.kiln.frontend.zoo.Zoo;
+import dev.kiln.irhigh.Tensor;
+import dev.kiln.targets.Target;
+import dev.kiln.targets.TargetException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Correctness on OpenCL: every zoo model compiled with {@code --target opencl} (this machine's
+ * first OpenCL device: PoCL's CPU device in CI) and run through the library's C ABI gives ONNX
+ * Runtime's outputs within |a-b| <= 1e-4 + 1e-3|b|; and a broken OpenCL environment is a clear
+ * error from the C ABI. Skipped only when this machine has no OpenCL platform.
+ */
+class OpenClZooTest {
+    private static Target opencl;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void needsAnOpenClDevice() {
+        try {
+            opencl = Target.parse("opencl");
+        } catch (TargetException e) {
+            assumeTrue(false, "no OpenCL device here (" + e.getMessage() + ")");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"mlp", "mobilenetv2", "resnet18", "bert"})
+    void outputsMatchOnnxRuntime(String model) {
+        var lib = Compiler.compile("zoo:" + model, dir.resolve(model + ".so"), new Compiler.Options(opencl, Map.of(), null, false));
+        try (KilnLibrary kiln = new KilnLibrary(lib.library(), 1);
+             OrtModel ort = new OrtModel(Zoo.onnxBytes(model), 1)) {
+            Map<String, Tensor> inputs = kiln.randomInputs(1);
+            Map<String, Tensor> expected = ort.run(inputs);
+            Map<String, Tensor> actual = kiln.run(inputs);
+            assertEquals(expected.keySet(), actual.keySet(), "output names");
+            for (var e : expected.entrySet()) {
+                Compare c = Compare.of(actual.get(e.getKey()), e.getValue(), 1e-4, 1e-3);
+                assertTrue(c.ok(), model + " on " + opencl.name() + ", output " + e.getKey() + ": " + c.detail());
+            }
+        }
+    }
+
+    /**
+     * No ICD loader: the library still loads (it links nothing of OpenCL), and kiln_model_create
+     * fails saying what to install. The loader is hidden with a bind mount of /dev/null in a
+     * private mount namespace (needs root and unshare; skipped otherwise).
+     */
+    @Test
+    void aMissingIcdLoaderIsAClearErrorFromTheCAbi() throws Exception {
+        Path loader = Path.of("/usr/lib/x86_64-linux-gnu/libOpenCL.so.1");
+        assumeTrue(java.nio.file.Files.exists(loader) && Exec.onPath("unshare") && Exec.onPath("mount")
+                && "root".equals(System.getProperty("user.name")), "needs root, unshare and the Debian ICD loader path");
+        Path exe = Compiler.compile("zoo:mlp", dir.resolve("mlp"), new Compiler.Options(opencl, Map.of(), null, false,
+                dev.kiln.schedules.space.ConfigSource.DEFAULTS, dev.kiln.codegen.Packaging.EXECUTABLE, null)).library();
+        Path real = loader.toRealPath();
+        Exec.Result r = Exec.run(List.of("unshare", "-m", "sh", "-c", "mount --bind /dev/null '" + real + "' && exec '" + exe + "'"), 60);
+        assumeTrue(!r.both().contains("mount:") && !r.both().contains("unshare:"), "cannot make a private mount namespace here: " + r.both());
+        assertEquals(1, r.code(), r.both());
+        assertTrue(r.both().contains("cannot open the OpenCL ICD loader libOpenCL.so.1") && r.both().contains("ocl-icd-libopencl1"), r.both());
+    }
+
+    /** A device that is not there: kiln_model_create returns NULL and kiln_model_last_error says why, through a program. */
+    @Test
+    void aMissingDeviceIsAClearErrorFromTheCAbi() throws Exception {
+        Path exe = Compiler.compile("zoo:mlp", dir.resolve("mlp"), new Compiler.Options(opencl, Map.of(), null, false,
+                dev.kiln.schedules.space.ConfigSource.DEFAULTS, dev.kiln.codegen.Packaging.EXECUTABLE, null)).library();
+        ProcessBuilder pb = new ProcessBuilder(List.of(exe.toString(), "--output-dir", dir.resolve("out").toString()));
+        pb.environment().put("KILN_OPENCL_DEVICE", "99");
+        Process p = pb.redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(1, p.waitFor(), out);
+        assertTrue(out.contains("kiln_model_create") && out.contains("KILN_OPENCL_DEVICE=99") && out.contains("OpenCL device"), out);
+        assertTrue(!dir.resolve("out").resolve("output.npy").toFile().exists(), "nothing should be written");
+    }
+}
