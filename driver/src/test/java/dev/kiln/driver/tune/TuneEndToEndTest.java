@@ -223,6 +223,48 @@ class TuneEndToEndTest {
         assertFalse(compiled.contains("0 kernels use tuned configs"), compiled);
     }
 
+    /**
+     * OpenCL (this machine's first device, PoCL in CI): candidates are one-kernel OpenCL libraries
+     * measured in the runner like CPU ones, every default config runs, the records are the
+     * device's, and {@code kiln compile --db} for the target picks them up.
+     */
+    @Test
+    void tuneForOpenCl(@TempDir Path dir) {
+        Target target;
+        try {
+            target = Target.parse("opencl");
+        } catch (dev.kiln.targets.TargetException e) {
+            org.junit.jupiter.api.Assumptions.abort("no OpenCL device here: " + e.getMessage());
+            return;
+        }
+        String db = "jdbc:sqlite:" + dir.resolve("cl.db");
+        Run tune = kiln("tune", "zoo:mlp", "--target", "opencl", "--trials", "6", "--db", db, "--plot", dir.resolve("cl.png").toString());
+        assertEquals(0, tune.code(), tune.err());
+        try (TuningDatabase d = TuningDatabase.open(db)) {
+            assertEquals(6, d.count());
+            for (TaskExtractor.Task t : TaskExtractor.fromModel("zoo:mlp", Map.of(), target, GraphPipeline.passes(target)).tasks()) {
+                List<TuningRecord> rs = d.records(target.name(), t.key());
+                assertFalse(rs.isEmpty(), "no record of " + t.key());
+                assertTrue(rs.getFirst().ok(), rs.getFirst().errorCode() + ": " + rs.getFirst().errorMessage());
+                for (TuningRecord r : rs) if (r.ok()) assertTrue(r.costsSeconds().stream().allMatch(c -> c > 0), "costs " + r.costsSeconds());
+            }
+        }
+        PrintStream saved = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        StringWriter err = new StringWriter();
+        int code;
+        try {
+            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            code = Main.execute(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
+                    "compile", "zoo:mlp", "--target", "opencl", "--db", db, "-o", dir.resolve("m.so").toString());
+        } finally {
+            System.setOut(saved);
+        }
+        String compiled = captured.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, err.toString());
+        assertTrue(compiled.contains("kernels use tuned configs") && !compiled.contains("0 kernels use tuned configs"), compiled);
+    }
+
     private static boolean onPath(String tool) {
         for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
             if (!d.isEmpty() && Files.isExecutable(Path.of(d, tool))) return true;
