@@ -27,7 +27,8 @@ final class CompileCommand implements Callable<Integer> {
     Path output;
 
     @Option(names = "--target", defaultValue = "host", description = "x86_64-avx512, x86_64-avx2, aarch64-neon[:CPU] (CPU: "
-            + "cortex-a53, cortex-a72 (default), cortex-a76, neoverse-n1, neoverse-v1, apple-m1) or host (default: ${DEFAULT-VALUE})")
+            + "cortex-a53, cortex-a72 (default), cortex-a76, neoverse-n1, neoverse-v1, apple-m1), opencl[:PROFILE|DEVICE] "
+            + "(see 'kiln devices') or host (default: ${DEFAULT-VALUE})")
     String target;
 
     @Option(names = "--emit", defaultValue = "lib", paramLabel = "lib|exe", description = "lib: OUT.so and OUT.h (default); "
