@@ -2,7 +2,7 @@ package dev.kiln.codegen;
 
 import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.TargetException;
-import java.io.File;
+import dev.kiln.targets.cpu.ProgramRuntime;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Where the system side of a CPU target comes from: the C library and OpenMP runtime a model
@@ -75,7 +74,7 @@ public record Toolchain(CpuTarget target, Path sysroot) {
      */
     public String cCompiler() {
         String cc = target.arch().equals(CpuTarget.hostArch()) ? "cc" : target.multiarch() + "-gcc";
-        if (onPath(cc).isPresent()) return cc;
+        if (ProgramRuntime.onPath(cc).isPresent()) return cc;
         String pkg = cc.equals("cc") ? "gcc" : "gcc-" + target.multiarch();
         throw new TargetException("--emit exe for " + target.name() + " needs a C compiler for the program's main: '" + cc
                 + "' was not found on PATH (install the Debian package " + pkg + ")");
@@ -88,16 +87,6 @@ public record Toolchain(CpuTarget target, Path sysroot) {
             case "aarch64" -> "arm64";
             default -> t.arch();
         };
-    }
-
-    static Optional<Path> onPath(String program) {
-        String path = System.getenv().getOrDefault("PATH", "/usr/local/bin:/usr/bin:/bin");
-        for (String dir : path.split(File.pathSeparator)) {
-            if (dir.isEmpty()) continue;
-            Path p = Path.of(dir, program);
-            if (Files.isExecutable(p)) return Optional.of(p);
-        }
-        return Optional.empty();
     }
 
     /** gcc's own library directories, /usr/lib/gcc[-cross]/&lt;multiarch&gt;/&lt;version&gt;/, newest version first. */

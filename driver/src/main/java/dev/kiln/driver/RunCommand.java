@@ -54,7 +54,7 @@ final class RunCommand implements Callable<Integer> {
             for (var e : out.entrySet()) {
                 System.out.println("output " + e.getKey() + ": " + describe(e.getValue()) + " " + summary(e.getValue()));
                 if (outputDir != null) {
-                    Path p = outputDir.resolve(sanitize(e.getKey()) + ".npy");
+                    Path p = outputDir.resolve(Npy.fileName(e.getKey()));
                     Npy.write(p, e.getValue());
                     System.out.println("  wrote " + p);
                 }
@@ -81,10 +81,5 @@ final class RunCommand implements Callable<Integer> {
 
     private static String describe(Tensor t) {
         return t.dtype().numpyName + t.shape();
-    }
-
-    private static String sanitize(String name) {
-        String s = name.replaceAll("[^A-Za-z0-9_.-]", "_");
-        return s.isEmpty() || s.equals(".") || s.equals("..") ? "output" : s;
     }
 }

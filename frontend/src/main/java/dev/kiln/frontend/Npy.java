@@ -56,6 +56,16 @@ public final class Npy {
     }
 
     /** Writes atomically (temp file + rename). */
+    /**
+     * The file a tensor named {@code name} is written to in an output directory, by {@code kiln run}
+     * and by compiled programs (kiln_main.c keeps the same rule): every character outside
+     * [A-Za-z0-9_.-] becomes '_', and a name left empty, "." or ".." becomes "output".
+     */
+    public static String fileName(String name) {
+        String s = name.replaceAll("[^A-Za-z0-9_.-]", "_");
+        return (s.isEmpty() || s.equals(".") || s.equals("..") ? "output" : s) + ".npy";
+    }
+
     public static void write(Path file, Tensor t) {
         StringBuilder shape = new StringBuilder("(");
         for (int i = 0; i < t.shape().rank(); i++) shape.append(t.shape().dim(i)).append(t.shape().rank() == 1 ? "," : i + 1 < t.shape().rank() ? ", " : "");

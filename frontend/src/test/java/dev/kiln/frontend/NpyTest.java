@@ -20,6 +20,15 @@ class NpyTest {
     @TempDir
     Path dir;
 
+    /** The rule kiln run and compiled programs share for an output's file name. */
+    @Test
+    void outputFilesAreSanitizedNames() {
+        assertEquals("y.npy", Npy.fileName("y"));
+        assertEquals("conv_1_out.0.npy", Npy.fileName("conv/1:out.0"));
+        assertEquals("output.npy", Npy.fileName(".."));
+        assertEquals("output.npy", Npy.fileName(""));
+    }
+
     @Test
     void roundTripsEveryDtype() {
         for (DType t : DType.values()) {

@@ -31,13 +31,13 @@ public interface DeviceRuntime {
     /** The runtime that can run programs built for {@code target} here, or a {@link TargetException} saying what to install. */
     static DeviceRuntime forTarget(Target target) {
         return switch (target) {
-            case CpuTarget cpu when cpu.canRunOnHost() -> ProgramRuntime.host(cpu);
+            case CpuTarget cpu when cpu.canRunOnHost() -> ProgramRuntime.host();
             case CpuTarget cpu when cpu.arch().equals("aarch64") -> ProgramRuntime.qemu(cpu);
             case CpuTarget cpu -> throw new TargetException("programs for " + cpu.name() + " cannot run on this machine ("
                     + CpuTarget.hostArch() + (cpu.arch().equals(CpuTarget.hostArch()) ? ", without the CPU features " + cpu.features() : "")
                     + "); run them on a machine of that kind");
             // An OpenCL program is a host program that drives the device through the ICD loader.
-            case GpuTarget gpu when gpu.canRunOnHost() -> ProgramRuntime.host(CpuTarget.host());
+            case GpuTarget gpu when gpu.canRunOnHost() -> ProgramRuntime.host();
             case GpuTarget gpu -> throw new TargetException("programs for " + gpu.name() + " cannot run on this machine: it has no such "
                     + "device (see 'kiln devices')");
         };

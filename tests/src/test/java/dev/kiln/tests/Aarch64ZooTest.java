@@ -111,7 +111,7 @@ class Aarch64ZooTest {
         assertEquals(0, r.code(), model + " static program under qemu -cpu " + cpu + " failed: " + r.both());
 
         for (var e : ref.expected().entrySet()) {
-            Path p = outDir.resolve(e.getKey().replaceAll("[^A-Za-z0-9_.-]", "_") + ".npy");
+            Path p = outDir.resolve(Npy.fileName(e.getKey()));
             assertTrue(Files.exists(p), "the program wrote no " + p.getFileName() + ": " + r.both());
             assertMatches(Npy.read(p), e.getValue(), model + " on " + cpu + " as a static program, output " + e.getKey());
         }

@@ -33,8 +33,7 @@ final class Exec {
     }
 
     static boolean onPath(String tool) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) if (!d.isEmpty() && Files.isExecutable(Path.of(d, tool))) return true;
-        return false;
+        return dev.kiln.targets.cpu.ProgramRuntime.onPath(tool).isPresent();
     }
 
     private static String read(java.io.InputStream in) {

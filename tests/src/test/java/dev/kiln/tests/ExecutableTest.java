@@ -124,7 +124,7 @@ class ExecutableTest {
         try (KilnLibrary lib = new KilnLibrary(LIBRARY.get(model), 1)) {
             Map<String, Tensor> expected = lib.run(lib.randomInputs(3));
             for (var e : expected.entrySet()) {
-                Tensor actual = Npy.read(dir.resolve(e.getKey().replaceAll("[^A-Za-z0-9_.-]", "_") + ".npy"));
+                Tensor actual = Npy.read(dir.resolve(Npy.fileName(e.getKey())));
                 assertEquals(e.getValue().dtype(), actual.dtype(), model + " output " + e.getKey() + " dtype");
                 assertEquals(e.getValue().shape(), actual.shape(), model + " output " + e.getKey() + " shape");
                 assertArrayEquals(e.getValue().toBytes(), actual.toBytes(), model + " output " + e.getKey()

@@ -122,7 +122,7 @@ public final class ProgramRunner implements CandidateRunner {
         }
         byte[][] actual = new byte[outs.size()][];
         for (int i = 0; i < outs.size(); i++) {
-            Path f = outDir.resolve(fileName(outs.get(i).name()));
+            Path f = outDir.resolve(Npy.fileName(outs.get(i).name()));
             try {
                 actual[i] = Npy.read(f).toBytes();
             } catch (KilnException e) {
@@ -172,13 +172,6 @@ public final class ProgramRunner implements CandidateRunner {
     private static Tensor tensor(TensorSpec spec, byte[] bytes) {
         long[] dims = spec.shape().stream().mapToLong(Long::longValue).toArray();
         return Tensor.fromBytes(DType.fromNumpy(ModuleSpec.dtypeName(spec.dtype())), Shape.of(dims), bytes);
-    }
-
-    /** The file a program writes an output to: its name with every character outside [A-Za-z0-9_.-] as '_'. */
-    static String fileName(String output) {
-        String name = output.replaceAll("[^A-Za-z0-9_.-]", "_");
-        if (name.isEmpty() || name.equals(".") || name.equals("..")) name = "output";
-        return name + ".npy";
     }
 
     /**

@@ -35,8 +35,8 @@ public final class ProgramRuntime implements DeviceRuntime {
         this.emulated = emulated;
     }
 
-    /** Programs for {@code target}, which this machine runs natively. */
-    public static ProgramRuntime host(CpuTarget target) {
+    /** Programs this machine runs natively. */
+    public static ProgramRuntime host() {
         return new ProgramRuntime(List.of(), "this machine (" + CpuTarget.hostArch() + ")", false);
     }
 
@@ -52,9 +52,14 @@ public final class ProgramRuntime implements DeviceRuntime {
 
     /** qemu-aarch64 on PATH, if installed. */
     public static Optional<Path> qemuPath() {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+        return onPath("qemu-aarch64");
+    }
+
+    /** An executable {@code program} in a directory of PATH, as a shell would find it. */
+    public static Optional<Path> onPath(String program) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/local/bin:/usr/bin:/bin").split(File.pathSeparator)) {
             if (dir.isEmpty()) continue;
-            Path p = Path.of(dir, "qemu-aarch64");
+            Path p = Path.of(dir, program);
             if (Files.isExecutable(p)) return Optional.of(p);
         }
         return Optional.empty();

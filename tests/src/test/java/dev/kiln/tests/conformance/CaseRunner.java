@@ -12,6 +12,7 @@ import dev.kiln.frontend.onnx.OnnxProto.TensorProto;
 import dev.kiln.frontend.onnx.OnnxProto.ValueInfoProto;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.irhigh.Tensor;
+import dev.kiln.schedules.space.ConfigSource;
 import dev.kiln.targets.DeviceRuntime;
 import dev.kiln.targets.Target;
 import dev.kiln.tests.conformance.CaseResult.Status;
@@ -103,7 +104,6 @@ public final class CaseRunner {
         Set<String> bound = new LinkedHashSet<>();
         boolean inProcess = target.canRunOnHost();
         Path so = work.resolve(c.suite() + "-" + c.name() + (inProcess ? ".so" : ""));
-        Compiler.Options base = new Compiler.Options(target, Map.of(), null, false);
         try {
             while (true) {
                 try {
@@ -111,7 +111,7 @@ public final class CaseRunner {
                     for (int i = 0; i < inputNames.size(); i++)
                         if (!bound.contains(inputNames.get(i)) && !staticInputs.contains(inputNames.get(i))) shapes.put(inputNames.get(i), sets.get(0).inputs.get(i).shape().longDims());
                     String path = bound.isEmpty() ? c.model().toString() : bindInputs(c, model, inputNames, bound, sets.get(0)).toString();
-                    Compiler.compile(path, so, new Compiler.Options(target, shapes, null, false, base.configs(),
+                    Compiler.compile(path, so, new Compiler.Options(target, shapes, null, false, ConfigSource.DEFAULTS,
                             inProcess ? Packaging.LIBRARY : Packaging.STATIC_EXECUTABLE, null));
                     break;
                 } catch (KilnException e) {
@@ -172,7 +172,7 @@ public final class CaseRunner {
             DeviceRuntime.forTarget(target).run(program, files, outDir, 1, 0, 120);
             Map<String, Tensor> out = new LinkedHashMap<>();
             for (String name : outputNames) {
-                Path f = outDir.resolve(sanitize(name) + ".npy");
+                Path f = outDir.resolve(Npy.fileName(name));
                 if (Files.exists(f)) out.put(name, Npy.read(f));
             }
             return out;
@@ -181,12 +181,6 @@ public final class CaseRunner {
         } finally {
             deleteTree(dir);
         }
-    }
-
-    /** The file name the program gives an output (kiln_main.c's rule). */
-    private static String sanitize(String name) {
-        String s = name.replaceAll("[^A-Za-z0-9_.-]", "_");
-        return s.isEmpty() || s.equals(".") || s.equals("..") ? "output" : s;
     }
 
     private static void deleteTree(Path dir) {

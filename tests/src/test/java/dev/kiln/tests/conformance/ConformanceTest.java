@@ -138,8 +138,7 @@ class ConformanceTest {
 
     static boolean aarch64Available() {
         return dev.kiln.targets.cpu.ProgramRuntime.qemuPath().isPresent() && Files.isDirectory(Path.of("/usr/aarch64-linux-gnu/lib"))
-                && java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
-                        .anyMatch(d -> Files.isExecutable(Path.of(d, "aarch64-linux-gnu-gcc")));
+                && dev.kiln.targets.cpu.ProgramRuntime.onPath("aarch64-linux-gnu-gcc").isPresent();
     }
 
     /** The repository root: the first folder upwards holding mvnw (the tests run in tests/). */
