@@ -36,21 +36,34 @@ public final class Bench {
     public static Result run(KilnLibrary kiln, OrtModel ort, Map<String, Tensor> inputs, int warmup, int runs, long pauseMs) {
         kiln.prepare(inputs);
         ort.prepare(inputs);
-        for (int i = 0; i < warmup; i++) {
-            kiln.runPrepared();
-            ort.runPrepared();
-        }
-        double[] k = new double[runs], o = new double[runs];
-        for (int i = 0; i < runs; i++) {
-            // Alternate which goes first so neither always runs on a cache warmed by the other.
-            if (i % 2 == 0) {
-                k[i] = time(kiln::runPrepared, pauseMs);
-                o[i] = time(ort::runPrepared, pauseMs);
-            } else {
-                o[i] = time(ort::runPrepared, pauseMs);
-                k[i] = time(kiln::runPrepared, pauseMs);
+        double[][] t = alternate(java.util.List.of(kiln::runPrepared, ort::runPrepared), warmup, runs, pauseMs);
+        Agreement c = compare(kiln, ort);
+        return new Result(median(t[0]), median(t[1]), Arrays.stream(t[0]).min().orElse(0), Arrays.stream(t[1]).min().orElse(0), runs,
+                c.maxAbsError(), c.ok());
+    }
+
+    /**
+     * Times each of {@code runners} {@code runs} times, one run of each in turn, the order rotating
+     * every round so that none always runs on a cache warmed by another; {@code warmup} untimed
+     * rounds first. Returns the milliseconds, {@code [runner][run]}.
+     */
+    static double[][] alternate(java.util.List<Runnable> runners, int warmup, int runs, long pauseMs) {
+        int n = runners.size();
+        for (int i = 0; i < warmup; i++) runners.forEach(Runnable::run);
+        double[][] t = new double[n][runs];
+        for (int i = 0; i < runs; i++)
+            for (int j = 0; j < n; j++) {
+                int r = (i + j) % n;
+                t[r][i] = time(runners.get(r), pauseMs);
             }
-        }
+        return t;
+    }
+
+    /** Whether outputs matched, and the largest absolute difference. */
+    record Agreement(boolean ok, double maxAbsError) {}
+
+    /** Kiln's last outputs against ONNX Runtime's (run once more), by the conformance tolerance; the worst error over all outputs. */
+    static Agreement compare(KilnLibrary kiln, OrtModel ort) {
         Map<String, Tensor> kout = kiln.outputs();
         Map<String, Tensor> oout = ort.runPrepared();
         double maxErr = 0;
@@ -62,7 +75,7 @@ public final class Bench {
             match &= c.ok();
             maxErr = Math.max(maxErr, c.maxAbsError());
         }
-        return new Result(median(k), median(o), Arrays.stream(k).min().orElse(0), Arrays.stream(o).min().orElse(0), runs, maxErr, match);
+        return new Agreement(match, maxErr);
     }
 
     private static double time(Runnable r, long pauseMs) {

@@ -23,6 +23,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--shape", paramLabel = "SHAPE", description = "the operator's sizes, with --op")
     String shape;
 
+    @Option(names = "--target", defaultValue = "host", description = "with --op: compile for this target (e.g. opencl) and time it next to the host CPU's kernel (default: ${DEFAULT-VALUE})")
+    String target;
+
     @Option(names = "--peak-gflops", defaultValue = "106", description = "FMA peak of one thread in GFLOP/s, for --op's percentages (default: ${DEFAULT-VALUE}, measured on the reference AMD EPYC, see docs/performance.md)")
     double peakGflops;
 
@@ -58,8 +61,9 @@ final class BenchCommand implements Callable<Integer> {
         if (op != null) {
             if (shape == null) throw new KilnException("--op needs --shape (e.g. --op matmul --shape 1024x1024x1024)");
             if (library != null || model != null) throw new KilnException("--op builds its own one-node model: give no LIB.so or --model");
-            return OpBench.run(op, shape, threads, warmup, runs, peakGflops, dumpDir);
+            return OpBench.run(op, shape, dev.kiln.targets.Target.parse(target), threads, warmup, runs, peakGflops, dumpDir);
         }
+        if (!target.equals("host")) throw new KilnException("--target is for --op: a library already knows its target");
         if (library == null || model == null) throw new KilnException("give LIB.so and --model MODEL (or --op and --shape)");
         byte[] onnx = onnxBytes(model);
         try (KilnLibrary kiln = new KilnLibrary(library, threads); OrtModel ort = new OrtModel(onnx, threads)) {

@@ -80,8 +80,12 @@ final class OpBench {
         }
     }
 
-    /** Compiles, times and prints; returns the exit code (1 when the outputs differ). */
-    static int run(String op, String shape, int threads, int warmup, int runs, double peakPerThread, Path dumpDir) {
+    /**
+     * Compiles, times and prints; returns the exit code (1 when the outputs differ). A target
+     * other than this machine's CPU (an OpenCL device here) is timed next to Kiln's kernel for
+     * the host CPU and ONNX Runtime, all three alternating in this process.
+     */
+    static int run(String op, String shape, Target target, int threads, int warmup, int runs, double peakPerThread, Path dumpDir) {
         Op o = build(op, shape);
         Path dir;
         try {
@@ -89,29 +93,50 @@ final class OpBench {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        boolean host = target instanceof dev.kiln.targets.CpuTarget;
         try {
             Path model = dir.resolve("op.onnx");
             OnnxWriter.write(o.graph(), model);
-            Compiler.compile(model.toString(), dir.resolve("op.so"), new Compiler.Options(Target.host(), Map.of(), dumpDir, false));
+            Compiler.compile(model.toString(), dir.resolve("op.so"), new Compiler.Options(target, Map.of(), dumpDir, false));
+            if (!host) Compiler.compile(model.toString(), dir.resolve("op-host.so"), new Compiler.Options(Target.host(), Map.of(), null, false));
             byte[] onnx = Files.readAllBytes(model);
-            try (KilnLibrary kiln = new KilnLibrary(dir.resolve("op.so"), threads); OrtModel ort = new OrtModel(onnx, threads)) {
-                var r = Bench.run(kiln, ort, kiln.randomInputs(0), warmup, runs, threads > 1 ? Bench.DEFAULT_PAUSE_MS : 0);
+            try (KilnLibrary kiln = new KilnLibrary(dir.resolve("op.so"), threads);
+                 KilnLibrary cpu = host ? null : new KilnLibrary(dir.resolve("op-host.so"), threads);
+                 OrtModel ort = new OrtModel(onnx, threads)) {
+                var inputs = kiln.randomInputs(0);
+                long pause = threads > 1 ? Bench.DEFAULT_PAUSE_MS : 0;
+                kiln.prepare(inputs);
+                ort.prepare(inputs);
+                List<Runnable> runners = new java.util.ArrayList<>(List.of(kiln::runPrepared, ort::runPrepared));
+                if (cpu != null) {
+                    cpu.prepare(inputs);
+                    runners.add(cpu::runPrepared);
+                }
+                double[][] t = Bench.alternate(runners, warmup, runs, pause);
+                var agree = Bench.compare(kiln, ort);
                 double peak = peakPerThread * threads;
-                double kg = o.flops() / (r.kilnMedianMs() * 1e6), og = o.flops() / (r.ortMedianMs() * 1e6);
                 System.out.printf("%s, %d thread(s), %d runs alternating after %d warm-up runs%n", o.describe(), threads, runs, warmup);
-                System.out.printf("  kiln         median %9.3f ms  %8.1f GFLOP/s  %5.1f%% of peak%n", r.kilnMedianMs(), kg, 100 * kg / peak);
-                System.out.printf("  onnxruntime  median %9.3f ms  %8.1f GFLOP/s  %5.1f%% of peak%n", r.ortMedianMs(), og, 100 * og / peak);
-                System.out.printf("  ratio kiln/onnxruntime (medians): %.3f%n", r.ratio());
+                String label = host ? "kiln" : "kiln " + target.name();
+                line(label, Bench.median(t[0]), o.flops(), peak, host);
+                if (cpu != null) line("kiln " + Target.host().name(), Bench.median(t[2]), o.flops(), peak, true);
+                line("onnxruntime", Bench.median(t[1]), o.flops(), peak, true);
+                System.out.printf("  ratio %s/onnxruntime (medians): %.3f%n", label, Bench.median(t[0]) / Bench.median(t[1]));
                 System.out.printf("  peak: %.0f GFLOP/s = %.0f per thread x %d, a constant (--peak-gflops), not measured in this run%n",
                         peak, peakPerThread, threads);
-                System.out.printf("  outputs %s (max |kiln - onnxruntime| = %.3g)%n", r.outputsMatch() ? "match" : "DIFFER", r.maxAbsError());
-                return r.outputsMatch() ? 0 : 1;
+                if (!host) System.out.printf("  %s runs on its own device threads (--threads sets the CPU libraries' threads only)%n", target.name());
+                System.out.printf("  outputs %s (max |%s - onnxruntime| = %.3g)%n", agree.ok() ? "match" : "DIFFER", label, agree.maxAbsError());
+                return agree.ok() ? 0 : 1;
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
             deleteTree(dir);
         }
+    }
+
+    private static void line(String label, double ms, double flops, double peak, boolean cpu) {
+        double g = flops / (ms * 1e6);
+        System.out.printf("  %-26s median %9.3f ms  %8.1f GFLOP/s%s%n", label, ms, g, cpu ? String.format("  %5.1f%% of CPU peak", 100 * g / peak) : "");
     }
 
     private static long[] dims(String shape, String sep) {

@@ -295,7 +295,9 @@ final class ExprPrinter {
         }
         Expr base = denseBase(index);
         String raw;
-        if (base != null) {
+        if (k.vectorLanes(buf) > 1) {
+            raw = k.vectorElement(buf, base);
+        } else if (base != null) {
             raw = "vload" + lanes + "(0, " + pointerPlus(p, base) + ")";
         } else {
             List<String> lanesText = new ArrayList<>();

@@ -46,6 +46,7 @@ final class KernelPrinter {
     private final Map<String, String> varNames = new HashMap<>();
     private final Map<Buffer, String> paramNames = new LinkedHashMap<>();
     private final Map<Buffer, String> allocNames = new LinkedHashMap<>();
+    private Map<Buffer, Integer> vectorArrays = Map.of();
     private final Deque<Map<String, String>> buffers = new ArrayDeque<>();
     private final Map<String, Integer> bound = new HashMap<>();
     private final Map<String, Interval> ranges = new HashMap<>();
@@ -85,6 +86,16 @@ final class KernelPrinter {
         return n;
     }
 
+    /** The lanes of a private array declared as a vector array ({@link VectorArrays}), or 0. */
+    int vectorLanes(Buffer b) {
+        return vectorArrays.getOrDefault(b, 0);
+    }
+
+    /** The element of vector array {@code b} that a dense vector index with first lane {@code base} addresses. */
+    String vectorElement(Buffer b, Expr base) {
+        return bufferName(b) + "[" + exprs.print(Simplify.expr(VectorArrays.quotient(base, vectorLanes(b)))) + "]";
+    }
+
     Map<String, Interval> ranges() {
         return ranges;
     }
@@ -113,6 +124,7 @@ final class KernelPrinter {
             buffers.peek().put(p.name(), n);
         }
         assignNames(f.body());
+        vectorArrays = VectorArrays.find(f.body());
         Set<String> stored = new HashSet<>();
         Vars.anyStmt(f.body(), s -> {
             if (s instanceof Stmt.Store st) stored.add(st.buffer().name());
@@ -341,7 +353,9 @@ final class KernelPrinter {
                 openBlock();
                 declare(name);
             }
-            line(memory(buf.dtype()) + " " + name + "[" + buf.size() + "];");
+            int w = vectorLanes(buf);
+            line(w > 1 ? memoryVector(buf.dtype(), w) + " " + name + "[" + buf.size() / w + "];"
+                    : memory(buf.dtype()) + " " + name + "[" + buf.size() + "];");
         }
         Map<String, String> scope = new HashMap<>(buffers.peek());
         scope.put(buf.name(), name);
@@ -370,6 +384,10 @@ final class KernelPrinter {
         OpenClTypes.check(new Type(t, lanes), "kernel " + f.name());
         String value = exprs.toMemory(t, st.value(), lanes);
         Expr base = ExprPrinter.denseBase(st.index());
+        if (vectorLanes(buf) > 1) {
+            line(vectorElement(buf, base) + " = " + value + ";");
+            return;
+        }
         if (base != null) {
             line("vstore" + lanes + "(" + value + ", 0, " + exprs.pointerPlus(p, base) + ");");
             return;

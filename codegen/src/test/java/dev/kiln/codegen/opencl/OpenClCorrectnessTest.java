@@ -275,6 +275,38 @@ class OpenClCorrectnessTest {
         assertTrue(src.contains("vload16(") && src.contains("vstore16("), src);
     }
 
+    /**
+     * A thread's register tile of 2 x 8 accumulators, each row summed over 16 steps as one float8
+     * vector: declared as a float8 array. With {@code scalarRead}, one extra scalar read of the
+     * tile keeps it a float array; both agree with the interpreter.
+     */
+    static PrimFunc registerTile(boolean scalarRead) {
+        int threads = 4, k = 16;
+        Buffer x = new Buffer("X", F32, threads * k * 8), y = new Buffer("Y", F32, threads * 16 + threads);
+        Buffer acc = new Buffer("acc", F32, 16, MemoryScope.REGISTER);
+        Expr.Var t = var("t"), r = var("r"), c = var("c"), rz = var("r.zero"), cz = var("c.zero"), kk = var("k");
+        Expr.Var ro = var("r.out"), co = var("c.out");
+        Stmt zero = loop(rz, 2, ForKind.UNROLLED, loop(cz, 8, ForKind.VECTORIZED, store(acc, add(mul(rz, idx(8)), cz), f32(0))));
+        Expr at = add(mul(r, idx(8)), c);
+        Stmt update = loop(kk, k, ForKind.SERIAL, loop(r, 2, ForKind.UNROLLED, loop(c, 8, ForKind.VECTORIZED,
+                store(acc, at, add(load(acc, at), mul(load(x, add(add(mul(t, idx(k * 8L)), mul(kk, idx(8))), c)), new Expr.Cast(Type.of(F32), add(r, idx(1)))))))));
+        Expr out = add(mul(ro, idx(8)), co);
+        Stmt copyOut = loop(ro, 2, ForKind.UNROLLED, loop(co, 8, ForKind.VECTORIZED, store(y, add(mul(t, idx(16)), out), load(acc, out))));
+        List<Stmt> body = new ArrayList<>(List.of(zero, update, copyOut));
+        if (scalarRead) body.add(store(y, add(idx(threads * 16L), t), load(acc, idx(5))));
+        Stmt kernel = loop(t, threads, ForKind.GPU_THREAD_X, new Stmt.Allocate(acc, new Stmt.Seq(body)));
+        return VectorizeLoops.run(new PrimFunc("register_tile", List.of(x, y), kernel));
+    }
+
+    @Test
+    void registerTilesOfWholeVectorsAreVectorArrays() {
+        int n = 4 * 16 * 8, m = 4 * 16 + 4;
+        String vectors = checkAgainstInterpreter(registerTile(false), List.of(inputs(n, 11), new float[m]));
+        assertTrue(vectors.contains("float8 acc[2];") && vectors.contains("acc[r] = acc[r] + "), vectors);
+        String scalars = checkAgainstInterpreter(registerTile(true), List.of(inputs(n, 11), new float[m]));
+        assertTrue(scalars.contains("float acc[16];") && scalars.contains("vload8(0, acc + "), scalars);
+    }
+
     /** Each block stages its elements in __local memory, waits at a barrier, and writes them reversed and doubled. */
     static PrimFunc blockReverse(long blocks, long threads) {
         Buffer a = new Buffer("A", F32, blocks * threads), b = new Buffer("B", F32, blocks * threads);

@@ -100,9 +100,11 @@ class GpuSchedulesTest {
     void matmulIsRegisterTiled() {
         Kernel k = gpuKernel(op("MatMul").in(rand(2, 33, 40)).in(rand(2, 40, 50)));
         LaunchExtents l = launch(k);
-        // 4x4 outputs per thread; 9 x 13 such tiles take 16 x 16 threads, one block per batch.
-        assertEquals(new LaunchExtents.Dim3(16, 16, 1), l.block());
-        assertEquals(new LaunchExtents.Dim3(1, 2, 1), l.grid());
+        // 8x8 outputs per thread (twice the float4 the device prefers); 5 x 7 such tiles take 8 x 8
+        // threads, one block per batch; two blocks for 4 compute units are too few, so the columns
+        // get half the threads (a block stays one 32-thread warp): 2 x 2 blocks.
+        assertEquals(new LaunchExtents.Dim3(4, 8, 1), l.block());
+        assertEquals(new LaunchExtents.Dim3(2, 2, 1), l.grid());
         List<MemoryScope> scopes = allocations(k.func().body());
         assertTrue(scopes.contains(MemoryScope.REGISTER), "accumulators and fragments in registers: " + scopes);
         gpuKernel(op("MatMul").in(rand(7, 13)).constant(rand(13, 64))); // B packed into panels
