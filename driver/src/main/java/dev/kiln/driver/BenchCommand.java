@@ -35,6 +35,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "MODEL", description = "the model it was compiled from (file.onnx or zoo:NAME), run by ONNX Runtime")
     String model;
 
+    @Option(names = "--baseline", paramLabel = "OTHER.so", description = "another library of the same model (e.g. untuned), "
+            + "timed in the same alternation: prints both medians and their ratio")
+    Path baseline;
+
     @Option(names = "--threads", defaultValue = "1", description = "threads for both (default: ${DEFAULT-VALUE})")
     int threads;
 
@@ -66,6 +70,7 @@ final class BenchCommand implements Callable<Integer> {
         if (!target.equals("host")) throw new KilnException("--target is for --op: a library already knows its target");
         if (library == null || model == null) throw new KilnException("give LIB.so and --model MODEL (or --op and --shape)");
         byte[] onnx = onnxBytes(model);
+        if (baseline != null) return withBaseline(onnx);
         try (KilnLibrary kiln = new KilnLibrary(library, threads); OrtModel ort = new OrtModel(onnx, threads)) {
             long pause = pauseMs != null ? pauseMs : threads > 1 ? Bench.DEFAULT_PAUSE_MS : 0;
             if (pause < 0) throw new KilnException("--pause-ms must not be negative");
@@ -77,6 +82,32 @@ final class BenchCommand implements Callable<Integer> {
             System.out.printf("  ratio kiln/onnxruntime (medians): %.3f%n", r.ratio());
             System.out.printf("  outputs %s (max |kiln - onnxruntime| = %.3g)%n", r.outputsMatch() ? "match" : "DIFFER", r.maxAbsError());
             return r.outputsMatch() ? 0 : 1;
+        }
+    }
+
+    /** LIB.so, OTHER.so and ONNX Runtime, alternating; both libraries checked against ONNX Runtime. */
+    private int withBaseline(byte[] onnx) {
+        try (KilnLibrary kiln = new KilnLibrary(library, threads); KilnLibrary base = new KilnLibrary(baseline, threads);
+             OrtModel ort = new OrtModel(onnx, threads)) {
+            long pause = pauseMs != null ? pauseMs : threads > 1 ? Bench.DEFAULT_PAUSE_MS : 0;
+            if (pause < 0) throw new KilnException("--pause-ms must not be negative");
+            var inputs = kiln.randomInputs(seed);
+            kiln.prepare(inputs);
+            base.prepare(inputs);
+            ort.prepare(inputs);
+            double[][] t = Bench.alternate(java.util.List.of(kiln::runPrepared, base::runPrepared, ort::runPrepared), warmup, runs, pause);
+            var a = Bench.compare(kiln, ort);
+            var b = Bench.compare(base, ort);
+            double k = Bench.median(t[0]), o = Bench.median(t[1]), x = Bench.median(t[2]);
+            System.out.printf("%s, %d thread(s), %d runs alternating after %d warm-up runs%s%n", model, threads, runs, warmup,
+                    pause > 0 ? ", " + pause + " ms pause before each (--pause-ms)" : "");
+            System.out.printf("  %-12s median %8.3f ms  (%s)%n", "kiln", k, library);
+            System.out.printf("  %-12s median %8.3f ms  (%s)%n", "baseline", o, baseline);
+            System.out.printf("  %-12s median %8.3f ms%n", "onnxruntime", x);
+            System.out.printf("  ratio kiln/baseline (medians): %.3f   kiln/onnxruntime: %.3f   baseline/onnxruntime: %.3f%n", k / o, k / x, o / x);
+            System.out.printf("  outputs %s (max |kiln - onnxruntime| = %.3g, |baseline - onnxruntime| = %.3g)%n",
+                    a.ok() && b.ok() ? "match" : "DIFFER", a.maxAbsError(), b.maxAbsError());
+            return a.ok() && b.ok() ? 0 : 1;
         }
     }
 

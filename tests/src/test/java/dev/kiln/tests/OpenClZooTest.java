@@ -60,6 +60,34 @@ class OpenClZooTest {
     }
 
     /**
+     * The tuner's clock: with profiling on (as the runner's process sets it), a library reports
+     * its kernels' device time for each run, which is positive and within the run's wall time; a
+     * CPU library has no device clock.
+     */
+    @Test
+    void profilingEventsGiveEachRunsKernelTime() {
+        dev.kiln.autotune.runner.Measurer.enableDeviceProfiling();
+        var lib = Compiler.compile("zoo:mlp", dir.resolve("mlp.so"), new Compiler.Options(opencl, Map.of(), null, false)).library();
+        var cpu = Compiler.compile("zoo:mlp", dir.resolve("mlp-cpu.so"), new Compiler.Options(Target.host(), Map.of(), null, false)).library();
+        try (var model = dev.kiln.targets.cpu.NativeModel.load(lib); var session = model.createSession(1);
+             var cpuModel = dev.kiln.targets.cpu.NativeModel.load(cpu); var cpuSession = cpuModel.createSession(1);
+             var arena = java.lang.foreign.Arena.ofConfined()) {
+            var in = model.inputs().stream().map(i -> arena.allocate(i.bytes(), 64)).toArray(java.lang.foreign.MemorySegment[]::new);
+            var out = model.outputs().stream().map(o -> arena.allocate(o.bytes(), 64)).toArray(java.lang.foreign.MemorySegment[]::new);
+            assertTrue(session.deviceMillis().isEmpty(), "no run yet, no device time");
+            for (int i = 0; i < 3; i++) {
+                long t0 = System.nanoTime();
+                session.run(in, out);
+                double wallMs = (System.nanoTime() - t0) / 1e6;
+                double deviceMs = session.deviceMillis().orElseThrow();
+                assertTrue(deviceMs > 0 && deviceMs <= wallMs, "device " + deviceMs + " ms, wall " + wallMs + " ms");
+            }
+            cpuSession.run(in, out);
+            assertTrue(cpuSession.deviceMillis().isEmpty(), "a CPU library has no device clock");
+        }
+    }
+
+    /**
      * No ICD loader: the library still loads (it links nothing of OpenCL), and kiln_model_create
      * fails saying what to install. The loader is hidden with a bind mount of /dev/null in a
      * private mount namespace (needs root and unshare; skipped otherwise).

@@ -22,6 +22,11 @@ import java.util.Locale;
  * Measures one candidate in this process: writes the library to a temporary file, loads it, runs
  * it once and checks the outputs, then warms up and times it. A candidate that crashes takes the
  * process with it; that is why runners measure in a process of their own.
+ *
+ * <p>A library with a device clock (OpenCL) is timed by it: the runner's process sets
+ * {@code KILN_OPENCL_PROFILE=1} before loading any candidate, so each run's cost is its kernels'
+ * time from the device's profiling events, without the host's copies and launch overhead, which
+ * are the same for every config of a kernel. A CPU library is timed by the wall clock.
  */
 public final class Measurer {
     static final long DEFAULT_TIMEOUT_MS = 10_000;
@@ -29,6 +34,28 @@ public final class Measurer {
     private static final int MAX_NUMBER = 1 << 24;
 
     private Measurer() {}
+
+    static {
+        enableDeviceProfiling();
+    }
+
+    /**
+     * {@code setenv("KILN_OPENCL_PROFILE", "1", 0)}: read by an OpenCL library when a handle is
+     * created (a value already set is kept). Done once when this class loads; idempotent.
+     */
+    public static void enableDeviceProfiling() {
+        var linker = java.lang.foreign.Linker.nativeLinker();
+        var setenv = linker.defaultLookup().find("setenv");
+        if (setenv.isEmpty()) return; // no C library setenv: OpenCL candidates are then timed by the wall clock
+        var handle = linker.downcallHandle(setenv.get(), java.lang.foreign.FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+        try (Arena a = Arena.ofConfined()) {
+            int rc = (int) handle.invokeExact(a.allocateFrom("KILN_OPENCL_PROFILE"), a.allocateFrom("1"), 0);
+            if (rc != 0) System.err.println("kiln runner: cannot set KILN_OPENCL_PROFILE; OpenCL candidates are timed by the wall clock");
+        } catch (Throwable t) {
+            throw new IllegalStateException("calling setenv failed", t);
+        }
+    }
 
     /** Measures {@code request}; every failure of the candidate comes back as a status, never as an exception. */
     public static MeasureResult measure(MeasureRequest request) {
@@ -127,10 +154,19 @@ public final class Measurer {
         return result.setStatus(Status.OK).build();
     }
 
+    /** Nanoseconds of {@code number} runs: the device's kernel time where the library has a device clock, else the wall clock. */
     private static long timeRuns(NativeModel.Session session, MemorySegment[] in, MemorySegment[] out, int number) {
         long t0 = System.nanoTime();
-        for (int i = 0; i < number; i++) session.run(in, out);
-        return System.nanoTime() - t0;
+        double deviceMs = 0;
+        boolean device = true;
+        for (int i = 0; i < number; i++) {
+            session.run(in, out);
+            var ms = session.deviceMillis();
+            if (ms.isPresent()) deviceMs += ms.getAsDouble();
+            else device = false;
+        }
+        long wall = System.nanoTime() - t0;
+        return device ? Math.max(1, Math.round(deviceMs * 1e6)) : wall;
     }
 
     /** A message naming the first wrong output, or null when all match; sets max_abs_error. */

@@ -6,6 +6,11 @@
  * nothing of OpenCL and loads on machines without it; kiln_model_create then fails with a message.
  * A handle owns one context, one in-order queue, the built program and every device buffer, so
  * two handles can run at once on two threads.
+ *
+ * Profiling: with KILN_OPENCL_PROFILE=1 in the environment when a handle is created, its queue
+ * records an event per kernel and kiln_model_device_ms (an extra entry point, not part of the
+ * five-function ABI) returns the summed kernel time of the handle's last run, as the device's
+ * profiling counters measured it: what the tuner compares candidates by.
  */
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -42,6 +47,9 @@ typedef struct _cl_event *cl_event;
 #define CL_DEVICE_NAME 0x102B
 #define CL_TRUE 1
 #define CL_FALSE 0
+#define CL_QUEUE_PROFILING_ENABLE (1 << 1)
+#define CL_PROFILING_COMMAND_START 0x1282
+#define CL_PROFILING_COMMAND_END 0x1283
 
 static struct {
     void *lib;
@@ -61,6 +69,8 @@ static struct {
     cl_int (*EnqueueNDRangeKernel)(cl_command_queue, cl_kernel, cl_uint, const size_t *, const size_t *, const size_t *, cl_uint,
                                    const cl_event *, cl_event *);
     cl_int (*Finish)(cl_command_queue);
+    cl_int (*GetEventProfilingInfo)(cl_event, cl_uint, size_t, void *, size_t *);
+    cl_int (*ReleaseEvent)(cl_event);
     cl_int (*ReleaseMemObject)(cl_mem);
     cl_int (*ReleaseKernel)(cl_kernel);
     cl_int (*ReleaseProgram)(cl_program);
@@ -113,6 +123,8 @@ static int load_opencl(void) {
     SYM(EnqueueReadBuffer, "clEnqueueReadBuffer")
     SYM(EnqueueNDRangeKernel, "clEnqueueNDRangeKernel")
     SYM(Finish, "clFinish")
+    SYM(GetEventProfilingInfo, "clGetEventProfilingInfo")
+    SYM(ReleaseEvent, "clReleaseEvent")
     SYM(ReleaseMemObject, "clReleaseMemObject")
     SYM(ReleaseKernel, "clReleaseKernel")
     SYM(ReleaseProgram, "clReleaseProgram")
@@ -129,6 +141,8 @@ struct KilnModel {
     cl_program program;
     cl_kernel *kernels;   /* one per call, arguments bound once */
     cl_mem *inputs, *outputs, *constants, *slots;
+    cl_event *events;     /* one per call when profiling, else NULL */
+    double device_ms;     /* the kernels' time in the last run, or -1 */
 };
 
 void kiln_model_destroy(KilnModel *m);
@@ -197,7 +211,14 @@ KILN_API KilnModel *kiln_model_create(int num_threads) {
         set_error("kiln_model_create: clCreateContext failed (OpenCL error %d)", err);
         goto fail;
     }
-    m->queue = cl.CreateCommandQueue(m->context, device, 0, &err);
+    const char *profile = getenv("KILN_OPENCL_PROFILE");
+    int profiling = profile && strcmp(profile, "1") == 0;
+    m->device_ms = -1;
+    if (profiling && !(m->events = calloc(KILN_CL_NUM_CALLS + 1, sizeof(cl_event)))) {
+        set_error("kiln_model_create: out of memory");
+        goto fail;
+    }
+    m->queue = cl.CreateCommandQueue(m->context, device, profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     if (err != CL_SUCCESS) {
         set_error("kiln_model_create: clCreateCommandQueue failed (OpenCL error %d)", err);
         goto fail;
@@ -255,6 +276,17 @@ fail:
     return NULL;
 }
 
+static int collect_profile(KilnModel *m);
+
+/* Releases the profiling events a run left (one whose launches failed part way). */
+static void release_events(KilnModel *m) {
+    for (int c = 0; m->events && c < KILN_CL_NUM_CALLS; c++)
+        if (m->events[c]) {
+            cl.ReleaseEvent(m->events[c]);
+            m->events[c] = NULL;
+        }
+}
+
 KILN_API int kiln_model_run(KilnModel *m, const void *const *inputs, void *const *outputs) {
     if (!m) {
         set_error("kiln_model_run: the model handle is NULL");
@@ -293,9 +325,12 @@ KILN_API int kiln_model_run(KilnModel *m, const void *const *inputs, void *const
             global[d] = call->grid[d] * call->block[d];
             local[d] = call->block[d];
         }
-        if ((err = cl.EnqueueNDRangeKernel(m->queue, m->kernels[c], 3, NULL, global, local, 0, NULL, NULL)) != CL_SUCCESS) {
+        if ((err = cl.EnqueueNDRangeKernel(m->queue, m->kernels[c], 3, NULL, global, local, 0, NULL,
+                                           m->events ? &m->events[c] : NULL)) != CL_SUCCESS) {
             set_error("kiln_model_run: launching kernel %s (%zux%zux%zu work-groups of %zux%zux%zu) failed (OpenCL error %d)",
                       call->kernel, call->grid[0], call->grid[1], call->grid[2], local[0], local[1], local[2], err);
+            cl.Finish(m->queue);
+            release_events(m);
             return 1;
         }
     }
@@ -303,20 +338,54 @@ KILN_API int kiln_model_run(KilnModel *m, const void *const *inputs, void *const
         if (KILN_CL_OUTPUT_BYTES[i] == 0) continue;
         if ((err = cl.EnqueueReadBuffer(m->queue, m->outputs[i], CL_FALSE, 0, KILN_CL_OUTPUT_BYTES[i], outputs[i], 0, NULL, NULL)) != CL_SUCCESS) {
             set_error("kiln_model_run: copying output %d from the device failed (OpenCL error %d)", i, err);
+            cl.Finish(m->queue);
+            release_events(m);
             return 1;
         }
     }
     if ((err = cl.Finish(m->queue)) != CL_SUCCESS) {
         set_error("kiln_model_run: the OpenCL queue failed (error %d)", err);
+        release_events(m);
         return 1;
     }
+    if (m->events) return collect_profile(m);
     return 0;
+}
+
+/* Sums the kernels' START..END times of the run just finished into m->device_ms and releases the events. */
+static int collect_profile(KilnModel *m) {
+    cl_ulong total = 0;
+    int failed = 0;
+    for (int c = 0; c < KILN_CL_NUM_CALLS; c++) {
+        cl_ulong start = 0, end = 0;
+        if (!m->events[c]) continue;
+        if (cl.GetEventProfilingInfo(m->events[c], CL_PROFILING_COMMAND_START, sizeof start, &start, NULL) != CL_SUCCESS ||
+            cl.GetEventProfilingInfo(m->events[c], CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) != CL_SUCCESS)
+            failed = 1;
+        else if (end > start)
+            total += end - start;
+        cl.ReleaseEvent(m->events[c]);
+        m->events[c] = NULL;
+    }
+    if (failed) {
+        set_error("kiln_model_run: the OpenCL device gave no profiling times (KILN_OPENCL_PROFILE=1)");
+        m->device_ms = -1;
+        return 1;
+    }
+    m->device_ms = (double)total / 1e6;
+    return 0;
+}
+
+/* The kernels' device time of the handle's last run in milliseconds; -1 when profiling is off (KILN_OPENCL_PROFILE). */
+KILN_API double kiln_model_device_ms(const KilnModel *m) {
+    return m ? m->device_ms : -1;
 }
 
 KILN_API void kiln_model_destroy(KilnModel *m) {
     if (!m) return;
     if (cl.lib) {
         if (m->queue) cl.Finish(m->queue);
+        release_events(m);
         for (int c = 0; m->kernels && c < KILN_CL_NUM_CALLS; c++)
             if (m->kernels[c]) cl.ReleaseKernel(m->kernels[c]);
         cl_mem *groups[4] = {m->inputs, m->outputs, m->constants, m->slots};
@@ -333,5 +402,6 @@ KILN_API void kiln_model_destroy(KilnModel *m) {
     free(m->outputs);
     free(m->constants);
     free(m->slots);
+    free(m->events);
     free(m);
 }

@@ -38,6 +38,7 @@ public final class NativeModel implements AutoCloseable {
     private final MethodHandle run;
     private final MethodHandle destroy;
     private final MethodHandle lastError;
+    private final MethodHandle deviceMs; // null: the library has no device clock (CPU targets)
     private final String metadataJson;
     private final Metadata parsed;
     private final java.util.Set<Session> openSessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -57,6 +58,8 @@ public final class NativeModel implements AutoCloseable {
                 FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
         lastError = linker.downcallHandle(lookup.findOrThrow("kiln_model_last_error"),
                 FunctionDescriptor.of(ValueLayout.ADDRESS));
+        deviceMs = lookup.find("kiln_model_device_ms").map(a -> linker.downcallHandle(a,
+                FunctionDescriptor.of(ValueLayout.JAVA_DOUBLE, ValueLayout.ADDRESS))).orElse(null);
         metadataJson = cString((MemorySegment) invoke(metadata));
         try {
             parsed = parseMetadata(metadataJson);
@@ -178,6 +181,23 @@ public final class NativeModel implements AutoCloseable {
                 throw new IllegalStateException("calling kiln_model_run failed", t);
             }
             if (rc != 0) throw new TargetException("kiln_model_run failed (" + rc + ") for " + path + ": " + lastError());
+        }
+
+        /**
+         * The kernels' time of the last run on the device, in milliseconds, as the device's
+         * profiling counters measured it; empty for a library without a device clock (a CPU
+         * library) or one created without profiling (OpenCL: KILN_OPENCL_PROFILE=1).
+         */
+        public java.util.OptionalDouble deviceMillis() {
+            if (handle == null) throw new IllegalStateException("session is closed");
+            if (deviceMs == null) return java.util.OptionalDouble.empty();
+            double ms;
+            try {
+                ms = (double) deviceMs.invokeExact(handle);
+            } catch (Throwable t) {
+                throw new IllegalStateException("calling kiln_model_device_ms failed", t);
+            }
+            return ms < 0 ? java.util.OptionalDouble.empty() : java.util.OptionalDouble.of(ms);
         }
 
         private static void fill(MemorySegment ptrs, MemorySegment[] segs, List<TensorInfo> infos, String what) {
