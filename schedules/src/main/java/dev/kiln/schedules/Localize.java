@@ -96,9 +96,7 @@ final class Localize {
             sub.put(l.var().name(), Exprs.add(l.min(), u));
             extentOfU.put(u.name(), l.extent());
         }
-        Expr e = index;
-        // A min may use variables of loops further out inside: substitute until none is left.
-        for (int round = 0; round <= inner.size() && Vars.usesAny(e, inner.keySet()); round++) e = Substitute.expr(e, sub);
+        Expr e = resolve(index, inner, sub);
         if (Vars.usesAny(e, inner.keySet())) throw new IllegalArgumentException(what + "cannot resolve the inner loops of index " + index);
         Regions.Linear lin = Regions.linearize(e);
         Map<Expr, Long> outer = new LinkedHashMap<>();
@@ -145,8 +143,7 @@ final class Localize {
             sub.put(l.var().name(), Exprs.add(l.min(), u));
             back.put(u.name(), Exprs.sub(l.var(), l.min()));
         }
-        Expr e = index;
-        for (int round = 0; round <= inner.size() && Vars.usesAny(e, inner.keySet()); round++) e = Substitute.expr(e, sub);
+        Expr e = resolve(index, inner, sub);
         Regions.Linear lin = Regions.linearize(e);
         Expr result = null;
         for (Map.Entry<Expr, Long> term : lin.terms().entrySet()) {
@@ -156,6 +153,20 @@ final class Localize {
         }
         Expr offset = Exprs.idx(lin.constant() - low);
         return result == null ? offset : Exprs.add(result, offset);
+    }
+
+    /**
+     * {@code index} in terms of the offsets {@code u} of the inner loops ({@code v = min_v + u_v};
+     * a min may use variables of loops further out inside, so substitute until none is left),
+     * simplified knowing {@code 0 <= u_v < extent_v}: {@code (16*c + u) / 16} is then {@code c},
+     * so a tile of a channel block indexes the block's accumulator affinely.
+     */
+    private static Expr resolve(Expr index, Map<String, Loop> inner, Map<String, Expr> sub) {
+        Expr e = index;
+        for (int round = 0; round <= inner.size() && Vars.usesAny(e, inner.keySet()); round++) e = Substitute.expr(e, sub);
+        Map<String, dev.kiln.irlow.transform.Bounds.Interval> ranges = new HashMap<>();
+        for (Loop l : inner.values()) ranges.put(l.var().name() + ".u", new dev.kiln.irlow.transform.Bounds.Interval(0, l.extent() - 1));
+        return dev.kiln.irlow.transform.Simplify.expr(e, ranges);
     }
 
     private static Stmt removeAllocate(Stmt s, String buffer) {

@@ -10,7 +10,8 @@
  * Profiling: with KILN_OPENCL_PROFILE=1 in the environment when a handle is created, its queue
  * records an event per kernel and kiln_model_device_ms (an extra entry point, not part of the
  * five-function ABI) returns the summed kernel time of the handle's last run, as the device's
- * profiling counters measured it: what the tuner compares candidates by.
+ * profiling counters measured it: what the tuner compares candidates by. KILN_OPENCL_PROFILE=2
+ * also prints each kernel's time to stderr after every run, to find the slow ones.
  */
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -143,6 +144,7 @@ struct KilnModel {
     cl_mem *inputs, *outputs, *constants, *slots;
     cl_event *events;     /* one per call when profiling, else NULL */
     double device_ms;     /* the kernels' time in the last run, or -1 */
+    int print_profile;    /* KILN_OPENCL_PROFILE=2: each kernel's time to stderr after each run */
 };
 
 void kiln_model_destroy(KilnModel *m);
@@ -212,7 +214,8 @@ KILN_API KilnModel *kiln_model_create(int num_threads) {
         goto fail;
     }
     const char *profile = getenv("KILN_OPENCL_PROFILE");
-    int profiling = profile && strcmp(profile, "1") == 0;
+    int profiling = profile && (strcmp(profile, "1") == 0 || strcmp(profile, "2") == 0);
+    m->print_profile = profile && strcmp(profile, "2") == 0;
     m->device_ms = -1;
     if (profiling && !(m->events = calloc(KILN_CL_NUM_CALLS + 1, sizeof(cl_event)))) {
         set_error("kiln_model_create: out of memory");
@@ -364,6 +367,8 @@ static int collect_profile(KilnModel *m) {
             failed = 1;
         else if (end > start)
             total += end - start;
+        if (m->print_profile && !failed)
+            fprintf(stderr, "kiln opencl profile: %-48s %9.3f ms\n", KILN_CL_CALLS[c].kernel, end > start ? (double)(end - start) / 1e6 : 0.0);
         cl.ReleaseEvent(m->events[c]);
         m->events[c] = NULL;
     }

@@ -61,8 +61,12 @@ public final class GpuSchedules {
         int rows = scalar || !dependent || out == null ? 0 : rowAxes(s, out, intermediates);
         long units = !scalar && !dependent ? computes.stream().mapToLong(Compute::numel).max().orElse(0)
                 : rows > 0 ? DefaultSchedules.product(out.shape().subList(0, rows)) : 0;
-        long threads = threadsKnob(knobs, gpu, Math.max(units, 1));
+        long generic = Math.max(units, 1);
+        // Knob `threads` is declared once, by the first plan that asks, with that plan's default.
+        long[] chosen = {0};
+        Threads threadsFor = (u, spread) -> chosen[0] != 0 ? chosen[0] : (chosen[0] = threadsKnob(knobs, gpu, u, spread));
 
+        if (!dependent) threadsFor.get(generic, false); // declared before the matmul's knobs (its generic fallback uses it)
         if (!dependent && computes.size() == 1) {
             Compute k = computes.getFirst();
             Template t = c.templateOf(k);
@@ -79,10 +83,14 @@ public final class GpuSchedules {
                         nests.add(new Nest(names(k.axes()).stream().map(a -> a + ".init").toList(), k.numel()));
                     nests.add(new Nest(names(k.axes()), k.numel()));
                 }
-                bindAll(t, nests, threads);
+                bindAll(t, nests, threadsFor.get(generic, false));
             });
             return;
         }
+        if (attempt(s, t -> {
+            if (!GpuConv.apply(t, c, knobs, intermediates, threadsFor)) throw new IllegalArgumentException("not a conv with an epilogue");
+        })) return;
+        long threads = threadsFor.get(generic, false);
         int r = rows;
         attempt(s, t -> {
             List<String> sp = names(out.axes());
@@ -110,6 +118,13 @@ public final class GpuSchedules {
         }
         for (dev.kiln.schedules.Step step : trial.trace()) s.apply(step);
         return true;
+    }
+
+    /** The work-group size for a plan of {@code units} threads' work (declaring knob {@code threads} the first time). */
+    @FunctionalInterface
+    interface Threads {
+        /** {@code spread}: a default small enough that every compute unit gets a few work-groups. */
+        long get(long units, boolean spread);
     }
 
     /** The loops of one nest that the threads share out, and how many iterations they have together. */
@@ -141,11 +156,13 @@ public final class GpuSchedules {
     /**
      * Knob {@code threads}: the work-group size, a power of two from the warp size to the
      * device's limit (at most {@link #MAX_THREADS}); by default {@link #DEFAULT_THREADS}, or the
-     * smallest that covers {@code units} iterations when there are fewer.
+     * smallest that covers {@code units} iterations when there are fewer; with {@code spread}, no
+     * more than gives each compute unit four work-groups (but at least a warp).
      */
-    static long threadsKnob(Knobs knobs, GpuTarget gpu, long units) {
+    static long threadsKnob(Knobs knobs, GpuTarget gpu, long units, boolean spread) {
         List<Long> choices = powersOfTwo(gpu.warpSize(), Math.min(MAX_THREADS, gpu.maxThreadsPerBlock()));
         long want = Math.min(DEFAULT_THREADS, Math.max(gpu.warpSize(), Long.highestOneBit(Math.max(1, units - 1)) << 1));
+        if (spread) want = Math.max(gpu.warpSize(), Math.min(want, Long.highestOneBit(Math.max(1, units / (4L * Math.max(1, gpu.computeUnits()))))));
         long heuristic = choices.getFirst();
         for (long t : choices) if (t <= want) heuristic = t;
         return knobs.choose("threads", choices, heuristic);

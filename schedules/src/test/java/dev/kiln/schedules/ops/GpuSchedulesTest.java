@@ -124,6 +124,39 @@ class GpuSchedulesTest {
         assertTrue(allocations(k.func().body()).stream().noneMatch(s -> s == MemoryScope.REGISTER));
     }
 
+    /** The allocations inside a loop bound to threadIdx, by buffer name. */
+    private static java.util.Map<String, Long> threadAllocations(Stmt s, boolean inThread) {
+        java.util.Map<String, Long> out = new java.util.HashMap<>();
+        if (s instanceof Stmt.Allocate a && inThread) out.put(a.buffer().name(), a.buffer().size());
+        boolean in = inThread || s instanceof Stmt.For f && f.kind().isGpuThread();
+        dev.kiln.irlow.transform.Children.forEach(s, c -> out.putAll(threadAllocations(c, in)), e -> {});
+        return out;
+    }
+
+    @Test
+    void convWithItsEpilogueIsRegisterTiledPerThread() {
+        // 32 output channels x 8 columns: each thread accumulates 16 channels x 8 columns privately.
+        Kernel conv = gpuKernel(op("Conv").ints("pads", 1, 1, 1, 1).in(rand(1, 16, 8, 8)).constant(rand(32, 16, 3, 3)).constant(rand(32)));
+        var tiles = threadAllocations(conv.func().body(), false);
+        assertTrue(tiles.values().stream().anyMatch(n -> n == 16 * 8), "a 16 x 8 accumulator per thread: " + tiles);
+        // 2 channel tiles x 8 rows = 16 threads' work: one block of one 32-thread warp.
+        assertEquals(new LaunchExtents(new LaunchExtents.Dim3(1, 1, 1), new LaunchExtents.Dim3(32, 1, 1)), launch(conv));
+        allInsideBlocks(conv);
+        // Depthwise (3 channels: tiles of one channel x 7 columns, and the 3 x 9 window of the padded input they read).
+        Kernel depthwise = gpuKernel(op("Conv").attr("group", 3L).ints("pads", 1, 1, 1, 1).in(rand(1, 3, 7, 7)).constant(rand(3, 1, 3, 3))
+                .constant(rand(3)));
+        var dw = threadAllocations(depthwise.func().body(), false);
+        assertEquals(java.util.Map.of("conv", 7L, "pad", 27L), dw);
+        allInsideBlocks(depthwise);
+        // Off, the generic template: one output per thread.
+        Graph g = op("Conv").in(rand(1, 16, 8, 8)).constant(rand(32, 16, 1, 1)).constant(rand(32)).graph();
+        Node n = g.nodes().getFirst();
+        var config = Knobs.defaults();
+        OpInventory.lower(n, g, GPU, config);
+        Kernel generic = OpInventory.lower(n, g, GPU, Knobs.of(config.config().with("conv_tiled", 0)));
+        assertEquals(32 * 64, launch(generic).grid().x() * launch(generic).block().x());
+    }
+
     @Test
     void cacheStepsWithAScopePrintAndParseBack() {
         List<Step> steps = List.of(new Step.CacheWrite("C", "C.j.i.o", MemoryScope.REGISTER), new Step.CacheRead("A", "k.i", MemoryScope.SHARED),
