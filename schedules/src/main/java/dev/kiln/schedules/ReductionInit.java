@@ -40,7 +40,7 @@ final class ReductionInit {
         if (spatial.contains(reduceLoop))
             throw new IllegalArgumentException("loop " + reduceLoop + " indexes " + buffer + ": it is not a reduce loop");
         for (String outer : enclosingLoops(body, reduceLoop))
-            if (!spatial.contains(outer) && isReduceOf(body, outer, buffer))
+            if (!spatial.contains(outer) && !singleIteration(body, outer) && isReduceOf(body, outer, buffer))
                 throw new IllegalArgumentException("reduce loop " + outer + " of " + buffer + " encloses " + reduceLoop
                         + ": initializing inside it would reset partial sums");
         Expr init = initValue(body, buffer);
@@ -64,6 +64,12 @@ final class ReductionInit {
         Stmt zero = nest;
         Stmt withoutInit = removeInit(body, buffer, reduceLoop);
         return replace(withoutInit, reduceLoop, zero);
+    }
+
+    /** Whether {@code loop} runs once (constant extent 1): initializing inside it resets nothing. */
+    private static boolean singleIteration(Stmt body, String loop) {
+        Stmt.For f = find(body, loop);
+        return f != null && f.extent() instanceof Expr.IntImm(var t, long n) && n == 1;
     }
 
     private static Stmt.For find(Stmt s, String loop) {

@@ -38,7 +38,8 @@ import java.util.Set;
  * correct: LaunchExtents of a kernel with no bound loop is one block of one thread. So does a
  * kernel whose loops a primitive refuses to rewrite (see {@link #attempt}).
  *
- * <p>Matmul outputs alone in their kernel get the register-tiled template ({@link GpuMatMul}).
+ * <p>Matmul outputs alone in their kernel get the register-tiled template ({@link GpuMatMul}); a
+ * conv with its epilogue gets register tiles per thread ({@link GpuConv}).
  */
 public final class GpuSchedules {
     private GpuSchedules() {}

@@ -43,7 +43,10 @@ final class Conv {
 
         Placeholder x = b.input(0, v.x()), wt = b.input(1, v.w());
         long s = g.strides()[sp - 1];
-        long ow = v.y()[sp + 1], wide = sp >= 2 && s > 1 ? vectorWidth(ow) : ow;
+        // A GPU reads the input through the padding and the stride directly (inlined): a padded or
+        // phase-split copy would be written by every thread whose window overlaps another's.
+        boolean cpu = b.target instanceof dev.kiln.targets.CpuTarget;
+        long ow = v.y()[sp + 1], wide = cpu && sp >= 2 && s > 1 ? vectorWidth(ow) : ow;
         long[] y = v.y().clone();
         if (wide != ow) {
             // Computed over rows of `wide` columns (the padded input reaches that far), then cropped.
@@ -53,7 +56,8 @@ final class Conv {
             y[sp + 1] = wide;
         }
         Windows.Geometry gw = g;
-        Operation xp = s > 1 ? phases(b, x, gw, Idx.lit(t, 0)) : Windows.padded(b, x, gw, Idx.lit(t, 0), true);
+        boolean phased = cpu && s > 1;
+        Operation xp = phased ? phases(b, x, gw, Idx.lit(t, 0)) : Windows.padded(b, x, gw, Idx.lit(t, 0), cpu);
         Expr.Var ci = b.reduceAxis("rc");
         List<Expr.Var> rk = new ArrayList<>();
         for (int d = 0; d < sp; d++) rk.add(b.reduceAxis("rk" + d));
@@ -74,7 +78,7 @@ final class Conv {
                 xi.add(Idx.window(ax.get(d + 2), gw.strides()[d], rk.get(d), gw.dilations()[d], 0));
                 wi.add(rk.get(d));
             }
-            if (s > 1) {
+            if (phased) {
                 // Column ow*s + k*dil lies in phase (k*dil) mod s at ow + (k*dil) div s.
                 Expr tap = Idx.mul(rk.get(sp - 1), gw.dilations()[sp - 1]);
                 xi.set(sp + 1, Exprs.mod(tap, Idx.c(s)));
@@ -157,7 +161,7 @@ final class Conv {
         int block = b.channelBlock();
         long co = v.w()[0], ci = v.w()[1], blocks = Math.ceilDiv(co, block);
         Placeholder x = b.input(0, v.x());
-        Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), true);
+        Operation xp = Windows.padded(b, x, g, Idx.lit(t, 0), b.target instanceof dev.kiln.targets.CpuTarget); // inlined on a GPU (see plain)
         // The pointwise view packs [co][ci][1]: another name than the same weight packed as [co][ci][1][1].
         String packed = b.node.input(1) + "__packed" + block + (v.w().length == b.inDims(1).length ? "" : "_flat");
         Placeholder wp = b.derivedConstant(packed, packWeights(b.constant(1), v.w(), block));
