@@ -44,6 +44,28 @@ final class Caches {
         return c.build(true, true, ".in");
     }
 
+    /**
+     * localize's dense form ({@link Localize}): the box of {@code buffer} that the body of
+     * {@code loop} touches, per dimension of the buffer's layout, allocated inside the loop as
+     * {@code buffer.local} with no copies (every access is inside the loop, the caller checked),
+     * and the buffer's own allocation removed. Null when the accesses do not decompose into
+     * dimensions or the box is no smaller than {@code stridedSize}, the elements the strided
+     * form would take (a tile of rows of a wide matrix: 8 rows x 32 columns of a 768-wide one
+     * take 256 elements here, 5408 strided).
+     */
+    static PrimFunc localizeDense(PrimFunc f, String buffer, String loop, MemoryScope scope, long stridedSize) {
+        Cache c;
+        try {
+            c = new Cache(f, buffer, loop, "localize " + buffer + " " + loop, scope, true);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+
+        if (c.local.size() >= stridedSize || c.localIndex.containsValue(null)) return null;
+        PrimFunc g = c.build(false, false, "");
+        return g.withBody(Localize.removeAllocate(g.body(), buffer));
+    }
+
     /** The analysis shared by both caches: the accesses, their layout and box, and the local buffer. */
     private static final class Cache {
         final PrimFunc f;
@@ -56,6 +78,11 @@ final class Caches {
         final Map<Expr, Expr> localIndex = new HashMap<>();
 
         Cache(PrimFunc f, String name, String loop, String what, MemoryScope scope) {
+            this(f, name, loop, what, scope, false);
+        }
+
+        /** {@code refine}: try coarser layouts before a flat one (localize's dense form; caches keep the first fallback). */
+        Cache(PrimFunc f, String name, String loop, String what, MemoryScope scope, boolean refine) {
             this.f = f;
             this.loop = loop;
             this.what = what;
@@ -68,9 +95,7 @@ final class Caches {
             for (Accesses.Access a : acc.list)
                 if (a.index().type().isVector())
                     throw new IllegalArgumentException(what + ": " + name + " is accessed with a vector index; cache before vectorizing");
-            Regions.Layout l = Regions.Layout.inferred(buffer.size(), acc.indices());
-            for (Accesses.Access a : acc.list) if (Regions.decompose(l, a.index(), a.ranges()) == null) l = Regions.Layout.flat(buffer.size());
-            layout = l;
+            layout = layout(buffer.size(), acc, refine);
             List<List<Regions.Range>> bounds = new ArrayList<>();
             for (Accesses.Access a : acc.list) bounds.add(Placement.ranges(layout, a));
             box = acc.list.isEmpty() ? List.of() : Regions.box(layout, bounds, acc.outer);
@@ -89,6 +114,35 @@ final class Caches {
                 }
                 localIndex.put(a.index(), Simplify.expr(r));
             }
+        }
+
+        /**
+         * The dimensions the accesses split into: those their coefficients suggest, else the same
+         * with one or two dimensions merged into the next outer one (a tile split of rows that
+         * the producer's own loops cross), else flat.
+         */
+        private static Regions.Layout layout(long size, Accesses acc, boolean refine) {
+            Regions.Layout inferred = Regions.Layout.inferred(size, acc.indices());
+            if (decomposesAll(inferred, acc)) return inferred;
+            if (!refine) return Regions.Layout.flat(size);
+            List<Long> strides = inferred.strides();
+            int n = strides.size();
+            for (int drop = 1; drop <= 2; drop++)
+                for (int i = 0; i < n - 1; i++)
+                    for (int j = drop == 1 ? i : i + 1; j < n - 1; j++) {
+                        List<Long> kept = new ArrayList<>();
+                        for (int d = 0; d < n; d++) if (d != i && d != j) kept.add(strides.get(d));
+                        List<Long> extents = new ArrayList<>(List.of(size / kept.getFirst()));
+                        for (int d = 1; d < kept.size(); d++) extents.add(kept.get(d - 1) / kept.get(d));
+                        Regions.Layout l = new Regions.Layout(kept, extents);
+                        if (decomposesAll(l, acc)) return l;
+                    }
+            return Regions.Layout.flat(size);
+        }
+
+        private static boolean decomposesAll(Regions.Layout l, Accesses acc) {
+            for (Accesses.Access a : acc.list) if (Regions.decompose(l, a.index(), a.ranges()) == null) return false;
+            return true;
         }
 
         /** The function with the loop body reading (and, for a write cache, writing) the local buffer. */

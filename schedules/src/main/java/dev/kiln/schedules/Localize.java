@@ -24,7 +24,9 @@ import java.util.Map;
  *
  * <p>Each access index must be affine in the loops inside: {@code base + Σ c·(v - min_v) + k}
  * with the same base (the part that depends only on variables outside) for every access, every
- * inner loop of constant extent and every coefficient positive.
+ * inner loop of constant extent and every coefficient positive. Where the elements touched are a
+ * box of the buffer's dimensions that is smaller than that strided span (a few rows of a wide
+ * matrix), the buffer becomes {@code buffer.local}, that box densely ({@link Caches#localizeDense}).
  */
 final class Localize {
     private Localize() {}
@@ -55,6 +57,8 @@ final class Localize {
         }
         long size = 0;
         for (Access a : accesses) size = Math.max(size, a.constant() - low + a.span());
+        PrimFunc dense = Caches.localizeDense(f, buffer, loop, decl.scope(), size);
+        if (dense != null) return dense;
         Buffer local = new Buffer(buffer, decl.dtype(), size, decl.scope());
         Stmt body = rewrite(target.body(), buffer, local, low, new LinkedHashMap<>());
         Stmt.For t = target;
@@ -169,7 +173,7 @@ final class Localize {
         return dev.kiln.irlow.transform.Simplify.expr(e, ranges);
     }
 
-    private static Stmt removeAllocate(Stmt s, String buffer) {
+    static Stmt removeAllocate(Stmt s, String buffer) {
         if (s instanceof Stmt.Allocate a && a.buffer().name().equals(buffer)) return removeAllocate(a.body(), buffer);
         return Children.map(s, c -> removeAllocate(c, buffer), e -> e);
     }

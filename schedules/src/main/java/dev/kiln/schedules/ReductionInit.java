@@ -41,7 +41,7 @@ final class ReductionInit {
             throw new IllegalArgumentException("loop " + reduceLoop + " indexes " + buffer + ": it is not a reduce loop");
         for (String outer : enclosingLoops(body, reduceLoop))
             if (!spatial.contains(outer) && !singleIteration(body, outer) && isReduceOf(body, outer, buffer))
-                throw new IllegalArgumentException("reduce loop " + outer + " of " + buffer + " encloses " + reduceLoop
+                throw new IllegalArgumentException("reduce loop " + outer + " (extent " + find(body, outer).extent() + ") of " + buffer + " encloses " + reduceLoop
                         + ": initializing inside it would reset partial sums");
         Expr init = initValue(body, buffer);
 

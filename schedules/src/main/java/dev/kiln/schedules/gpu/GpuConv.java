@@ -1,146 +1,211 @@
 package dev.kiln.schedules.gpu;
 
 import dev.kiln.irlow.expr.Expr;
-import dev.kiln.irlow.stmt.ForKind;
 import dev.kiln.irlow.te.Compute;
 import dev.kiln.schedules.Schedule;
 import dev.kiln.schedules.ops.OpCompute;
 import dev.kiln.schedules.ops.Template;
 import dev.kiln.schedules.space.Knobs;
+import dev.kiln.targets.GpuTarget;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The register-tiled GPU convolution: a conv reduction (plain NCHW, depthwise included, or the
- * packed {@code [c/16, spatial, 16]} form) and its elementwise epilogue (bias, activation, skip
- * add) in one kernel. Each thread computes a tile of {@code tile_c} output channels x
- * {@code tile_w} output columns: the conv is computed at the thread's innermost loop
- * ({@link Schedule#computeAt}) into a tile-sized private buffer ({@link Schedule#localize}),
- * reduce loops outside and the tile's loops inside (unrolled, and the loop the accumulator is
- * contiguous in vectorized: the 16 lanes of a block, or a plain conv's columns when a power of
- * two), so every input value loaded feeds {@code tile_c} products and every weight
- * {@code tile_w}; the epilogue then finishes the tile from registers and stores it. On a GPU the
- * conv reads its input through the padding directly (Conv builds no padded copy for GPU
- * targets); another intermediate is kept privately when small enough, else in its global buffer.
- * The generic template instead computes one output per thread with the accumulator in memory.
+ * Register tiles for a reduction and its elementwise epilogue in one kernel: a conv (plain NCHW,
+ * depthwise included, or the packed {@code [c/16, spatial, 16]} form) or a matmul (packed B or
+ * not) followed by bias, activation, skip add or GELU. Each thread computes a tile of the output:
+ * the reduction is computed at the thread's innermost loop ({@link Schedule#computeAt}) into a
+ * tile-sized private buffer ({@link Schedule#localize}), reduce loops outside and the tile's loops
+ * inside (unrolled, and the loop the accumulator is contiguous in made vectors: the lanes of a
+ * block or panel, or a plain conv's columns), so every value loaded feeds a row or column of
+ * products; the epilogue then finishes the tile from registers and stores it. The generic
+ * template instead computes one output per thread with its accumulator in memory.
  *
- * <p>Knobs: {@code conv_tiled} (off: the generic template), {@code tile_c}, {@code tile_w}, and the
- * generic {@code threads} (work-group size; by default small enough that every compute unit gets
- * four work-groups). Tiles that do not divide the shape are guarded (and not vectorized); a plan
- * whose private tile would exceed {@link #MAX_TILE_BYTES} falls back to the generic template.
+ * <p>On a GPU a conv reads its input through the padding directly (Conv builds no padded copy for
+ * GPU targets); another intermediate is kept privately when small enough, else in its global buffer.
+ *
+ * <p>Knobs, conv: {@code conv_tiled} (off: the generic template), {@code tile_c} (output channels),
+ * {@code tile_w} (columns); matmul: {@code epilogue_tiled}, {@code tile_m} (rows), {@code tile_n}
+ * (columns); both use the generic {@code threads} (work-group size; by default small enough that
+ * every compute unit gets four work-groups). Tiles that do not divide the shape are guarded (and
+ * not vectorized); a plan whose private tile would exceed {@link #MAX_TILE_BYTES} falls back to
+ * the generic template.
  */
 final class GpuConv {
     private GpuConv() {}
 
     static final List<Long> TILES_C = List.of(1L, 2L, 4L, 8L, 16L);
+    static final List<Long> TILES_W = List.of(1L, 2L, 4L, 7L, 8L, 14L, 16L);
+    static final List<Long> TILES_M = List.of(1L, 2L, 4L, 8L);
+    static final List<Long> TILES_N = List.of(1L, 2L, 4L, 8L, 16L, 32L, 64L);
+
     /** Lane counts OpenCL has vector types for (3 aside). */
     static final List<Long> VECTORS = List.of(2L, 4L, 8L, 16L);
 
     /** Channel block of the packed pointwise conv's accumulator ({@code [c/16, hw, 16]}). */
     static final long BLOCK = 16;
 
-    static final List<Long> TILES_W = List.of(1L, 2L, 4L, 7L, 8L, 14L, 16L);
+    /** The private memory one thread's tiles may take (OpenCL guarantees 16 KiB; registers hold far less). */
+    static final long MAX_TILE_BYTES = 8 * 1024;
 
     /**
-     * Schedules {@code s} if {@code c} is a conv with its epilogue as the only output; false,
-     * having scheduled nothing, otherwise or when the config turns the template off.
+     * How an epilogue's output is tiled: {@code laneAxis} is the axis the accumulator is
+     * contiguous in (its tile becomes vectors), {@code otherAxis} the second tiled axis, and
+     * {@code block} the length of the blocks or panels the lane axis is packed in (0: none).
      */
-    static boolean apply(Schedule s, OpCompute c, Knobs knobs, List<Compute> intermediates, GpuSchedules.Threads threadsFor) {
+    record Tiling(int laneAxis, int otherAxis, long laneTile, long otherTile, long block) {}
+
+    /**
+     * Schedules {@code s} if {@code c} is a conv or a matmul whose epilogue is the only output;
+     * false, having scheduled nothing, otherwise or when the config turns the template off.
+     */
+    static boolean apply(Schedule s, OpCompute c, GpuTarget gpu, Knobs knobs, List<Compute> intermediates, GpuSchedules.Threads threadsFor) {
         if (c.outputs().size() != 1) return false;
         Compute out = c.outputs().getFirst();
-        Compute conv = null;
+        Compute acc = null;
         for (Compute k : intermediates) {
-            Template t = c.templateOf(k);
             // A copy written as a reduction over one element (a materialized padded input) is no reduction.
             boolean reduces = k.body() instanceof Expr.Reduce r && r.extents().stream().anyMatch(e -> e > 1);
-            if (reduces && (t == Template.CONV || t == Template.CONV_NCHWC)) {
-                if (conv != null) return false;
-                conv = k;
-            } else if (reduces) {
-                return false;
-            }
+            if (!reduces) continue;
+            if (acc != null) return false;
+            acc = k;
         }
         int rank = out.shape().size();
-        if (conv == null || rank < 3 || out.body() instanceof Expr.Reduce) return false;
-        long channels = out.shape().get(1), width = out.shape().getLast();
-        boolean tiled = knobs.flag("conv_tiled", true);
-        // The packed pointwise conv accumulates [c/16, hw, 16]: a tile takes a whole block of 16.
-        boolean blocked = conv.shape().getLast() == BLOCK && conv.numel() == Math.ceilDiv(channels, BLOCK) * BLOCK * (out.numel() / channels);
-        // A plain conv's private tiles keep the output's strides (localize does not compact them),
-        // so a tile of several channels spans whole planes: one channel by default (a depthwise
-        // conv has no reuse across channels anyway).
-        long tc = knobs.choose("tile_c", TILES_C, blocked ? BLOCK : 1);
-        // A plain (depthwise) conv's columns are its vector lanes: a power of two where one divides the row.
-        long pow2 = largestDividing(List.of(1L, 2L, 4L, 8L), width, 8);
-        long tw = knobs.choose("tile_w", TILES_W, !blocked && pow2 >= 4 ? pow2 : largestDividing(TILES_W, width, 8));
-        if (!tiled) return false;
-        List<String> ep = GpuSchedules.names(out.axes());
-        // Channels first in blocks of 16 (the packed pointwise conv's lane block), so the tile's
-        // channel index inside the block stays affine: (c.o*16 + t*tile_c + i) / 16 is c.o.
-        String channelAxis = ep.get(1), channelBlock = null;
-        if (channels % BLOCK == 0 && tc < BLOCK) {
-            String[] b = s.split(channelAxis, BLOCK);
-            channelBlock = b[0];
-            channelAxis = b[1];
+        if (acc == null || rank < 2 || out.body() instanceof Expr.Reduce) return false;
+        Template t = c.templateOf(acc);
+        Tiling tiling;
+        if ((t == Template.CONV || t == Template.CONV_NCHWC) && rank >= 3) {
+            long channels = out.shape().get(1), width = out.shape().getLast();
+            boolean tiled = knobs.flag("conv_tiled", true);
+            // The packed pointwise conv accumulates [c/16, hw, 16]: a tile takes a whole block of 16.
+            boolean blocked = acc.shape().getLast() == BLOCK && acc.numel() == Math.ceilDiv(channels, BLOCK) * BLOCK * (out.numel() / channels);
+            // A plain conv's private tiles keep the output's strides (localize does not compact
+            // them), so a tile of several channels spans whole planes: one channel by default (a
+            // depthwise conv has no reuse across channels anyway).
+            long tc = knobs.choose("tile_c", TILES_C, blocked ? BLOCK : 1);
+            // A plain conv's columns are its vector lanes: a power of two where one divides the row.
+            long pow2 = largestDividing(List.of(1L, 2L, 4L, 8L), width, 8);
+            long tw = knobs.choose("tile_w", TILES_W, !blocked && pow2 >= 4 ? pow2 : largestDividing(TILES_W, width, 8));
+            if (!tiled) return false;
+            tiling = blocked ? new Tiling(1, rank - 1, tc, tw, BLOCK) : new Tiling(rank - 1, 1, tw, tc, 0);
+        } else if (t == Template.MATMUL || t == Template.MATMUL_PACKED) {
+            boolean packed = t == Template.MATMUL_PACKED;
+            List<Long> a = acc.shape(), o = out.shape();
+            int ar = a.size();
+            long panel = packed ? a.getLast() : 0;
+            int rowAxis;
+            long block;
+            if (packed && rank >= 3 && ar >= 3 && o.get(rank - 1).equals(a.get(ar - 1)) && o.get(rank - 2).equals(a.get(ar - 2))
+                    && o.get(rank - 3).equals(a.get(ar - 3))) {
+                rowAxis = rank - 3; // the output viewed as panels too: rows, panels, lanes
+                block = 0;
+            } else if (!packed || o.getLast() == panel * a.get(ar - 2)) {
+                rowAxis = rank - 2;
+                block = panel;
+            } else {
+                return false;
+            }
+            long rows = o.get(rowAxis), cols = packed ? panel : o.getLast();
+            long w = Math.max(1, Math.min(16, Long.highestOneBit(gpu.vectorWidth())));
+            boolean tiled = knobs.flag("epilogue_tiled", true);
+            long tm = knobs.choose("tile_m", TILES_M, largestAtMost(TILES_M, Math.min(8, rows)));
+            long tn = knobs.choose("tile_n", TILES_N, largestAtMost(TILES_N, Math.min(Math.max(4, 2 * w), cols)));
+            if (!tiled) return false;
+            tiling = new Tiling(rank - 1, rowAxis, tn, tm, block);
+        } else {
+            return false;
         }
-        // One tile of all the channels: no loop of one iteration (its variable would show in some
+        tile(s, out, acc, intermediates, tiling, threadsFor);
+        return true;
+    }
+
+    /** The tiled plan (see the class comment); throws IllegalArgumentException where a primitive refuses. */
+    private static void tile(Schedule s, Compute out, Compute acc, List<Compute> intermediates, Tiling t, GpuSchedules.Threads threadsFor) {
+        List<String> ep = GpuSchedules.names(out.axes());
+        long laneExtent = out.shape().get(t.laneAxis()), otherExtent = out.shape().get(t.otherAxis());
+        // The lane axis first in its blocks, so the tile's index inside a block stays affine:
+        // (b*16 + t*tile + i) / 16 is b.
+        String lane = ep.get(t.laneAxis()), laneBlock = null;
+        if (t.block() > 0 && laneExtent % t.block() == 0 && t.laneTile() < t.block() && laneExtent > t.block()) {
+            String[] b = s.split(lane, t.block());
+            laneBlock = b[0];
+            lane = b[1];
+        }
+        // A tile of a whole axis gets no loop of one iteration (its variable would show in some
         // indices of the accumulator and not in others, and localize needs one base).
-        String[] co = channels <= tc ? new String[] {null, channelAxis} : s.split(channelAxis, tc);
-        String[] wo = s.split(ep.getLast(), tw);
-        List<String> order = new ArrayList<>(List.of(ep.getFirst()));
-        if (channelBlock != null) order.add(channelBlock);
-        if (co[0] != null) order.add(co[0]);
-        order.addAll(ep.subList(2, rank - 1));
-        order.add(wo[0]);
-        // The innermost loop is the one the conv's accumulator is contiguous in: the 16 lanes of
-        // a block for the packed form, the columns for the plain one; it becomes vectors.
-        String lanes = blocked ? co[1] : wo[1], other = blocked ? wo[1] : co[1];
-        order.add(other);
-        order.add(lanes);
+        long laneLen = laneBlock != null ? t.block() : laneExtent;
+        String[] lo = laneLen <= t.laneTile() ? new String[] {null, lane} : s.split(lane, t.laneTile());
+        String[] oo = otherExtent <= t.otherTile() ? new String[] {null, ep.get(t.otherAxis())} : s.split(ep.get(t.otherAxis()), t.otherTile());
+        List<String> order = new ArrayList<>();
+        for (int d = 0; d < ep.size(); d++) {
+            if (d == t.laneAxis()) {
+                if (laneBlock != null) order.add(laneBlock);
+                if (lo[0] != null) order.add(lo[0]);
+            } else if (d == t.otherAxis()) {
+                if (oo[0] != null) order.add(oo[0]);
+            } else {
+                order.add(ep.get(d));
+            }
+        }
+        if (order.isEmpty()) throw new IllegalArgumentException("one tile covers the whole output: nothing to share out");
+        int outer = order.size();
+        order.add(oo[1]);
+        order.add(lo[1]);
         s.reorder(order.toArray(String[]::new));
-        int outer = order.size() - 2;
-        // Placed at the innermost of the thread's loops, before fusing them: the conv's indices
-        // stay affine in each of them (a fused index would need div and mod).
+        // Placed at the innermost of the thread's loops, before fusing them: the accumulator's
+        // indices stay affine in each of them (a fused index would need div and mod).
         String at = order.get(outer - 1);
-        boolean exact = channels % tc == 0 && width % tw == 0;
-        if (s.extent(other) > 1) s.unroll(other);
-        if (exact && VECTORS.contains(s.extent(lanes))) s.vectorize(lanes);
-        else if (s.extent(lanes) > 1) s.unroll(lanes);
-        long units = out.numel() / (channels * width) * Math.ceilDiv(channels, tc) * Math.ceilDiv(width, tw);
+        boolean exact = laneExtent % t.laneTile() == 0 && otherExtent % t.otherTile() == 0;
+        if (s.extent(oo[1]) > 1) s.unroll(oo[1]);
+        lanes(s, lo[1], exact);
+        long units = out.numel() / (laneExtent * otherExtent) * Math.ceilDiv(laneExtent, t.laneTile()) * Math.ceilDiv(otherExtent, t.otherTile());
         for (Compute k : intermediates) s.computeAt(k.name(), at);
-        Expr.Reduce r = (Expr.Reduce) conv.body();
-        List<String> sp = GpuSchedules.names(conv.axes()), red = GpuSchedules.names(r.axes());
-        List<String> convOrder = new ArrayList<>(red);
-        convOrder.addAll(sp);
-        s.reorder(convOrder.toArray(String[]::new));
+        Expr.Reduce r = (Expr.Reduce) acc.body();
+        List<String> sp = GpuSchedules.names(acc.axes()), red = GpuSchedules.names(r.axes());
+        List<String> accOrder = new ArrayList<>(red);
+        accOrder.addAll(sp);
+        s.reorder(accOrder.toArray(String[]::new));
         for (String l : sp.subList(0, sp.size() - 1)) if (s.extent(l) > 1) s.unroll(l);
-        if (exact && VECTORS.contains(s.extent(sp.getLast()))) s.vectorize(sp.getLast());
-        else if (s.extent(sp.getLast()) > 1) s.unroll(sp.getLast());
-        s.decomposeReduction(conv.name(), red.getFirst());
-        for (Compute k : intermediates) if (k != conv) GpuSchedules.attempt(s, x -> GpuSchedules.decompose(x, k));
-        s.localize(conv.name(), at);
-        checkTile(s, conv.name());
-        // A padded input the tile reads is kept privately too where its indices allow and its
-        // window is small (a strided conv's phase split is not affine; its window then goes to the
-        // global copy, each thread writing the same values there as its neighbours).
+        lanes(s, sp.getLast(), exact);
+        s.decomposeReduction(acc.name(), red.getFirst());
+        for (Compute k : intermediates) if (k != acc) GpuSchedules.attempt(s, x -> GpuSchedules.decompose(x, k));
+        s.localize(acc.name(), at);
+        checkTile(s, acc.name());
+        // Another intermediate the tile reads is kept privately too where its indices allow and
+        // it is small; else it stays in its global buffer.
         for (Compute k : intermediates)
-            if (k != conv) GpuSchedules.attempt(s, x -> {
+            if (k != acc) GpuSchedules.attempt(s, x -> {
                 x.localize(k.name(), at);
                 checkTile(x, k.name());
             });
         String thread = order.getFirst();
         for (String l : order.subList(1, outer)) thread = s.fuse(thread, l);
         GpuSchedules.bindAll(s, List.of(new GpuSchedules.Nest(List.of(thread), units)), threadsFor.get(units, true));
-        return true;
     }
 
-    /** The private memory one thread's tiles may take (OpenCL guarantees 16 KiB; registers hold far less). */
-    static final long MAX_TILE_BYTES = 8 * 1024;
+    /**
+     * The tile's contiguous loop as vectors: whole when its length is a vector width, else split
+     * into the widest vectors that divide it (unrolled); unrolled scalars when none does or the
+     * tile is guarded.
+     */
+    private static void lanes(Schedule s, String loop, boolean exact) {
+        long n = s.extent(loop);
+        long v = exact ? largestDividing(VECTORS, n, 16) : 1;
+        if (v < 2) {
+            if (n > 1) s.unroll(loop);
+        } else if (v == n) {
+            s.vectorize(loop);
+        } else {
+            String[] x = s.split(loop, v);
+            s.unroll(x[0]);
+            s.vectorize(x[1]);
+        }
+    }
 
     /** Refuses (IllegalArgumentException) a localized buffer larger than {@link #MAX_TILE_BYTES}. */
     private static void checkTile(Schedule s, String buffer) {
         for (var a : allocations(s.func().body()))
-            if (a.name().equals(buffer) && a.size() * a.dtype().bytes() > MAX_TILE_BYTES)
+            if ((a.name().equals(buffer) || a.name().equals(buffer + ".local")) && a.size() * a.dtype().bytes() > MAX_TILE_BYTES)
                 throw new IllegalArgumentException("the tile's " + a.name() + " takes " + a.size() * a.dtype().bytes()
                         + " bytes, more than a thread keeps (" + MAX_TILE_BYTES + ")");
     }
@@ -158,6 +223,13 @@ final class GpuConv {
     private static long largestDividing(List<Long> choices, long extent, long limit) {
         long t = 1;
         for (long x : choices) if (x <= limit && extent % x == 0) t = x;
+        return t;
+    }
+
+    /** The largest choice at most {@code limit} (the smallest choice when none is). */
+    private static long largestAtMost(List<Long> choices, long limit) {
+        long t = choices.getFirst();
+        for (long x : choices) if (x <= limit) t = x;
         return t;
     }
 }

@@ -89,7 +89,7 @@ public final class GpuSchedules {
             return;
         }
         if (attempt(s, t -> {
-            if (!GpuConv.apply(t, c, knobs, intermediates, threadsFor)) throw new IllegalArgumentException("not a conv with an epilogue");
+            if (!GpuConv.apply(t, c, gpu, knobs, intermediates, threadsFor)) throw new IllegalArgumentException("not a conv or matmul with an epilogue");
         })) return;
         long threads = threadsFor.get(generic, false);
         int r = rows;

@@ -160,6 +160,21 @@ class GpuSchedulesTest {
     }
 
     @Test
+    void matmulWithItsEpilogueIsRegisterTiledPerThread() {
+        // Packed B and a bias: the output viewed as panels; each thread 8 rows x 8 columns (twice
+        // the float4 the device prefers), densely in private memory although rows are 128 apart.
+        Kernel packed = gpuKernel(op("Gemm").in(rand(32, 24)).constant(rand(24, 128)).constant(rand(128)));
+        var tiles = threadAllocations(packed.func().body(), false);
+        assertTrue(tiles.values().stream().anyMatch(n -> n == 8 * 8), "an 8 x 8 accumulator per thread: " + tiles);
+        allInsideBlocks(packed);
+        // Both operands inputs (no packing) and alpha as the epilogue.
+        Kernel plain = gpuKernel(op("Gemm").attr("alpha", 2f).in(rand(16, 24)).in(rand(24, 40)));
+        var plainTiles = threadAllocations(plain.func().body(), false);
+        assertTrue(plainTiles.values().stream().anyMatch(n -> n == 8 * 8), "an 8 x 8 accumulator per thread: " + plainTiles);
+        allInsideBlocks(plain);
+    }
+
+    @Test
     void cacheStepsWithAScopePrintAndParseBack() {
         List<Step> steps = List.of(new Step.CacheWrite("C", "C.j.i.o", MemoryScope.REGISTER), new Step.CacheRead("A", "k.i", MemoryScope.SHARED),
                 new Step.CacheRead("B", "k.i"));
