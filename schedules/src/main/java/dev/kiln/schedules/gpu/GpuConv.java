@@ -83,9 +83,10 @@ final class GpuConv {
             // them), so a tile of several channels spans whole planes: one channel by default (a
             // depthwise conv has no reuse across channels anyway).
             long tc = knobs.choose("tile_c", TILES_C, blocked ? BLOCK : 1);
-            // A plain conv's columns are its vector lanes: a power of two where one divides the row.
-            long pow2 = largestDividing(List.of(1L, 2L, 4L, 8L), width, 8);
-            long tw = knobs.choose("tile_w", TILES_W, !blocked && pow2 >= 4 ? pow2 : largestDividing(TILES_W, width, 8));
+            // Columns: the largest divisor of the row up to 8 (vectors when a power of two). On PoCL
+            // a depthwise 3x3 conv on 28 columns ran 4.6x faster in tiles of 7 unrolled scalars
+            // than of a float4, whose taps are unaligned loads.
+            long tw = knobs.choose("tile_w", TILES_W, largestDividing(TILES_W, width, 8));
             if (!tiled) return false;
             tiling = blocked ? new Tiling(1, rank - 1, tc, tw, BLOCK) : new Tiling(rank - 1, 1, tw, tc, 0);
         } else if (t == Template.MATMUL || t == Template.MATMUL_PACKED) {
