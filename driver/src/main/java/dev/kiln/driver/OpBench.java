@@ -117,9 +117,10 @@ final class OpBench {
                 double peak = peakPerThread * threads;
                 System.out.printf("%s, %d thread(s), %d runs alternating after %d warm-up runs%n", o.describe(), threads, runs, warmup);
                 String label = host ? "kiln" : "kiln " + target.name();
-                line(label, Bench.median(t[0]), o.flops(), peak, host);
-                if (cpu != null) line("kiln " + Target.host().name(), Bench.median(t[2]), o.flops(), peak, true);
-                line("onnxruntime", Bench.median(t[1]), o.flops(), peak, true);
+                int width = Math.max(label.length(), ("kiln " + Target.host().name()).length());
+                line(label, width, Bench.median(t[0]), o.flops(), peak, host);
+                if (cpu != null) line("kiln " + Target.host().name(), width, Bench.median(t[2]), o.flops(), peak, true);
+                line("onnxruntime", width, Bench.median(t[1]), o.flops(), peak, true);
                 System.out.printf("  ratio %s/onnxruntime (medians): %.3f%n", label, Bench.median(t[0]) / Bench.median(t[1]));
                 System.out.printf("  peak: %.0f GFLOP/s = %.0f per thread x %d, a constant (--peak-gflops), not measured in this run%n",
                         peak, peakPerThread, threads);
@@ -134,9 +135,9 @@ final class OpBench {
         }
     }
 
-    private static void line(String label, double ms, double flops, double peak, boolean cpu) {
+    private static void line(String label, int width, double ms, double flops, double peak, boolean cpu) {
         double g = flops / (ms * 1e6);
-        System.out.printf("  %-26s median %9.3f ms  %8.1f GFLOP/s%s%n", label, ms, g, cpu ? String.format("  %5.1f%% of CPU peak", 100 * g / peak) : "");
+        System.out.printf("  %-" + width + "s  median %9.3f ms  %8.1f GFLOP/s%s%n", label, ms, g, cpu ? String.format("  %5.1f%% of CPU peak", 100 * g / peak) : "");
     }
 
     private static long[] dims(String shape, String sep) {
