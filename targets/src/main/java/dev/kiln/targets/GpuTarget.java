@@ -1,8 +1,9 @@
 package dev.kiln.targets;
 
 /**
- * A GPU Kiln compiles for: the API its kernels are written for, the LLVM triple and architecture
- * (for PTX; empty for OpenCL, which ships OpenCL C source), and the limits GPU templates size
+ * A GPU Kiln compiles for: the API its kernels are written for, the triple (for PTX the device's
+ * LLVM triple; for OpenCL, which ships OpenCL C source, the host the library's executor runs on,
+ * empty for this machine: aarch64 for the Mali and Adreno profiles), the architecture, and the limits GPU templates size
  * their work-groups by: threads per block (work-group), shared (local) memory, warp (sub-group)
  * size, compute units and the preferred float vector width.
  */

@@ -88,6 +88,28 @@ class OpenClZooTest {
     }
 
     /**
+     * The Mali profile is a GPU on an aarch64 board: its library's host code is aarch64 (ELF
+     * machine 183), and its program, run under qemu where no aarch64 OpenCL driver exists, fails
+     * at kiln_model_create saying what to install.
+     */
+    @Test
+    void armGpuProfilesBuildAarch64HostCode() throws Exception {
+        assumeTrue(java.nio.file.Files.isDirectory(Path.of("/usr/aarch64-linux-gnu/lib")) && Exec.onPath("aarch64-linux-gnu-gcc"),
+                "needs the aarch64 cross toolchain (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross)");
+        Target mali = Target.parse("opencl:mali-g610");
+        Path so = Compiler.compile("zoo:mlp", dir.resolve("mlp-mali.so"), new Compiler.Options(mali, Map.of(), null, false)).library();
+        byte[] head = java.nio.file.Files.readAllBytes(so);
+        assertEquals(183, (head[18] & 0xff) | (head[19] & 0xff) << 8, "ELF e_machine of " + so + " (183 is AArch64)");
+        Path exe = Compiler.compile("zoo:mlp", dir.resolve("mlp-mali"), new Compiler.Options(mali, Map.of(), null, false,
+                dev.kiln.schedules.space.ConfigSource.DEFAULTS, dev.kiln.codegen.Packaging.EXECUTABLE, null)).library();
+        var qemu = dev.kiln.targets.cpu.ProgramRuntime.qemuPath();
+        assumeTrue(qemu.isPresent(), "qemu-aarch64 is not installed (Debian package qemu-user)");
+        Exec.Result r = Exec.run(List.of(qemu.get().toString(), "-L", "/usr/aarch64-linux-gnu", exe.toString()), 120);
+        assertEquals(1, r.code(), r.both());
+        assertTrue(r.both().contains("cannot open the OpenCL ICD loader libOpenCL.so.1"), r.both());
+    }
+
+    /**
      * No ICD loader: the library still loads (it links nothing of OpenCL), and kiln_model_create
      * fails saying what to install. The loader is hidden with a bind mount of /dev/null in a
      * private mount namespace (needs root and unshare; skipped otherwise).

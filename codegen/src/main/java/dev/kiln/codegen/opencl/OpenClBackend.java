@@ -10,7 +10,6 @@ import dev.kiln.codegen.Toolchain;
 import dev.kiln.irlow.Buffer;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.analysis.LaunchExtents;
-import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.GpuTarget;
 import dev.kiln.targets.TargetException;
 import java.io.IOException;
@@ -31,7 +30,9 @@ import java.util.Map;
  * the weights in device buffers and runs the kernels in order on one in-order queue. The plan it
  * runs (kernels, arguments, launch sizes, buffers) is a generated C file; the weights are
  * assembled in as one blob ({@code .incbin}), so the generated source stays small. The host code
- * is built by this machine's C compiler.
+ * is built by the C compiler of the CPU the target's library runs on ({@link
+ * dev.kiln.targets.opencl.OpenClTargets#hostCpu}: this machine's, or aarch64-linux-gnu-gcc against
+ * the aarch64 sysroot for the Mali and Adreno profiles).
  */
 public final class OpenClBackend implements Backend {
     private final GpuTarget target;
@@ -40,7 +41,7 @@ public final class OpenClBackend implements Backend {
     public OpenClBackend(GpuTarget target, Path sysroot) {
         if (target.api() != GpuTarget.Api.OPENCL) throw new IllegalArgumentException("not an OpenCL target: " + target);
         this.target = target;
-        this.host = Toolchain.of(CpuTarget.host(), sysroot);
+        this.host = Toolchain.of(dev.kiln.targets.opencl.OpenClTargets.hostCpu(target), sysroot);
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.kiln.targets.opencl;
 
+import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.GpuTarget;
+import dev.kiln.targets.Target;
 import dev.kiln.targets.TargetException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,15 +24,30 @@ public final class OpenClTargets {
 
     private static Map<String, GpuTarget> profiles() {
         Map<String, GpuTarget> m = new LinkedHashMap<>();
-        m.put("mali-g610", profile("mali-g610", "Mali-G610 MP4", 1024, 32 * 1024, 16, 4, 4));   // RK3588 boards
-        m.put("adreno-650", profile("adreno-650", "Adreno 650", 1024, 32 * 1024, 64, 2, 4));    // Snapdragon 865
-        m.put("intel-xe", profile("intel-xe", "Intel Iris Xe", 512, 64 * 1024, 16, 96, 1));      // Tiger Lake iGPU
-        m.put("pocl-cpu", profile("pocl-cpu", "PoCL pthread CPU device", 4096, 512 * 1024, 8, 2, 8));
+        // The ARM GPUs sit on aarch64 boards: their libraries' host code is built for aarch64.
+        m.put("mali-g610", profile("mali-g610", AARCH64, "Mali-G610 MP4", 1024, 32 * 1024, 16, 4, 4));   // RK3588 boards
+        m.put("adreno-650", profile("adreno-650", AARCH64, "Adreno 650", 1024, 32 * 1024, 64, 2, 4));    // Snapdragon 865
+        m.put("intel-xe", profile("intel-xe", "", "Intel Iris Xe", 512, 64 * 1024, 16, 96, 1));           // Tiger Lake iGPU
+        m.put("pocl-cpu", profile("pocl-cpu", "", "PoCL pthread CPU device", 4096, 512 * 1024, 8, 2, 8));
         return m;
     }
 
-    private static GpuTarget profile(String key, String device, int workGroup, long local, int subGroup, int units, int vector) {
-        return new GpuTarget(PREFIX + ":" + key, GpuTarget.Api.OPENCL, "", device, "", workGroup, local, subGroup, units, vector);
+    /** The host triple of the profiles of GPUs on aarch64 boards. */
+    static final String AARCH64 = "aarch64-unknown-linux-gnu";
+
+    private static GpuTarget profile(String key, String host, String device, int workGroup, long local, int subGroup, int units, int vector) {
+        return new GpuTarget(PREFIX + ":" + key, GpuTarget.Api.OPENCL, host, device, "", workGroup, local, subGroup, units, vector);
+    }
+
+    /**
+     * The CPU an OpenCL library's host code (the executor driving the device) is built for: the
+     * target's triple names it (aarch64 for the ARM GPU profiles); empty means this machine's.
+     */
+    public static CpuTarget hostCpu(GpuTarget t) {
+        if (t.triple().isEmpty()) return CpuTarget.host();
+        if (t.triple().startsWith("aarch64")) return (CpuTarget) Target.parse("aarch64-neon");
+        if (t.triple().startsWith("x86_64")) return CpuTarget.host().arch().equals("x86_64") ? CpuTarget.host() : (CpuTarget) Target.parse("x86_64-avx2");
+        throw new TargetException("OpenCL target " + t.name() + ": no host CPU for triple " + t.triple());
     }
 
     /** The profile names {@code opencl:PROFILE} accepts. */
