@@ -34,7 +34,33 @@ final class Caches {
             throw new IllegalArgumentException(what + ": " + buffer + " is written below loop " + loop
                     + "; a read cache is filled once per iteration and would go stale (use cacheWrite)");
         if (c.acc.list.isEmpty()) throw new IllegalArgumentException(what + ": nothing below loop " + loop + " reads " + buffer);
+        if (scope == MemoryScope.SHARED) {
+            List<Stmt.For> threads = threadLoopsAround(f.body(), loop);
+            if (!threads.isEmpty()) return c.buildShared(threads);
+        }
         return c.build(true, false, "");
+    }
+
+    /** The GPU thread loops enclosing {@code loop}, outermost first (empty outside a thread nest). */
+    private static List<Stmt.For> threadLoopsAround(Stmt root, String loop) {
+        List<Stmt.For> path = new ArrayList<>();
+        if (!pathTo(root, loop, path)) return List.of();
+        return path.stream().filter(l -> l.kind().isGpuThread()).toList();
+    }
+
+    private static boolean pathTo(Stmt s, String loop, List<Stmt.For> path) {
+        if (s instanceof Stmt.For f) {
+            if (f.var().name().equals(loop)) return true;
+            path.add(f);
+            if (pathTo(f.body(), loop, path)) return true;
+            path.removeLast();
+            return false;
+        }
+        boolean[] found = {false};
+        dev.kiln.irlow.transform.Children.forEach(s, x -> {
+            if (!found[0]) found[0] = pathTo(x, loop, path);
+        }, e -> {});
+        return found[0];
     }
 
     static PrimFunc cacheWrite(PrimFunc f, String buffer, String loop, MemoryScope scope) {
@@ -161,6 +187,92 @@ final class Caches {
                 if (copyOut) stmts.add(copy(base + ".out", false));
                 return new Stmt.For(l.var(), l.min(), l.extent(), l.kind(), new Stmt.Allocate(local, new Stmt.Seq(stmts)));
             }, e -> e);
+            return f.withBody(body);
+        }
+
+        /**
+         * A read cache in SHARED memory inside a nest of GPU thread loops: one copy for the whole
+         * block. The box widens from one thread's to every thread's (each thread variable, with a
+         * non-negative coefficient in the box's start, ranges over its loop); the buffer is
+         * allocated around the outermost thread loop; at the top of each iteration of the loop the
+         * threads share out the copy, element e by thread e mod T (T threads), and wait at a
+         * barrier; a second barrier at the end keeps the next iteration's copy from overwriting
+         * what a slower thread still reads.
+         */
+        PrimFunc buildShared(List<Stmt.For> threads) {
+            long nThreads = 1;
+            Expr tid = null;
+            for (Stmt.For t : threads) {
+                if (!(t.extent() instanceof Expr.IntImm(var ty, long n)) || !(t.min() instanceof Expr.IntImm(var my, long m)) || m != 0)
+                    throw new IllegalArgumentException(what + ": thread loop " + t.var().name() + " needs min 0 and a constant extent");
+                nThreads = Math.multiplyExact(nThreads, n);
+                tid = tid == null ? t.var() : Exprs.add(Exprs.mul(tid, idx(n)), t.var());
+            }
+            // The block's box: each dimension's start without its thread terms, widened by them.
+            List<Expr> lo = new ArrayList<>();
+            List<Long> widths = new ArrayList<>();
+            for (Regions.Dim dim : box) {
+                Regions.Linear lin = Regions.linearize(dim.lo());
+                long width = dim.width();
+                Expr start = idx(lin.constant());
+                for (var term : lin.terms().entrySet()) {
+                    Stmt.For thread = null;
+                    for (Stmt.For t : threads) if (term.getKey() instanceof Expr.Var v && v.name().equals(t.var().name())) thread = t;
+                    if (thread != null) {
+                        if (term.getValue() < 0) throw new IllegalArgumentException(what + ": the block's box runs backwards in thread " + thread.var().name());
+                        width = Math.addExact(width, term.getValue() * (((Expr.IntImm) thread.extent()).value() - 1));
+                    } else {
+                        for (Stmt.For t : threads)
+                            if (dev.kiln.irlow.transform.Vars.of(term.getKey()).contains(t.var().name()))
+                                throw new IllegalArgumentException(what + ": the box's start " + dim.lo() + " is not affine in thread " + t.var().name());
+                        start = Exprs.add(start, Exprs.mul(term.getKey(), idx(term.getValue())));
+                    }
+                }
+                lo.add(Simplify.expr(start));
+                widths.add(Math.min(width, dim.extent()));
+            }
+            List<Long> strides = new ArrayList<>();
+            long size = 1;
+            for (int d = widths.size() - 1; d >= 0; d--) {
+                strides.addFirst(size);
+                size = Math.multiplyExact(size, widths.get(d));
+            }
+            Buffer shared = new Buffer(local.name(), buffer.dtype(), size, MemoryScope.SHARED);
+            Map<Expr, Expr> index = new HashMap<>();
+            for (Accesses.Access a : acc.list) {
+                List<Expr> k = Regions.decompose(layout, a.index(), a.ranges());
+                Expr r = null;
+                for (int d = 0; d < lo.size(); d++) {
+                    Expr t = Exprs.mul(Exprs.sub(k.get(d), lo.get(d)), idx(strides.get(d)));
+                    r = r == null ? t : Exprs.add(r, t);
+                }
+                index.put(a.index(), Simplify.expr(r));
+            }
+            // The copy: element e = o*T + tid of the box, guarded at its end and the buffer's.
+            String coop = local.name() + ".coop";
+            if (Placement.hasLoop(f.body(), coop)) throw new IllegalArgumentException(what + ": kernel " + f.name() + " already has a loop named " + coop);
+            Expr.Var o = Exprs.var(coop);
+            Expr e = Exprs.add(Exprs.mul(o, idx(nThreads)), tid);
+            List<Expr> k = new ArrayList<>();
+            Expr guard = Exprs.lt(e, idx(size));
+            for (int d = 0; d < lo.size(); d++) {
+                Expr within = d == 0 ? Exprs.div(e, idx(strides.get(d))) : Exprs.mod(Exprs.div(e, idx(strides.get(d))), idx(widths.get(d)));
+                Expr kd = Exprs.add(lo.get(d), within);
+                k.add(kd);
+                guard = Exprs.and(guard, Exprs.lt(kd, idx(box.get(d).extent())));
+            }
+            Stmt copy = new Stmt.For(o, idx(0), idx(Math.ceilDiv(size, nThreads)), ForKind.SERIAL,
+                    new Stmt.IfThenElse(guard, new Stmt.Store(shared, e, new Expr.Load(buffer, Regions.flatten(layout, k))), null));
+            String outermost = threads.getFirst().var().name();
+            Stmt body = Accesses.mapAll(f.body(), st -> {
+                if (st instanceof Stmt.For l && l.var().name().equals(loop)) {
+                    Stmt inner = Placement.rewriteLoads(l.body(), buffer.name(), ld -> new Expr.Load(shared, index.get(ld.index())));
+                    return new Stmt.For(l.var(), l.min(), l.extent(), l.kind(), new Stmt.Seq(List.of(copy, new Stmt.Barrier(MemoryScope.SHARED),
+                            inner, new Stmt.Barrier(MemoryScope.SHARED))));
+                }
+                return st;
+            }, x -> x);
+            body = Accesses.mapAll(body, st -> st instanceof Stmt.For l && l.var().name().equals(outermost) ? new Stmt.Allocate(shared, l) : st, x -> x);
             return f.withBody(body);
         }
 

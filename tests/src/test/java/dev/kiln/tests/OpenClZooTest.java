@@ -88,6 +88,28 @@ class OpenClZooTest {
     }
 
     /**
+     * A library for a GPU profile (Intel Xe: float1 vectors, so its matmuls stage tiles in local
+     * memory between barriers) is OpenCL C, so it runs on this machine's device too: bert's
+     * attention matmuls with cooperative loads give ONNX Runtime's outputs on PoCL.
+     */
+    @Test
+    void sharedMemoryStagingRunsCorrectlyOnTheDevice() throws Exception {
+        Path dump = dir.resolve("xe-dump");
+        var lib = Compiler.compile("zoo:bert", dir.resolve("bert-xe.so"), new Compiler.Options(Target.parse("opencl:intel-xe"), Map.of(), dump, false));
+        String cl = java.nio.file.Files.readString(dump.resolve("kernels.cl"));
+        assertTrue(cl.contains("barrier(CLK_LOCAL_MEM_FENCE)") && cl.contains("__local float"), "the kernels stage tiles in local memory");
+        try (KilnLibrary kiln = new KilnLibrary(lib.library(), 1); OrtModel ort = new OrtModel(Zoo.onnxBytes("bert"), 1)) {
+            Map<String, Tensor> inputs = kiln.randomInputs(3);
+            Map<String, Tensor> expected = ort.run(inputs);
+            Map<String, Tensor> actual = kiln.run(inputs);
+            for (var e : expected.entrySet()) {
+                Compare c = Compare.of(actual.get(e.getKey()), e.getValue(), 1e-4, 1e-3);
+                assertTrue(c.ok(), "bert for opencl:intel-xe on " + opencl.name() + ", output " + e.getKey() + ": " + c.detail());
+            }
+        }
+    }
+
+    /**
      * The Mali profile is a GPU on an aarch64 board: its library's host code is aarch64 (ELF
      * machine 183), and its program, run under qemu where no aarch64 OpenCL driver exists, fails
      * at kiln_model_create saying what to install.

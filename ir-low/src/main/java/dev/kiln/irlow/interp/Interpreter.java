@@ -32,7 +32,10 @@ import java.util.Map;
  *
  * <p>GPU-bound loops run like serial ones, one block and one thread after another, so memory
  * scopes change nothing here: a SHARED allocation inside a block loop is that block's buffer, and
- * a barrier between thread loops is already satisfied.
+ * a barrier between thread loops is already satisfied. A nest of thread loops with a barrier
+ * inside instead runs its threads at once (virtual threads, each with its own copy of the loop
+ * variables), and the barrier waits until every thread of the block has reached it or finished:
+ * the OpenCL and CUDA meaning, so a cooperative load into SHARED memory is checked here too.
  */
 public final class Interpreter {
     private Interpreter() {}
@@ -85,12 +88,28 @@ public final class Interpreter {
         final double[] doubles;
         final Object[] vecs;
         final Object[] bufs;
+        /** The block's barrier while its threads run at once (a thread nest with a barrier), else null. */
+        java.util.concurrent.Phaser block;
 
         Frame(int nl, int nd, int nv, int nb) {
             longs = new long[nl];
             doubles = new double[nd];
             vecs = new Object[nv];
             bufs = new Object[nb];
+        }
+
+        /** A thread's own frame: its variables copied, buffers shared (vector values are never mutated in place). */
+        Frame copy() {
+            Frame g = new Frame(longs.clone(), doubles.clone(), vecs.clone(), bufs.clone());
+            g.block = block;
+            return g;
+        }
+
+        private Frame(long[] l, double[] d, Object[] v, Object[] b) {
+            longs = l;
+            doubles = d;
+            vecs = v;
+            bufs = b;
         }
     }
 
@@ -158,6 +177,7 @@ public final class Interpreter {
 
         Exec stmt(Stmt s) {
             return switch (s) {
+                case Stmt.For(Var v, Expr min, Expr extent, var kind, Stmt body) when kind.isGpuThread() && hasBarrier(body) -> concurrent(v, min, extent, body);
                 case Stmt.For(Var v, Expr min, Expr extent, var kind, Stmt body) -> {
                     LE lo = li(min), n = li(extent);
                     Slot slot = bind(v);
@@ -203,14 +223,14 @@ public final class Interpreter {
                     };
                 }
                 case Stmt.Barrier b -> {
-                    // GPU loops run here one iteration after another, so between two thread loops
-                    // every thread's writes are done before any thread reads: the barrier already
-                    // holds. Inside a thread loop it would not (thread 0 would read before thread 1
-                    // wrote), so that is refused rather than computed wrong.
-                    if (threadLoop != null)
-                        throw error("a barrier inside the GPU thread loop " + threadLoop
-                                + " cannot run one thread after another; put it between the thread loops of the block");
-                    yield f -> {};
+                    // Between two thread loops, which run one after another, every thread's writes
+                    // are done before any thread reads: the barrier already holds. Inside a thread
+                    // nest the threads run at once (concurrent) and meet here.
+                    if (threadLoop == null) yield f -> {};
+                    yield f -> {
+                        if (f.block == null) throw new IllegalStateException("kernel " + func + ": a barrier outside a running thread nest");
+                        f.block.arriveAndAwaitAdvance();
+                    };
                 }
                 case Stmt.Seq(List<Stmt> stmts) -> {
                     Exec[] es = stmts.stream().map(this::stmt).toArray(Exec[]::new);
@@ -219,6 +239,73 @@ public final class Interpreter {
                     };
                 }
             };
+        }
+
+        /**
+         * A GPU thread loop with a barrier inside: its iterations (and those of the thread loops
+         * nested in it, a perfect nest of constant extents) run as virtual threads that share the
+         * block's barrier; each innermost thread leaves the barrier's party when it finishes.
+         */
+        Exec concurrent(Var v, Expr min, Expr extent, Stmt body) {
+            long threads = 1;
+            Expr ext = extent;
+            Stmt inside = body;
+            String name = v.name();
+            while (true) {
+                if (!(ext instanceof Expr.IntImm(var t, long count)))
+                    throw error("GPU thread loop " + name + " has a barrier inside and a non-constant extent " + ext);
+                threads = Math.multiplyExact(threads, count);
+                if (!(inside instanceof Stmt.For l && l.kind().isGpuThread())) break;
+                ext = l.extent();
+                name = l.var().name();
+                inside = l.body();
+            }
+            boolean innermost = !(body instanceof Stmt.For inner && inner.kind().isGpuThread());
+            LE lo = li(min), n = li(extent);
+            Slot slot = bind(v);
+            String outerThreadLoop = threadLoop;
+            threadLoop = v.name();
+            Exec b = stmt(body);
+            threadLoop = outerThreadLoop;
+            unbind();
+            int i = slot.index();
+            long parties = threads;
+            return f -> {
+                java.util.concurrent.Phaser block = f.block != null ? f.block : new java.util.concurrent.Phaser(Math.toIntExact(parties));
+                long start = lo.at(f, 0), end = start + n.at(f, 0);
+                List<Thread> started = new ArrayList<>();
+                java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+                for (long x = start; x < end; x++) {
+                    Frame g = f.copy();
+                    g.block = block;
+                    g.longs[i] = x;
+                    started.add(Thread.ofVirtual().start(() -> {
+                        try {
+                            b.run(g);
+                        } catch (Throwable t) {
+                            failure.compareAndSet(null, t);
+                        } finally {
+                            if (innermost) block.arriveAndDeregister();
+                        }
+                    }));
+                }
+                for (Thread t : started) {
+                    try {
+                        t.join();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException("interrupted while running the threads of kernel " + func, e);
+                    }
+                }
+                Throwable t = failure.get();
+                if (t instanceof RuntimeException re) throw re;
+                if (t instanceof Error er) throw er;
+                if (t != null) throw new IllegalStateException(t);
+            };
+        }
+
+        private static boolean hasBarrier(Stmt s) {
+            return dev.kiln.irlow.transform.Vars.anyStmt(s, x -> x instanceof Stmt.Barrier);
         }
 
         Object poisoned(Buffer b) {

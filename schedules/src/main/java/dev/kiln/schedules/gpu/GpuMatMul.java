@@ -41,9 +41,11 @@ import java.util.Set;
  * (8x8 on a GPU that prefers float4, 8x32 on an AVX-512 CPU device), 16x16 threads, fewer when
  * the matrix has too few tiles to give every compute unit a few work-groups.
  *
- * <p>Not yet here: staging A and B tiles in SHARED memory with a cooperative load between
- * barriers. That needs accumulators that live across the thread loops of two phases (thread
- * loop, barrier, thread loop), which the loop IR cannot express with today's primitives.
+ * <p>Knob {@code stage_shared} (default on for devices preferring float4 or narrower, GPUs): for
+ * each k block, the block's tiles of A and B go to local memory first, every thread copying its
+ * share between barriers ({@link Schedule#cacheRead} to SHARED inside the thread loops), and the
+ * threads read their operands from there; skipped when the tiles exceed the device's local memory
+ * or k is not blocked.
  */
 final class GpuMatMul {
     private GpuMatMul() {}
@@ -94,6 +96,9 @@ final class GpuMatMul {
         long kb = knobs.choose("k_block", kBlocks, kBlocks.getLast() >= 8 ? 8 : kBlocks.getLast());
         long vec = knobs.choose("vector", VECTORS, largestAtMost(VECTORS, Math.min(w, defN)));
         boolean stage = knobs.flag("stage_local", true);
+        // Local memory pays where threads share operands through it (a GPU); on a CPU device,
+        // whose vectors are wide, the caches already do and the copies only cost.
+        boolean shared = knobs.flag("stage_shared", gpu.vectorWidth() <= 4);
         if (!tiled) return false;
         // A thread's columns stay inside one panel of packed B: the tile and its threads divide the panel.
         tn = Math.min(tn, Long.highestOneBit(Math.min(panel, Long.MAX_VALUE / 2)));
@@ -139,13 +144,23 @@ final class GpuMatMul {
         }
         if (tm > 1) s.unroll(it[1]);
         s.decomposeReduction(k.name(), ko);
-        String acc = s.cacheWrite(k.name(), jt[0], MemoryScope.REGISTER);
-        if (vec > 1 && exact) for (String copy : List.of(acc + ".in", acc + ".out")) vectorizeCopy(s, copy, vec);
-        if (stage)
-            for (String operand : operands(r)) {
-                String local = s.cacheRead(operand, ki != null ? ki : ko, MemoryScope.REGISTER);
+        // Accumulators in registers only for whole tiles: a guarded tile's cache box (a range of a
+        // flat layout when the row length breaks the strides apart) reaches into its neighbours'
+        // elements, and copying it back would race with them. A guarded tile accumulates in C.
+        if (exact) {
+            String acc = s.cacheWrite(k.name(), jt[0], MemoryScope.REGISTER);
+            if (vec > 1) for (String copy : List.of(acc + ".in", acc + ".out")) vectorizeCopy(s, copy, vec);
+        }
+        // Tiles of A and B for each k block in local memory, loaded by the block's threads together.
+        long tileBytes = (tm * thm + Math.min(tn * thn, packed ? panel : n)) * kb * k.dtype().bytes();
+        boolean useShared = shared && ki != null && tileBytes <= gpu.sharedMemoryBytes();
+        for (String operand : operands(r)) {
+            String source = useShared ? s.cacheRead(operand, ko, MemoryScope.SHARED) : operand;
+            if (stage) {
+                String local = s.cacheRead(source, ki != null ? ki : ko, MemoryScope.REGISTER);
                 if (vec > 1 && exact) vectorizeCopy(s, local, vec);
             }
+        }
         return true;
     }
 

@@ -175,6 +175,24 @@ class GpuSchedulesTest {
     }
 
     @Test
+    void matmulStagesTilesInSharedMemoryBetweenBarriers() {
+        // The test GPU prefers float4: tiles of A and B per k block go to local memory, copied by
+        // all the block's threads between barriers (the interpreter runs such a block's threads at
+        // once, so a missing barrier or a wrong share of the copy shows as a wrong answer).
+        Kernel k = gpuKernel(op("MatMul").in(rand(64, 48)).in(rand(48, 64)));
+        List<MemoryScope> scopes = allocations(k.func().body());
+        assertEquals(2, scopes.stream().filter(x -> x == MemoryScope.SHARED).count(), "A and B tiles: " + scopes);
+        long barriers = k.func().body().toString().split("Barrier\\[", -1).length - 1;
+        assertEquals(4, barriers, "after each copy and at the end of each k block");
+        Graph g = op("MatMul").in(rand(64, 48)).in(rand(48, 64)).graph();
+        Node n = g.nodes().getFirst();
+        var config = Knobs.defaults();
+        OpInventory.lower(n, g, GPU, config);
+        Kernel off = OpInventory.lower(n, g, GPU, Knobs.of(config.config().with("stage_shared", 0)));
+        assertTrue(allocations(off.func().body()).stream().noneMatch(x -> x == MemoryScope.SHARED));
+    }
+
+    @Test
     void cacheStepsWithAScopePrintAndParseBack() {
         List<Step> steps = List.of(new Step.CacheWrite("C", "C.j.i.o", MemoryScope.REGISTER), new Step.CacheRead("A", "k.i", MemoryScope.SHARED),
                 new Step.CacheRead("B", "k.i"));
