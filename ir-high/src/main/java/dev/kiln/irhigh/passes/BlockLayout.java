@@ -8,6 +8,7 @@ import dev.kiln.irhigh.ShapeInference;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irhigh.Value;
 import dev.kiln.irhigh.ops.Blocked;
+import dev.kiln.irhigh.ops.OpKinds;
 import dev.kiln.irhigh.ops.OpRegistry;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,10 +38,8 @@ public final class BlockLayout {
     private BlockLayout() {}
 
 
-    /** Ops that may run on a blocked value as they are: each output element depends on the same element of each input. */
-    private static final Set<String> ELEMENTWISE = Set.of("Relu", "Neg", "Abs", "Sigmoid", "Tanh", "Erf", "Exp", "Sqrt",
-            "LeakyRelu", "HardSigmoid", "HardSwish", "Clip", "Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Elu", "Selu",
-            "Softplus", "Mish", "PRelu");
+    /** Ops that may run on a blocked value as they are (see {@link OpKinds#BLOCKABLE}). */
+    private static final Set<String> ELEMENTWISE = OpKinds.BLOCKABLE;
 
     private static final Set<String> POOLS = Set.of("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool");
 

@@ -5,6 +5,7 @@ import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Value;
 import dev.kiln.irhigh.ops.Blocked;
+import dev.kiln.irhigh.ops.OpKinds;
 import dev.kiln.irhigh.ops.OpRegistry;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,17 +40,12 @@ public final class FuseOps {
     /** How far past the group's last committed node the search looks for ops that close a diamond (GELU's x feeds two ops). */
     private static final int WINDOW = 12;
 
-    private static final Set<String> ANCHORS = Set.of("Conv", "MatMul", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool",
-            "GlobalMaxPool", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "Softmax", "LogSoftmax",
-            "LayerNormalization");
+    private static final Set<String> ANCHORS = OpKinds.ANCHORS;
 
-    private static final Set<String> ELEMENTWISE = Set.of("Relu", "Neg", "Abs", "Sigmoid", "Tanh", "Erf", "Exp", "Log", "Sqrt",
-            "Floor", "Ceil", "Reciprocal", "Not", "LeakyRelu", "HardSigmoid", "HardSwish", "Add", "Sub", "Mul", "Div", "Pow",
-            "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Sum", "Mean", "Max", "Min", "Clip",
-            "Where", "Cast", "BatchNormalization");
+    private static final Set<String> ELEMENTWISE = OpKinds.ELEMENTWISE;
 
     /** Ops that keep the elements and their order and only change the shape. */
-    private static final Set<String> RESHAPES = Set.of("Reshape", "Flatten", "Squeeze", "Unsqueeze");
+    private static final Set<String> RESHAPES = OpKinds.RESHAPES;
 
     /** Whether {@code n} is a group made by this pass. */
     public static boolean isFused(Node n) {

@@ -125,6 +125,18 @@ class FusedGroupTest {
     }
 
     @Test
+    void everyElementwiseActivationFusesIntoAConv() {
+        // The ops FuseOps once left out (they ran blocked but never fused) and other unary ones.
+        for (String op : List.of("Elu", "Selu", "Softplus", "Mish", "Softsign", "Celu", "Sin", "Round", "Sign", "ThresholdedRelu",
+                "Shrink", "PRelu")) {
+            G g = new G().in("x", rand(1, 8, 5, 5)).constant("w", rand(8, 8, 3, 3)).constant("b", rand(8)).constant("slope", rand(1, 8, 1, 1))
+                    .node("Conv", List.of("x", "w", "b"), "c", pads1())
+                    .node(op, op.equals("PRelu") ? List.of("c", "slope") : List.of("c"), "y");
+            assertEquals(List.of("Conv+" + op), g.check(AVX512, "y"), op);
+        }
+    }
+
+    @Test
     void pointwiseConvWithChannelBiasAndClip() {
         // A 1x1 conv sees H*W as one axis; the per-channel Mul and Clip see [C][HW]: views that differ.
         G g = new G().in("x", rand(1, 16, 5, 7)).constant("w", rand(20, 16, 1, 1))
