@@ -70,7 +70,7 @@ public final class CBuild {
         return cached;
     }
 
-    private static Path cacheDir() {
+    static Path cacheDir() {
         String xdg = System.getenv("XDG_CACHE_HOME");
         Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
         return base.resolve("kiln");

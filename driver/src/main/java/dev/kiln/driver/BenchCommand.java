@@ -26,8 +26,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--target", defaultValue = "host", description = "with --op: compile for this target (e.g. opencl) and time it next to the host CPU's kernel (default: ${DEFAULT-VALUE})")
     String target;
 
-    @Option(names = "--peak-gflops", defaultValue = "106", description = "FMA peak of one thread in GFLOP/s, for --op's percentages (default: ${DEFAULT-VALUE}, measured on the reference AMD EPYC, see docs/performance.md)")
-    double peakGflops;
+    @Option(names = "--peak-gflops", paramLabel = "GFLOPS", description = "FMA peak of one thread in GFLOP/s, for --op's percentages "
+            + "(default: measured on this machine by a short FMA probe, once per CPU, and cached)")
+    Double peakGflops;
 
     @Option(names = "--dump-ir", paramLabel = "DIR", description = "with --op: write the IR after every step and the assembly (kernels.s) into DIR")
     Path dumpDir;

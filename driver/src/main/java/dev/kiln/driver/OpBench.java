@@ -85,8 +85,10 @@ final class OpBench {
      * other than this machine's CPU (an OpenCL device here) is timed next to Kiln's kernel for
      * the host CPU and ONNX Runtime, all three alternating in this process.
      */
-    static int run(String op, String shape, Target target, int threads, int warmup, int runs, double peakPerThread, Path dumpDir) {
+    static int run(String op, String shape, Target target, int threads, int warmup, int runs, Double givenPeak, Path dumpDir) {
         Op o = build(op, shape);
+        boolean measured = givenPeak == null;
+        double peakPerThread = measured ? dev.kiln.codegen.PeakProbe.cachedGflops(dev.kiln.targets.CpuTarget.host()) : givenPeak;
         Path dir;
         try {
             dir = Files.createTempDirectory("kiln-op");
@@ -122,8 +124,8 @@ final class OpBench {
                 if (cpu != null) line("kiln " + Target.host().name(), width, Bench.median(t[2]), o.flops(), peak, true);
                 line("onnxruntime", width, Bench.median(t[1]), o.flops(), peak, true);
                 System.out.printf("  ratio %s/onnxruntime (medians): %.3f%n", label, Bench.median(t[0]) / Bench.median(t[1]));
-                System.out.printf("  peak: %.0f GFLOP/s = %.0f per thread x %d, a constant (--peak-gflops), not measured in this run%n",
-                        peak, peakPerThread, threads);
+                System.out.printf("  peak: %.0f GFLOP/s = %.0f per thread x %d, %s%n", peak, peakPerThread, threads,
+                        measured ? "measured by an FMA probe on this CPU (" + dev.kiln.codegen.PeakProbe.cpuModel() + "), cached" : "given (--peak-gflops)");
                 if (!host) System.out.printf("  %s runs on its own device threads (--threads sets the CPU libraries' threads only)%n", target.name());
                 System.out.printf("  outputs %s (max |%s - onnxruntime| = %.3g)%n", agree.ok() ? "match" : "DIFFER", label, agree.maxAbsError());
                 return agree.ok() ? 0 : 1;
