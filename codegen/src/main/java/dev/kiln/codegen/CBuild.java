@@ -70,7 +70,8 @@ public final class CBuild {
         return cached;
     }
 
-    static Path cacheDir() {
+    /** Kiln's cache directory: {@code $XDG_CACHE_HOME/kiln}, else {@code ~/.cache/kiln}. */
+    public static Path cacheDir() {
         String xdg = System.getenv("XDG_CACHE_HOME");
         Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
         return base.resolve("kiln");

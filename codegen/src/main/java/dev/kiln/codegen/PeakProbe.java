@@ -27,41 +27,13 @@ import org.bytedeco.llvm.LLVM.LLVMModuleRef;
  * for the host CPU and timed for a few tens of milliseconds, best of {@value #ROUNDS}. Twelve
  * chains hide the FMA latency on every x86 and ARM core seen (4 cycles, 2 or 3 pipes).
  * A Zen 5 core with full-width 512-bit FMA gives about 230 GFLOP/s, a Zen 4 core about 106.
+ * {@code kiln bench --op} keeps the result per CPU in Kiln's cache directory.
  */
 public final class PeakProbe {
     private PeakProbe() {}
 
     static final int CHAINS = 12;
     static final int ROUNDS = 5;
-
-    /**
-     * The peak of one thread of this machine in GFLOP/s: measured once per CPU (model name, target
-     * and features) and kept in the cache directory ({@code $XDG_CACHE_HOME/kiln}, else
-     * {@code ~/.cache/kiln}); a cache entry that does not parse is measured again.
-     */
-    public static double cachedGflops(CpuTarget host) {
-        String key = host.name() + "|" + host.cpu() + "|" + host.features() + "|" + cpuModel();
-        String name = "peak-" + Integer.toHexString(key.hashCode()) + ".txt";
-        Path file = CBuild.cacheDir().resolve(name);
-        try {
-            if (Files.isRegularFile(file)) {
-                String[] parts = Files.readString(file).strip().split("\t", 2);
-                if (parts.length == 2 && parts[1].equals(key)) return Double.parseDouble(parts[0]);
-            }
-        } catch (IOException | NumberFormatException e) {
-            // measured again below
-        }
-        double g = measureGflops(host);
-        try {
-            Files.createDirectories(file.getParent());
-            Path tmp = Files.createTempFile(file.getParent(), name, ".tmp");
-            Files.writeString(tmp, g + "\t" + key + "\n");
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            // an unwritable cache only costs a new measurement next time
-        }
-        return g;
-    }
 
     /** The CPU's model name from /proc/cpuinfo, or "" where there is none. */
     public static String cpuModel() {

@@ -254,15 +254,22 @@ final class Caches {
             Expr.Var o = Exprs.var(coop);
             Expr e = Exprs.add(Exprs.mul(o, idx(nThreads)), tid);
             List<Expr> k = new ArrayList<>();
-            Expr guard = Exprs.lt(e, idx(size));
+            // Guards only where needed: the last round when the threads do not divide the box, a
+            // dimension whose box can pass the buffer's end.
+            Expr guard = size % nThreads == 0 ? null : Exprs.lt(e, idx(size));
             for (int d = 0; d < lo.size(); d++) {
                 Expr within = d == 0 ? Exprs.div(e, idx(strides.get(d))) : Exprs.mod(Exprs.div(e, idx(strides.get(d))), idx(widths.get(d)));
                 Expr kd = Exprs.add(lo.get(d), within);
                 k.add(kd);
-                guard = Exprs.and(guard, Exprs.lt(kd, idx(box.get(d).extent())));
+                Expr last = Simplify.expr(Exprs.add(lo.get(d), idx(widths.get(d) - 1)), acc.outer);
+                if (Bounds.of(last, acc.outer).hi() > box.get(d).extent() - 1) {
+                    Expr ok = Exprs.lt(kd, idx(box.get(d).extent()));
+                    guard = guard == null ? ok : Exprs.and(guard, ok);
+                }
             }
+            Stmt load = new Stmt.Store(shared, e, new Expr.Load(buffer, Regions.flatten(layout, k)));
             Stmt copy = new Stmt.For(o, idx(0), idx(Math.ceilDiv(size, nThreads)), ForKind.SERIAL,
-                    new Stmt.IfThenElse(guard, new Stmt.Store(shared, e, new Expr.Load(buffer, Regions.flatten(layout, k))), null));
+                    guard == null ? load : new Stmt.IfThenElse(guard, load, null));
             String outermost = threads.getFirst().var().name();
             Stmt body = Accesses.mapAll(f.body(), st -> {
                 if (st instanceof Stmt.For l && l.var().name().equals(loop)) {

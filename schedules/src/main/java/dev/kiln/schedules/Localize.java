@@ -6,7 +6,9 @@ import dev.kiln.irlow.Type;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Exprs;
 import dev.kiln.irlow.stmt.Stmt;
+import dev.kiln.irlow.transform.Bounds.Interval;
 import dev.kiln.irlow.transform.Children;
+import dev.kiln.irlow.transform.Simplify;
 import dev.kiln.irlow.transform.Substitute;
 import dev.kiln.irlow.transform.Vars;
 import java.util.ArrayList;
@@ -168,9 +170,9 @@ final class Localize {
     private static Expr resolve(Expr index, Map<String, Loop> inner, Map<String, Expr> sub) {
         Expr e = index;
         for (int round = 0; round <= inner.size() && Vars.usesAny(e, inner.keySet()); round++) e = Substitute.expr(e, sub);
-        Map<String, dev.kiln.irlow.transform.Bounds.Interval> ranges = new HashMap<>();
-        for (Loop l : inner.values()) ranges.put(l.var().name() + ".u", new dev.kiln.irlow.transform.Bounds.Interval(0, l.extent() - 1));
-        return dev.kiln.irlow.transform.Simplify.expr(e, ranges);
+        Map<String, Interval> ranges = new HashMap<>();
+        for (Loop l : inner.values()) ranges.put(l.var().name() + ".u", new Interval(0, l.extent() - 1));
+        return Simplify.expr(e, ranges);
     }
 
     static Stmt removeAllocate(Stmt s, String buffer) {

@@ -260,7 +260,11 @@ public final class Interpreter {
                 name = l.var().name();
                 inside = l.body();
             }
+            // The walk above stopped at the innermost thread loop of a perfect nest; a thread loop
+            // further in (after other statements) would make more threads than the barrier counts.
             boolean innermost = !(body instanceof Stmt.For inner && inner.kind().isGpuThread());
+            if (innermost && dev.kiln.irlow.transform.Vars.anyStmt(body, x -> x instanceof Stmt.For l && l.kind().isGpuThread()))
+                throw error("GPU thread loop " + v.name() + " has a barrier inside and thread loops that are not directly nested in it");
             LE lo = li(min), n = li(extent);
             Slot slot = bind(v);
             String outerThreadLoop = threadLoop;

@@ -39,7 +39,7 @@ import java.util.Set;
  * kernel whose loops a primitive refuses to rewrite (see {@link #attempt}).
  *
  * <p>Matmul outputs alone in their kernel get the register-tiled template ({@link GpuMatMul}); a
- * conv with its epilogue gets register tiles per thread ({@link GpuConv}).
+ * conv with its epilogue gets register tiles per thread ({@link GpuEpilogue}).
  */
 public final class GpuSchedules {
     private GpuSchedules() {}
@@ -88,9 +88,8 @@ public final class GpuSchedules {
             });
             return;
         }
-        if (attempt(s, t -> {
-            if (!GpuConv.apply(t, c, gpu, knobs, intermediates, threadsFor)) throw new IllegalArgumentException("not a conv or matmul with an epilogue");
-        })) return;
+        boolean[] tiled = {false};
+        if (attempt(s, t -> tiled[0] = GpuEpilogue.apply(t, c, gpu, knobs, intermediates, threadsFor)) && tiled[0]) return;
         long threads = threadsFor.get(generic, false);
         int r = rows;
         attempt(s, t -> {

@@ -31,8 +31,8 @@ import java.util.List;
  * not vectorized); a plan whose private tile would exceed {@link #MAX_TILE_BYTES} falls back to
  * the generic template.
  */
-final class GpuConv {
-    private GpuConv() {}
+final class GpuEpilogue {
+    private GpuEpilogue() {}
 
     static final List<Long> TILES_C = List.of(1L, 2L, 4L, 8L, 16L);
     static final List<Long> TILES_W = List.of(1L, 2L, 4L, 7L, 8L, 14L, 16L);
