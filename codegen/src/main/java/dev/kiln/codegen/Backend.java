@@ -1,11 +1,11 @@
 package dev.kiln.codegen;
 
+import dev.kiln.codegen.cuda.CudaBackend;
 import dev.kiln.codegen.opencl.OpenClBackend;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.GpuTarget;
 import dev.kiln.targets.Target;
-import dev.kiln.targets.TargetException;
 import java.nio.file.Path;
 
 /**
@@ -43,16 +43,31 @@ public interface Backend {
      */
     void pack(Emitted module, ModuleSpec spec, Packaging packaging, Path out, String finalName);
 
-    /** A compiled module: the bytes of its object file (or source, for backends that ship source). */
-    record Emitted(byte[] bytes) {}
+    /** C declarations of the library's entry points beyond the five of every target, for its header; none by default. */
+    default String headerExtras() {
+        return "";
+    }
+
+    /**
+     * A compiled module: the bytes of its object file (or source, for backends that ship source),
+     * and files published beside the output by suffix (a CUDA library's {@code .ptx}).
+     */
+    record Emitted(byte[] bytes, java.util.Map<String, byte[]> sidecars) {
+        public Emitted {
+            sidecars = java.util.Map.copyOf(sidecars);
+        }
+
+        public Emitted(byte[] bytes) {
+            this(bytes, java.util.Map.of());
+        }
+    }
 
     /** The backend for {@code target}; {@code sysroot} (nullable) overrides where a CPU target's system libraries come from. */
     static Backend of(Target target, Path sysroot) {
         return switch (target) {
             case CpuTarget cpu -> new LlvmCpuBackend(cpu, sysroot);
             case GpuTarget gpu when gpu.api() == GpuTarget.Api.OPENCL -> new OpenClBackend(gpu, sysroot);
-            case GpuTarget gpu -> throw new TargetException("target " + gpu.name() + " is a GPU; Kiln has no " + gpu.api()
-                    + " backend yet");
+            case GpuTarget gpu -> new CudaBackend(gpu, sysroot);
         };
     }
 }

@@ -14,6 +14,11 @@ public final class HeaderWriter {
 
     /** The header of {@code spec} compiled into the library file {@code libName} (e.g. "libresnet.so"). */
     public static String header(ModuleSpec spec, String libName) {
+        return header(spec, libName, "");
+    }
+
+    /** The header with {@code extras}: declarations of the backend's entry points beyond the five (see {@link Backend#headerExtras}). */
+    public static String header(ModuleSpec spec, String libName, String extras) {
         String prefix = "KILN_" + macro(spec.name());
         String guard = prefix + "_H";
         StringBuilder h = new StringBuilder();
@@ -78,6 +83,7 @@ public final class HeaderWriter {
                 const char *kiln_model_last_error(void);
 
                 """);
+        h.append(extras);
         h.append("#ifdef __cplusplus\n}\n#endif\n\n");
         h.append("#endif /* ").append(guard).append(" */\n");
         return h.toString();

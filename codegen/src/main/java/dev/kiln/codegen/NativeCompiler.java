@@ -38,9 +38,10 @@ public final class NativeCompiler {
         }
     }
 
-    /** What was written ({@code header} is null for a program), and how long each step took, in milliseconds, in order. */
-    public record Result(Path library, Path header, Map<String, Long> stepMillis) {
+    /** What was written ({@code header} is null for a program; {@code sidecars}: the backend's files beside it, such as OUT.ptx), and how long each step took, in milliseconds, in order. */
+    public record Result(Path library, Path header, List<Path> sidecars, Map<String, Long> stepMillis) {
         public Result {
+            sidecars = List.copyOf(sidecars);
             stepMillis = Collections.unmodifiableMap(new LinkedHashMap<>(stepMillis));
         }
 
@@ -62,37 +63,45 @@ public final class NativeCompiler {
         Path header = library ? dir.resolve(base + ".h") : null;
         Steps steps = new Steps();
         List<Path> temps = new ArrayList<>();
-        boolean headerPublished = false;
+        List<Path> published = new ArrayList<>(); // beside the output, removed again if it fails
         try {
             Files.createDirectories(dir);
             spec.validate();
             Backend.Emitted module = steps.call("emit", () -> backend.emit(spec, opts.dumpDir()));
             Path tmpOut = temp(dir, base, library ? ".so" : ".exe", temps);
             steps.run(library ? "link" : "link-exe", () -> backend.pack(module, spec, opts.packaging(), tmpOut, file.getFileName().toString()));
+            for (var e : new java.util.TreeMap<>(module.sidecars()).entrySet()) publish(dir, base, e.getKey(), e.getValue(), temps, published);
             if (library) {
-                Path tmpHeader = temp(dir, base, ".h", temps);
-                steps.run("header", () -> write(tmpHeader, HeaderWriter.header(spec, file.getFileName().toString())
-                        .getBytes(StandardCharsets.UTF_8)));
-                setPermissions(tmpHeader, "rw-r--r--");
-                move(tmpHeader, header);
-                headerPublished = true;
+                byte[] text = steps.call("header", () -> HeaderWriter.header(spec, file.getFileName().toString(), backend.headerExtras()).getBytes(StandardCharsets.UTF_8));
+                publish(dir, base, ".h", text, temps, published);
             } else {
                 setPermissions(tmpOut, "rwxr-xr-x");
             }
             move(tmpOut, file);
-            return new Result(file, header, steps.millis);
+            List<Path> sidecars = published.stream().filter(p -> !p.equals(header)).toList();
+            return new Result(file, header, sidecars, steps.millis);
         } catch (IOException e) {
-            if (headerPublished) deleteQuietly(header);
+            published.forEach(NativeCompiler::deleteQuietly);
             throw new TargetException("cannot write " + file + ": " + e.getMessage(), e);
         } catch (UncheckedIOException e) {
-            if (headerPublished) deleteQuietly(header);
+            published.forEach(NativeCompiler::deleteQuietly);
             throw new TargetException("cannot write " + file + ": " + e.getCause().getMessage(), e);
         } catch (RuntimeException | Error e) {
-            if (headerPublished) deleteQuietly(header);
+            published.forEach(NativeCompiler::deleteQuietly);
             throw e;
         } finally {
             for (Path p : temps) deleteQuietly(p);
         }
+    }
+
+    /** Writes {@code bytes} as {@code dir/base+suffix} (through a temporary file) before the output itself appears. */
+    private static void publish(Path dir, String base, String suffix, byte[] bytes, List<Path> temps, List<Path> published) throws IOException {
+        Path tmp = temp(dir, base, suffix, temps);
+        write(tmp, bytes);
+        setPermissions(tmp, "rw-r--r--");
+        Path to = dir.resolve(base + suffix);
+        move(tmp, to);
+        published.add(to);
     }
 
     /** "libnet.so" -> "libnet"; any other name keeps everything before its last dot. */

@@ -27,8 +27,8 @@ final class CompileCommand implements Callable<Integer> {
     Path output;
 
     @Option(names = "--target", defaultValue = "host", description = "x86_64-avx512, x86_64-avx2, aarch64-neon[:CPU] (CPU: "
-            + "cortex-a53, cortex-a72 (default), cortex-a76, neoverse-n1, neoverse-v1, apple-m1), opencl[:PROFILE|DEVICE] "
-            + "(see 'kiln devices') or host (default: ${DEFAULT-VALUE})")
+            + "cortex-a53, cortex-a72 (default), cortex-a76, neoverse-n1, neoverse-v1, apple-m1), opencl[:PROFILE|DEVICE], "
+            + "cuda-sm75|sm80|sm86|sm89|sm90 (PTX, also written as OUT.ptx), cuda (this machine's GPU) (see 'kiln devices') or host (default: ${DEFAULT-VALUE})")
     String target;
 
     @Option(names = "--emit", defaultValue = "lib", paramLabel = "lib|exe", description = "lib: OUT.so and OUT.h (default); "
@@ -78,7 +78,12 @@ final class CompileCommand implements Callable<Integer> {
     private void report(Compiler.Result r, Target t) {
         System.out.printf("compiled %s for %s: %d kernels, weights %.1f MB, workspace %.1f MB (intermediate tensors %.1f MB, kernel scratch %.1f MB), %.1f s%n",
                 model, t.name(), r.kernels(), r.weightBytes() / 1e6, r.workspaceBytes() / 1e6, r.intermediateBytes() / 1e6, r.scratchBytes() / 1e6, r.millis() / 1000.0);
-        System.out.println(r.header() == null ? "wrote " + r.library() : "wrote " + r.library() + " and " + r.header());
+        List<Path> files = new java.util.ArrayList<>(List.of(r.library()));
+        if (r.header() != null) files.add(r.header());
+        files.addAll(r.sidecars());
+        List<String> names = files.stream().map(Path::toString).toList();
+        System.out.println("wrote " + (names.size() == 1 ? names.getFirst()
+                : String.join(", ", names.subList(0, names.size() - 1)) + " and " + names.getLast()));
     }
 
     private Packaging packaging() {

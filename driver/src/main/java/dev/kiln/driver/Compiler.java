@@ -40,7 +40,7 @@ public final class Compiler {
     }
 
     /** What came out ({@code header} is null for a program), with the figures worth reporting. */
-    public record Result(Path library, Path header, int kernels, long workspaceBytes, long intermediateBytes, long scratchBytes,
+    public record Result(Path library, Path header, java.util.List<Path> sidecars, int kernels, long workspaceBytes, long intermediateBytes, long scratchBytes,
                          long weightBytes, long millis) {}
 
     public static Result compile(String model, Path outSo, Options opts) {
@@ -57,7 +57,7 @@ public final class Compiler {
                 (name, fn) -> dump(opts, "kernels/" + name + ".txt", Printer.print(fn)));
         var result = NativeCompiler.compile(plan.spec(), backend, outSo, new NativeCompiler.Options(opts.dumpDir(), opts.packaging()));
         long weights = plan.spec().constants().stream().mapToLong(c -> c.data().length).sum();
-        return new Result(result.library(), result.header(), plan.spec().calls().size(), plan.workspaceBytes(), plan.intermediateBytes(), plan.scratchBytes(), weights,
+        return new Result(result.library(), result.header(), result.sidecars(), plan.spec().calls().size(), plan.workspaceBytes(), plan.intermediateBytes(), plan.scratchBytes(), weights,
                 (System.nanoTime() - t0) / 1_000_000);
     }
 

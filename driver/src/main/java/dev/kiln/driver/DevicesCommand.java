@@ -4,6 +4,10 @@ import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.GpuTarget;
 import dev.kiln.targets.TargetException;
 import dev.kiln.targets.cpu.ProgramRuntime;
+import dev.kiln.targets.cuda.CudaDevice;
+import dev.kiln.targets.cuda.CudaDevices;
+import dev.kiln.targets.cuda.CudaTargets;
+import dev.kiln.codegen.cuda.Ptxas;
 import dev.kiln.targets.opencl.OpenClDevice;
 import dev.kiln.targets.opencl.OpenClDevices;
 import dev.kiln.targets.opencl.OpenClTargets;
@@ -13,7 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "devices", mixinStandardHelpOptions = true,
-        description = "List what this machine can compile for and run on: the CPU and every OpenCL device, with their limits and --target names.")
+        description = "List what this machine can compile for and run on: the CPU, every OpenCL device and every CUDA GPU, with their limits and --target names.")
 final class DevicesCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "print stack traces of errors")
     boolean verbose;
@@ -45,6 +49,21 @@ final class DevicesCommand implements Callable<Integer> {
             System.out.println("  none: " + e.getMessage());
         }
         System.out.println("  profiles for devices not here: " + String.join(", ", OpenClTargets.profileNames().stream().map(p -> "opencl:" + p).toList()));
+        System.out.println("CUDA");
+        try {
+            List<CudaDevice> gpus = CudaDevices.list();
+            for (CudaDevice d : gpus) {
+                GpuTarget t = CudaTargets.of(d);
+                System.out.printf("  %-28s %s (%s, GPU %d)%n", d.index() == 0 ? "cuda, " + t.name() : t.name(), d.name(), d.arch(), d.index());
+                System.out.printf("  %-28s threads per block %d, shared memory %d KiB, multiprocessors %d, warp %d, memory %.1f GiB, clock %d MHz%n",
+                        "", d.maxThreadsPerBlock(), d.sharedMemoryPerBlock() / 1024, d.multiprocessors(), d.warpSize(),
+                        d.memoryBytes() / (1024.0 * 1024 * 1024), d.clockKhz() / 1000);
+            }
+        } catch (TargetException e) {
+            System.out.println("  none: " + e.getMessage());
+        }
+        System.out.println("  architectures to compile for anywhere: " + String.join(", ", CudaTargets.names())
+                + (Ptxas.find().isPresent() ? " (ptxas is here to check their PTX)" : ""));
         return 0;
     }
 }

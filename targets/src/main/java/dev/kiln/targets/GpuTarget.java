@@ -31,12 +31,16 @@ public record GpuTarget(String name, Api api, String triple, String cpu, String 
     }
 
     /**
-     * Whether this machine has the device: an OpenCL target named after one of its devices (an
-     * OpenCL library is a host library that drives the device, so it loads in-process). Profiles
-     * of devices that are not here, and CUDA (until its backend exists), cannot.
+     * Whether this machine has the device (a GPU library is a host library that drives the
+     * device, so it loads in-process): an OpenCL target named after one of its devices, or a CUDA
+     * architecture one of its GPUs runs. Profiles of devices that are not here cannot.
      */
     @Override
     public boolean canRunOnHost() {
-        return api == Api.OPENCL && dev.kiln.targets.opencl.OpenClTargets.isLocal(name);
+        return switch (api) {
+            case OPENCL -> dev.kiln.targets.opencl.OpenClTargets.isLocal(name);
+            case CUDA -> dev.kiln.targets.cuda.CudaDevices.present() && dev.kiln.targets.cuda.CudaDevices.list().stream()
+                    .anyMatch(d -> d.major() * 10 + d.minor() >= dev.kiln.targets.cuda.CudaTargets.arch(this));
+        };
     }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.targets;
 
+import dev.kiln.targets.cuda.CudaTargets;
 import dev.kiln.targets.opencl.OpenClTargets;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,13 +43,15 @@ public sealed interface Target permits CpuTarget, GpuTarget {
             return CpuTarget.neon(cpu);
         }
         if (key.equals(OpenClTargets.PREFIX) || key.startsWith(OpenClTargets.PREFIX + ":")) return OpenClTargets.parse(key);
+        if (CudaTargets.matches(key)) return CudaTargets.parse(key);
         throw new TargetException("unknown target '" + s + "'; known targets: " + String.join(", ", known()));
     }
 
     /** The target names {@link #parse} accepts, for messages and help. */
     static List<String> known() {
         List<String> names = new ArrayList<>(List.of("x86_64-avx512", "x86_64-avx2", CpuTarget.NEON + "[:CPU]", "host",
-                OpenClTargets.PREFIX + "[:" + String.join("|", OpenClTargets.profileNames()) + "|DEVICE]"));
+                OpenClTargets.PREFIX + "[:" + String.join("|", OpenClTargets.profileNames()) + "|DEVICE]",
+                CudaTargets.PREFIX + "[-sm75|-sm80|-sm86|-sm89|-sm90]"));
         return List.copyOf(names);
     }
 

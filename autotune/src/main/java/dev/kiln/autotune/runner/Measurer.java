@@ -23,9 +23,9 @@ import java.util.Locale;
  * it once and checks the outputs, then warms up and times it. A candidate that crashes takes the
  * process with it; that is why runners measure in a process of their own.
  *
- * <p>A library with a device clock (OpenCL) is timed by it: the runner's process sets
- * {@code KILN_OPENCL_PROFILE=1} before loading any candidate, so each run's cost is its kernels'
- * time from the device's profiling events, without the host's copies and launch overhead, which
+ * <p>A library with a device clock (OpenCL, CUDA) is timed by it: the runner's process sets
+ * {@code KILN_OPENCL_PROFILE=1} and {@code KILN_CUDA_PROFILE=1} before loading any candidate, so
+ * each run's cost is its kernels' time from the device's profiling events (CUDA events), without the host's copies and launch overhead, which
  * are the same for every config of a kernel. A CPU library is timed by the wall clock.
  */
 public final class Measurer {
@@ -40,8 +40,9 @@ public final class Measurer {
     }
 
     /**
-     * {@code setenv("KILN_OPENCL_PROFILE", "1", 0)}: read by an OpenCL library when a handle is
-     * created (a value already set is kept). Done once when this class loads; idempotent.
+     * {@code setenv("KILN_OPENCL_PROFILE", "1", 0)} and the same for {@code KILN_CUDA_PROFILE}: read
+     * by an OpenCL or CUDA library when a handle is created (a value already set is kept). Done once
+     * when this class loads; idempotent.
      */
     public static void enableDeviceProfiling() {
         var linker = java.lang.foreign.Linker.nativeLinker();
@@ -50,8 +51,10 @@ public final class Measurer {
         var handle = linker.downcallHandle(setenv.get(), java.lang.foreign.FunctionDescriptor.of(ValueLayout.JAVA_INT,
                 ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
         try (Arena a = Arena.ofConfined()) {
-            int rc = (int) handle.invokeExact(a.allocateFrom("KILN_OPENCL_PROFILE"), a.allocateFrom("1"), 0);
-            if (rc != 0) System.err.println("kiln runner: cannot set KILN_OPENCL_PROFILE; OpenCL candidates are timed by the wall clock");
+            for (String api : new String[] {"OPENCL", "CUDA"}) {
+                int rc = (int) handle.invokeExact(a.allocateFrom("KILN_" + api + "_PROFILE"), a.allocateFrom("1"), 0);
+                if (rc != 0) System.err.println("kiln runner: cannot set KILN_" + api + "_PROFILE; " + api + " candidates are timed by the wall clock");
+            }
         } catch (Throwable t) {
             throw new IllegalStateException("calling setenv failed", t);
         }

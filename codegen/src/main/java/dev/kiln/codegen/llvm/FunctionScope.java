@@ -26,6 +26,8 @@ final class FunctionScope {
     final boolean inParallel;
     /** The module's thread-local thread count ({@link ThreadCount}); null inside outlined regions. */
     LLVMValueRef numThreads;
+    /** A GPU kernel's launch shape (its bound loops read thread and block indices); null on a CPU. */
+    dev.kiln.irlow.analysis.LaunchExtents launch;
 
     private final LLVMBasicBlockRef entry;
     private final LLVMBuilderRef allocaBuilder;

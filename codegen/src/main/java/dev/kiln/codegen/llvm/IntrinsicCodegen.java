@@ -13,7 +13,7 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
  * Math function calls of the loop IR. Rounding, sqrt and abs map to LLVM intrinsics (single
  * instructions). For f32, exp, log, tanh, erf, sigmoid and pow are Kiln's own vectorizable
  * implementations ({@link VectorMath}); everything else, and every f64 function, calls libm once
- * per lane. f16 is computed in f32.
+ * per lane (libdevice on a GPU). f16 is computed in f32.
  */
 final class IntrinsicCodegen {
     private IntrinsicCodegen() {}
@@ -126,8 +126,12 @@ final class IntrinsicCodegen {
         return f32 ? VectorMath.pow(ir, x, y) : libm(ir, "pow", x, y);
     }
 
-    /** Calls the libm function {@code name} on each lane (libm has no vector entry points). */
+    /**
+     * Calls the libm function {@code name} on each lane (libm has no vector entry points). On a
+     * GPU it is libdevice's {@code __nv_NAME}, linked into the module by {@link Libdevice}.
+     */
     static LLVMValueRef libm(Ir ir, String name, LLVMValueRef... args) {
+        if (ir.m.target() instanceof dev.kiln.targets.GpuTarget) name = Libdevice.PREFIX + name;
         LLVMTypeRef vt = LLVMTypeOf(args[0]);
         LLVMTypeRef st = Ir.elementType(vt);
         LLVMTypeRef[] params = new LLVMTypeRef[args.length];

@@ -6,7 +6,11 @@ import dev.kiln.irlow.Buffer;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.Type;
 import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.analysis.LaunchExtents;
+import dev.kiln.irlow.stmt.ForKind;
 import dev.kiln.irlow.stmt.Stmt;
+import dev.kiln.irlow.transform.Vars;
+import dev.kiln.targets.GpuTarget;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.llvm.LLVM.LLVMBasicBlockRef;
@@ -31,6 +35,12 @@ public final class KernelCodegen {
     /** Allocations up to this size live on the stack; larger ones on the heap. */
     static final long MAX_STACK_ALLOCATION = 64 * 1024;
     private static final int MAX_INLINE_UNROLL = 64;
+    /** What a GPU thread may allocate privately (what OpenCL work-items may too). */
+    static final long MAX_GPU_PRIVATE_BYTES = 16 * 1024;
+    /** Alignment of GPU kernel buffers: parameters (device allocations) and shared arrays. */
+    static final int GPU_BUFFER_ALIGN = 16;
+    /** NVPTX's address space of shared memory. */
+    static final int SHARED_ADDRESS_SPACE = 3;
 
     private final FunctionScope f;
     private final LlvmModule m;
@@ -57,7 +67,9 @@ public final class KernelCodegen {
         for (int i = 0; i < n; i++) params[i] = types.ptr();
         LLVMValueRef fn = LLVMAddFunction(m.module(), func.name(),
                 LLVMFunctionType(types.voidType(), Ir.pp(params), n, 0));
-        LLVMSetVisibility(fn, LLVMHiddenVisibility);
+        boolean gpu = m.target() instanceof GpuTarget;
+        if (gpu) LLVMSetFunctionCallConv(fn, LLVMPTXKernelCallConv); // a kernel entry (.entry), launched by the driver
+        else LLVMSetVisibility(fn, LLVMHiddenVisibility);
         m.addFunctionAttributes(fn);
         FunctionScope scope = new FunctionScope(m, fn, func.name(), false);
         for (int i = 0; i < n; i++) {
@@ -66,11 +78,22 @@ public final class KernelCodegen {
             LLVMSetValueName2(p, b.name(), b.name().length());
             m.addAttribute(fn, i + 1, "noalias");
             m.addAttribute(fn, i + 1, "nocapture");
+            // GPU buffers are whole device allocations (256-byte aligned): vector accesses at
+            // indices LLVM can prove are multiples of the width become ld.global.v4 / st.global.v4.
+            if (gpu) m.addAttribute(fn, i + 1, "align", GPU_BUFFER_ALIGN);
             if (scope.bindBuffer(b.name(), p) != null) {
                 throw new CodegenException("kernel '" + func.name() + "' has two parameters named '" + b.name() + "'");
             }
         }
-        scope.numThreads = ThreadCount.global(m.module());
+        if (gpu) {
+            try {
+                scope.launch = LaunchExtents.of(func);
+            } catch (IllegalArgumentException e) {
+                throw new CodegenException(e.getMessage());
+            }
+        } else {
+            scope.numThreads = ThreadCount.global(m.module());
+        }
         new KernelCodegen(scope).stmt(func.body());
         scope.finish();
         return fn;
@@ -88,8 +111,12 @@ public final class KernelCodegen {
             }
             case Stmt.IfThenElse i -> ifThenElse(i);
             case Stmt.Allocate a -> allocate(a);
-            case Stmt.Barrier b -> throw new CodegenException("kernel '" + f.kernel + "' has a " + b.scope() + " barrier, but target "
-                    + m.target().name() + " is a CPU; barriers and GPU memory scopes need a GPU target");
+            case Stmt.Barrier b -> {
+                if (f.launch == null) throw new CodegenException("kernel '" + f.kernel + "' has a " + b.scope() + " barrier, but target "
+                        + m.target().name() + " is a CPU; barriers and GPU memory scopes need a GPU target");
+                // bar.sync 0: every thread of the block arrives, and memory (shared and global) written before is visible after.
+                ir.call(m.function("llvm.nvvm.barrier0", LLVMFunctionType(ir.voidType(), Ir.pp(), 0, 0)));
+            }
             case Stmt.Seq q -> {
                 for (Stmt c : q.stmts()) stmt(c);
             }
@@ -133,9 +160,17 @@ public final class KernelCodegen {
         LLVMPositionBuilderAtEnd(ir.b, merge);
     }
 
-    /** Small buffers: a 64-byte aligned stack slot in the entry block; large: aligned_alloc/free. */
+    /**
+     * Small buffers: a 64-byte aligned stack slot in the entry block; large: aligned_alloc/free.
+     * On a GPU: SHARED buffers are arrays in the shared address space (one per block), others a
+     * per-thread stack slot (registers, once LLVM promotes them) of at most {@link #MAX_GPU_PRIVATE_BYTES}.
+     */
     private void allocate(Stmt.Allocate a) {
         Buffer buf = a.buffer();
+        if (f.launch != null) {
+            gpuAllocate(a);
+            return;
+        }
         if (buf.scope() != dev.kiln.irlow.MemoryScope.GLOBAL)
             throw new CodegenException("kernel '" + f.kernel + "' allocates '" + buf.name() + "' in " + buf.scope() + " memory, but target "
                     + m.target().name() + " is a CPU; barriers and GPU memory scopes need a GPU target");
@@ -159,6 +194,31 @@ public final class KernelCodegen {
         }
     }
 
+    private void gpuAllocate(Stmt.Allocate a) {
+        Buffer buf = a.buffer();
+        long bytes = buf.size() * buf.dtype().bytes();
+        LLVMTypeRef array = LLVMArrayType2(ir.memory(buf.dtype()), buf.size());
+        LLVMValueRef ptr;
+        if (buf.scope() == dev.kiln.irlow.MemoryScope.SHARED) {
+            LLVMValueRef g = LLVMAddGlobalInAddressSpace(m.module(), array, (f.kernel + "_" + buf.name()).replaceAll("[^A-Za-z0-9_]", "_"), SHARED_ADDRESS_SPACE);
+            LLVMSetLinkage(g, LLVMInternalLinkage);
+            LLVMSetInitializer(g, LLVMGetUndef(array));
+            LLVMSetAlignment(g, GPU_BUFFER_ALIGN);
+            // Generic pointers everywhere else; LLVM infers the address space back (ld.shared / st.shared).
+            ptr = LLVMBuildAddrSpaceCast(ir.b, g, ir.ptr(), buf.name());
+        } else {
+            if (bytes > MAX_GPU_PRIVATE_BYTES)
+                throw new CodegenException("kernel '" + f.kernel + "' allocates '" + buf.name() + "' (" + buf.size() + " x " + buf.dtype() + ", "
+                        + bytes + " bytes) in " + buf.scope() + " memory inside a GPU kernel; a GPU thread can hold at most "
+                        + MAX_GPU_PRIVATE_BYTES + " bytes privately" + (buf.scope() == dev.kiln.irlow.MemoryScope.GLOBAL
+                                ? ": hoist it out of the kernel into a workspace buffer" : ": make it smaller or SHARED"));
+            ptr = f.alloca(array, 16, buf.name());
+        }
+        LLVMValueRef prev = f.bindBuffer(buf.name(), ptr);
+        stmt(a.body());
+        f.restoreBuffer(buf.name(), prev);
+    }
+
     // ---- loops
 
     private void loop(Stmt.For l) {
@@ -177,8 +237,49 @@ public final class KernelCodegen {
                 if (f.inParallel || f.numThreads == null || (n != null && n <= 1)) counted(l.var(), lo, ir.add(lo, extent), l.body());
                 else parallel(l, lo, extent);
             }
-            default -> throw new CodegenException("kernel '" + f.kernel + "': loop '" + l.var().name() + "' is bound to "
+            default -> {
+                if (f.launch != null && l.kind().isGpu()) {
+                    gpuLoop(l, lo);
+                    return;
+                }
+                throw new CodegenException("kernel '" + f.kernel + "': loop '" + l.var().name() + "' is bound to "
                     + l.kind() + ", but target " + m.target().name() + " is a CPU; GPU-bound loops need a GPU target");
+            }
+        }
+    }
+
+    /**
+     * A loop bound to a block or thread index: its variable is {@code min + ctaid/tid} of the
+     * axis, read from the PTX special register, guarded where the loop is shorter than the axis's
+     * launch extent (two loops of different lengths may share an axis).
+     */
+    private void gpuLoop(Stmt.For l, LLVMValueRef lo) {
+        ForKind kind = l.kind();
+        char axis = switch (kind) {
+            case GPU_BLOCK_X, GPU_THREAD_X -> 'x';
+            case GPU_BLOCK_Y, GPU_THREAD_Y -> 'y';
+            default -> 'z';
+        };
+        LaunchExtents.Dim3 dims = kind.isGpuBlock() ? f.launch.grid() : f.launch.block();
+        long launched = axis == 'x' ? dims.x() : axis == 'y' ? dims.y() : dims.z();
+        Long extent = Ir.constIntValue(index(l.var(), l.extent())); // LaunchExtents checked it is a constant
+        String register = "llvm.nvvm.read.ptx.sreg." + (kind.isGpuBlock() ? "ctaid." : "tid.") + axis;
+        LLVMValueRef id = ir.call(m.function(register, LLVMFunctionType(ir.i32(), Ir.pp(), 0, 0)));
+        LLVMTypeRef type = LLVMTypeOf(lo);
+        LLVMValueRef v = ir.add(lo, ir.cast(LLVMZExt, id, type));
+        if (extent < launched) {
+            if (Vars.anyStmt(l.body(), st -> st instanceof Stmt.Barrier))
+                throw new CodegenException("kernel '" + f.kernel + "': loop " + l.var().name() + " (" + kind + ", extent " + extent
+                        + ") needs a guard since its axis launches " + launched + ", but its body has a barrier, which not every thread "
+                        + "would reach; give the loops bound to this axis the same extent");
+            LLVMBasicBlockRef body = f.block(l.var().name() + ".active"), done = f.block(l.var().name() + ".idle");
+            LLVMBuildCondBr(ir.b, ir.icmp(LLVMIntULT, id, ir.i32(extent)), body, done);
+            LLVMPositionBuilderAtEnd(ir.b, body);
+            withVar(l.var(), v, l.body());
+            LLVMBuildBr(ir.b, done);
+            LLVMPositionBuilderAtEnd(ir.b, done);
+        } else {
+            withVar(l.var(), v, l.body());
         }
     }
 

@@ -109,6 +109,11 @@ public final class LlvmModule implements AutoCloseable {
         return LLVMAddFunction(module, name, type);
     }
 
+    /** Links NVIDIA's libdevice in when the kernels call its math functions (PTX modules; see {@link Libdevice}). */
+    public void linkLibdevice() {
+        Libdevice.linkIfNeeded(this);
+    }
+
     /** Checks the module is well-formed; a failure is a bug in Kiln's code generation. */
     public void verify() {
         BytePointer error = new BytePointer((Pointer) null);

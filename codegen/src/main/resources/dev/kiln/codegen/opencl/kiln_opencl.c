@@ -1,6 +1,6 @@
 /*
  * The executor of a Kiln OpenCL library: the five kiln_model_* entry points of the C ABI, driven
- * by the plan that Kiln generates for each model (kiln_opencl.h: the OpenCL C source, the
+ * by the plan that Kiln generates for each model (kiln_device.h: the OpenCL C source, the
  * kernels in call order with their arguments and launch sizes, the constants, the workspace).
  * It opens the ICD loader (libOpenCL.so.1) when a model is created, so the library links against
  * nothing of OpenCL and loads on machines without it; kiln_model_create then fails with a message.
@@ -19,10 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kiln_opencl.h"
-
-/* Everything else in the library is hidden (-fvisibility=hidden): only the C ABI is exported. */
-#define KILN_API __attribute__((visibility("default")))
+#define KILN_DEVICE_EXECUTOR
+#include "kiln_device.h"
 
 /* ---- the part of the OpenCL 1.2 API the executor uses, resolved with dlsym ---- */
 
@@ -78,21 +76,6 @@ static struct {
     cl_int (*ReleaseCommandQueue)(cl_command_queue);
     cl_int (*ReleaseContext)(cl_context);
 } cl;
-
-static __thread const char *last_error;
-static __thread char error_buf[8192];
-
-static void set_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(error_buf, sizeof error_buf, fmt, ap);
-    va_end(ap);
-    last_error = error_buf;
-}
-
-KILN_API const char *kiln_model_last_error(void) { return last_error ? last_error : ""; }
-
-KILN_API const char *kiln_model_metadata(void) { return KILN_CL_METADATA; }
 
 #define INSTALL_HINT "install an OpenCL driver and the ICD loader (Debian: ocl-icd-libopencl1 with pocl-opencl-icd, or your GPU vendor's OpenCL package)"
 
@@ -194,11 +177,11 @@ KILN_API KilnModel *kiln_model_create(int num_threads) {
         set_error("kiln_model_create: out of memory");
         return NULL;
     }
-    m->kernels = calloc(KILN_CL_NUM_CALLS + 1, sizeof(cl_kernel));
-    m->inputs = calloc(KILN_CL_NUM_INPUTS + 1, sizeof(cl_mem));
-    m->outputs = calloc(KILN_CL_NUM_OUTPUTS + 1, sizeof(cl_mem));
-    m->constants = calloc(KILN_CL_NUM_CONSTANTS + 1, sizeof(cl_mem));
-    m->slots = calloc(KILN_CL_NUM_SLOTS + 1, sizeof(cl_mem));
+    m->kernels = calloc(KILN_DEV_NUM_CALLS + 1, sizeof(cl_kernel));
+    m->inputs = calloc(KILN_DEV_NUM_INPUTS + 1, sizeof(cl_mem));
+    m->outputs = calloc(KILN_DEV_NUM_OUTPUTS + 1, sizeof(cl_mem));
+    m->constants = calloc(KILN_DEV_NUM_CONSTANTS + 1, sizeof(cl_mem));
+    m->slots = calloc(KILN_DEV_NUM_SLOTS + 1, sizeof(cl_mem));
     if (!m->kernels || !m->inputs || !m->outputs || !m->constants || !m->slots) {
         set_error("kiln_model_create: out of memory");
         kiln_model_destroy(m);
@@ -217,7 +200,7 @@ KILN_API KilnModel *kiln_model_create(int num_threads) {
     int profiling = profile && (strcmp(profile, "1") == 0 || strcmp(profile, "2") == 0);
     m->print_profile = profile && strcmp(profile, "2") == 0;
     m->device_ms = -1;
-    if (profiling && !(m->events = calloc(KILN_CL_NUM_CALLS + 1, sizeof(cl_event)))) {
+    if (profiling && !(m->events = calloc(KILN_DEV_NUM_CALLS + 1, sizeof(cl_event)))) {
         set_error("kiln_model_create: out of memory");
         goto fail;
     }
@@ -226,7 +209,7 @@ KILN_API KilnModel *kiln_model_create(int num_threads) {
         set_error("kiln_model_create: clCreateCommandQueue failed (OpenCL error %d)", err);
         goto fail;
     }
-    const char *src = KILN_CL_SOURCE;
+    const char *src = kiln_dev_source;
     m->program = cl.CreateProgramWithSource(m->context, 1, &src, NULL, &err);
     if (err != CL_SUCCESS) {
         set_error("kiln_model_create: clCreateProgramWithSource failed (OpenCL error %d)", err);
@@ -236,33 +219,33 @@ KILN_API KilnModel *kiln_model_create(int num_threads) {
     if (err != CL_SUCCESS) {
         char name[256] = "";
         cl.GetDeviceInfo(device, CL_DEVICE_NAME, sizeof name, name, NULL);
-        int len = snprintf(error_buf, sizeof error_buf, "kiln_model_create: the OpenCL program did not build on %s (error %d); build log:\n",
+        int len = snprintf(kiln_error_buf, sizeof kiln_error_buf, "kiln_model_create: the OpenCL program did not build on %s (error %d); build log:\n",
                            name, err);
         size_t got = 0;
-        if (len > 0 && (size_t)len < sizeof error_buf)
-            cl.GetProgramBuildInfo(m->program, device, CL_PROGRAM_BUILD_LOG, sizeof error_buf - (size_t)len, error_buf + len, &got);
-        last_error = error_buf;
+        if (len > 0 && (size_t)len < sizeof kiln_error_buf)
+            cl.GetProgramBuildInfo(m->program, device, CL_PROGRAM_BUILD_LOG, sizeof kiln_error_buf - (size_t)len, kiln_error_buf + len, &got);
+        kiln_last_error = kiln_error_buf;
         goto fail;
     }
-    for (int i = 0; i < KILN_CL_NUM_INPUTS; i++)
-        if (!(m->inputs[i] = buffer(m, KILN_CL_INPUT_BYTES[i], NULL, "input", i))) goto fail;
-    for (int i = 0; i < KILN_CL_NUM_OUTPUTS; i++)
-        if (!(m->outputs[i] = buffer(m, KILN_CL_OUTPUT_BYTES[i], NULL, "output", i))) goto fail;
-    for (int i = 0; i < KILN_CL_NUM_CONSTANTS; i++)
-        if (!(m->constants[i] = buffer(m, KILN_CL_CONSTANTS[i].size, (void *)(kiln_cl_constant_data + KILN_CL_CONSTANTS[i].offset),
+    for (int i = 0; i < KILN_DEV_NUM_INPUTS; i++)
+        if (!(m->inputs[i] = buffer(m, KILN_DEV_INPUT_BYTES[i], NULL, "input", i))) goto fail;
+    for (int i = 0; i < KILN_DEV_NUM_OUTPUTS; i++)
+        if (!(m->outputs[i] = buffer(m, KILN_DEV_OUTPUT_BYTES[i], NULL, "output", i))) goto fail;
+    for (int i = 0; i < KILN_DEV_NUM_CONSTANTS; i++)
+        if (!(m->constants[i] = buffer(m, KILN_DEV_CONSTANTS[i].size, (void *)(kiln_dev_constant_data + KILN_DEV_CONSTANTS[i].offset),
                                        "constant", i)))
             goto fail;
-    for (int i = 0; i < KILN_CL_NUM_SLOTS; i++)
-        if (!(m->slots[i] = buffer(m, KILN_CL_SLOT_BYTES[i], NULL, "workspace slot", i))) goto fail;
-    for (int c = 0; c < KILN_CL_NUM_CALLS; c++) {
-        const KilnClCall *call = &KILN_CL_CALLS[c];
+    for (int i = 0; i < KILN_DEV_NUM_SLOTS; i++)
+        if (!(m->slots[i] = buffer(m, KILN_DEV_SLOT_BYTES[i], NULL, "workspace slot", i))) goto fail;
+    for (int c = 0; c < KILN_DEV_NUM_CALLS; c++) {
+        const KilnDevCall *call = &KILN_DEV_CALLS[c];
         m->kernels[c] = cl.CreateKernel(m->program, call->kernel, &err);
         if (err != CL_SUCCESS) {
             set_error("kiln_model_create: the OpenCL program has no kernel %s (OpenCL error %d)", call->kernel, err);
             goto fail;
         }
         for (int a = 0; a < call->num_args; a++) {
-            const KilnClArg *arg = &call->args[a];
+            const KilnDevArg *arg = &call->args[a];
             cl_mem *b = arg->kind == KILN_ARG_INPUT ? &m->inputs[arg->index]
                         : arg->kind == KILN_ARG_OUTPUT ? &m->outputs[arg->index]
                         : arg->kind == KILN_ARG_CONSTANT ? &m->constants[arg->index]
@@ -283,7 +266,7 @@ static int collect_profile(KilnModel *m);
 
 /* Releases the profiling events a run left (one whose launches failed part way). */
 static void release_events(KilnModel *m) {
-    for (int c = 0; m->events && c < KILN_CL_NUM_CALLS; c++)
+    for (int c = 0; m->events && c < KILN_DEV_NUM_CALLS; c++)
         if (m->events[c]) {
             cl.ReleaseEvent(m->events[c]);
             m->events[c] = NULL;
@@ -291,38 +274,17 @@ static void release_events(KilnModel *m) {
 }
 
 KILN_API int kiln_model_run(KilnModel *m, const void *const *inputs, void *const *outputs) {
-    if (!m) {
-        set_error("kiln_model_run: the model handle is NULL");
-        return 1;
-    }
-    if (KILN_CL_NUM_INPUTS > 0 && !inputs) {
-        set_error("kiln_model_run: the inputs array is NULL");
-        return 1;
-    }
-    if (KILN_CL_NUM_OUTPUTS > 0 && !outputs) {
-        set_error("kiln_model_run: the outputs array is NULL");
-        return 1;
-    }
-    for (int i = 0; i < KILN_CL_NUM_INPUTS; i++)
-        if (!inputs[i]) {
-            set_error("kiln_model_run: input %d ('%s') is NULL", i, KILN_CL_INPUT_NAMES[i]);
-            return 1;
-        }
-    for (int i = 0; i < KILN_CL_NUM_OUTPUTS; i++)
-        if (!outputs[i]) {
-            set_error("kiln_model_run: output %d ('%s') is NULL", i, KILN_CL_OUTPUT_NAMES[i]);
-            return 1;
-        }
+    if (check_run_args(m, inputs, outputs, "kiln_model_run")) return 1;
     cl_int err;
-    for (int i = 0; i < KILN_CL_NUM_INPUTS; i++) {
-        if (KILN_CL_INPUT_BYTES[i] == 0) continue;
-        if ((err = cl.EnqueueWriteBuffer(m->queue, m->inputs[i], CL_FALSE, 0, KILN_CL_INPUT_BYTES[i], inputs[i], 0, NULL, NULL)) != CL_SUCCESS) {
+    for (int i = 0; i < KILN_DEV_NUM_INPUTS; i++) {
+        if (KILN_DEV_INPUT_BYTES[i] == 0) continue;
+        if ((err = cl.EnqueueWriteBuffer(m->queue, m->inputs[i], CL_FALSE, 0, KILN_DEV_INPUT_BYTES[i], inputs[i], 0, NULL, NULL)) != CL_SUCCESS) {
             set_error("kiln_model_run: copying input %d to the device failed (OpenCL error %d)", i, err);
             return 1;
         }
     }
-    for (int c = 0; c < KILN_CL_NUM_CALLS; c++) {
-        const KilnClCall *call = &KILN_CL_CALLS[c];
+    for (int c = 0; c < KILN_DEV_NUM_CALLS; c++) {
+        const KilnDevCall *call = &KILN_DEV_CALLS[c];
         size_t global[3], local[3];
         for (int d = 0; d < 3; d++) {
             global[d] = call->grid[d] * call->block[d];
@@ -337,9 +299,9 @@ KILN_API int kiln_model_run(KilnModel *m, const void *const *inputs, void *const
             return 1;
         }
     }
-    for (int i = 0; i < KILN_CL_NUM_OUTPUTS; i++) {
-        if (KILN_CL_OUTPUT_BYTES[i] == 0) continue;
-        if ((err = cl.EnqueueReadBuffer(m->queue, m->outputs[i], CL_FALSE, 0, KILN_CL_OUTPUT_BYTES[i], outputs[i], 0, NULL, NULL)) != CL_SUCCESS) {
+    for (int i = 0; i < KILN_DEV_NUM_OUTPUTS; i++) {
+        if (KILN_DEV_OUTPUT_BYTES[i] == 0) continue;
+        if ((err = cl.EnqueueReadBuffer(m->queue, m->outputs[i], CL_FALSE, 0, KILN_DEV_OUTPUT_BYTES[i], outputs[i], 0, NULL, NULL)) != CL_SUCCESS) {
             set_error("kiln_model_run: copying output %d from the device failed (OpenCL error %d)", i, err);
             cl.Finish(m->queue);
             release_events(m);
@@ -359,7 +321,7 @@ KILN_API int kiln_model_run(KilnModel *m, const void *const *inputs, void *const
 static int collect_profile(KilnModel *m) {
     cl_ulong total = 0;
     int failed = 0;
-    for (int c = 0; c < KILN_CL_NUM_CALLS; c++) {
+    for (int c = 0; c < KILN_DEV_NUM_CALLS; c++) {
         cl_ulong start = 0, end = 0;
         if (!m->events[c]) continue;
         if (cl.GetEventProfilingInfo(m->events[c], CL_PROFILING_COMMAND_START, sizeof start, &start, NULL) != CL_SUCCESS ||
@@ -368,7 +330,7 @@ static int collect_profile(KilnModel *m) {
         else if (end > start)
             total += end - start;
         if (m->print_profile && !failed)
-            fprintf(stderr, "kiln opencl profile: %-48s %9.3f ms\n", KILN_CL_CALLS[c].kernel, end > start ? (double)(end - start) / 1e6 : 0.0);
+            fprintf(stderr, "kiln opencl profile: %-48s %9.3f ms\n", KILN_DEV_CALLS[c].kernel, end > start ? (double)(end - start) / 1e6 : 0.0);
         cl.ReleaseEvent(m->events[c]);
         m->events[c] = NULL;
     }
@@ -391,10 +353,10 @@ KILN_API void kiln_model_destroy(KilnModel *m) {
     if (cl.lib) {
         if (m->queue) cl.Finish(m->queue);
         release_events(m);
-        for (int c = 0; m->kernels && c < KILN_CL_NUM_CALLS; c++)
+        for (int c = 0; m->kernels && c < KILN_DEV_NUM_CALLS; c++)
             if (m->kernels[c]) cl.ReleaseKernel(m->kernels[c]);
         cl_mem *groups[4] = {m->inputs, m->outputs, m->constants, m->slots};
-        int counts[4] = {KILN_CL_NUM_INPUTS, KILN_CL_NUM_OUTPUTS, KILN_CL_NUM_CONSTANTS, KILN_CL_NUM_SLOTS};
+        int counts[4] = {KILN_DEV_NUM_INPUTS, KILN_DEV_NUM_OUTPUTS, KILN_DEV_NUM_CONSTANTS, KILN_DEV_NUM_SLOTS};
         for (int g = 0; g < 4; g++)
             for (int i = 0; groups[g] && i < counts[g]; i++)
                 if (groups[g][i]) cl.ReleaseMemObject(groups[g][i]);

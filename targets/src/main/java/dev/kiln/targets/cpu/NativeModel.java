@@ -186,7 +186,7 @@ public final class NativeModel implements AutoCloseable {
         /**
          * The kernels' time of the last run on the device, in milliseconds, as the device's
          * profiling counters measured it; empty for a library without a device clock (a CPU
-         * library) or one created without profiling (OpenCL: KILN_OPENCL_PROFILE=1).
+         * library) or one created without profiling (KILN_OPENCL_PROFILE=1 or KILN_CUDA_PROFILE=1).
          */
         public java.util.OptionalDouble deviceMillis() {
             if (handle == null) throw new IllegalStateException("session is closed");

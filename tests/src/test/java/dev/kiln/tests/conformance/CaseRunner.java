@@ -13,7 +13,9 @@ import dev.kiln.frontend.onnx.OnnxProto.ValueInfoProto;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.schedules.space.ConfigSource;
+import dev.kiln.codegen.cuda.Ptxas;
 import dev.kiln.targets.DeviceRuntime;
+import dev.kiln.targets.GpuTarget;
 import dev.kiln.targets.Target;
 import dev.kiln.tests.conformance.CaseResult.Status;
 import java.io.IOException;
@@ -55,6 +57,33 @@ public final class CaseRunner {
     public CaseRunner(Path work, Target target) {
         this.work = work;
         this.target = target;
+    }
+
+    /** The architectures a CUDA case's PTX is assembled for when no GPU can run it. */
+    static final List<String> PTX_ARCHS = List.of("sm_80", "sm_90");
+
+    /**
+     * A CUDA case where no GPU runs it: passed when ptxas accepts its PTX module (OUT.ptx beside
+     * the library) for every architecture of {@link #PTX_ARCHS}; the outputs are not checked.
+     */
+    private CaseResult assemble(ConformanceCase c, String op, boolean isBound, Path so) {
+        Path ptx = so.resolveSibling(so.getFileName().toString().replaceAll("\\.so$", "") + ".ptx");
+        Path ptxas = Ptxas.find().orElse(null);
+        if (ptxas == null) return new CaseResult(c.id(), Status.FAILED, op, isBound, "ptxas not found (install the CUDA toolkit)");
+        try {
+            for (String arch : PTX_ARCHS) Ptxas.check(ptxas, ptx, arch);
+            return new CaseResult(c.id(), Status.PASSED, op, isBound, "");
+        } catch (RuntimeException e) {
+            return new CaseResult(c.id(), Status.FAILED, op, isBound, Reasons.shorten(e.getMessage()));
+        } finally {
+            for (String ext : List.of(".so", ".h", ".ptx")) {
+                try {
+                    Files.deleteIfExists(so.resolveSibling(so.getFileName().toString().replaceAll("\\.so$", "") + ext));
+                } catch (IOException e) {
+                    // the scratch folder goes at the end of the run
+                }
+            }
+        }
     }
 
     /** One data set: input tensors in graph-input order and expected outputs in graph-output order. */
@@ -103,7 +132,8 @@ public final class CaseRunner {
         // Compile; bind a shape-deciding input only when Kiln says it must be a constant.
         Set<String> bound = new LinkedHashSet<>();
         boolean inProcess = target.canRunOnHost();
-        Path so = work.resolve(c.suite() + "-" + c.name() + (inProcess ? ".so" : ""));
+        boolean ptxOnly = !inProcess && target instanceof GpuTarget gpu && gpu.api() == GpuTarget.Api.CUDA;
+        Path so = work.resolve(c.suite() + "-" + c.name() + (inProcess || ptxOnly ? ".so" : ""));
         try {
             while (true) {
                 try {
@@ -112,7 +142,7 @@ public final class CaseRunner {
                         if (!bound.contains(inputNames.get(i)) && !staticInputs.contains(inputNames.get(i))) shapes.put(inputNames.get(i), sets.get(0).inputs.get(i).shape().longDims());
                     String path = bound.isEmpty() ? c.model().toString() : bindInputs(c, model, inputNames, bound, sets.get(0)).toString();
                     Compiler.compile(path, so, new Compiler.Options(target, shapes, null, false, ConfigSource.DEFAULTS,
-                            inProcess ? Packaging.LIBRARY : Packaging.STATIC_EXECUTABLE, null));
+                            inProcess || ptxOnly ? Packaging.LIBRARY : Packaging.STATIC_EXECUTABLE, null));
                     break;
                 } catch (KilnException e) {
                     Matcher m = NOT_CONSTANT.matcher(String.valueOf(e.getMessage()));
@@ -124,6 +154,7 @@ public final class CaseRunner {
             return new CaseResult(c.id(), Status.FAILED, op, !bound.isEmpty(), "compiler error: " + Reasons.ofThrowable(e));
         }
         boolean isBound = !bound.isEmpty();
+        if (ptxOnly) return assemble(c, op, isBound, so);
         if (isBound) {
             for (DataSet s : sets.subList(1, sets.size()))
                 for (int i = 0; i < inputNames.size(); i++)

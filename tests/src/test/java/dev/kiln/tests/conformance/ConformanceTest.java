@@ -25,6 +25,8 @@ class ConformanceTest {
     static final String COMMAND = "scripts/conformance-report";
     /** The aarch64 target the cases are cross-compiled for and run under qemu-aarch64 with. */
     static final String AARCH64 = "aarch64-neon:neoverse-n1";
+    /** The CUDA target whose PTX is assembled for every expected pass (sm_80 PTX also assembles for sm_90). */
+    static final String CUDA = "cuda-sm80";
 
     @Test
     void expectedPassesStillPass() throws IOException {
@@ -100,6 +102,17 @@ class ConformanceTest {
         String target = openClTarget();
         Assumptions.assumeTrue(target != null, "no OpenCL device here (install pocl-opencl-icd and ocl-icd-libopencl1)");
         expectedPassesPassOn(target, "on OpenCL");
+    }
+
+    /**
+     * Every expected pass compiles for CUDA (cuda-sm80) into a PTX module that ptxas accepts for
+     * sm_80 and sm_90. The outputs are checked only on a GPU (scripts/gpu-check); skipped when
+     * ptxas is not installed (the CUDA toolkit).
+     */
+    @Test
+    void expectedPassesAssembleForCuda() throws IOException {
+        Assumptions.assumeTrue(dev.kiln.codegen.cuda.Ptxas.find().isPresent(), "ptxas not found (the CUDA toolkit is not installed)");
+        expectedPassesPassOn(CUDA, "assembled by ptxas for " + String.join(" and ", CaseRunner.PTX_ARCHS));
     }
 
     /** This machine's first OpenCL device as a target name, or null when there is none. */
