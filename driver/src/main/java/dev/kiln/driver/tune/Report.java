@@ -4,6 +4,7 @@ import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
 import dev.kiln.autotune.tune.TaskExtractor;
 import dev.kiln.targets.Target;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -18,13 +19,59 @@ public final class Report {
 
     /**
      * One task's figures. {@code curve}: the best throughput after each trial, in the order the
-     * records were committed; GFLOP/s are 0 where nothing has been measured.
+     * records were committed; GFLOP/s are 0 where nothing has been measured. {@code measuredAt}:
+     * when each of those trials was measured (the record's timestamp), one per entry of
+     * {@code curve}, which is what orders the trials of all tasks into one sequence for {@link Plot}.
      */
     public record Row(TaskExtractor.Task task, int trials, int errors, double defaultGflops, double bestGflops,
-                      List<Double> curve) {
+                      List<Double> curve, List<Instant> measuredAt) {
+        public Row {
+            curve = List.copyOf(curve);
+            measuredAt = List.copyOf(measuredAt);
+            if (measuredAt.size() != curve.size())
+                throw new IllegalArgumentException("task " + task.key() + " has " + curve.size() + " curve points but "
+                        + measuredAt.size() + " measurement times");
+        }
+
         public double speedup() {
             return defaultGflops > 0 ? bestGflops / defaultGflops : Double.NaN;
         }
+
+        /** Whether the totals count this task: both its default config and its best one have a throughput. */
+        public boolean counted() {
+            return defaultGflops > 0 && bestGflops > 0;
+        }
+    }
+
+    /**
+     * The model's time per inference in the kernels of the counted tasks ({@link Row#counted}),
+     * in seconds, on default configs and on the best ones; {@code counted} of {@code tasks} tasks.
+     */
+    public record Totals(double defaultSeconds, double tunedSeconds, int counted, int tasks) {
+        public boolean complete() {
+            return counted == tasks;
+        }
+    }
+
+    /**
+     * Seconds per inference the kernels of a task take at a throughput: its weight (kernels of the
+     * model that share the workload) times the time of one run, {@code weight * flops / (gflops * 1e9)}.
+     */
+    public static double seconds(TaskExtractor.Task t, double gflops) {
+        return t.weight() * t.flops() / (gflops * 1e9);
+    }
+
+    /** The weighted totals of {@link #table}'s last line, summed in the order of {@code rows}. */
+    public static Totals totals(List<Row> rows) {
+        double before = 0, after = 0;
+        int counted = 0;
+        for (Row r : rows) {
+            if (!r.counted()) continue;
+            before += seconds(r.task(), r.defaultGflops());
+            after += seconds(r.task(), r.bestGflops());
+            counted++;
+        }
+        return new Totals(before, after, counted, rows.size());
     }
 
     public static List<Row> rows(List<TaskExtractor.Task> tasks, TuningDatabase db, Target target) {
@@ -34,14 +81,16 @@ public final class Report {
             int errors = 0;
             double def = 0, best = 0;
             List<Double> curve = new ArrayList<>();
+            List<Instant> measuredAt = new ArrayList<>();
             List<TuningRecord> records = db.records(target.name(), t.key());
             for (TuningRecord r : records) {
                 if (!r.ok()) errors++;
                 if (r.config().equals(defaults)) def = Math.max(def, r.gflops());
                 best = Math.max(best, r.gflops());
                 curve.add(best);
+                measuredAt.add(r.timestamp());
             }
-            rows.add(new Row(t, records.size(), errors, def, best, curve));
+            rows.add(new Row(t, records.size(), errors, def, best, curve, measuredAt));
         }
         return rows;
     }
@@ -51,23 +100,17 @@ public final class Report {
         StringBuilder sb = new StringBuilder();
         String fmt = "%-36s  %-48s  %6s  %6s  %6s  %12s  %12s  %7s%n";
         sb.append(String.format(Locale.ROOT, fmt, "task", "workload", "weight", "trials", "errors", "default GF/s", "best GF/s", "speedup"));
-        double before = 0, after = 0;
-        boolean complete = true;
         for (Row r : rows) {
             TaskExtractor.Task t = r.task();
             sb.append(String.format(Locale.ROOT, fmt, clip(t.key(), 36), clip(t.workload().description(), 48), t.weight(), r.trials(),
                     r.errors(), gflops(r.defaultGflops()), gflops(r.bestGflops()),
                     Double.isNaN(r.speedup()) ? "-" : String.format(Locale.ROOT, "%.2fx", r.speedup())));
-            if (r.defaultGflops() > 0 && r.bestGflops() > 0) {
-                before += t.weight() * t.flops() / (r.defaultGflops() * 1e9);
-                after += t.weight() * t.flops() / (r.bestGflops() * 1e9);
-            } else {
-                complete = false;
-            }
         }
+        Totals totals = totals(rows);
+        double before = totals.defaultSeconds(), after = totals.tunedSeconds();
         if (before > 0)
             sb.append(String.format(Locale.ROOT, "tuned kernels: %.3f ms per inference on default configs, %.3f ms tuned (%.2fx)%s%n",
-                    before * 1e3, after * 1e3, before / after, complete ? "" : ", counting only tasks with a measured default"));
+                    before * 1e3, after * 1e3, before / after, totals.complete() ? "" : ", counting only tasks with a measured default"));
         return sb.toString();
     }
 
