@@ -5,7 +5,7 @@ import dev.kiln.irhigh.Graph;
 /**
  * torchvision's MobileNetV2 (width 1.0) at opset 13: inverted residual blocks of 1x1 expansion,
  * 3x3 depthwise and 1x1 linear projection, ReLU6 as Clip(0, 6) with constant min/max inputs.
- * Input "input" [1,3,224,224], output "output" [1,1000].
+ * Input "input" [N,3,224,224], output "output" [N,1000] (N the batch, 1 by default).
  */
 final class MobileNetV2 {
     private MobileNetV2() {}
@@ -15,9 +15,9 @@ final class MobileNetV2 {
         {1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1},
     };
 
-    static Graph build() {
+    static Graph build(int batch) {
         GraphBuilder b = new GraphBuilder("mobilenetv2", 13, 0x30B_11E2L);
-        String x = b.input("input", 1, 3, 224, 224);
+        String x = b.input("input", batch, 3, 224, 224);
         b.scope("features.0");
         x = relu6(b, b.batchNorm(b.conv(x, 3, 32, 3, 2, 1, 1), 32));
         int in = 32;
@@ -34,7 +34,7 @@ final class MobileNetV2 {
         b.scope("classifier");
         x = b.flatten(b.globalAveragePool(x), 1);
         x = b.gemm(x, 1280, 1000, 1.0);
-        return b.finish(x, "output", 1, 1000);
+        return b.finish(x, "output", batch, 1000);
     }
 
     private static String invertedResidual(GraphBuilder b, String x, int in, int out, int stride, int expand) {

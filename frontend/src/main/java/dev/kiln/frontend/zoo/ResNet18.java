@@ -4,14 +4,15 @@ import dev.kiln.irhigh.Graph;
 
 /**
  * torchvision's ResNet-18 (BasicBlock, layers [2,2,2,2]) at opset 13, as torch.onnx exports it
- * in eval mode: batch norms unfused, input "input" [1,3,224,224], output "output" [1,1000].
+ * in eval mode: batch norms unfused, input "input" [N,3,224,224], output "output" [N,1000] (N the
+ * batch, 1 by default).
  */
 final class ResNet18 {
     private ResNet18() {}
 
-    static Graph build() {
+    static Graph build(int batch) {
         GraphBuilder b = new GraphBuilder("resnet18", 13, 0x5E5_0018L);
-        String x = b.input("input", 1, 3, 224, 224);
+        String x = b.input("input", batch, 3, 224, 224);
         x = b.relu(b.batchNorm(b.conv(x, 3, 64, 7, 2, 3, 1), 64));
         x = b.maxPool(x, 3, 2, 1);
         int in = 64;
@@ -27,7 +28,7 @@ final class ResNet18 {
         b.scope("");
         x = b.flatten(b.globalAveragePool(x), 1);
         x = b.gemm(x, 512, 1000, 1.0);
-        return b.finish(x, "output", 1, 1000);
+        return b.finish(x, "output", batch, 1000);
     }
 
     /** conv3x3-BN-ReLU-conv3x3-BN, plus the identity (or a 1x1 strided conv+BN), then ReLU. */
