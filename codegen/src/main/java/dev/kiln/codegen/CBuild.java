@@ -167,13 +167,10 @@ public final class CBuild {
         }
         if (p.exitValue() != 0) {
             String output = Files.readString(log, StandardCharsets.UTF_8).strip();
-            String hint = output.contains("-lgomp") || output.contains("libgomp")
-                    ? " (the OpenMP runtime for " + tc.target().arch() + " is missing: install the Debian package "
-                            + (tc.isCross() ? "libgomp1-" + Toolchain.debianArch(tc.target()) + "-cross" : "libgomp1 and libgcc-12-dev") + ")"
-                    : output.contains("cannot find -lc") || output.contains("cannot find -lm")
-                            ? " (a static C library is missing: install the Debian package "
-                                    + (tc.isCross() ? "libc6-dev-" + Toolchain.debianArch(tc.target()) + "-cross" : "libc6-dev") + ")"
-                            : "";
+            String hint = output.contains("cannot find -lc") || output.contains("cannot find -lm")
+                    ? " (a static C library is missing: install the Debian package "
+                            + (tc.isCross() ? "libc6-dev-" + Toolchain.debianArch(tc.target()) + "-cross" : "libc6-dev") + ")"
+                    : "";
             throw new TargetException("linking the executable for " + tc.target().name() + " failed (" + args.getFirst()
                     + " exit " + p.exitValue() + ")" + hint + ":\n" + output);
         }

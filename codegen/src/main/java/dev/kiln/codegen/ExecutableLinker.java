@@ -11,7 +11,7 @@ import java.util.List;
  * Links a model's object code into a standalone program: Kiln's main ({@code kiln_main.c}, a
  * resource: argument parsing, .npy input and output, random inputs, timing), compiled by the
  * target's C compiler once per toolchain and cached, a generated {@code kiln_model_io.c} that
- * lists the model's inputs and outputs, the object, the C library and the OpenMP runtime,
+ * lists the model's inputs and outputs, the object, the C library,
  * statically when asked. The compiler driver is used for the link because it knows its target's
  * start files and static libraries; lld alone would have to find them.
  */
@@ -31,7 +31,7 @@ final class ExecutableLinker {
                     object.toString(), "-Wl,--gc-sections", "-Wl,-z,noexecstack"));
             if (isStatic) args.add("-static");
             args.addAll(CBuild.sysrootFlag(tc));
-            args.addAll(List.of("-Wl,--as-needed", "-lgomp", "-lm", "-lpthread"));
+            args.addAll(List.of("-Wl,--as-needed", "-lm", "-lpthread"));
             CBuild.run(args, dir, tc);
         } catch (IOException e) {
             throw new TargetException("cannot build the executable " + out + ": " + e.getMessage(), e);

@@ -25,7 +25,7 @@ public final class HeaderWriter {
         h.append("/*\n");
         h.append(" * ").append(comment(libName)).append(": model '").append(comment(spec.name())).append("' compiled by Kiln.\n");
         h.append(" * Generated; do not edit. Link with -l").append(linkName(libName))
-                .append(" (or dlopen the library); it needs only libc, libm and, if used, libgomp.\n");
+                .append(" (or dlopen the library); it needs only libc and libm.\n");
         h.append(" *\n");
         table(h, "Inputs", spec.inputs());
         h.append(" *\n");

@@ -19,7 +19,7 @@ import org.bytedeco.javacpp.Loader;
  * Links an object file into a shared library with the {@code lld} that ships inside the LLVM
  * presets' native jar, so no system linker or compiler is needed.
  *
- * <p>The system libraries the code may call (libc, libm, the OpenMP runtime libgomp, and the
+ * <p>The system libraries the code may call (libc, libm, and the
  * dynamic loader for {@code __tls_get_addr}) are passed by their full paths, found at run time in
  * the standard library directories of the target triple; {@code --as-needed} keeps only those
  * actually used in the library's NEEDED list. {@code -z defs} turns a symbol that none of them
@@ -79,7 +79,7 @@ public final class Linker {
 
     private static List<SystemLib> systemLibs(String multiarch) {
         List<SystemLib> libs = new ArrayList<>(List.of(new SystemLib("libc.so.6", "libc6", true),
-                new SystemLib("libm.so.6", "libc6", true), new SystemLib("libgomp.so.1", "libgomp1", false)));
+                new SystemLib("libm.so.6", "libc6", true)));
         String loader = switch (multiarch) {
             case "x86_64-linux-gnu" -> "ld-linux-x86-64.so.2";
             case "aarch64-linux-gnu" -> "ld-linux-aarch64.so.1";
@@ -102,10 +102,7 @@ public final class Linker {
                 String out = Files.readString(log, StandardCharsets.UTF_8).strip();
                 if (p.exitValue() != 0) {
                     String hint = "";
-                    if (out.contains("undefined symbol: GOMP_") || out.contains("undefined symbol: omp_")) {
-                        hint = "; the code uses OpenMP but libgomp.so.1 was not found in " + dirs
-                                + " (install the Debian package libgomp1)";
-                    } else if (out.contains("undefined symbol: __tls_get_addr")) {
+                    if (out.contains("undefined symbol: __tls_get_addr")) {
                         hint = "; the dynamic loader of " + multiarch + " was not found in " + dirs + " (Debian package libc6)";
                     }
                     throw new TargetException("linking for " + t.name() + " failed (lld exit " + p.exitValue() + "):\n" + out + hint);

@@ -4,7 +4,7 @@ package dev.kiln.codegen;
 public enum Packaging {
     /** {@code OUT.so} with the C ABI, and {@code OUT.h} beside it. */
     LIBRARY,
-    /** A program linked against the target's shared C library and OpenMP runtime. */
+    /** A program linked against the target's shared C library. */
     EXECUTABLE,
     /** A program with everything linked in: runs on any machine of the architecture, or under qemu without -L. */
     STATIC_EXECUTABLE;

@@ -12,7 +12,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 
 /**
- * Where the system side of a CPU target comes from: the C library and OpenMP runtime a model
+ * Where the system side of a CPU target comes from: the C library a model
  * library links against (the sysroot), and the C compiler that builds a standalone executable's
  * main program. For this machine's own architecture that is the system itself; for another one a
  * cross sysroot, by default Debian's {@code /usr/<multiarch>} (e.g. {@code /usr/aarch64-linux-gnu}

@@ -28,7 +28,7 @@ public final class Bench {
     /**
      * As above, sleeping {@code pauseMs} before each timed run. Both runtimes keep their idle
      * worker threads spinning for a while after a run (ONNX Runtime's for more than 10 ms,
-     * libgomp's for GOMP_SPINCOUNT iterations); with more than one thread and runs back to back,
+     * Kiln's pool for a few thousand polls); with more than one thread and runs back to back,
      * those spinners take a core from the other runtime's next run, whose barriers then wait for
      * a descheduled thread. The pause, the same before every run of either, lets them park, so
      * each run is timed as it would run alone on the machine.

@@ -69,7 +69,7 @@ class Aarch64ZooTest {
         var lib = Compiler.compile("zoo:" + model, dir.resolve(model + ".so"), options(cpu, Packaging.LIBRARY));
         Path harness = crossCompileHarness(lib.library(), lib.header());
 
-        // Two threads: the parallel runtime (libgomp, the executor's thread-local count) runs on aarch64 too.
+        // Two threads: the parallel runtime (Kiln's thread pool: pthreads, futexes, the yield hint) runs on aarch64 too.
         List<String> cmd = new ArrayList<>(List.of(qemu.toString(), "-cpu", cpu, "-L", SYSROOT.toString(), harness.toString(),
                 "2", "" + ref.ins().size(), "" + ref.outs().size()));
         for (var in : ref.ins()) {

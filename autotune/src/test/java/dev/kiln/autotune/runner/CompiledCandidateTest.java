@@ -30,7 +30,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A library built by Kiln's own back end, with a parallel (OpenMP) kernel, measures in the child runner. */
+/** A library built by Kiln's own back end, with a parallel kernel (on its thread pool), measures in the child runner. */
 class CompiledCandidateTest {
     static final int N = 1 << 16;
 

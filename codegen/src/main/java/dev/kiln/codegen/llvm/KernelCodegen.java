@@ -27,9 +27,9 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
  *
  * <p>Loops: SERIAL and VECTORIZED become counted loops (the latter with a vectorize hint);
  * UNROLLED is expanded when its extent is a constant of at most 64, else hinted; PARALLEL is
- * outlined into {@code <kernel>.par<k>(ptr closure)} and run by libgomp's {@code GOMP_parallel},
- * each thread taking one contiguous chunk of the iterations; with one thread the region is called
- * directly, and a parallel loop inside another runs serially. After a {@link CodegenException} the module holds a half-built function: discard it.
+ * outlined into {@code <kernel>.par<k>(ptr closure, i64 begin, i64 end)} and run by the handle's
+ * {@link ThreadPool} (chunks of the iterations on every thread); with one thread the region is
+ * called directly, and a parallel loop inside another runs serially. After a {@link CodegenException} the module holds a half-built function: discard it.
  */
 public final class KernelCodegen {
     /** Allocations up to this size live on the stack; larger ones on the heap. */
@@ -71,6 +71,8 @@ public final class KernelCodegen {
         if (gpu) LLVMSetFunctionCallConv(fn, LLVMPTXKernelCallConv); // a kernel entry (.entry), launched by the driver
         else LLVMSetVisibility(fn, LLVMHiddenVisibility);
         m.addFunctionAttributes(fn);
+        // A kernel stays a function of its own (the executor calls each once): profiles then name it.
+        if (!gpu) m.addAttribute(fn, LLVMAttributeFunctionIndex, "noinline");
         FunctionScope scope = new FunctionScope(m, fn, func.name(), false);
         for (int i = 0; i < n; i++) {
             Buffer b = func.params().get(i);
@@ -361,24 +363,18 @@ public final class KernelCodegen {
         LLVMValueRef body = outlineBody(name + ".body", l, free, fields);
         LLVMValueRef entry = outlineEntry(name, closureType, fields, free.vars().size(), body);
 
-        // Never wake more threads than there are iterations.
-        LLVMValueRef threads = LLVMBuildLoad2(ir.b, ir.i32(), f.numThreads, "num_threads");
-        threads = ir.cast(LLVMSExt, threads, LLVMTypeOf(extent));
-        threads = ir.intrinsic("llvm.smin", new LLVMTypeRef[] {LLVMTypeOf(extent)}, threads, extent);
-        threads = ir.intrinsic("llvm.smax", new LLVMTypeRef[] {LLVMTypeOf(extent)}, threads,
-                LLVMConstInt(LLVMTypeOf(extent), 1, 0));
-        threads = ir.cast(LLVMTrunc, threads, ir.i32());
-        LLVMValueRef gomp = m.function("GOMP_parallel",
-                LLVMFunctionType(ir.voidType(), Ir.pp(ir.ptr(), ir.ptr(), ir.i32(), ir.i32()), 4, 0));
-        m.addAttribute(gomp, LLVMAttributeFunctionIndex, "nounwind");
-        // One thread: run the region directly (outside a team, OpenMP reports thread 0 of 1), no team setup.
+        // The handle's pool runs the region (chunks of the iterations on every thread); no pool: one thread, inline.
+        LLVMValueRef pool = LLVMBuildLoad2(ir.b, ir.ptr(), ThreadPool.current(m.module()), "pool");
+        LLVMTypeRef index = LLVMTypeOf(extent);
+        LLVMValueRef extent64 = index.equals(ir.i64()) ? extent : ir.cast(LLVMSExt, extent, ir.i64());
         LLVMBasicBlockRef team = f.block(name + ".team"), alone = f.block(name + ".alone"), done = f.block(name + ".done");
-        LLVMBuildCondBr(ir.b, ir.icmp(LLVMIntSGT, threads, ir.i32(1)), team, alone);
+        LLVMValueRef many = ir.icmp(LLVMIntSGT, extent64, ir.i64(1));
+        LLVMBuildCondBr(ir.b, LLVMBuildAnd(ir.b, LLVMBuildIsNotNull(ir.b, pool, ""), many, ""), team, alone);
         LLVMPositionBuilderAtEnd(ir.b, team);
-        ir.call(gomp, entry, closure, threads, ir.i32(0));
+        ir.call(ThreadPool.run(m.module(), m::addFunctionAttributes), pool, entry, closure, extent64);
         LLVMBuildBr(ir.b, done);
         LLVMPositionBuilderAtEnd(ir.b, alone);
-        ir.call(entry, closure);
+        ir.call(entry, closure, ir.i64(0), extent64);
         LLVMBuildBr(ir.b, done);
         LLVMPositionBuilderAtEnd(ir.b, done);
     }
@@ -417,10 +413,10 @@ public final class KernelCodegen {
         return v;
     }
 
-    /** {@code <kernel>.par<k>(ptr closure)}: unpack, pick this thread's contiguous chunk, run it. */
+    /** {@code <kernel>.par<k>(ptr closure, i64 begin, i64 end)}: unpack, run iterations [lo + begin, lo + end). */
     private LLVMValueRef outlineEntry(String name, LLVMTypeRef closureType, LLVMTypeRef[] fields, int nvars,
                                       LLVMValueRef body) {
-        LLVMValueRef fn = LLVMAddFunction(m.module(), name, LLVMFunctionType(ir.voidType(), Ir.pp(ir.ptr()), 1, 0));
+        LLVMValueRef fn = LLVMAddFunction(m.module(), name, LLVMFunctionType(ir.voidType(), Ir.pp(ir.ptr(), ir.i64(), ir.i64()), 3, 0));
         LLVMSetLinkage(fn, LLVMInternalLinkage);
         m.addFunctionAttributes(fn);
         FunctionScope scope = new FunctionScope(m, fn, f.kernel, true);
@@ -431,24 +427,18 @@ public final class KernelCodegen {
             v[i] = LLVMBuildLoad2(e.b, fields[i], LLVMBuildStructGEP2(e.b, closureType, closure, i, ""), "");
         }
         LLVMTypeRef index = fields[0];
-        LLVMValueRef lo = v[0];
-        LLVMValueRef extent = e.intrinsic("llvm.smax", new LLVMTypeRef[] {index}, v[1], LLVMConstNull(index));
-        LLVMTypeRef ompType = LLVMFunctionType(e.i32(), Ir.pp(), 0, 0);
-        LLVMValueRef tid = e.cast(LLVMSExt, e.call(m.function("omp_get_thread_num", ompType)), index);
-        LLVMValueRef nt = e.cast(LLVMSExt, e.call(m.function("omp_get_num_threads", ompType)), index);
-        // Thread t of n gets q = extent / n iterations, and one more if t < extent % n.
-        LLVMValueRef q = LLVMBuildSDiv(e.b, extent, nt, "");
-        LLVMValueRef r = LLVMBuildSRem(e.b, extent, nt, "");
-        LLVMValueRef begin = e.add(e.mul(tid, q), e.intrinsic("llvm.smin", new LLVMTypeRef[] {index}, tid, r));
-        LLVMValueRef count = e.add(q, e.cast(LLVMZExt, e.icmp(LLVMIntSLT, tid, r), index));
+        LLVMValueRef begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
+        if (!index.equals(e.i64())) {
+            begin = e.cast(LLVMTrunc, begin, index);
+            end = e.cast(LLVMTrunc, end, index);
+        }
         // Closure fields: lo, extent, variables, buffers; body parameters: buffers, variables, begin, end.
         int nb = fields.length - 2 - nvars;
         LLVMValueRef[] args = new LLVMValueRef[nb + nvars + 2];
         for (int i = 0; i < nb; i++) args[i] = v[2 + nvars + i];
         for (int i = 0; i < nvars; i++) args[nb + i] = v[2 + i];
-        LLVMValueRef first = e.add(lo, begin);
-        args[nb + nvars] = first;
-        args[nb + nvars + 1] = e.add(first, count);
+        args[nb + nvars] = e.add(v[0], begin);
+        args[nb + nvars + 1] = e.add(v[0], end);
         e.call(body, args);
         scope.finish();
         return fn;

@@ -24,18 +24,17 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
 /**
  * Loads an object file emitted by {@link LlvmModule} into this process with LLVM's ORC LLJIT
  * (no linker needed) and calls its kernels through the FFM API. Symbols the object needs from
- * outside (libm, libgomp) are resolved in the process; libgomp is loaded first. The executor is
+ * outside (libm, libc's pthreads) are resolved in the process. The executor is
  * not there to set the kernels' thread count, so {@link #compile} adds a function that does; and
  * as ORC without a platform runtime cannot link thread-local storage (R_X86_64_TLSLD), the count
- * is a plain global here: call kernels of one Jit from one thread at a time. The libraries'
+ * and the pool are plain globals here: call kernels of one Jit from one thread at a time (each
+ * call with a new count starts a new pool, the old one is joined). The libraries'
  * tests (CompiledModelContract, ExecutorThreadCountTest) cover the thread-local.
  */
 final class Jit implements AutoCloseable {
-    private static boolean gompLoaded;
     private final LLVMOrcLLJITRef jit = new LLVMOrcLLJITRef();
 
     Jit(byte[] object) {
-        loadGomp();
         check(LLVMOrcCreateLLJIT(jit, LLVMOrcCreateLLJITBuilder()));
         LLVMOrcJITDylibRef main = LLVMOrcLLJITGetMainJITDylib(jit);
         LLVMOrcDefinitionGeneratorRef process = new LLVMOrcDefinitionGeneratorRef();
@@ -55,14 +54,17 @@ final class Jit implements AutoCloseable {
             for (dev.kiln.irlow.PrimFunc k : kernels) m.addKernel(k);
             addSetThreads(m);
             LLVMSetThreadLocal(ThreadCount.global(m.module()), 0);
+            LLVMSetThreadLocal(ThreadPool.current(m.module()), 0);
             m.optimize();
             return new Jit(m.emitObject());
         }
     }
 
     /**
-     * Adds {@code void kiln_test_set_num_threads(i32)}, which stores the kernels' thread count.
-     * Without a store, LLVM knows the module-local count stays 1 and folds parallel teams away.
+     * Adds {@code void kiln_test_set_num_threads(i32)}, which stores the kernels' thread count
+     * and replaces the current {@link ThreadPool} by one of that many threads, as kiln_model_run
+     * does with its handle's. Without a store, LLVM knows the module-local pool stays null and
+     * folds parallel regions away.
      */
     static void addSetThreads(LlvmModule m) {
         LLVMTypeRef i32 = LLVMInt32TypeInContext(m.context());
@@ -70,14 +72,14 @@ final class Jit implements AutoCloseable {
         LLVMBuilderRef b = LLVMCreateBuilderInContext(m.context());
         LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(m.context(), fn, "entry"));
         LLVMBuildStore(b, LLVMGetParam(fn, 0), ThreadCount.global(m.module()));
+        LLVMValueRef current = ThreadPool.current(m.module());
+        LLVMValueRef destroy = ThreadPool.destroy(m.module(), m::addFunctionAttributes), create = ThreadPool.create(m.module(), m::addFunctionAttributes);
+        LLVMTypeRef ptr = LLVMPointerTypeInContext(m.context(), 0);
+        LLVMBuildCall2(b, LLVMGlobalGetValueType(destroy), destroy, Ir.pp(LLVMBuildLoad2(b, ptr, current, "")), 1, "");
+        LLVMValueRef pool = LLVMBuildCall2(b, LLVMGlobalGetValueType(create), create, Ir.pp(LLVMGetParam(fn, 0)), 1, "");
+        LLVMBuildStore(b, pool, current);
         LLVMBuildRetVoid(b);
         LLVMDisposeBuilder(b);
-    }
-
-    private static synchronized void loadGomp() {
-        if (gompLoaded) return;
-        if (LLVMLoadLibraryPermanently("libgomp.so.1") != 0) throw new IllegalStateException("cannot load libgomp.so.1");
-        gompLoaded = true;
     }
 
     MemorySegment address(String symbol) {
@@ -113,6 +115,12 @@ final class Jit implements AutoCloseable {
 
     @Override
     public void close() {
+        // Join the pool's workers first: they run code of this JIT, which disposing unmaps.
+        try {
+            Linker.nativeLinker().downcallHandle(address(SET_THREADS), FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT)).invoke(1);
+        } catch (Throwable t) {
+            throw new RuntimeException(t);
+        }
         LLVMOrcDisposeLLJIT(jit);
     }
 }

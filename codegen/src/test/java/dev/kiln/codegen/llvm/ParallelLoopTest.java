@@ -29,7 +29,7 @@ class ParallelLoopTest {
         try (LlvmModule m = new LlvmModule("nested", TARGET)) {
             m.addKernel(f);
             String ir = m.printIr();
-            assertEquals(1, ir.split("call void @GOMP_parallel").length - 1, ir);
+            assertEquals(1, ir.split("call void @kiln.pool.run").length - 1, ir);
             assertTrue(ir.contains("define internal void @nested.par0(ptr"), ir);
         }
         try (Jit jit = Jit.compile(TARGET, f); Arena arena = Arena.ofConfined()) {

@@ -91,7 +91,7 @@ class ParallelMatmulTest {
     void avx512AssemblyUsesZmmFma() {
         String asm = assembly(Target.avx512(), explicitVectors("mm", 16), vectorizedLoop("mmv"));
         assertTrue(asm.matches("(?s).*vfmadd\\w*ps\\s+[^\\n]*zmm.*"), "no zmm FMA in:\n" + asm);
-        assertTrue(asm.contains("GOMP_parallel"), "a parallel loop must call GOMP_parallel");
+        assertTrue(asm.contains("kiln.pool.run"), "a parallel loop must run on the thread pool");
     }
 
     @Test

@@ -73,7 +73,6 @@ public final class NativeModel implements AutoCloseable {
      * missing, cannot be loaded, or is not a Kiln library (lacks the {@code kiln_model_*} symbols).
      */
     public static NativeModel load(Path so) {
-        OpenMpRuntime.pin();
         Path abs = so.toAbsolutePath().normalize();
         if (!Files.isRegularFile(abs)) throw new TargetException("model library not found: " + abs);
         if (!isElf(abs)) throw new TargetException("cannot load " + abs + ": not a shared library (no ELF header)");

@@ -36,6 +36,6 @@ public final class ConformanceWorker {
                 out.println("RESULT\t" + r.toLine());
             }
         }
-        System.exit(0); // libgomp workers and loaded libraries: leave without waiting on them
+        System.exit(0); // loaded libraries: leave without waiting on them
     }
 }
