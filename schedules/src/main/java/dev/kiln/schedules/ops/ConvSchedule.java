@@ -145,7 +145,31 @@ final class ConvSchedule {
         if (block > 1) s.unroll(sp.get(rank - 2));
         s.decomposeReduction(conv.name(), reduce.getFirst());
         s.localize(conv.name(), tileLoop);
+        padPerRow(s, conv, r, ep.get(rank - 3), knobs);
         DefaultSchedules.parallelOuter(s, ep.subList(0, rank - 2), parallel);
+    }
+
+    /**
+     * A depthwise conv (no channel reduction: each output block reads its own input block) copies
+     * its padded input row by row: the copy is computed at the epilogue's row loop {@code row}
+     * (one output row of one channel block per iteration, once the loops outside are fused) into a buffer of the kh input rows that
+     * row reads, instead of a pass over the whole padded tensor before the conv. The whole-tensor
+     * copy is a round trip through memory as large as the conv's input (mobilenetv2's stride-2
+     * 112x112x96 layer spent more time copying than convolving); the rows stay in cache. Dense
+     * convs keep the whole copy: each output block reads every input block, so a per-row copy
+     * would be repeated for every output block. Knob {@code pad_rows} (default on).
+     */
+    private static void padPerRow(Schedule s, Compute conv, Expr.Reduce r, String row, Knobs knobs) {
+        int spatial = conv.shape().size() - 3;
+        if (r.axes().size() != spatial) return;
+        Compute pad = null;
+        for (dev.kiln.irlow.te.Operation in : conv.inputs())
+            if (in instanceof Compute c && c.body() instanceof Expr.Reduce && c.name().startsWith("pad")) pad = c;
+        if (pad == null || !knobs.flag("pad_rows", true)) return;
+        s.computeAt(pad.name(), row);
+        s.localize(pad.name(), row);
+        String lane = pad.name() + ".i" + (pad.shape().size() - 1);
+        for (String l : List.of(lane + ".init", lane)) if (s.loops().contains(l)) s.vectorize(l);
     }
 
     /** Register-tile widths worth trying: divisors of the row that fit the registers (the heuristic's among them). */

@@ -69,6 +69,9 @@ public final class DefaultSchedules {
                 // A blocked conv and its epilogue: one nest, the epilogue applied to each register tile.
                 ConvSchedule.withEpilogue(s, conv, k, target, kn);
                 done.add(conv);
+                // A padded input the conv copies row by row is scheduled there (ConvSchedule.padPerRow).
+                for (Operation in : conv.inputs())
+                    if (in instanceof Compute p && p.name().startsWith("pad") && isComputedInside(s, p)) done.add(p);
                 continue;
             }
             switch (c.templateOf(k)) {
@@ -81,6 +84,18 @@ public final class DefaultSchedules {
                 case POOL -> pool(s, k, target, kn);
             }
         }
+    }
+
+    /** Whether the nests of {@code k} were moved inside another loop (computeAt) rather than standing at the top level. */
+    private static boolean isComputedInside(Schedule s, Compute k) {
+        dev.kiln.irlow.stmt.Stmt body = s.func().body();
+        java.util.List<dev.kiln.irlow.stmt.Stmt> top = body instanceof dev.kiln.irlow.stmt.Stmt.Seq q ? q.stmts() : java.util.List.of(body);
+        for (dev.kiln.irlow.stmt.Stmt st : top) {
+            dev.kiln.irlow.stmt.Stmt t = st;
+            while (t instanceof dev.kiln.irlow.stmt.Stmt.Allocate a) t = a.body();
+            if (t instanceof dev.kiln.irlow.stmt.Stmt.For l && l.var().name().startsWith(k.name() + ".")) return false;
+        }
+        return true;
     }
 
     /** The computes that get their own loop nest: the outputs and the reductions they read, transitively. */
@@ -115,7 +130,54 @@ public final class DefaultSchedules {
             reduction(s, k, target, knobs);
             return;
         }
-        injectiveNest(s, names(k.axes(), ""), k.shape(), lanes(k, target), target, knobs);
+        List<String> loops = names(k.axes(), "");
+        if (columnsWanted(k, lanes(k, target))) {
+            columns(s, loops, k.shape(), lanes(k, target), target, knobs);
+            return;
+        }
+        injectiveNest(s, loops, k.shape(), lanes(k, target), target, knobs);
+    }
+
+    /**
+     * Whether {@code k} moves a short innermost axis (fewer elements than a vector) across a long
+     * one its input has innermost: a layout change such as NCHW to NCHW3c, {@code Y[.., w, c] =
+     * X[.., c, .., w]}. A flat vector over all axes would compute every lane's input index with
+     * divisions and gather it; {@link #columns} reads rows of the input instead.
+     */
+    static boolean columnsWanted(Compute k, int lanes) {
+        int n = k.shape().size();
+        if (n < 2 || k.shape().get(n - 1) >= lanes || k.shape().get(n - 2) < lanes) return false;
+        Expr.Var w = k.axes().get(n - 2);
+        boolean[] rowRead = {false};
+        visitReads(k.body(), r -> {
+            if (!r.indices().isEmpty() && r.indices().getLast() instanceof Expr.Var v && v.name().equals(w.name())) rowRead[0] = true;
+        });
+        return rowRead[0];
+    }
+
+    /**
+     * {@code (outer..., w.o, c, w.i)}: the second-to-last axis {@code w} vectorized (contiguous
+     * input rows), the short last axis {@code c} unrolled inside it (each lane writes with the
+     * output's stride), everything outside fused and parallel when the nest is big.
+     */
+    private static void columns(Schedule s, List<String> loops, List<Long> extents, int lanes, CpuTarget target, Knobs knobs) {
+        int n = loops.size();
+        String w = loops.get(n - 2), c = loops.get(n - 1);
+        long we = extents.get(n - 2);
+        long chunk = divides(lanes, we) ? lanes : defaultChunk(we, lanes, lanes);
+        String[] oi = vectorize(s, w, we, chunk);
+        List<String> order = new ArrayList<>(loops.subList(0, n - 2));
+        if (oi[0] != null) order.add(oi[0]);
+        order.add(c);
+        order.add(oi[1]);
+        s.reorder(order.toArray(String[]::new));
+        s.unroll(c);
+        List<String> outer = new ArrayList<>(loops.subList(0, n - 2));
+        if (oi[0] != null) outer.add(oi[0]);
+        if (outer.isEmpty()) return;
+        String f = outer.get(0);
+        for (int d = 1; d < outer.size(); d++) f = s.fuse(f, outer.get(d));
+        if (parallelKnob(knobs, product(extents), target) && s.extent(f) > 1) s.parallel(f);
     }
 
     /** How an injective nest is cut into vectors: chunks of {@code chunk} of the last axis, or of all axes fused. */
