@@ -17,7 +17,7 @@ final class BenchCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "LIB.so", description = "a library written by 'kiln compile' (not with --op)")
     Path library;
 
-    @Option(names = "--op", paramLabel = "OP", description = "benchmark one operator: matmul, gemm (MxNxK), batch_matmul (BxMxNxK), conv2d (N,C,H,W,CO,KH,KW,stride,pad)")
+    @Option(names = "--op", paramLabel = "OP", description = "benchmark one operator: matmul, gemm (MxNxK), batch_matmul (BxMxNxK), conv2d (N,C,H,W,CO,KH,KW,stride,pad), relu (RxC: almost no work, so with --threads 2 its time is the fork/join cost of a parallel region)")
     String op;
 
     @Option(names = "--shape", paramLabel = "SHAPE", description = "the operator's sizes, with --op")
@@ -66,7 +66,9 @@ final class BenchCommand implements Callable<Integer> {
         if (op != null) {
             if (shape == null) throw new KilnException("--op needs --shape (e.g. --op matmul --shape 1024x1024x1024)");
             if (library != null || model != null) throw new KilnException("--op builds its own one-node model: give no LIB.so or --model");
-            return OpBench.run(op, shape, dev.kiln.targets.Target.parse(target), threads, warmup, runs, peakGflops, dumpDir);
+            long pause = pauseMs != null ? pauseMs : threads > 1 ? Bench.DEFAULT_PAUSE_MS : 0;
+            if (pause < 0) throw new KilnException("--pause-ms must not be negative");
+            return OpBench.run(op, shape, dev.kiln.targets.Target.parse(target), threads, warmup, runs, peakGflops, dumpDir, pause);
         }
         if (!target.equals("host")) throw new KilnException("--target is for --op: a library already knows its target");
         if (library == null || model == null) throw new KilnException("give LIB.so and --model MODEL (or --op and --shape)");

@@ -76,7 +76,15 @@ final class OpBench {
                 g.outputs().add("Y");
                 return new Op(g, 2.0 * n * co * oh * ow * c * kh * kw, "conv2d " + shape + " (output " + n + "x" + co + "x" + oh + "x" + ow + ")");
             }
-            default -> throw new KilnException("--op '" + op + "': expected matmul, gemm, batch_matmul or conv2d");
+            case "relu" -> {
+                // Almost no work: with more than one thread its time is the parallel runtime's fork/join cost.
+                need(op, shape, d, 2, "RxC");
+                g.inputs().add(new Value("X", DType.FLOAT32, Shape.of(d[0], d[1])));
+                g.nodes().add(new Node("relu", "Relu", "", List.of("X"), List.of("Y"), Map.of(), 17));
+                g.outputs().add("Y");
+                return new Op(g, (double) d[0] * d[1], "relu " + d[0] + "x" + d[1]);
+            }
+            default -> throw new KilnException("--op '" + op + "': expected matmul, gemm, batch_matmul, conv2d or relu");
         }
     }
 
@@ -85,7 +93,7 @@ final class OpBench {
      * other than this machine's CPU (an OpenCL device here) is timed next to Kiln's kernel for
      * the host CPU and ONNX Runtime, all three alternating in this process.
      */
-    static int run(String op, String shape, Target target, int threads, int warmup, int runs, Double givenPeak, Path dumpDir) {
+    static int run(String op, String shape, Target target, int threads, int warmup, int runs, Double givenPeak, Path dumpDir, long pause) {
         Op o = build(op, shape);
         boolean measured = givenPeak == null;
         double peakPerThread = measured ? measuredPeak(dev.kiln.targets.CpuTarget.host()) : givenPeak;
@@ -106,7 +114,6 @@ final class OpBench {
                  KilnLibrary cpu = host ? null : new KilnLibrary(dir.resolve("op-host.so"), threads);
                  OrtModel ort = new OrtModel(onnx, threads)) {
                 var inputs = kiln.randomInputs(0);
-                long pause = threads > 1 ? Bench.DEFAULT_PAUSE_MS : 0;
                 kiln.prepare(inputs);
                 ort.prepare(inputs);
                 List<Runnable> runners = new java.util.ArrayList<>(List.of(kiln::runPrepared, ort::runPrepared));
