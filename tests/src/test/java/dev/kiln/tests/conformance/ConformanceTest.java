@@ -64,6 +64,9 @@ class ConformanceTest {
             String opencl = openClTarget();
             if (opencl != null) columns.add(new ReportWriter.Column(opencl, "this machine's first OpenCL device, the library run "
                     + "through its C ABI; checked by expectedPassesAlsoPassOnOpenCl", timed(root, passedIds, workers, opencl)));
+            if (dev.kiln.codegen.cuda.Ptxas.find().isPresent()) columns.add(new ReportWriter.Column(CUDA, "the PTX module assembled by "
+                    + "ptxas for sm_80 and sm_90 (outputs are checked on a GPU by scripts/gpu-check); checked by expectedPassesAssembleForCuda",
+                    timed(root, passedIds, workers, CUDA)));
         }
         if (report && filter != null) {
             results.forEach(r -> System.out.println(r.toLine()));
