@@ -113,7 +113,15 @@ final class ConvSchedule {
         long block = knobs.choose("tile_cols", tileChoices(width, perVector, target), columns(width, perVector, target));
         boolean taps = red.size() > 2 && knobs.chooseOne("reduce_order", List.of("channels-taps-lanes", "taps-channels-lanes"), 0) == 1;
         boolean parallel = DefaultSchedules.parallelKnob(knobs, conv.numel() * product(r.extents()), target);
-        List<String> epOrder = new ArrayList<>(ep.subList(0, rank - 2));
+        long blocks = knobs.choose("tile_blocks", blockChoices(conv, r, block, perVector, target), defaultBlocks(conv, r, block, perVector, target));
+        List<String> outer = new ArrayList<>(ep.subList(0, rank - 2));
+        String blockInner = null;
+        if (blocks > 1) {
+            String[] cb = s.split(ep.get(1), blocks);
+            outer.set(1, cb[0]);
+            blockInner = cb[1];
+        }
+        List<String> epOrder = new ArrayList<>(outer);
         String epInner = ep.get(rank - 2), tileLoop;
         if (block < width) {
             String[] eo = s.split(epInner, block);
@@ -123,13 +131,18 @@ final class ConvSchedule {
         } else {
             tileLoop = epOrder.getLast();
         }
+        if (blockInner != null) epOrder.add(blockInner);
         epOrder.add(epInner);
         epOrder.add(ep.getLast());
         s.reorder(epOrder.toArray(String[]::new));
         s.vectorize(ep.getLast());
         if (block > 1) s.unroll(epInner);
+        if (blockInner != null) s.unroll(blockInner);
         s.computeAt(conv.name(), tileLoop);
         List<String> order = new ArrayList<>(sp.subList(0, rank - 2));
+        // A tile of several channel blocks: the conv's block loop (the tile's blocks, after
+        // computeAt) goes inside the reduction, next to the columns, and is unrolled.
+        if (blocks > 1) order.remove(sp.get(1));
         List<String> reduce = new ArrayList<>(red);
         // (channel blocks, taps..., lanes) by default; the other order walks the taps outermost.
         if (taps) {
@@ -138,15 +151,42 @@ final class ConvSchedule {
             reduce.add(lanes ? reduce.size() - 1 : reduce.size(), channels);
         }
         order.addAll(reduce);
+        if (blocks > 1) order.add(sp.get(1));
         order.add(sp.get(rank - 2));
         order.add(sp.getLast());
         s.reorder(order.toArray(String[]::new));
         s.vectorize(sp.getLast());
         if (block > 1) s.unroll(sp.get(rank - 2));
+        if (blocks > 1) s.unroll(sp.get(1));
         s.decomposeReduction(conv.name(), reduce.getFirst());
         s.localize(conv.name(), tileLoop);
         padPerRow(s, conv, r, ep.get(rank - 3), knobs);
-        DefaultSchedules.parallelOuter(s, ep.subList(0, rank - 2), parallel);
+        DefaultSchedules.parallelOuter(s, outer, parallel);
+    }
+
+    /**
+     * Output channel blocks per register tile: 1, or 2 or 4 for a dense conv (one with a channel
+     * reduction, so each input broadcast feeds one FMA per block) when the tile's accumulators,
+     * its weight vectors and a broadcast fit the registers and the blocks divide evenly.
+     */
+    private static List<Long> blockChoices(Compute conv, Expr.Reduce r, long columns, int perVector, CpuTarget target) {
+        List<Long> out = new ArrayList<>(List.of(1L));
+        boolean dense = r.axes().size() > conv.shape().size() - 3;
+        long channelBlocks = conv.shape().get(1);
+        int registers = target.vectorRegisters() - target.scratchVectorRegisters();
+        for (long k : new long[] {2, 4})
+            if (dense && channelBlocks % k == 0 && k * (columns + 1) * perVector + 1 <= registers) out.add(k);
+        return out;
+    }
+
+    /**
+     * Two blocks when the row gives a short tile (7 columns or fewer, as ResNet's 7x7 layers):
+     * 7 accumulators are fewer independent FMA chains than two FMA pipes of 4-cycle latency keep
+     * busy, and each broadcast input then feeds two FMAs.
+     */
+    private static long defaultBlocks(Compute conv, Expr.Reduce r, long columns, int perVector, CpuTarget target) {
+        List<Long> choices = blockChoices(conv, r, columns, perVector, target);
+        return columns * perVector <= 7 && choices.contains(2L) ? 2 : 1;
     }
 
     /**
