@@ -20,11 +20,16 @@ import java.util.Optional;
 /**
  * The configs {@code kiln compile --db} schedules with: for each kernel, the best record of its
  * workload on the target, or the defaults where there is none (or the record no longer fits the
- * template's space, which a warning reports). Remembers which kernels it tuned and which it
+ * template's space, which a warning reports). A record that is not at least {@link #MARGIN}
+ * faster than the default config measured in the same database is not used either: within
+ * measurement noise the default wins, so a tuned library is never slower than the untuned one
+ * because of a kernel whose "best" config only won by chance. Remembers which kernels it tuned and which it
  * left on defaults, for the summary after the compile.
  */
 public final class TunedConfigs implements ConfigSource {
     private static final int TRIALS_PER_TASK = 64;
+    /** How much faster than the measured default a record must be to replace it. */
+    static final double MARGIN = 0.03;
     /** Untuned workloads named in the summary; the rest are counted. */
     private static final int LISTED = 8;
 
@@ -34,6 +39,8 @@ public final class TunedConfigs implements ConfigSource {
     /** Untuned workloads with a config space worth searching: key to (space size, kernels). */
     private final Map<String, long[]> untunedSize = new LinkedHashMap<>();
     private final List<String> warnings = new ArrayList<>();
+    /** Kernels whose best record did not beat the measured default by the margin, by node name. */
+    private final List<String> keptDefaults = new ArrayList<>();
 
     public TunedConfigs(TuningDatabase db) {
         this.db = db;
@@ -49,6 +56,10 @@ public final class TunedConfigs implements ConfigSource {
             try {
                 Config c = Config.parse(record.get().config());
                 space.check(c);
+                if (!beatsDefault(record.get(), target, w.key(), space)) {
+                    keptDefaults.add(node.name());
+                    return Knobs.defaults();
+                }
                 tuned.add(node.name());
                 return Knobs.of(c);
             } catch (IllegalArgumentException e) {
@@ -58,6 +69,23 @@ public final class TunedConfigs implements ConfigSource {
         }
         untunedSize.computeIfAbsent(w.key(), k -> new long[] {space.size(), 0})[1]++;
         return Knobs.defaults();
+    }
+
+    /**
+     * Whether {@code best} is at least {@link #MARGIN} faster than the default config's best
+     * measurement of the workload; true when the default was never measured (nothing to compare).
+     */
+    private boolean beatsDefault(TuningRecord best, Target target, String key, ConfigSpace space) {
+        String defaults = space.defaults().toString();
+        if (best.config().equals(defaults)) return true;
+        double def = 0;
+        for (TuningRecord r : db.records(target.name(), key)) if (r.ok() && r.config().equals(defaults)) def = Math.max(def, r.gflops());
+        return def <= 0 || best.gflops() >= def * (1 + MARGIN);
+    }
+
+    /** Kernels left on their defaults because no record beat the measured default by the margin, by node name. */
+    public List<String> keptDefaultKernels() {
+        return List.copyOf(keptDefaults);
     }
 
     /** Kernels scheduled with a tuned config, by node name. */
@@ -78,6 +106,9 @@ public final class TunedConfigs implements ConfigSource {
     public List<String> summary(String model, Target target) {
         List<String> lines = new ArrayList<>(warnings);
         lines.add(tuned.size() + (tuned.size() == 1 ? " kernel uses" : " kernels use") + " tuned configs from " + db);
+        if (!keptDefaults.isEmpty())
+            lines.add(keptDefaults.size() + (keptDefaults.size() == 1 ? " kernel keeps" : " kernels keep") + " the default config: no record "
+                    + "beat the measured default by " + Math.round(MARGIN * 100) + " %");
         if (!untunedSize.isEmpty()) {
             long trials = 0;
             List<String> names = new ArrayList<>();

@@ -58,4 +58,37 @@ class TunedConfigsTest {
                     && summary.contains("kiln tune zoo:mlp --target " + target.name()), summary);
         }
     }
+
+    /**
+     * A record barely faster than the measured default (within the 3 % margin of noise) leaves the
+     * kernel on its default; one clearly faster is used; without a measured default the record is used.
+     */
+    @Test
+    void recordsMustBeatTheMeasuredDefault(@TempDir Path dir) {
+        Target target = Target.avx2();
+        TaskExtractor.Extracted ex = Models.extract("zoo:mlp", target);
+        TaskExtractor.Task noise = ex.tasks().get(0), clear = ex.tasks().get(1), unmeasured = ex.tasks().get(2);
+        try (TuningDatabase db = TuningDatabase.open("jdbc:sqlite:" + dir.resolve("t.db"))) {
+            Config other0 = noise.space().get(noise.space().size() - 1), other1 = clear.space().get(clear.space().size() - 1),
+                    other2 = unmeasured.space().get(unmeasured.space().size() - 1);
+            db.append(record(noise, target, noise.space().defaults().toString(), 1.00e-3, ErrorCode.NONE));
+            db.append(record(noise, target, other0.toString(), 0.99e-3, ErrorCode.NONE));  // 1 % faster: noise
+            db.append(record(clear, target, clear.space().defaults().toString(), 1.00e-3, ErrorCode.NONE));
+            db.append(record(clear, target, other1.toString(), 0.80e-3, ErrorCode.NONE));  // 25 % faster
+            db.append(record(unmeasured, target, other2.toString(), 1.00e-3, ErrorCode.NONE));
+
+            TunedConfigs tuned = new TunedConfigs(db);
+            for (Node n : ex.graph().nodes()) {
+                Knobs k = tuned.knobsFor(n, ex.graph(), target);
+                OpInventory.lower(n, ex.graph(), target, k);
+                Config expected = n == clear.node() ? other1 : n == unmeasured.node() ? other2
+                        : OpInventory.space(n, ex.graph(), target).defaults();
+                assertEquals(expected, k.config(), "config used for " + n.name());
+            }
+            assertEquals(List.of(noise.node().name()), tuned.keptDefaultKernels());
+            assertFalse(tuned.tunedKernels().contains(noise.node().name()));
+            String summary = String.join("\n", tuned.summary("zoo:mlp", target));
+            assertTrue(summary.contains("1 kernel keeps the default config: no record beat the measured default by 3 %"), summary);
+        }
+    }
 }
