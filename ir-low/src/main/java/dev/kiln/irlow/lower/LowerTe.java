@@ -115,6 +115,13 @@ public final class LowerTe {
     /** The loop nest(s) that compute {@code c} into its buffer. */
     private Stmt nest(Compute c) {
         Buffer buf = buffers.get(c);
+        if (c.body() instanceof Expr.Reduce r && r.extents().stream().allMatch(e -> e == 1)) {
+            // A reduction over one element (how a stage is materialized: see OpBuilder.materialize)
+            // is its element: stored directly, with no init nest zeroing the buffer first.
+            Expr src = Exprs.cast(c.dtype(), lowerExpr(r.source()));
+            Stmt store = new Stmt.Store(buf, flatIndex(c.axes(), c.shape()), src);
+            return loops(c.axes(), c.shape(), loops(r.axes(), r.extents(), store));
+        }
         if (c.body() instanceof Expr.Reduce r) {
             List<Expr.Var> initAxes = c.axes().stream().map(a -> new Expr.Var(a.name() + ".init", a.type())).toList();
             Stmt init = new Stmt.Store(buf, flatIndex(initAxes, c.shape()), identity(r.op(), c.dtype()));

@@ -322,7 +322,9 @@ public final class DefaultSchedules {
 
     /** The init nest of a reduction, scheduled like an elementwise nest (by the heuristic: it declares no knobs). */
     static void initNest(Schedule s, Compute k, CpuTarget target) {
-        injectiveNest(s, names(k.axes(), ".init"), k.shape(), lanes(k, target), target, Knobs.defaults());
+        List<String> init = names(k.axes(), ".init");
+        if (!s.loops().contains(init.getFirst())) return; // a reduction over one element has none (LowerTe)
+        injectiveNest(s, init, k.shape(), lanes(k, target), target, Knobs.defaults());
     }
 
     /**
