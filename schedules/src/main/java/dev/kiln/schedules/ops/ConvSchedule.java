@@ -110,10 +110,12 @@ final class ConvSchedule {
         int rank = sp.size();
         long width = conv.shape().get(rank - 2);
         int perVector = registersPerVector(conv, target);
-        long block = knobs.choose("tile_cols", tileChoices(width, perVector, target), columns(width, perVector, target));
+        long[] shape = defaultTile(conv, r, width, perVector, target);
+        long block = knobs.choose("tile_cols", tileChoices(width, perVector, target), shape[0]);
         boolean taps = red.size() > 2 && knobs.chooseOne("reduce_order", List.of("channels-taps-lanes", "taps-channels-lanes"), 0) == 1;
         boolean parallel = DefaultSchedules.parallelKnob(knobs, conv.numel() * product(r.extents()), target);
-        long blocks = knobs.choose("tile_blocks", blockChoices(conv, r, block, perVector, target), defaultBlocks(conv, r, block, perVector, target));
+        List<Long> blockChoices = blockChoices(conv, r, block, perVector, target);
+        long blocks = knobs.choose("tile_blocks", blockChoices, block == shape[0] && blockChoices.contains(shape[1]) ? shape[1] : 1L);
         List<String> outer = new ArrayList<>(ep.subList(0, rank - 2));
         String blockInner = null;
         if (blocks > 1) {
@@ -177,6 +179,33 @@ final class ConvSchedule {
         for (long k : new long[] {2, 4})
             if (dense && channelBlocks % k == 0 && k * (columns + 1) * perVector + 1 <= registers) out.add(k);
         return out;
+    }
+
+    /**
+     * The default register tile (columns, channel blocks): for a dense conv the one with the most
+     * FMAs per load (columns x blocks FMAs for columns broadcasts and blocks weight vectors) among
+     * the column counts dividing the row and 1, 2 or 4 blocks, with at most 24 accumulators; ties
+     * go to more columns. A depthwise conv keeps one block of {@link #columns}.
+     */
+    static long[] defaultTile(Compute conv, Expr.Reduce r, long width, int perVector, CpuTarget target) {
+        long cols = columns(width, perVector, target);
+        boolean dense = r.axes().size() > conv.shape().size() - 3;
+        if (!dense) return new long[] {cols, defaultBlocks(conv, r, cols, perVector, target)};
+        long bestCols = cols, bestBlocks = 1;
+        double best = -1;
+        for (long c : tileChoices(width, perVector, target)) {
+            if (width % c != 0) continue;
+            for (long k : blockChoices(conv, r, c, perVector, target)) {
+                if (c * k * perVector > 24) continue;
+                double ratio = (double) (c * k) / (c + k * perVector);
+                if (ratio > best + 1e-9 || (Math.abs(ratio - best) < 1e-9 && c > bestCols)) {
+                    best = ratio;
+                    bestCols = c;
+                    bestBlocks = k;
+                }
+            }
+        }
+        return new long[] {bestCols, bestBlocks};
     }
 
     /**
