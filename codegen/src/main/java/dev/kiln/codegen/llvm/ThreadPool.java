@@ -199,38 +199,47 @@ public final class ThreadPool {
     }
 
     /**
-     * Waits until {@code i32 *word != seen} (returning the new value): {@link #SPIN} polls, then
-     * sleeping on the futex, counting itself in {@code *sleepers} so the waker knows to make the call.
+     * Polls until {@code ready} (an i1 built in the poll block) holds: {@code spins} polls with the
+     * CPU's pause hint, then {@code sleep} (which builds the futex wait and may end in another
+     * block), then polling again. The builder is left where {@code ready} held.
      */
-    private LLVMValueRef waitWhileEqual(LLVMValueRef word, LLVMValueRef seen, LLVMValueRef sleepers) {
-        LLVMBasicBlockRef pre = LLVMGetInsertBlock(b), poll = block("poll"), spin = block("spin"), sleep = block("sleep"),
-                doSleep = block("futex_wait"), woke = block("woke"), changed = block("changed");
+    private void pollThenSleep(java.util.function.Supplier<LLVMValueRef> ready, int spins, Runnable sleep) {
+        LLVMBasicBlockRef pre = LLVMGetInsertBlock(b), poll = block("poll"), spin = block("spin"), relax = block("relax"),
+                doze = block("doze"), out = block("ready");
         LLVMBuildBr(b, poll);
         at(poll);
-        LLVMValueRef spins = LLVMBuildPhi(b, i32, "spins");
-        LLVMValueRef v = load(i32, word, LLVMAtomicOrderingAcquire);
-        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntNE, v, seen, ""), changed, spin);
+        LLVMValueRef count = LLVMBuildPhi(b, i32, "spins");
+        LLVMBuildCondBr(b, ready.get(), out, spin);
         at(spin);
-        LLVMValueRef more = LLVMBuildICmp(b, LLVMIntULT, spins, c32(SPIN), "");
-        LLVMBasicBlockRef relax = block("relax");
-        LLVMBuildCondBr(b, more, relax, sleep);
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntULT, count, c32(spins), ""), relax, doze);
         at(relax);
         pause();
-        LLVMValueRef next = LLVMBuildAdd(b, spins, c32(1), "");
+        LLVMValueRef next = LLVMBuildAdd(b, count, c32(1), "");
         LLVMBuildBr(b, poll);
-        at(sleep);
-        rmw(LLVMAtomicRMWBinOpAdd, sleepers, c32(1));
-        LLVMValueRef again = load(i32, word, LLVMAtomicOrderingSequentiallyConsistent);
-        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, again, seen, ""), doSleep, woke);
-        at(doSleep);
-        futex(word, FUTEX_WAIT_PRIVATE, seen);
+        at(doze);
+        sleep.run();
+        LLVMBasicBlockRef woke = LLVMGetInsertBlock(b);
+        LLVMBuildBr(b, poll);
+        LLVMAddIncoming(count, Ir.pp(c32(0), next, c32(0)), Ir.pp(pre, relax, woke), 3);
+        at(out);
+    }
+
+    /**
+     * {@code futex(word, FUTEX_WAIT, expected)} when {@code *word} still holds {@code expected}
+     * after {@code announce} (a seq_cst store or increment telling the waker to make the call),
+     * then {@code retract}. Seq_cst on both sides: either the waker sees the announcement or this
+     * thread sees the new value.
+     */
+    private void futexWaitIfUnchanged(LLVMValueRef word, LLVMValueRef expected, Runnable announce, Runnable retract) {
+        announce.run();
+        LLVMValueRef now = load(i32, word, LLVMAtomicOrderingSequentiallyConsistent);
+        LLVMBasicBlockRef wait = block("futex_wait"), woke = block("woke");
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, now, expected, ""), wait, woke);
+        at(wait);
+        futex(word, FUTEX_WAIT_PRIVATE, expected);
         LLVMBuildBr(b, woke);
         at(woke);
-        rmw(LLVMAtomicRMWBinOpSub, sleepers, c32(1));
-        LLVMBuildBr(b, poll);
-        LLVMAddIncoming(spins, Ir.pp(c32(0), next, c32(0)), Ir.pp(pre, relax, woke), 3);
-        at(changed);
-        return v;
+        retract.run();
     }
 
     // ---- the functions
@@ -290,7 +299,12 @@ public final class ThreadPool {
         LLVMBuildBr(b, loop);
         at(loop);
         LLVMValueRef seen = LLVMBuildPhi(b, i32, "seen");
-        LLVMValueRef gen = waitWhileEqual(field(pool, GENERATION), seen, field(pool, SLEEPERS));
+        LLVMValueRef generation = field(pool, GENERATION), sleepers = field(pool, SLEEPERS);
+        pollThenSleep(() -> LLVMBuildICmp(b, LLVMIntNE, load(i32, generation, LLVMAtomicOrderingAcquire), seen, ""), SPIN,
+                () -> futexWaitIfUnchanged(generation, seen, () -> rmw(LLVMAtomicRMWBinOpAdd, sleepers, c32(1)),
+                        () -> rmw(LLVMAtomicRMWBinOpSub, sleepers, c32(1))));
+        // The claim word of this generation was published before it (release, then seq_cst).
+        LLVMValueRef gen = load(i32, generation, LLVMAtomicOrderingAcquire);
         LLVMBasicBlockRef help = block("help"), exit = block("exit");
         LLVMValueRef stop = load(i32, field(pool, STOP), LLVMAtomicOrderingAcquire);
         LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntNE, stop, c32(0), ""), exit, help);
@@ -333,31 +347,11 @@ public final class ThreadPool {
         at(share);
         call(work, pool, gen);
         // Wait for the chunks other threads claimed.
-        LLVMBasicBlockRef poll = block("poll"), spin = block("spin"), relax = block("relax"), sleep = block("sleep"), doSleep = block("futex_wait"),
-                woke = block("woke"), done = block("done");
-        LLVMBuildBr(b, poll);
-        at(poll);
-        LLVMValueRef spins = LLVMBuildPhi(b, i32, "spins");
-        LLVMValueRef finished = load(i64, field(pool, DONE), LLVMAtomicOrderingAcquire);
-        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, finished, chunks, ""), done, spin);
-        at(spin);
-        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntULT, spins, c32(SPIN_JOIN), ""), relax, sleep);
-        at(relax);
-        pause();
-        LLVMValueRef next = LLVMBuildAdd(b, spins, c32(1), "");
-        LLVMBuildBr(b, poll);
-        at(sleep);
-        store(c32(1), field(pool, WAITING), LLVMAtomicOrderingSequentiallyConsistent);
-        LLVMValueRef flag = load(i32, field(pool, DONE_FLAG), LLVMAtomicOrderingSequentiallyConsistent);
-        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, flag, c32(0), ""), doSleep, woke);
-        at(doSleep);
-        futex(field(pool, DONE_FLAG), FUTEX_WAIT_PRIVATE, c32(0));
-        LLVMBuildBr(b, woke);
-        at(woke);
-        store(c32(0), field(pool, WAITING), LLVMAtomicOrderingSequentiallyConsistent);
-        LLVMBuildBr(b, poll);
-        LLVMAddIncoming(spins, Ir.pp(c32(0), next, c32(0)), Ir.pp(share, relax, woke), 3);
-        at(done);
+        LLVMValueRef total = chunks;
+        pollThenSleep(() -> LLVMBuildICmp(b, LLVMIntEQ, load(i64, field(pool, DONE), LLVMAtomicOrderingAcquire), total, ""), SPIN_JOIN,
+                () -> futexWaitIfUnchanged(field(pool, DONE_FLAG), c32(0),
+                        () -> store(c32(1), field(pool, WAITING), LLVMAtomicOrderingSequentiallyConsistent),
+                        () -> store(c32(0), field(pool, WAITING), LLVMAtomicOrderingSequentiallyConsistent)));
         LLVMBuildRetVoid(b);
         return end();
     }
