@@ -6,7 +6,6 @@ import dev.kiln.codegen.ModuleSpec.Arg;
 import dev.kiln.codegen.ModuleSpec.KernelCall;
 import dev.kiln.codegen.ModuleSpec.TensorSpec;
 import dev.kiln.codegen.llvm.LlvmModule;
-import dev.kiln.codegen.llvm.ThreadCount;
 import dev.kiln.codegen.llvm.ThreadPool;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -35,10 +34,9 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
  * const char* kiln_model_last_error(void);                 // per thread, "" if none
  * </pre>
  *
- * A handle is {@code {i32 num_threads, ptr workspace, ptr pool}}. The executor owns the parallel
- * runtime: create starts the handle's {@link ThreadPool} (destroy joins it); the run function
- * stores the handle's thread count ({@link ThreadCount}) and pool in the calling thread's
- * thread-locals (where the kernels' parallel loops read them), then calls the kernels in the order of
+ * A handle is {@code {ptr workspace, ptr pool}}. The executor owns the parallel runtime: create
+ * starts the handle's {@link ThreadPool} (destroy joins it); the run function stores the handle's
+ * pool in the calling thread's thread-local (where the kernels' parallel loops read it), then calls the kernels in the order of
  * {@link ModuleSpec#calls()}, each with its buffer pointers. Only these five symbols are
  * exported; everything else in the module is made hidden or is local to it.
  */
@@ -105,7 +103,7 @@ public final class ExecutorCodegen {
             i32 = LLVMInt32TypeInContext(ctx);
             i64 = LLVMInt64TypeInContext(ctx);
             ptr = LLVMPointerTypeInContext(ctx, 0);
-            handleType = LLVMStructTypeInContext(ctx, new PointerPointer<>(new Pointer[] {i32, ptr, ptr}), 3, 0);
+            handleType = LLVMStructTypeInContext(ctx, new PointerPointer<>(new Pointer[] {ptr, ptr}), 2, 0);
             // The last error: a pointer to a constant message, per thread. General/local-dynamic TLS
             // (not initial-exec), so that any number of models can be dlopen'ed into one process.
             lastError = LLVMAddGlobal(module, ptr, "kiln.last_error");
@@ -264,7 +262,7 @@ public final class ExecutorCodegen {
             LLVMValueRef threads = LLVMBuildPhi(b, i32, "num_threads");
             LLVMAddIncoming(threads, new PointerPointer<>(new Pointer[] {n, online}),
                     new PointerPointer<>(new Pointer[] {checkZero, countCpus}), 2);
-            LLVMValueRef handle = call(calloc, i64(1), i64(24));
+            LLVMValueRef handle = call(calloc, i64(1), i64(16));
             LLVMBuildCondBr(b, isNull(handle), noMemory, init);
 
             LLVMPositionBuilderAtEnd(b, noMemory);
@@ -272,9 +270,8 @@ public final class ExecutorCodegen {
             LLVMBuildRet(b, LLVMConstNull(ptr));
 
             LLVMPositionBuilderAtEnd(b, init);
-            LLVMBuildStore(b, threads, field(handle, 0));
             // The handle's workers (threads - 1 of them; none for one thread), joined by kiln_model_destroy.
-            LLVMBuildStore(b, call(ThreadPool.create(module, functionAttributes), threads), field(handle, 2));
+            LLVMBuildStore(b, call(ThreadPool.create(module, functionAttributes), threads), field(handle, 1));
             long workspace = MemoryPlanner.alignUp(spec.workspaceBytes());
             if (workspace > 0) {
                 LLVMBasicBlockRef noWorkspace = block(f, "no_workspace"), done = block(f, "done");
@@ -282,13 +279,13 @@ public final class ExecutorCodegen {
                 LLVMBuildCondBr(b, isNull(ws), noWorkspace, done);
 
                 LLVMPositionBuilderAtEnd(b, noWorkspace);
-                call(ThreadPool.destroy(module, functionAttributes), LLVMBuildLoad2(b, ptr, field(handle, 2), "pool"));
+                call(ThreadPool.destroy(module, functionAttributes), LLVMBuildLoad2(b, ptr, field(handle, 1), "pool"));
                 call(free, handle);
                 setError("kiln_model_create: out of memory allocating the " + workspace + "-byte workspace");
                 LLVMBuildRet(b, LLVMConstNull(ptr));
 
                 LLVMPositionBuilderAtEnd(b, done);
-                LLVMBuildStore(b, ws, field(handle, 1));
+                LLVMBuildStore(b, ws, field(handle, 0));
             }
             LLVMBuildRet(b, handle);
         }
@@ -306,9 +303,8 @@ public final class ExecutorCodegen {
             List<LLVMValueRef> in = pointers(inputs, spec.inputs(), "input");
             List<LLVMValueRef> out = pointers(outputs, spec.outputs(), "output");
 
-            LLVMBuildStore(b, LLVMBuildLoad2(b, i32, field(handle, 0), "num_threads"), ThreadCount.global(module));
-            LLVMBuildStore(b, LLVMBuildLoad2(b, ptr, field(handle, 2), "pool"), ThreadPool.current(module));
-            LLVMValueRef workspace = LLVMBuildLoad2(b, ptr, field(handle, 1), "workspace");
+            LLVMBuildStore(b, LLVMBuildLoad2(b, ptr, field(handle, 1), "pool"), ThreadPool.current(module));
+            LLVMValueRef workspace = LLVMBuildLoad2(b, ptr, field(handle, 0), "workspace");
             for (KernelCall kc : spec.calls()) {
                 LLVMValueRef kernel = kernel(kc);
                 LLVMValueRef[] args = new LLVMValueRef[kc.args().size()];
@@ -390,8 +386,8 @@ public final class ExecutorCodegen {
             LLVMPositionBuilderAtEnd(b, entry);
             LLVMBuildCondBr(b, isNull(handle), done, release);
             LLVMPositionBuilderAtEnd(b, release);
-            call(ThreadPool.destroy(module, functionAttributes), LLVMBuildLoad2(b, ptr, field(handle, 2), "pool"));
-            call(free, LLVMBuildLoad2(b, ptr, field(handle, 1), "workspace"));
+            call(ThreadPool.destroy(module, functionAttributes), LLVMBuildLoad2(b, ptr, field(handle, 1), "pool"));
+            call(free, LLVMBuildLoad2(b, ptr, field(handle, 0), "workspace"));
             call(free, handle);
             LLVMBuildBr(b, done);
             LLVMPositionBuilderAtEnd(b, done);

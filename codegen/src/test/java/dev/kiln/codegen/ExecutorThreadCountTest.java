@@ -1,11 +1,12 @@
 package dev.kiln.codegen;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import dev.kiln.codegen.ModuleSpec.Arg;
 import dev.kiln.codegen.ModuleSpec.KernelCall;
 import dev.kiln.codegen.ModuleSpec.TensorSpec;
-import dev.kiln.codegen.llvm.ThreadCount;
+import dev.kiln.codegen.llvm.ThreadPool;
 import dev.kiln.irlow.Buffer;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.ScalarType;
@@ -29,33 +30,35 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The thread count kernels see is the one of the handle that runs them, on the thread that runs
- * them: a hand-written kernel writes the module's {@link ThreadCount} into its output while two
- * handles with different counts run at once on two threads.
+ * The thread pool kernels see is the one of the handle that runs them, on the thread that runs
+ * them: a hand-written kernel writes the module's {@link ThreadPool#current} pool into its output
+ * while two handles with different thread counts run at once on two threads; a one-thread
+ * handle has no pool.
  */
 class ExecutorThreadCountTest {
     static final String KERNEL = """
-            @kiln.num_threads = internal thread_local global i32 1
+            @kiln.pool = internal thread_local global ptr null
             declare i32 @usleep(i32)
             define void @threads(ptr noalias %x, ptr noalias %out) {
-              ; sleep first, so that a count shared between threads would be overwritten meanwhile
+              ; sleep first, so that a pool shared between threads would be overwritten meanwhile
               call i32 @usleep(i32 50)
-              %n = load i32, ptr @kiln.num_threads
-              store i32 %n, ptr %out
+              %p = load ptr, ptr @kiln.pool
+              %n = ptrtoint ptr %p to i64
+              store i64 %n, ptr %out
               ret void
             }
             """;
 
     static ModuleSpec spec() {
-        Buffer x = new Buffer("x", ScalarType.I32, 1), out = new Buffer("out", ScalarType.I32, 1);
-        PrimFunc threads = new PrimFunc("threads", List.of(x, out), new Stmt.Store(out, Exprs.idx(0), Exprs.intImm(ScalarType.I32, 0)));
+        Buffer x = new Buffer("x", ScalarType.I32, 1), out = new Buffer("out", ScalarType.I64, 1);
+        PrimFunc threads = new PrimFunc("threads", List.of(x, out), new Stmt.Store(out, Exprs.idx(0), Exprs.intImm(ScalarType.I64, 0)));
         return new ModuleSpec("threads", List.of(new TensorSpec("x", ScalarType.I32, List.of(1L))),
-                List.of(new TensorSpec("n", ScalarType.I32, List.of(1L))), List.of(), 0, List.of(threads),
+                List.of(new TensorSpec("pool", ScalarType.I64, List.of(1L))), List.of(), 0, List.of(threads),
                 List.of(new KernelCall("threads", List.of(new Arg.Input(0), new Arg.Output(0)))), null);
     }
 
     @Test
-    void eachRunSetsItsHandlesCountOnItsOwnThread(@TempDir Path dir) throws Exception {
+    void eachRunSetsItsHandlesPoolOnItsOwnThread(@TempDir Path dir) throws Exception {
         Target t = Target.avx2();
         Path obj = dir.resolve("threads.o"), so = dir.resolve("libthreads.so");
         try (RawLlvm m = new RawLlvm(KERNEL, t)) {
@@ -66,26 +69,31 @@ class ExecutorThreadCountTest {
         Linker.linkShared(obj, so, t);
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try (NativeModel model = NativeModel.load(so)) {
-            List<Future<Integer>> done = new ArrayList<>();
+            List<Future<Long>> done = new ArrayList<>();
             for (int count : new int[] {3, 5}) {
                 // 1000 runs of at least 50 us each: the two threads' runs overlap many times.
                 done.add(pool.submit(() -> {
                     try (Arena arena = Arena.ofConfined(); NativeModel.Session mine = model.createSession(count);
                          NativeModel.Session one = model.createSession(1)) {
-                        MemorySegment in = arena.allocate(4, 64), out = arena.allocate(4, 64);
+                        MemorySegment in = arena.allocate(4, 64), out = arena.allocate(8, 64);
+                        long first = -1;
                         for (int iter = 0; iter < 1000; iter++) {
                             mine.run(new MemorySegment[] {in}, new MemorySegment[] {out});
-                            assertEquals(count, out.get(ValueLayout.JAVA_INT, 0), "iteration " + iter);
+                            long seen = out.get(ValueLayout.JAVA_LONG, 0);
+                            if (first < 0) first = seen;
+                            assertNotEquals(0L, seen, "a " + count + "-thread handle has a pool, iteration " + iter);
+                            assertEquals(first, seen, "iteration " + iter);
                             if (iter % 100 == 0) {
                                 one.run(new MemorySegment[] {in}, new MemorySegment[] {out});
-                                assertEquals(1, out.get(ValueLayout.JAVA_INT, 0), "a one-thread handle on the same thread");
+                                assertEquals(0L, out.get(ValueLayout.JAVA_LONG, 0), "a one-thread handle on the same thread");
                             }
                         }
-                        return count;
+                        return first;
                     }
                 }));
             }
-            for (Future<Integer> f : done) f.get(2, TimeUnit.MINUTES);
+            long a = done.get(0).get(2, TimeUnit.MINUTES), b = done.get(1).get(2, TimeUnit.MINUTES);
+            assertNotEquals(a, b, "the two handles have pools of their own");
         } finally {
             pool.shutdownNow();
         }

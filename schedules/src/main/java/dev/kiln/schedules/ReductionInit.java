@@ -28,12 +28,16 @@ final class ReductionInit {
      * spatial loops inside {@code reduceLoop} (those whose variables index the buffer) that stores
      * the init value is placed right before {@code reduceLoop}. Throws when {@code reduceLoop} is
      * not the outermost reduce loop of the buffer's update, or the init is not a constant store.
+     * A loop that stores the buffer without reading it back (a reduction over one element,
+     * lowered without an init) is left as it is.
      */
     static Stmt apply(Stmt body, String buffer, String reduceLoop) {
         Stmt.For r = find(body, reduceLoop);
         if (r == null) throw new IllegalArgumentException("no loop named " + reduceLoop);
         List<Stmt> chain = new ArrayList<>();
         Stmt.Store update = updateStore(r, buffer, chain);
+        // A reduction over one element is lowered as a plain store (LowerTe): no init nest to move.
+        if (update == null && Vars.anyStmt(r, s -> s instanceof Stmt.Store st && st.buffer().name().equals(buffer))) return body;
         if (update == null)
             throw new IllegalArgumentException("loop " + reduceLoop + " holds no update of " + buffer + " (a store that reads it back)");
         Set<String> spatial = Vars.of(update.index());

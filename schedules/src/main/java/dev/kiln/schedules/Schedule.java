@@ -251,9 +251,7 @@ public final class Schedule {
     public void decomposeReduction(String buffer, String loop) {
         Step step = new Step.DecomposeReduction(buffer, loop);
         find(loop);
-        // A reduction over one element is lowered as a plain store, with no init nest to move (LowerTe).
-        boolean hasInit = loops().stream().anyMatch(l -> l.startsWith(buffer + ".") && l.contains(".init"));
-        if (hasInit) func = func.withBody(ReductionInit.apply(func.body(), buffer, loop));
+        func = func.withBody(ReductionInit.apply(func.body(), buffer, loop));
         trace.add(step);
     }
 

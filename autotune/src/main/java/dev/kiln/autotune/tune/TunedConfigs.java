@@ -35,6 +35,8 @@ public final class TunedConfigs implements ConfigSource {
 
     private final TuningDatabase db;
     private final Map<String, Optional<TuningRecord>> best = new LinkedHashMap<>();
+    /** Per workload key: whether its best record beat the measured default (read once per workload). */
+    private final Map<String, Boolean> beatsDefault = new LinkedHashMap<>();
     private final List<String> tuned = new ArrayList<>();
     /** Untuned workloads with a config space worth searching: key to (space size, kernels). */
     private final Map<String, long[]> untunedSize = new LinkedHashMap<>();
@@ -56,7 +58,7 @@ public final class TunedConfigs implements ConfigSource {
             try {
                 Config c = Config.parse(record.get().config());
                 space.check(c);
-                if (!beatsDefault(record.get(), target, w.key(), space)) {
+                if (!beatsDefault.computeIfAbsent(w.key(), k -> beatsDefault(record.get(), target, k, space))) {
                     keptDefaults.add(node.name());
                     return Knobs.defaults();
                 }

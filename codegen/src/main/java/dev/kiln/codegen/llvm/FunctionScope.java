@@ -24,10 +24,10 @@ final class FunctionScope {
     final String kernel;
     /** Inside an outlined parallel region: parallel loops run serially here. */
     final boolean inParallel;
-    /** The module's thread-local thread count ({@link ThreadCount}); null inside outlined regions. */
-    LLVMValueRef numThreads;
-    /** A GPU kernel's launch shape (its bound loops read thread and block indices); null on a CPU. */
-    dev.kiln.irlow.analysis.LaunchExtents launch;
+    /** Whether PARALLEL loops run on the thread pool (a CPU kernel); false on a GPU and inside outlined regions. */
+    boolean parallel;
+    /** A GPU kernel: bound loops read thread and block indices, SHARED buffers live in shared memory. */
+    boolean gpu;
 
     private final LLVMBasicBlockRef entry;
     private final LLVMBuilderRef allocaBuilder;

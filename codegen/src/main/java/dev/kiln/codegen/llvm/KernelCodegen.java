@@ -9,7 +9,6 @@ import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.analysis.LaunchExtents;
 import dev.kiln.irlow.stmt.ForKind;
 import dev.kiln.irlow.stmt.Stmt;
-import dev.kiln.irlow.transform.Vars;
 import dev.kiln.targets.GpuTarget;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,10 +19,10 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
 /**
  * Generates one kernel ({@link PrimFunc}) into an {@link LlvmModule}. The ABI is
  * {@code void name(ptr noalias p0, ..., ptr noalias pN)}: one pointer per buffer parameter (no
- * alignment promised). The number of threads parallel loops may use is not a parameter: it is
- * the module's thread-local {@link ThreadCount}, which the executor sets before it calls the
- * kernels. The function has external linkage and hidden visibility: the executor in the same
- * module calls it.
+ * alignment promised; on a GPU, 16-byte aligned device buffers). The threads parallel loops may
+ * use are not a parameter: they are the module's thread-local {@link ThreadPool#current}, which the
+ * executor sets before it calls the kernels. On a CPU the function has hidden visibility (the
+ * executor in the same module calls it); on a GPU it is a PTX kernel entry.
  *
  * <p>Loops: SERIAL and VECTORIZED become counted loops (the latter with a vectorize hint);
  * UNROLLED is expanded when its extent is a constant of at most 64, else hinted; PARALLEL is
@@ -89,13 +88,13 @@ public final class KernelCodegen {
         }
         if (gpu) {
             try {
-                scope.launch = LaunchExtents.of(func);
+                LaunchExtents.of(func); // bound loops have constant extents, one per axis
             } catch (IllegalArgumentException e) {
                 throw new CodegenException(e.getMessage());
             }
-        } else {
-            scope.numThreads = ThreadCount.global(m.module());
         }
+        scope.gpu = gpu;
+        scope.parallel = !gpu;
         new KernelCodegen(scope).stmt(func.body());
         scope.finish();
         return fn;
@@ -114,7 +113,7 @@ public final class KernelCodegen {
             case Stmt.IfThenElse i -> ifThenElse(i);
             case Stmt.Allocate a -> allocate(a);
             case Stmt.Barrier b -> {
-                if (f.launch == null) throw new CodegenException("kernel '" + f.kernel + "' has a " + b.scope() + " barrier, but target "
+                if (!f.gpu) throw new CodegenException("kernel '" + f.kernel + "' has a " + b.scope() + " barrier, but target "
                         + m.target().name() + " is a CPU; barriers and GPU memory scopes need a GPU target");
                 // bar.sync 0: every thread of the block arrives, and memory (shared and global) written before is visible after.
                 ir.call(m.function("llvm.nvvm.barrier0", LLVMFunctionType(ir.voidType(), Ir.pp(), 0, 0)));
@@ -169,7 +168,7 @@ public final class KernelCodegen {
      */
     private void allocate(Stmt.Allocate a) {
         Buffer buf = a.buffer();
-        if (f.launch != null) {
+        if (f.gpu) {
             gpuAllocate(a);
             return;
         }
@@ -202,10 +201,15 @@ public final class KernelCodegen {
         LLVMTypeRef array = LLVMArrayType2(ir.memory(buf.dtype()), buf.size());
         LLVMValueRef ptr;
         if (buf.scope() == dev.kiln.irlow.MemoryScope.SHARED) {
-            LLVMValueRef g = LLVMAddGlobalInAddressSpace(m.module(), array, (f.kernel + "_" + buf.name()).replaceAll("[^A-Za-z0-9_]", "_"), SHARED_ADDRESS_SPACE);
-            LLVMSetLinkage(g, LLVMInternalLinkage);
-            LLVMSetInitializer(g, LLVMGetUndef(array));
-            LLVMSetAlignment(g, GPU_BUFFER_ALIGN);
+            // One array per buffer, however often its allocation is generated (inside an unrolled loop).
+            String name = (f.kernel + "_" + buf.name()).replaceAll("[^A-Za-z0-9_]", "_");
+            LLVMValueRef g = LLVMGetNamedGlobal(m.module(), name);
+            if (Ir.isNull(g)) {
+                g = LLVMAddGlobalInAddressSpace(m.module(), array, name, SHARED_ADDRESS_SPACE);
+                LLVMSetLinkage(g, LLVMInternalLinkage);
+                LLVMSetInitializer(g, LLVMGetUndef(array));
+                LLVMSetAlignment(g, GPU_BUFFER_ALIGN);
+            }
             // Generic pointers everywhere else; LLVM infers the address space back (ld.shared / st.shared).
             ptr = LLVMBuildAddrSpaceCast(ir.b, g, ir.ptr(), buf.name());
         } else {
@@ -236,11 +240,11 @@ public final class KernelCodegen {
             }
             case PARALLEL -> {
                 Long n = Ir.constIntValue(extent);
-                if (f.inParallel || f.numThreads == null || (n != null && n <= 1)) counted(l.var(), lo, ir.add(lo, extent), l.body());
+                if (f.inParallel || !f.parallel || (n != null && n <= 1)) counted(l.var(), lo, ir.add(lo, extent), l.body());
                 else parallel(l, lo, extent);
             }
             default -> {
-                if (f.launch != null && l.kind().isGpu()) {
+                if (f.gpu && l.kind().isGpu()) {
                     gpuLoop(l, lo);
                     return;
                 }
@@ -252,8 +256,8 @@ public final class KernelCodegen {
 
     /**
      * A loop bound to a block or thread index: its variable is {@code min + ctaid/tid} of the
-     * axis, read from the PTX special register, guarded where the loop is shorter than the axis's
-     * launch extent (two loops of different lengths may share an axis).
+     * axis, read from the PTX special register. Every loop bound to an axis spans the whole axis
+     * ({@link LaunchExtents} refuses any other), so no thread needs a guard.
      */
     private void gpuLoop(Stmt.For l, LLVMValueRef lo) {
         ForKind kind = l.kind();
@@ -262,27 +266,9 @@ public final class KernelCodegen {
             case GPU_BLOCK_Y, GPU_THREAD_Y -> 'y';
             default -> 'z';
         };
-        LaunchExtents.Dim3 dims = kind.isGpuBlock() ? f.launch.grid() : f.launch.block();
-        long launched = axis == 'x' ? dims.x() : axis == 'y' ? dims.y() : dims.z();
-        Long extent = Ir.constIntValue(index(l.var(), l.extent())); // LaunchExtents checked it is a constant
         String register = "llvm.nvvm.read.ptx.sreg." + (kind.isGpuBlock() ? "ctaid." : "tid.") + axis;
         LLVMValueRef id = ir.call(m.function(register, LLVMFunctionType(ir.i32(), Ir.pp(), 0, 0)));
-        LLVMTypeRef type = LLVMTypeOf(lo);
-        LLVMValueRef v = ir.add(lo, ir.cast(LLVMZExt, id, type));
-        if (extent < launched) {
-            if (Vars.anyStmt(l.body(), st -> st instanceof Stmt.Barrier))
-                throw new CodegenException("kernel '" + f.kernel + "': loop " + l.var().name() + " (" + kind + ", extent " + extent
-                        + ") needs a guard since its axis launches " + launched + ", but its body has a barrier, which not every thread "
-                        + "would reach; give the loops bound to this axis the same extent");
-            LLVMBasicBlockRef body = f.block(l.var().name() + ".active"), done = f.block(l.var().name() + ".idle");
-            LLVMBuildCondBr(ir.b, ir.icmp(LLVMIntULT, id, ir.i32(extent)), body, done);
-            LLVMPositionBuilderAtEnd(ir.b, body);
-            withVar(l.var(), v, l.body());
-            LLVMBuildBr(ir.b, done);
-            LLVMPositionBuilderAtEnd(ir.b, done);
-        } else {
-            withVar(l.var(), v, l.body());
-        }
+        withVar(l.var(), ir.add(lo, ir.cast(LLVMZExt, id, LLVMTypeOf(lo))), l.body());
     }
 
     /** A loop bound converted to the loop variable's type. */

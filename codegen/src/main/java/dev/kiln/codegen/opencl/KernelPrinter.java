@@ -30,7 +30,7 @@ import java.util.Set;
 
 /**
  * Prints one PrimFunc as an OpenCL C {@code __kernel}. GPU-bound loops become work-group and
- * work-item ids (with a guard where a loop is shorter than its axis's launch extent), SHARED
+ * work-item ids, SHARED
  * allocations {@code __local} arrays hoisted to kernel scope (OpenCL allows them nowhere else),
  * REGISTER and small GLOBAL allocations private arrays, and every other loop a C {@code for}.
  */
@@ -299,6 +299,10 @@ final class KernelPrinter {
         line("}");
     }
 
+    /**
+     * A loop bound to a work-group or work-item index. Every loop bound to an axis spans the whole
+     * axis ({@link LaunchExtents} refuses any other), so no work-item needs a guard.
+     */
     private void gpuLoop(Stmt.For loop) {
         ForKind kind = loop.kind();
         int dim = switch (kind) {
@@ -306,8 +310,6 @@ final class KernelPrinter {
             case GPU_BLOCK_Y, GPU_THREAD_Y -> 1;
             default -> 2;
         };
-        LaunchExtents.Dim3 axes = kind.isGpuBlock() ? launch.grid() : launch.block();
-        long launched = dim == 0 ? axes.x() : dim == 1 ? axes.y() : axes.z();
         long extent = constant(loop.extent()); // LaunchExtents.of checked it is a constant
         Expr.Var v = loop.var();
         String name = varNames.get(v.name());
@@ -321,17 +323,7 @@ final class KernelPrinter {
         }
         line("const " + of(v.type()) + " " + name + " = " + (minText == null ? id : minText + " + " + id) + ";");
         Interval old = bind(v, min != null ? new Interval(min, min + extent - 1) : null);
-        if (extent < launched) {
-            if (Vars.anyStmt(loop.body(), st -> st instanceof Stmt.Barrier))
-                throw new OpenClException("kernel " + f.name() + ": loop " + v.name() + " (" + kind + ", extent " + extent
-                        + ") needs a guard since its axis launches " + launched + ", but its body has a barrier, which not every work-item "
-                        + "would reach; give the loops bound to this axis the same extent");
-            line("if (" + name + " < " + (minText == null ? Long.toString(extent) : "(" + minText + ") + " + extent) + ") {");
-            body(loop.body());
-            line("}");
-        } else {
-            stmt(loop.body());
-        }
+        stmt(loop.body());
         unbind(v, old);
         if (nested) closeBlock();
     }

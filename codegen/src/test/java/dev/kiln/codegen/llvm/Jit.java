@@ -24,12 +24,12 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
 /**
  * Loads an object file emitted by {@link LlvmModule} into this process with LLVM's ORC LLJIT
  * (no linker needed) and calls its kernels through the FFM API. Symbols the object needs from
- * outside (libm, libc's pthreads) are resolved in the process. The executor is
- * not there to set the kernels' thread count, so {@link #compile} adds a function that does; and
- * as ORC without a platform runtime cannot link thread-local storage (R_X86_64_TLSLD), the count
- * and the pool are plain globals here: call kernels of one Jit from one thread at a time (each
- * call with a new count starts a new pool, the old one is joined). The libraries'
- * tests (CompiledModelContract, ExecutorThreadCountTest) cover the thread-local.
+ * outside (libm, libc's pthreads) are resolved in the process. The executor is not there to
+ * give the kernels a thread pool, so {@link #compile} adds a function that does; and as ORC
+ * without a platform runtime cannot link thread-local storage (R_X86_64_TLSLD), the pool is a
+ * plain global here: call kernels of one Jit from one thread at a time (each call starts a pool
+ * of its thread count and joins the previous one). The libraries' tests (CompiledModelContract,
+ * ExecutorThreadCountTest) cover the thread-local.
  */
 final class Jit implements AutoCloseable {
     private final LLVMOrcLLJITRef jit = new LLVMOrcLLJITRef();
@@ -45,7 +45,7 @@ final class Jit implements AutoCloseable {
         check(LLVMOrcLLJITAddObjectFile(jit, main, buffer));
     }
 
-    /** Sets the calling thread's {@link ThreadCount}, as the executor's run function does. */
+    /** Sets the calling thread's {@link ThreadPool}, as the executor's run function does. */
     private static final String SET_THREADS = "kiln_test_set_num_threads";
 
     /** Compiles kernels for {@code target} (optimized, as an object file) and loads them. */
@@ -53,7 +53,6 @@ final class Jit implements AutoCloseable {
         try (LlvmModule m = new LlvmModule("test", target)) {
             for (dev.kiln.irlow.PrimFunc k : kernels) m.addKernel(k);
             addSetThreads(m);
-            LLVMSetThreadLocal(ThreadCount.global(m.module()), 0);
             LLVMSetThreadLocal(ThreadPool.current(m.module()), 0);
             m.optimize();
             return new Jit(m.emitObject());
@@ -61,9 +60,8 @@ final class Jit implements AutoCloseable {
     }
 
     /**
-     * Adds {@code void kiln_test_set_num_threads(i32)}, which stores the kernels' thread count
-     * and replaces the current {@link ThreadPool} by one of that many threads, as kiln_model_run
-     * does with its handle's. Without a store, LLVM knows the module-local pool stays null and
+     * Adds {@code void kiln_test_set_num_threads(i32)}, which replaces the current {@link
+     * ThreadPool} by one of that many threads, as kiln_model_run does with its handle's. Without a store, LLVM knows the module-local pool stays null and
      * folds parallel regions away.
      */
     static void addSetThreads(LlvmModule m) {
@@ -71,7 +69,6 @@ final class Jit implements AutoCloseable {
         LLVMValueRef fn = LLVMAddFunction(m.module(), SET_THREADS, LLVMFunctionType(LLVMVoidTypeInContext(m.context()), Ir.pp(i32), 1, 0));
         LLVMBuilderRef b = LLVMCreateBuilderInContext(m.context());
         LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(m.context(), fn, "entry"));
-        LLVMBuildStore(b, LLVMGetParam(fn, 0), ThreadCount.global(m.module()));
         LLVMValueRef current = ThreadPool.current(m.module());
         LLVMValueRef destroy = ThreadPool.destroy(m.module(), m::addFunctionAttributes), create = ThreadPool.create(m.module(), m::addFunctionAttributes);
         LLVMTypeRef ptr = LLVMPointerTypeInContext(m.context(), 0);

@@ -80,8 +80,7 @@ public final class GpuSchedules {
                 for (Compute k : computes) {
                     // An init that cannot move into its update keeps its own nest, bound the same
                     // way, so the thread that zeroes an element is the one that accumulates it.
-                    boolean hasInit = t.loops().contains(names(k.axes()).getFirst() + ".init");
-                    if (k.body() instanceof Expr.Reduce && hasInit && !attempt(t, x -> decompose(x, k)))
+                    if (k.body() instanceof Expr.Reduce && !attempt(t, x -> decompose(x, k)))
                         nests.add(new Nest(names(k.axes()).stream().map(a -> a + ".init").toList(), k.numel()));
                     nests.add(new Nest(names(k.axes()), k.numel()));
                 }

@@ -92,30 +92,32 @@ final class ConvSchedule {
         return null;
     }
 
-    /**
-     * A blocked conv {@code conv} and its epilogue {@code out} (bias, activation, skip add) as one
-     * nest: the epilogue gets the conv's tiling {@code (n, cb, sp..., ow.o, ow.i, c)}; the conv is
-     * computed at its {@code ow.o} loop (zeroed, reduced with the reduce loops outside the tile's
-     * columns and lanes) into a tile-sized local buffer, so each register tile is finished and
-     * stored while it is still in registers, with no pass over a whole-output accumulator.
-     */
     /** A blocked conv with no epilogue nest of its own (it always has one from ConvNchwc; kept for safety). */
     static void blockedAlone(Schedule s, Compute k, CpuTarget target) {
         blocked(s, k, (Expr.Reduce) k.body(), target);
     }
 
-    static void withEpilogue(Schedule s, Compute conv, Compute out, CpuTarget target, Knobs knobs) {
+    /**
+     * A blocked conv {@code conv} and its epilogue {@code out} (bias, activation, skip add) as one
+     * nest: the epilogue gets the conv's tiling {@code (n, cb.o, sp..., ow.o, cb.i, ow.i, c)}; the
+     * conv is computed at its {@code ow.o} loop (zeroed, reduced with the reduce loops outside the
+     * tile's blocks, columns and lanes) into a tile-sized local buffer, so each register tile is
+     * finished and stored while it is still in registers, with no pass over a whole-output
+     * accumulator. Returns the computes scheduled here: the conv, and its padded input when that is
+     * copied row by row ({@link #padPerRow}).
+     */
+    static List<Compute> withEpilogue(Schedule s, Compute conv, Compute out, CpuTarget target, Knobs knobs) {
         Expr.Reduce r = (Expr.Reduce) conv.body();
         List<String> sp = names(conv.axes(), ""), red = names(r.axes(), ""), ep = names(out.axes(), "");
         int rank = sp.size();
         long width = conv.shape().get(rank - 2);
         int perVector = registersPerVector(conv, target);
-        long[] shape = defaultTile(conv, r, width, perVector, target);
-        long block = knobs.choose("tile_cols", tileChoices(width, perVector, target), shape[0]);
+        long[] tile = defaultTile(conv, r, width, perVector, target);
+        long block = knobs.choose("tile_cols", tileChoices(width, perVector, target), tile[0]);
         boolean taps = red.size() > 2 && knobs.chooseOne("reduce_order", List.of("channels-taps-lanes", "taps-channels-lanes"), 0) == 1;
         boolean parallel = DefaultSchedules.parallelKnob(knobs, conv.numel() * product(r.extents()), target);
         List<Long> blockChoices = blockChoices(conv, r, block, perVector, target);
-        long blocks = knobs.choose("tile_blocks", blockChoices, block == shape[0] && blockChoices.contains(shape[1]) ? shape[1] : 1L);
+        long blocks = knobs.choose("tile_blocks", blockChoices, block == tile[0] && blockChoices.contains(tile[1]) ? tile[1] : 1L);
         List<String> outer = new ArrayList<>(ep.subList(0, rank - 2));
         String blockInner = null;
         if (blocks > 1) {
@@ -162,8 +164,9 @@ final class ConvSchedule {
         if (blocks > 1) s.unroll(sp.get(1));
         s.decomposeReduction(conv.name(), reduce.getFirst());
         s.localize(conv.name(), tileLoop);
-        padPerRow(s, conv, r, ep.get(rank - 3), knobs);
+        Compute pad = padPerRow(s, conv, r, ep.get(rank - 3), target, knobs);
         DefaultSchedules.parallelOuter(s, outer, parallel);
+        return pad == null ? List.of(conv) : List.of(conv, pad);
     }
 
     /**
@@ -184,13 +187,14 @@ final class ConvSchedule {
     /**
      * The default register tile (columns, channel blocks): for a dense conv the one with the most
      * FMAs per load (columns x blocks FMAs for columns broadcasts and blocks weight vectors) among
-     * the column counts dividing the row and 1, 2 or 4 blocks, with at most 24 accumulators; ties
-     * go to more columns. A depthwise conv keeps one block of {@link #columns}.
+     * the column counts dividing the row and 1, 2 or 4 blocks, with at most 24 accumulators (so
+     * 7-column rows, ResNet's last layers, take two blocks: 14 independent FMA chains rather than
+     * 7); ties go to more columns. A depthwise conv keeps one block of {@link #columns}.
      */
     static long[] defaultTile(Compute conv, Expr.Reduce r, long width, int perVector, CpuTarget target) {
         long cols = columns(width, perVector, target);
         boolean dense = r.axes().size() > conv.shape().size() - 3;
-        if (!dense) return new long[] {cols, defaultBlocks(conv, r, cols, perVector, target)};
+        if (!dense) return new long[] {cols, 1};
         long bestCols = cols, bestBlocks = 1;
         double best = -1;
         for (long c : tileChoices(width, perVector, target)) {
@@ -208,15 +212,6 @@ final class ConvSchedule {
         return new long[] {bestCols, bestBlocks};
     }
 
-    /**
-     * Two blocks when the row gives a short tile (7 columns or fewer, as ResNet's 7x7 layers):
-     * 7 accumulators are fewer independent FMA chains than two FMA pipes of 4-cycle latency keep
-     * busy, and each broadcast input then feeds two FMAs.
-     */
-    private static long defaultBlocks(Compute conv, Expr.Reduce r, long columns, int perVector, CpuTarget target) {
-        List<Long> choices = blockChoices(conv, r, columns, perVector, target);
-        return columns * perVector <= 7 && choices.contains(2L) ? 2 : 1;
-    }
 
     /**
      * A depthwise conv (no channel reduction: each output block reads its own input block) copies
@@ -226,19 +221,27 @@ final class ConvSchedule {
      * copy is a round trip through memory as large as the conv's input (mobilenetv2's stride-2
      * 112x112x96 layer spent more time copying than convolving); the rows stay in cache. Dense
      * convs keep the whole copy: each output block reads every input block, so a per-row copy
-     * would be repeated for every output block. Knob {@code pad_rows} (default on).
+     * would be repeated for every output block. Knob {@code pad_rows} (default on). Returns the
+     * padded input's compute when it scheduled it (either way), else null.
      */
-    private static void padPerRow(Schedule s, Compute conv, Expr.Reduce r, String row, Knobs knobs) {
+    private static Compute padPerRow(Schedule s, Compute conv, Expr.Reduce r, String row, CpuTarget target, Knobs knobs) {
         int spatial = conv.shape().size() - 3;
-        if (r.axes().size() != spatial) return;
+        if (r.axes().size() != spatial) return null;
         Compute pad = null;
         for (dev.kiln.irlow.te.Operation in : conv.inputs())
             if (in instanceof Compute c && c.body() instanceof Expr.Reduce && c.name().startsWith("pad")) pad = c;
-        if (pad == null || !knobs.flag("pad_rows", true)) return;
+        if (pad == null) return null;
+        if (!knobs.flag("pad_rows", true)) {
+            // The whole copy as its own nest, on the heuristic's schedule: the space was declared
+            // with the copy inside the conv, so it has no knobs of its own.
+            DefaultSchedules.reduction(s, pad, target, Knobs.defaults());
+            return pad;
+        }
         s.computeAt(pad.name(), row);
         s.localize(pad.name(), row);
         String lane = pad.name() + ".i" + (pad.shape().size() - 1);
-        for (String l : List.of(lane + ".init", lane)) if (s.loops().contains(l)) s.vectorize(l);
+        if (s.loops().contains(lane)) s.vectorize(lane);
+        return pad;
     }
 
     /** Register-tile widths worth trying: divisors of the row that fit the registers (the heuristic's among them). */

@@ -67,11 +67,8 @@ public final class DefaultSchedules {
             Compute conv = ConvSchedule.blockedProducer(k, c);
             if (conv != null && computes.contains(conv)) {
                 // A blocked conv and its epilogue: one nest, the epilogue applied to each register tile.
-                ConvSchedule.withEpilogue(s, conv, k, target, kn);
-                done.add(conv);
-                // A padded input the conv copies row by row is scheduled there (ConvSchedule.padPerRow).
-                for (Operation in : conv.inputs())
-                    if (in instanceof Compute p && p.name().startsWith("pad") && isComputedInside(s, p)) done.add(p);
+                // The conv, and a padded input it copies row by row, are scheduled with the epilogue.
+                done.addAll(ConvSchedule.withEpilogue(s, conv, k, target, kn));
                 continue;
             }
             switch (c.templateOf(k)) {
@@ -84,18 +81,6 @@ public final class DefaultSchedules {
                 case POOL -> pool(s, k, target, kn);
             }
         }
-    }
-
-    /** Whether the nests of {@code k} were moved inside another loop (computeAt) rather than standing at the top level. */
-    private static boolean isComputedInside(Schedule s, Compute k) {
-        dev.kiln.irlow.stmt.Stmt body = s.func().body();
-        java.util.List<dev.kiln.irlow.stmt.Stmt> top = body instanceof dev.kiln.irlow.stmt.Stmt.Seq q ? q.stmts() : java.util.List.of(body);
-        for (dev.kiln.irlow.stmt.Stmt st : top) {
-            dev.kiln.irlow.stmt.Stmt t = st;
-            while (t instanceof dev.kiln.irlow.stmt.Stmt.Allocate a) t = a.body();
-            if (t instanceof dev.kiln.irlow.stmt.Stmt.For l && l.var().name().startsWith(k.name() + ".")) return false;
-        }
-        return true;
     }
 
     /** The computes that get their own loop nest: the outputs and the reductions they read, transitively. */
