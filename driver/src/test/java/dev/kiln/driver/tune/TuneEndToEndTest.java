@@ -117,7 +117,7 @@ class TuneEndToEndTest {
             assertEquals(afterSecond, d.count());
         }
 
-        // Compile with the database: every tunable kernel has a record, so all use tuned configs; outputs still match.
+        // Compile with the database: every tunable kernel has a record; outputs still match.
         Path so = dir.resolve("libmlp.so");
         PrintStream saved = System.out;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
@@ -132,7 +132,13 @@ class TuneEndToEndTest {
         }
         String compiled = captured.toString(StandardCharsets.UTF_8);
         assertEquals(0, code, err.toString());
-        assertTrue(compiled.contains(tasks.size() + " kernels use tuned configs"), compiled);
+        // Each tunable kernel has a record: it uses it, or keeps its default where the record did not
+        // beat the measured default by the margin (timings of a shared machine decide which).
+        java.util.regex.Matcher used = java.util.regex.Pattern.compile("(\\d+) kernels? uses? tuned configs").matcher(compiled);
+        java.util.regex.Matcher kept = java.util.regex.Pattern.compile("(\\d+) kernels? keeps? the default config").matcher(compiled);
+        assertTrue(used.find(), compiled);
+        int tunedKernels = Integer.parseInt(used.group(1)), keptKernels = kept.find() ? Integer.parseInt(kept.group(1)) : 0;
+        assertEquals(tasks.size(), tunedKernels + keptKernels, compiled);
         assertFalse(compiled.contains("on default configs"), compiled);
         try (KilnLibrary kiln = new KilnLibrary(so, 1); OrtModel ort = new OrtModel(Zoo.onnxBytes("mlp"), 1)) {
             Map<String, Tensor> inputs = kiln.randomInputs(3);
