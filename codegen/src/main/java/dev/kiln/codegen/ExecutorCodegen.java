@@ -24,7 +24,7 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
 
 /**
  * Emits the ahead-of-time executor into the LLVM module that holds the kernels: the weights as
- * read-only data, the metadata string, and the five functions of Kiln's C ABI.
+ * read-only data, the metadata string, and the functions of Kiln's C ABI.
  *
  * <pre>
  * const char* kiln_model_metadata(void);
@@ -32,21 +32,29 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
  * int         kiln_model_run(KilnModel*, const void* const* inputs, void* const* outputs);
  * void        kiln_model_destroy(KilnModel*);
  * const char* kiln_model_last_error(void);                 // per thread, "" if none
+ * const char* kiln_model_profile_info(void);               // JSON, one object per kernel call
+ * int         kiln_model_run_profiled(KilnModel*, const void* const* inputs, void* const* outputs,
+ *                                     int64_t* times);     // times[2i], [2i+1]: call i's start, end
  * </pre>
+ *
+ * <p>The profiled run is a second copy of the run function with a {@code clock_gettime}
+ * (CLOCK_MONOTONIC, nanoseconds) before and after each call, so the plain run pays nothing for it.
  *
  * A handle is {@code {ptr workspace, ptr pool}}. The executor owns the parallel runtime: create
  * starts the handle's {@link ThreadPool} (destroy joins it); the run function stores the handle's
  * pool in the calling thread's thread-local (where the kernels' parallel loops read it), then calls the kernels in the order of
- * {@link ModuleSpec#calls()}, each with its buffer pointers. Only these five symbols are
+ * {@link ModuleSpec#calls()}, each with its buffer pointers. Only these symbols are
  * exported; everything else in the module is made hidden or is local to it.
  */
 public final class ExecutorCodegen {
     public static final List<String> EXPORTED = List.of("kiln_model_metadata", "kiln_model_create", "kiln_model_run",
-            "kiln_model_destroy", "kiln_model_last_error");
+            "kiln_model_destroy", "kiln_model_last_error", "kiln_model_profile_info", "kiln_model_run_profiled");
     /** Name prefix of the weight globals, so dumps can elide their bytes. */
     static final String CONST_PREFIX = "kiln.const.";
     /** {@code _SC_NPROCESSORS_ONLN} in glibc on Linux. */
     private static final int SC_NPROCESSORS_ONLN = 84;
+    /** {@code CLOCK_MONOTONIC} on Linux. */
+    private static final int CLOCK_MONOTONIC = 1;
 
     private ExecutorCodegen() {}
 
@@ -120,7 +128,9 @@ public final class ExecutorCodegen {
                 emitMetadata();
                 emitLastError();
                 emitCreate();
-                emitRun();
+                emitRun(false);
+                emitRun(true);
+                emitProfileInfo();
                 emitDestroy();
             } finally {
                 LLVMDisposeBuilder(b);
@@ -290,22 +300,39 @@ public final class ExecutorCodegen {
             LLVMBuildRet(b, handle);
         }
 
-        private void emitRun() {
-            LLVMValueRef f = function("kiln_model_run", i32, ptr, ptr, ptr);
+        private void emitProfileInfo() {
+            LLVMValueRef f = function("kiln_model_profile_info", ptr);
+            LLVMValueRef json = cstring(spec.profileJson());
+            LLVMPositionBuilderAtEnd(b, block(f, "entry"));
+            LLVMBuildRet(b, json);
+        }
+
+        /**
+         * kiln_model_run, or with {@code profiled} kiln_model_run_profiled: the same calls, each
+         * between two reads of CLOCK_MONOTONIC stored to the caller's {@code times} array.
+         */
+        private void emitRun(boolean profiled) {
+            String name = profiled ? "kiln_model_run_profiled" : "kiln_model_run";
+            LLVMValueRef f = profiled ? function(name, i32, ptr, ptr, ptr, ptr) : function(name, i32, ptr, ptr, ptr);
             LLVMValueRef handle = LLVMGetParam(f, 0), inputs = LLVMGetParam(f, 1), outputs = LLVMGetParam(f, 2);
             LLVMBasicBlockRef entry = block(f, "entry");
             fail = new Fail(f, block(f, "fail"));
             LLVMPositionBuilderAtEnd(b, entry);
+            LLVMTypeRef timespec = LLVMStructTypeInContext(ctx, new PointerPointer<>(new Pointer[] {i64, i64}), 2, 0);
+            LLVMValueRef now = profiled ? LLVMBuildAlloca(b, timespec, "now") : null;
+            LLVMValueRef times = profiled ? LLVMGetParam(f, 3) : null;
 
-            failIf(isNull(handle), "kiln_model_run: the model handle is NULL");
-            if (!spec.inputs().isEmpty()) failIf(isNull(inputs), "kiln_model_run: the inputs array is NULL");
-            if (!spec.outputs().isEmpty()) failIf(isNull(outputs), "kiln_model_run: the outputs array is NULL");
-            List<LLVMValueRef> in = pointers(inputs, spec.inputs(), "input");
-            List<LLVMValueRef> out = pointers(outputs, spec.outputs(), "output");
+            failIf(isNull(handle), name + ": the model handle is NULL");
+            if (!spec.inputs().isEmpty()) failIf(isNull(inputs), name + ": the inputs array is NULL");
+            if (!spec.outputs().isEmpty()) failIf(isNull(outputs), name + ": the outputs array is NULL");
+            if (profiled && !spec.calls().isEmpty()) failIf(isNull(times), name + ": the times array is NULL");
+            List<LLVMValueRef> in = pointers(inputs, spec.inputs(), "input", name);
+            List<LLVMValueRef> out = pointers(outputs, spec.outputs(), "output", name);
 
             LLVMBuildStore(b, LLVMBuildLoad2(b, ptr, field(handle, 1), "pool"), ThreadPool.current(module));
             LLVMValueRef workspace = LLVMBuildLoad2(b, ptr, field(handle, 0), "workspace");
-            for (KernelCall kc : spec.calls()) {
+            for (int c = 0; c < spec.calls().size(); c++) {
+                KernelCall kc = spec.calls().get(c);
                 LLVMValueRef kernel = kernel(kc);
                 LLVMValueRef[] args = new LLVMValueRef[kc.args().size()];
                 for (int i = 0; i < kc.args().size(); i++) {
@@ -318,7 +345,9 @@ public final class ExecutorCodegen {
                                         new PointerPointer<>(new Pointer[] {i64(off)}), 1, "");
                     };
                 }
+                if (profiled) stamp(now, timespec, times, 2L * c);
                 call(kernel, args);
+                if (profiled) stamp(now, timespec, times, 2L * c + 1);
             }
             LLVMBuildRet(b, i32(0));
 
@@ -330,6 +359,15 @@ public final class ExecutorCodegen {
             }
             LLVMBuildStore(b, message, lastError);
             LLVMBuildRet(b, i32(1));
+        }
+
+        /** Stores CLOCK_MONOTONIC in nanoseconds to {@code times[slot]}, through the scratch timespec {@code now}. */
+        private void stamp(LLVMValueRef now, LLVMTypeRef timespec, LLVMValueRef times, long slot) {
+            call(libc("clock_gettime", i32, i32, ptr), i32(CLOCK_MONOTONIC), now);
+            LLVMValueRef sec = LLVMBuildLoad2(b, i64, LLVMBuildStructGEP2(b, timespec, now, 0, ""), "sec");
+            LLVMValueRef nsec = LLVMBuildLoad2(b, i64, LLVMBuildStructGEP2(b, timespec, now, 1, ""), "nsec");
+            LLVMValueRef ns = LLVMBuildAdd(b, LLVMBuildMul(b, sec, i64(1_000_000_000L), ""), nsec, "ns");
+            LLVMBuildStore(b, ns, LLVMBuildInBoundsGEP2(b, i64, times, new PointerPointer<>(new Pointer[] {i64(slot)}), 1, ""));
         }
 
         /** The shared failure exit of kiln_model_run: which block jumps there with which message. */
@@ -352,13 +390,13 @@ public final class ExecutorCodegen {
         }
 
         /** Loads each buffer pointer of an inputs/outputs array, failing with its name if it is NULL. */
-        private List<LLVMValueRef> pointers(LLVMValueRef array, List<TensorSpec> specs, String what) {
+        private List<LLVMValueRef> pointers(LLVMValueRef array, List<TensorSpec> specs, String what, String function) {
             List<LLVMValueRef> loaded = new ArrayList<>();
             for (int i = 0; i < specs.size(); i++) {
                 LLVMValueRef slot = i == 0 ? array
                         : LLVMBuildInBoundsGEP2(b, ptr, array, new PointerPointer<>(new Pointer[] {i64(i)}), 1, "");
                 LLVMValueRef p = LLVMBuildLoad2(b, ptr, slot, what + i);
-                failIf(isNull(p), "kiln_model_run: " + what + " " + i + " ('" + specs.get(i).name() + "') is NULL");
+                failIf(isNull(p), function + ": " + what + " " + i + " ('" + specs.get(i).name() + "') is NULL");
                 loaded.add(p);
             }
             return loaded;
@@ -394,7 +432,7 @@ public final class ExecutorCodegen {
             LLVMBuildRetVoid(b);
         }
 
-        /** Every definition other than the five entry points gets hidden visibility (or stays local). */
+        /** Every definition other than the entry points gets hidden visibility (or stays local). */
         private void hideEverythingElse() {
             Set<String> exported = Set.copyOf(EXPORTED);
             for (LLVMValueRef f = LLVMGetFirstFunction(module); f != null && !f.isNull(); f = LLVMGetNextFunction(f)) {

@@ -82,6 +82,19 @@ public final class HeaderWriter {
                  */
                 const char *kiln_model_last_error(void);
 
+                /*
+                 * Profiling (used by `kiln bench --profile`; kiln_model_run pays nothing for it).
+                 * kiln_model_profile_info(): a static JSON array describing the kernel calls of one run,
+                 * in order: [{"kernel", "node", "ops": [...], "template", "layout", "flops", "bytes"}].
+                 * kiln_model_run_profiled(): runs the model like kiln_model_run and stores, for call i,
+                 * its start and end times in times[2*i] and times[2*i+1] (CLOCK_MONOTONIC nanoseconds;
+                 * on a GPU each call is waited for before the next starts). times holds two entries per
+                 * element of the info array. Returns 0 on success, like kiln_model_run.
+                 */
+                const char *kiln_model_profile_info(void);
+                int kiln_model_run_profiled(KilnModel *model, const void *const *inputs, void *const *outputs,
+                                            int64_t *times);
+
                 """);
         h.append(extras);
         h.append("#ifdef __cplusplus\n}\n#endif\n\n");

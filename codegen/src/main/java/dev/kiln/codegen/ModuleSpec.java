@@ -5,6 +5,7 @@ import com.google.gson.JsonObject;
 import dev.kiln.irlow.Buffer;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.ScalarType;
+import dev.kiln.schedules.ops.Kernel;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -136,11 +137,48 @@ public record ModuleSpec(String name, List<TensorSpec> inputs, List<TensorSpec> 
     /** Constant data (weights) embedded read-only in the library, 64-byte aligned. */
     public record Constant(String name, byte[] data) {}
 
-    /** One call of a kernel by the executor, with one argument per kernel parameter. */
-    public record KernelCall(String kernel, List<Arg> args) {
+    /**
+     * One call of a kernel by the executor, with one argument per kernel parameter; {@code info}
+     * describes it in profiles.
+     */
+    public record KernelCall(String kernel, List<Arg> args, Kernel.Info info) {
         public KernelCall {
             args = List.copyOf(args);
+            if (info == null) info = Kernel.Info.NONE;
         }
+
+        public KernelCall(String kernel, List<Arg> args) {
+            this(kernel, args, Kernel.Info.NONE);
+        }
+    }
+
+    /**
+     * What {@code kiln_model_profile_info()} returns: a JSON array with one object per call, in
+     * call order: {@code {"kernel", "node", "ops": [...], "template", "layout", "flops", "bytes"}}.
+     * {@code bytes} is what the kernel's parameters hold (the tensors it reads and writes, each
+     * counted once): the least memory traffic of a run.
+     */
+    public String profileJson() {
+        Map<String, PrimFunc> byName = new HashMap<>();
+        for (PrimFunc f : kernels) byName.put(f.name(), f);
+        JsonArray a = new JsonArray();
+        for (KernelCall c : calls) {
+            JsonObject o = new JsonObject();
+            o.addProperty("kernel", c.kernel());
+            o.addProperty("node", c.info().node());
+            JsonArray ops = new JsonArray();
+            c.info().ops().forEach(ops::add);
+            o.add("ops", ops);
+            o.addProperty("template", c.info().template());
+            o.addProperty("layout", c.info().layout());
+            o.addProperty("flops", c.info().flops());
+            long bytes = 0;
+            PrimFunc f = byName.get(c.kernel());
+            if (f != null) for (Buffer p : f.params()) bytes += p.size() * p.dtype().bytes();
+            o.addProperty("bytes", bytes);
+            a.add(o);
+        }
+        return a.toString();
     }
 
     /** Where a kernel argument points. */

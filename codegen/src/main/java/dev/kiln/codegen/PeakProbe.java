@@ -87,6 +87,30 @@ public final class PeakProbe {
         }
     }
 
+    /** Bytes of each buffer of {@link #measureCopyGBps}: well past the last-level cache of any CPU seen. */
+    static final long COPY_BYTES = 256L << 20;
+
+    /**
+     * Memory bandwidth of one thread in GB/s: bytes read plus bytes written by a copy of
+     * {@value #COPY_BYTES} bytes between two buffers (libc's memcpy through the JDK), best of
+     * {@value #ROUNDS} after one untimed copy that faults the pages in.
+     */
+    public static double measureCopyGBps() {
+        try (Arena arena = Arena.ofConfined()) {
+            var src = arena.allocate(COPY_BYTES, 64);
+            var dst = arena.allocate(COPY_BYTES, 64);
+            src.fill((byte) 1);
+            dst.copyFrom(src);
+            long best = Long.MAX_VALUE;
+            for (int r = 0; r < ROUNDS; r++) {
+                long t0 = System.nanoTime();
+                dst.copyFrom(src);
+                best = Math.min(best, System.nanoTime() - t0);
+            }
+            return 2.0 * COPY_BYTES / best;
+        }
+    }
+
     private static long time(MethodHandle run, long iterations) {
         long t0 = System.nanoTime();
         float r;

@@ -82,6 +82,25 @@ public final class KilnLibrary implements AutoCloseable {
         }
     }
 
+    /** {@code kiln_model_profile_info()}'s JSON; empty for a library built before Kiln could profile. */
+    public java.util.Optional<String> profileInfo() {
+        return model.profileInfoJson();
+    }
+
+    /** Whether the library runs on a GPU (its kernels' times include waiting for the device). */
+    public boolean onDevice() {
+        return model.hasDeviceClock();
+    }
+
+    /** As {@link #runPrepared}, through {@code kiln_model_run_profiled}: each of the {@code calls} kernel calls' start and end, in ns. */
+    public long[] runPreparedProfiled(int calls) {
+        try {
+            return session.runProfiled(inputs, outputs, calls);
+        } catch (TargetException e) {
+            throw new KilnException(e.getMessage(), e);
+        }
+    }
+
     /** The outputs of the last run, by name. */
     public Map<String, Tensor> outputs() {
         Map<String, Tensor> r = new LinkedHashMap<>();

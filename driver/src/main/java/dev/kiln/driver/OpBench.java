@@ -96,7 +96,7 @@ final class OpBench {
     static int run(String op, String shape, Target target, int threads, int warmup, int runs, Double givenPeak, Path dumpDir, long pause) {
         Op o = build(op, shape);
         boolean measured = givenPeak == null;
-        double peakPerThread = measured ? measuredPeak(dev.kiln.targets.CpuTarget.host()) : givenPeak;
+        double peakPerThread = measured ? Peaks.fmaGflops(dev.kiln.targets.CpuTarget.host()) : givenPeak;
         Path dir;
         try {
             dir = Files.createTempDirectory("kiln-op");
@@ -147,29 +147,6 @@ final class OpBench {
     private static void line(String label, int width, double ms, double flops, double peak, boolean cpu) {
         double g = flops / (ms * 1e6);
         System.out.printf("  %-" + width + "s  median %9.3f ms  %8.1f GFLOP/s%s%n", label, ms, g, cpu ? String.format("  %5.1f%% of CPU peak", 100 * g / peak) : "");
-    }
-
-    /**
-     * The FMA peak of one thread here in GFLOP/s ({@link dev.kiln.codegen.PeakProbe}), measured
-     * once per CPU (target, features, model name) and kept in Kiln's cache directory; an entry
-     * that does not parse is measured again, and an unwritable cache only costs a measurement.
-     */
-    static double measuredPeak(dev.kiln.targets.CpuTarget host) {
-        String key = host.name() + "|" + host.cpu() + "|" + host.features() + "|" + dev.kiln.codegen.PeakProbe.cpuModel();
-        Path file = dev.kiln.codegen.CBuild.cacheDir().resolve("peak-" + Integer.toHexString(key.hashCode()) + ".txt");
-        try {
-            String[] parts = Files.readString(file).strip().split("\t", 2);
-            if (parts.length == 2 && parts[1].equals(key)) return Double.parseDouble(parts[0]);
-        } catch (IOException | NumberFormatException e) {
-            // not measured yet, or unreadable: measured below
-        }
-        double g = dev.kiln.codegen.PeakProbe.measureGflops(host);
-        try {
-            dev.kiln.frontend.AtomicFiles.write(file, (g + "\t" + key + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        } catch (KilnException e) {
-            // an unwritable cache only costs a new measurement next time
-        }
-        return g;
     }
 
     private static long[] dims(String shape, String sep) {

@@ -27,6 +27,17 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "worker threads (0 = one per core)")
     int threads;
 
+    @Option(names = "--profile", description = "after the run, time every kernel over --runs more runs (kiln_model_run_profiled) and "
+            + "print them slowest first, with their ops, template, layout, GFLOP/s and GB/s")
+    boolean profile;
+
+    @Option(names = "--profile-json", paramLabel = "FILE", description = "write the profiled runs as a Chrome trace (ONNX Runtime's "
+            + "profile format; open it in Perfetto or chrome://tracing); implies --profile")
+    Path profileJson;
+
+    @Option(names = "--runs", defaultValue = "20", description = "with --profile: profiled runs (default: ${DEFAULT-VALUE})")
+    int runs;
+
     @Option(names = "--seed", defaultValue = "0", description = "seed of the random inputs")
     long seed;
 
@@ -60,6 +71,11 @@ final class RunCommand implements Callable<Integer> {
                 }
             }
             System.out.printf("ran in %.2f ms (first run, including warm-up)%n", ms);
+            if (profile || profileJson != null) {
+                if (runs < 1) throw new KilnException("--runs must be at least 1");
+                int used = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+                Profiler.report(lib, library, used, 3, runs, profileJson);
+            }
         }
         return 0;
     }

@@ -3,9 +3,8 @@ package dev.kiln.autotune.tune;
 import dev.kiln.frontend.ModelSource;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
-import dev.kiln.irhigh.Value;
-import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.schedules.ops.OpInventory;
+import dev.kiln.schedules.ops.Work;
 import dev.kiln.schedules.ops.Workload;
 import dev.kiln.schedules.space.ConfigSpace;
 import dev.kiln.targets.Target;
@@ -68,46 +67,8 @@ public final class TaskExtractor {
         return new Extracted(g, tasks, g.nodes().size(), covered);
     }
 
-    /**
-     * Floating-point operations of one run of a kernel: 2 x multiply-adds for a convolution or
-     * matrix product (the largest one of a fused group), else one per output element.
-     */
+    /** The work of one run of {@code node}'s kernel ({@link Work#flops}). */
     public static double flops(Node node, Graph g) {
-        double outputs = 0;
-        for (String o : node.outputs()) if (!o.isEmpty()) outputs += g.value(o).shape().numel();
-        if (FuseOps.isFused(node)) {
-            Graph body = FuseOps.body(node);
-            double best = 0;
-            for (Node n : body.nodes()) best = Math.max(best, productFlops(n, body, g));
-            return best > 0 ? best : outputs;
-        }
-        double p = productFlops(node, g, g);
-        return p > 0 ? p : outputs;
-    }
-
-    /** 2 x MACs of a Conv, MatMul or Gemm node (values looked up in {@code scope}, then {@code g}); 0 for other ops. */
-    private static double productFlops(Node n, Graph scope, Graph g) {
-        String op = n.op();
-        if (n.outputs().isEmpty() || n.output(0).isEmpty()) return 0;
-        if ((op.equals("Conv") || op.equals("ConvNCHWc")) && n.inputs().size() >= 2) {
-            // Every output pixel (batch x spatial positions) multiplies with every weight once.
-            long[] out = value(n.output(0), scope, g).shape().longDims();
-            double weights = value(n.input(1), scope, g).shape().numel();
-            double pixels = out.length >= 1 ? out[0] : 1;
-            for (int i = 2; i < out.length && (out.length < 5 || i < out.length - 1); i++) pixels *= out[i];
-            return 2 * pixels * weights;
-        }
-        if (op.equals("MatMul") || op.equals("Gemm")) {
-            long[] a = value(n.input(0), scope, g).shape().longDims();
-            if (a.length == 0) return 0;
-            double outputs = value(n.output(0), scope, g).shape().numel();
-            long k = op.equals("Gemm") && n.attrInt("transA", 0) != 0 ? a[0] : a[a.length - 1];
-            return 2 * outputs * k;
-        }
-        return 0;
-    }
-
-    private static Value value(String name, Graph scope, Graph g) {
-        return scope.values().containsKey(name) || scope.initializers().containsKey(name) ? scope.value(name) : g.value(name);
+        return Work.flops(node, g);
     }
 }

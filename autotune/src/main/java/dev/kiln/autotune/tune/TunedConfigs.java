@@ -80,9 +80,10 @@ public final class TunedConfigs implements ConfigSource {
     private boolean beatsDefault(TuningRecord best, Target target, String key, ConfigSpace space) {
         String defaults = space.defaults().toString();
         if (best.config().equals(defaults)) return true;
-        double def = 0;
-        for (TuningRecord r : db.records(target.name(), key)) if (r.ok() && r.config().equals(defaults)) def = Math.max(def, r.gflops());
-        return def <= 0 || best.gflops() >= def * (1 + MARGIN);
+        // By time, not GFLOP/s, so that records whose flops were counted differently still compare.
+        double def = Double.POSITIVE_INFINITY;
+        for (TuningRecord r : db.records(target.name(), key)) if (r.ok() && r.config().equals(defaults)) def = Math.min(def, r.meanCost());
+        return def == Double.POSITIVE_INFINITY || def <= 0 || best.meanCost() * (1 + MARGIN) <= def;
     }
 
     /** Kernels left on their defaults because no record beat the measured default by the margin, by node name. */

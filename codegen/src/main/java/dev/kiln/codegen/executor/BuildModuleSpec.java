@@ -25,7 +25,7 @@ public final class BuildModuleSpec {
             List<Arg> args = new ArrayList<>();
             for (String v : k.inputs()) args.add(memory.arg(v, k));
             for (String v : k.outputs()) args.add(memory.arg(v, k));
-            calls.add(new ModuleSpec.KernelCall(k.func().name(), args));
+            calls.add(new ModuleSpec.KernelCall(k.func().name(), args, k.info()));
         }
         List<ModuleSpec.TensorSpec> ins = g.inputs().stream().map(BuildModuleSpec::spec).toList();
         List<ModuleSpec.TensorSpec> outs = g.outputs().stream().map(o -> spec(g.value(o))).toList();

@@ -46,7 +46,7 @@ public final class ExecutorLowering {
     public static Plan run(Graph g, Target target, ConfigSource configs, UnaryOperator<PrimFunc> backendLowering,
                            BiConsumer<String, PrimFunc> dump) {
         List<Kernel> kernels = ScheduleKernels.run(g, target, configs, dump);
-        kernels = kernels.stream().map(k -> new Kernel(backendLowering.apply(k.func()), k.inputs(), k.outputs())).toList();
+        kernels = kernels.stream().map(k -> k.withFunc(backendLowering.apply(k.func()))).toList();
         kernels = HoistScratch.run(kernels, g);
         PlanMemory.MemoryPlan memory = PlanMemory.run(g, kernels);
         ModuleSpec spec = BuildModuleSpec.run(g, kernels, memory);

@@ -51,7 +51,7 @@ public final class HoistScratch {
             params.add(b);
             outputs.add(value);
         }
-        return new Kernel(new PrimFunc(k.func().name(), params, body), k.inputs(), outputs);
+        return new Kernel(new PrimFunc(k.func().name(), params, body), k.inputs(), outputs, k.info());
     }
 
     /** {@code s} without the allocations that are not inside a loop, which are added to {@code out}. */

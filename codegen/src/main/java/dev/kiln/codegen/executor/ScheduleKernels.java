@@ -3,6 +3,8 @@ package dev.kiln.codegen.executor;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Value;
+import dev.kiln.irhigh.ops.Blocked;
+import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irlow.Buffer;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.ScalarType;
@@ -34,11 +36,13 @@ public final class ScheduleKernels {
     public static List<Kernel> run(Graph g, Target target, ConfigSource configs, BiConsumer<String, PrimFunc> dump) {
         List<Kernel> kernels = new ArrayList<>();
         Map<String, Integer> nameCount = new HashMap<>();
+        Layouts layouts = new Layouts();
         for (Node node : g.nodes()) {
             Kernel k = OpInventory.lower(node, g, target, configs.knobsFor(node, g, target));
             String name = unique(k.func().name(), nameCount);
             PrimFunc f = LoweringPipeline.run(k.func(), (step, fn) -> dump.accept(name + "." + step, fn));
-            kernels.add(new Kernel(new PrimFunc(name, f.params(), f.body()), k.inputs(), k.outputs()));
+            kernels.add(new Kernel(new PrimFunc(name, f.params(), f.body()), k.inputs(), k.outputs(),
+                    k.info().withLayout(layouts.of(node))));
         }
         kernels.addAll(outputCopies(g, nameCount));
         return kernels;
@@ -69,9 +73,39 @@ public final class ScheduleKernels {
             Stmt body = new Stmt.For(idx, Exprs.idx(0), Exprs.idx(v.shape().numel()), ForKind.SERIAL,
                     new Stmt.Store(dst, idx, new Expr.Load(src, idx)));
             String name = unique("k_copy_output" + i, nameCount);
-            r.add(new Kernel(new PrimFunc(name, List.of(src, dst), body), List.of(v.name()), List.of(target)));
+            r.add(new Kernel(new PrimFunc(name, List.of(src, dst), body), List.of(v.name()), List.of(target),
+                    new Kernel.Info("", List.of("Identity"), "injective", "", v.shape().numel())));
         }
         return r;
+    }
+
+    /**
+     * The layout each kernel reads and writes ({@code plain}: ONNX's own, row-major;
+     * {@code NCHW16c}: blocked channels; {@code plain->NCHW16c}: a conversion), followed through
+     * the graph in node order: a value
+     * is blocked ({@code NCHW16c}) when a {@code ToBlocked} or a blocked op makes it, or when an op
+     * that reads a blocked value makes it (BlockLayout lets only ops that keep the layout read one).
+     */
+    private static final class Layouts {
+        private final Map<String, Long> blocked = new HashMap<>();
+
+        String of(Node node) {
+            List<Node> ops = FuseOps.isFused(node) ? FuseOps.body(node).nodes() : List.of(node);
+            long in = 0;
+            for (String v : node.inputs()) in = Math.max(in, blocked.getOrDefault(v, 0L));
+            long out = in;
+            for (Node n : ops) {
+                if (n.domain().equals(Blocked.DOMAIN) && n.op().equals(Blocked.FROM)) out = 0;
+                else if (Blocked.is(n)) out = n.attrInt(Blocked.BLOCK, 16);
+            }
+            for (String v : node.outputs()) if (out > 0) blocked.put(v, out);
+            String from = name(in), to = name(out);
+            return from.equals(to) ? to : from + "->" + to;
+        }
+
+        private static String name(long block) {
+            return block == 0 ? "plain" : "NCHW" + block + "c";
+        }
     }
 
     private static String unique(String base, Map<String, Integer> count) {

@@ -9,7 +9,9 @@
 #define KILN_DEVICE_H
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 typedef struct KilnModel KilnModel;
 
@@ -39,6 +41,8 @@ typedef struct {
 /* The kernels' code as one NUL-terminated string (OpenCL C source, or the PTX module). */
 extern const char kiln_dev_source[];
 extern const char KILN_DEV_METADATA[];
+/* kiln_model_profile_info()'s JSON: one object per call of KILN_DEV_CALLS. */
+extern const char KILN_DEV_PROFILE_INFO[];
 /* What the code was compiled for: "opencl", or the CUDA architecture ("sm_90"). */
 extern const char KILN_DEV_ARCH[];
 extern const int KILN_DEV_NUM_INPUTS, KILN_DEV_NUM_OUTPUTS, KILN_DEV_NUM_CONSTANTS, KILN_DEV_NUM_SLOTS, KILN_DEV_NUM_CALLS;
@@ -96,6 +100,15 @@ static int check_run_args(const KilnModel *m, const void *const *inputs, void *c
 KILN_API const char *kiln_model_last_error(void) { return kiln_last_error ? kiln_last_error : ""; }
 
 KILN_API const char *kiln_model_metadata(void) { return KILN_DEV_METADATA; }
+
+KILN_API const char *kiln_model_profile_info(void) { return KILN_DEV_PROFILE_INFO; }
+
+/* CLOCK_MONOTONIC in nanoseconds: the clock of kiln_model_run_profiled's times. */
+static int64_t kiln_now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 #endif /* KILN_DEVICE_EXECUTOR */
 #endif

@@ -13,6 +13,9 @@ import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.GpuTarget;
 import dev.kiln.targets.Target;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
 
 /**
  * The operator inventory: for each graph op Kiln compiles natively, its compute (tensor
@@ -68,7 +71,36 @@ public final class OpInventory {
                 GpuSchedules.apply(s, c, gpu, knobs);
             }
         }
-        return new Scheduled(new Kernel(s.func(), c.inputNames(), c.outputNames()), f, s);
+        return new Scheduled(new Kernel(s.func(), c.inputNames(), c.outputNames(), info(node, graph, c)), f, s);
+    }
+
+    /** An op as profiles name it: a conv says whether it is depthwise or grouped, and over how many spatial dimensions. */
+    private static String opLabel(Node n, Graph scope, Graph graph) {
+        String inner = Blocked.inner(n);
+        if (!"Conv".equals(inner) && !n.op().equals("Conv") && !n.op().equals("ConvTranspose")) return n.op();
+        long group = n.attrInt("group", 1);
+        String w = n.inputs().size() > 1 ? n.input(1) : "";
+        Graph owner = scope.values().containsKey(w) || scope.initializers().containsKey(w) ? scope : graph;
+        int[] weight = owner.values().containsKey(w) || owner.initializers().containsKey(w) ? owner.value(w).shape().dims() : new int[0];
+        int spatial = Math.max(0, weight.length - 2);
+        // Depthwise: one input channel per group (Conv's weight is [M, C/group, k...]; ConvTranspose's [C, M/group, k...]).
+        boolean depthwise = group > 1 && weight.length > 1 && (n.op().equals("ConvTranspose") ? weight[0] == group : weight[1] == 1);
+        String kind = group == 1 ? "" : depthwise ? "depthwise" : "group " + group;
+        String dims = spatial > 0 && spatial != 2 ? spatial + "-D" : "";
+        String tags = String.join(",", java.util.stream.Stream.of(dims, kind).filter(t -> !t.isEmpty()).toList());
+        return tags.isEmpty() ? n.op() : n.op() + "(" + tags + ")";
+    }
+
+    /** The kernel's description for profiles, without its layout (which depends on the graph around it). */
+    private static Kernel.Info info(Node node, Graph graph, OpCompute c) {
+        Graph scope = FuseOps.isFused(node) ? FuseOps.body(node) : graph;
+        List<String> ops = scope == graph ? List.of(opLabel(node, graph, graph))
+                : scope.nodes().stream().map(n -> opLabel(n, scope, graph)).toList();
+        // The anchor's template first (declaration order puts the most specific first), injective last.
+        String template = DefaultSchedules.materialized(c).stream().map(c::templateOf).distinct().sorted(
+                java.util.Comparator.comparingInt(t -> t == Template.INJECTIVE ? Integer.MAX_VALUE : -t.ordinal()))
+                .map(t -> t.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining("+"));
+        return new Kernel.Info(node.name(), ops, template, "", Work.flops(node, graph));
     }
 
     /**

@@ -23,7 +23,8 @@ import java.util.List;
  * A compiled Kiln model library loaded in-process through the Foreign Function &amp; Memory API.
  *
  * <p>The library's C ABI is five functions ({@code kiln_model_metadata}, {@code _create},
- * {@code _run}, {@code _destroy}, {@code _last_error}). A {@link Session} wraps one native
+ * {@code _run}, {@code _destroy}, {@code _last_error}), and the profiling pair
+ * ({@code _profile_info}, {@code _run_profiled}) that libraries built by older Kilns lack. A {@link Session} wraps one native
  * handle; one handle must be used by one thread at a time, separate sessions may run
  * concurrently. Closing the model destroys its remaining sessions and unloads the library.
  */
@@ -39,6 +40,8 @@ public final class NativeModel implements AutoCloseable {
     private final MethodHandle destroy;
     private final MethodHandle lastError;
     private final MethodHandle deviceMs; // null: the library has no device clock (CPU targets)
+    private final MethodHandle runProfiled; // null: a library from before profiling
+    private final String profileInfoJson; // null: likewise
     private final String metadataJson;
     private final Metadata parsed;
     private final java.util.Set<Session> openSessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -60,6 +63,11 @@ public final class NativeModel implements AutoCloseable {
                 FunctionDescriptor.of(ValueLayout.ADDRESS));
         deviceMs = lookup.find("kiln_model_device_ms").map(a -> linker.downcallHandle(a,
                 FunctionDescriptor.of(ValueLayout.JAVA_DOUBLE, ValueLayout.ADDRESS))).orElse(null);
+        runProfiled = lookup.find("kiln_model_run_profiled").map(a -> linker.downcallHandle(a,
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS))).orElse(null);
+        profileInfoJson = lookup.find("kiln_model_profile_info").map(a -> cString((MemorySegment) invoke(linker.downcallHandle(a,
+                FunctionDescriptor.of(ValueLayout.ADDRESS))))).orElse(null);
         metadataJson = cString((MemorySegment) invoke(metadata));
         try {
             parsed = parseMetadata(metadataJson);
@@ -114,6 +122,19 @@ public final class NativeModel implements AutoCloseable {
 
     public String name() {
         return parsed.name();
+    }
+
+    /** Whether the library runs its kernels on a device (OpenCL, CUDA): it has {@code kiln_model_device_ms}. */
+    public boolean hasDeviceClock() {
+        return deviceMs != null;
+    }
+
+    /**
+     * What {@code kiln_model_profile_info()} returns (a JSON array, one object per kernel call of
+     * a run); empty for a library built before Kiln could profile.
+     */
+    public java.util.Optional<String> profileInfoJson() {
+        return runProfiled == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(profileInfoJson);
     }
 
     public List<TensorInfo> inputs() {
@@ -180,6 +201,31 @@ public final class NativeModel implements AutoCloseable {
                 throw new IllegalStateException("calling kiln_model_run failed", t);
             }
             if (rc != 0) throw new TargetException("kiln_model_run failed (" + rc + ") for " + path + ": " + lastError());
+        }
+
+        /**
+         * Runs the model once through {@code kiln_model_run_profiled}; returns {@code times}, call
+         * i's start and end in {@code [2i]} and {@code [2i+1]} (CLOCK_MONOTONIC nanoseconds).
+         * {@code calls} is the length of {@link #profileInfoJson()}'s array.
+         */
+        public long[] runProfiled(MemorySegment[] in, MemorySegment[] out, int calls) {
+            if (handle == null) throw new IllegalStateException("session is closed");
+            if (runProfiled == null) {
+                throw new TargetException(path + " was built by a Kiln without profiling (no kiln_model_run_profiled); compile it again");
+            }
+            fill(inputPtrs, in, inputs(), "input");
+            fill(outputPtrs, out, outputs(), "output");
+            int rc;
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment times = a.allocate(ValueLayout.JAVA_LONG, Math.max(1, 2L * calls));
+                try {
+                    rc = (int) runProfiled.invokeExact(handle, inputPtrs, outputPtrs, times);
+                } catch (Throwable t) {
+                    throw new IllegalStateException("calling kiln_model_run_profiled failed", t);
+                }
+                if (rc != 0) throw new TargetException("kiln_model_run_profiled failed (" + rc + ") for " + path + ": " + lastError());
+                return times.asSlice(0, 16L * calls).toArray(ValueLayout.JAVA_LONG);
+            }
         }
 
         /**
