@@ -3,6 +3,7 @@ package dev.kiln.driver;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.ShapeInference;
 import dev.kiln.irhigh.passes.BlockLayout;
+import dev.kiln.irhigh.passes.ConvTransposeToConv;
 import dev.kiln.irhigh.passes.FoldBatchNorm;
 import dev.kiln.irhigh.passes.FoldConstants;
 import dev.kiln.irhigh.passes.FuseOps;
@@ -28,6 +29,8 @@ public final class GraphPipeline {
         dump.accept("RemoveIdentity", g);
         FoldConstants.run(g);
         dump.accept("FoldConstants", g);
+        if (ConvTransposeToConv.run(g) > 0) ShapeInference.run(g);
+        dump.accept("ConvTransposeToConv", g);
         FoldBatchNorm.run(g);
         dump.accept("FoldBatchNorm", g);
         FoldConstants.run(g);
