@@ -36,8 +36,6 @@ import java.util.Map;
 public final class ConvTransposeToConv {
     private ConvTransposeToConv() {}
 
-    private static final int OPSET = 13;
-
     /** Rewrites every eligible ConvTranspose; returns how many. */
     public static int run(Graph g) {
         List<Node> out = new ArrayList<>();
@@ -91,18 +89,18 @@ public final class ConvTransposeToConv {
         for (int ci = 0; ci < c; ci++)
             for (int mo = 0; mo < m; mo++)
                 for (int k = 0; k < taps; k++) w2.setDouble((mo * taps + k) * c + ci, w.getDouble((ci * m + mo) * taps + k));
-        List<String> convIn = new ArrayList<>(List.of(n.input(0), constant(g, n.input(1) + "_pointwise", w2)));
+        List<String> convIn = new ArrayList<>(List.of(n.input(0), Rewrites.constant(g, n.input(1) + "_pointwise", w2)));
         if (n.hasInput(2)) {
             Tensor b = g.initializers().get(n.input(2));
             Tensor b2 = Tensor.zeros(b.dtype(), new Shape(m * taps));
             for (int i = 0; i < m * taps; i++) b2.setDouble(i, b.getDouble(i / taps));
-            convIn.add(constant(g, n.input(2) + "_pointwise", b2));
+            convIn.add(Rewrites.constant(g, n.input(2) + "_pointwise", b2));
         }
         Map<String, Attr> attrs = new LinkedHashMap<>();
         attrs.put("kernel_shape", new Attr.Ints(ones(sp)));
         List<Node> r = new ArrayList<>();
-        String conv = fresh(g, n.output(0) + "_taps");
-        r.add(new Node(n.name() + "/pointwise", "Conv", "", convIn, List.of(conv), attrs, OPSET));
+        String conv = Rewrites.fresh(g, n.output(0) + "_taps");
+        r.add(new Node(n.name() + "/pointwise", "Conv", "", convIn, List.of(conv), attrs, Rewrites.OPSET));
         // [N, M*taps, in...] -> [N, M, k..., in...] -> [N, M, in0, k0, in1, k1, ...] -> [N, M, out...]
         long[] split = new long[2 + 2 * sp], perm = new long[2 + 2 * sp], merged = new long[2 + sp];
         split[0] = xs.dim(0);
@@ -118,10 +116,10 @@ public final class ConvTransposeToConv {
             perm[3 + 2 * d] = 2 + d;
             merged[2 + d] = geo.out()[d];
         }
-        String a = fresh(g, n.output(0) + "_split"), t = fresh(g, n.output(0) + "_interleaved");
-        r.add(reshape(g, n.name() + "/split", conv, split, a));
-        r.add(new Node(n.name() + "/interleave", "Transpose", "", List.of(a), List.of(t), Map.of("perm", new Attr.Ints(perm)), OPSET));
-        r.add(reshape(g, n.name() + "/merge", t, merged, n.output(0)));
+        String a = Rewrites.fresh(g, n.output(0) + "_split"), t = Rewrites.fresh(g, n.output(0) + "_interleaved");
+        r.add(Rewrites.reshape(g, n.name() + "/split", conv, split, a));
+        r.add(new Node(n.name() + "/interleave", "Transpose", "", List.of(a), List.of(t), Map.of("perm", new Attr.Ints(perm)), Rewrites.OPSET));
+        r.add(Rewrites.reshape(g, n.name() + "/merge", t, merged, n.output(0)));
         return r;
     }
 
@@ -159,11 +157,11 @@ public final class ConvTransposeToConv {
                 pads[(2 + 2 * sp) + 3 + 2 * d] = geo.strides()[d] - 1;
                 merged[2 + d] = len[d];
             }
-            String a = fresh(g, n.output(0) + "_spread"), p = fresh(g, n.output(0) + "_zeros"), u = fresh(g, n.output(0) + "_upsampled");
-            r.add(reshape(g, n.name() + "/spread", x, spread, a));
-            r.add(new Node(n.name() + "/insert_zeros", "Pad", "", List.of(a, constant(g, n.name() + "_zero_pads", longs(pads))),
-                    List.of(p), Map.of(), OPSET));
-            r.add(reshape(g, n.name() + "/upsample", p, merged, u));
+            String a = Rewrites.fresh(g, n.output(0) + "_spread"), p = Rewrites.fresh(g, n.output(0) + "_zeros"), u = Rewrites.fresh(g, n.output(0) + "_upsampled");
+            r.add(Rewrites.reshape(g, n.name() + "/spread", x, spread, a));
+            r.add(new Node(n.name() + "/insert_zeros", "Pad", "", List.of(a, Rewrites.constant(g, n.name() + "_zero_pads", Rewrites.longs(pads))),
+                    List.of(p), Map.of(), Rewrites.OPSET));
+            r.add(Rewrites.reshape(g, n.name() + "/upsample", p, merged, u));
             x = u;
         }
         long[] begin = new long[sp], end = new long[sp], cropBegin = new long[sp], cropEnd = new long[sp];
@@ -179,10 +177,10 @@ public final class ConvTransposeToConv {
         if (crop) {
             long[] axes = new long[sp];
             for (int d = 0; d < sp; d++) axes[d] = d + 2;
-            String s = fresh(g, n.output(0) + "_cropped");
-            r.add(new Node(n.name() + "/crop", "Slice", "", List.of(x, constant(g, n.name() + "_crop_starts", longs(cropBegin)),
-                    constant(g, n.name() + "_crop_ends", longs(cropEnd)), constant(g, n.name() + "_crop_axes", longs(axes))),
-                    List.of(s), Map.of(), OPSET));
+            String s = Rewrites.fresh(g, n.output(0) + "_cropped");
+            r.add(new Node(n.name() + "/crop", "Slice", "", List.of(x, Rewrites.constant(g, n.name() + "_crop_starts", Rewrites.longs(cropBegin)),
+                    Rewrites.constant(g, n.name() + "_crop_ends", Rewrites.longs(cropEnd)), Rewrites.constant(g, n.name() + "_crop_axes", Rewrites.longs(axes))),
+                    List.of(s), Map.of(), Rewrites.OPSET));
             x = s;
         }
         long[] convPads = new long[2 * sp], dil = new long[sp], kernel = new long[sp];
@@ -197,18 +195,10 @@ public final class ConvTransposeToConv {
         attrs.put("pads", new Attr.Ints(convPads));
         attrs.put("dilations", new Attr.Ints(dil));
         attrs.put("group", new Attr.Int(group));
-        List<String> convIn = new ArrayList<>(List.of(x, constant(g, n.input(1) + "_flipped", w2)));
+        List<String> convIn = new ArrayList<>(List.of(x, Rewrites.constant(g, n.input(1) + "_flipped", w2)));
         if (n.hasInput(2)) convIn.add(n.input(2));
-        r.add(new Node(n.name() + "/conv", "Conv", "", convIn, List.of(n.output(0)), attrs, OPSET));
+        r.add(new Node(n.name() + "/conv", "Conv", "", convIn, List.of(n.output(0)), attrs, Rewrites.OPSET));
         return r;
-    }
-
-    private static Node reshape(Graph g, String name, String in, long[] shape, String out) {
-        return new Node(name, "Reshape", "", List.of(in, constant(g, name + "_shape", longs(shape))), List.of(out), Map.of(), OPSET);
-    }
-
-    private static Tensor longs(long[] v) {
-        return Tensor.ofLongs(new Shape(v.length), v);
     }
 
     private static long[] ones(int n) {
@@ -217,15 +207,4 @@ public final class ConvTransposeToConv {
         return r;
     }
 
-    private static String constant(Graph g, String base, Tensor t) {
-        String name = fresh(g, base);
-        g.initializers().put(name, t);
-        return name;
-    }
-
-    private static String fresh(Graph g, String base) {
-        String r = base;
-        for (int k = 1; g.initializers().containsKey(r) || g.values().containsKey(r); k++) r = base + "_" + k;
-        return r;
-    }
 }

@@ -100,7 +100,7 @@ public final class FoldBatchNorm {
         for (int i = 0; i < w.size(); i++) w2.setDouble(i, w.getDouble(i) * a.f()[i / per]);
         Tensor b2 = Tensor.zeros(w.dtype(), new Shape(m));
         for (int c = 0; c < m; c++) b2.setDouble(c, (b == null ? 0 : b.getDouble(c)) * a.f()[c] + a.s()[c]);
-        String wName = fresh(g, conv.input(1) + "_bn"), bName = fresh(g, bn.output(0) + "_bias");
+        String wName = Rewrites.fresh(g, conv.input(1) + "_bn"), bName = Rewrites.fresh(g, bn.output(0) + "_bias");
         g.initializers().put(wName, w2);
         g.initializers().put(bName, b2);
         return new Node(conv.name(), conv.op(), conv.domain(), List.of(conv.input(0), wName, bName), List.of(bn.output(0)),
@@ -125,7 +125,7 @@ public final class FoldBatchNorm {
         for (int i = 0; i < b.size(); i++) b2.setDouble(i, b.getDouble(i) * a.f()[transB ? i / k : i % n]);
         Tensor c2 = Tensor.zeros(b.dtype(), new Shape(n));
         for (int j = 0; j < n; j++) c2.setDouble(j, (c == null ? 0 : beta * c.getDouble(c.size() == 1 ? 0 : j)) * a.f()[j] + a.s()[j]);
-        String bName = fresh(g, gemm.input(1) + "_bn"), cName = fresh(g, bn.output(0) + "_bias");
+        String bName = Rewrites.fresh(g, gemm.input(1) + "_bn"), cName = Rewrites.fresh(g, bn.output(0) + "_bias");
         g.initializers().put(bName, b2);
         g.initializers().put(cName, c2);
         Map<String, Attr> attrs = new java.util.LinkedHashMap<>(gemm.attrs());
@@ -141,12 +141,6 @@ public final class FoldBatchNorm {
 
     private static boolean isFloat(DType t) {
         return t == DType.FLOAT32 || t == DType.FLOAT64;
-    }
-
-    private static String fresh(Graph g, String base) {
-        String r = base;
-        for (int k = 1; g.initializers().containsKey(r) || g.values().containsKey(r); k++) r = base + "_" + k;
-        return r;
     }
 
     /** Drops initializers no node reads any more (the unfolded weights and BN parameters). */

@@ -1,0 +1,39 @@
+package dev.kiln.irhigh.passes;
+
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.Node;
+import dev.kiln.irhigh.Shape;
+import dev.kiln.irhigh.Tensor;
+import java.util.List;
+import java.util.Map;
+
+/** What the passes that replace a node by others share: fresh names, new constants, reshapes. */
+final class Rewrites {
+    private Rewrites() {}
+
+    /** The opset of the nodes the rewrites add (Reshape, Pad and Slice with their shapes as inputs). */
+    static final int OPSET = 13;
+
+    /** {@code base}, or {@code base_K} for the first K that names no value or constant of {@code g}. */
+    static String fresh(Graph g, String base) {
+        String r = base;
+        for (int k = 1; g.initializers().containsKey(r) || g.values().containsKey(r); k++) r = base + "_" + k;
+        return r;
+    }
+
+    /** Adds {@code t} as a constant under a fresh name made from {@code base}; returns the name. */
+    static String constant(Graph g, String base, Tensor t) {
+        String name = fresh(g, base);
+        g.initializers().put(name, t);
+        return name;
+    }
+
+    static Tensor longs(long[] v) {
+        return Tensor.ofLongs(new Shape(v.length), v);
+    }
+
+    /** A Reshape node of {@code in} to {@code shape} (a new constant), writing {@code out}. */
+    static Node reshape(Graph g, String name, String in, long[] shape, String out) {
+        return new Node(name, "Reshape", "", List.of(in, constant(g, name + "_shape", longs(shape))), List.of(out), Map.of(), OPSET);
+    }
+}
