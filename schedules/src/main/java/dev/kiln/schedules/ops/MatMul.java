@@ -18,7 +18,9 @@ import java.util.List;
  * {@code [batch..., M, N]}, a 1-D operand being a view with a unit M or N, so the
  * {@link Template#MATMUL} schedule sees one shape. A constant float32 B (a weight) whose N is
  * a multiple of 16 is instead packed at compile time into column panels (see
- * {@link MatMulSchedule#panelWidth}) and multiplied by the {@link Template#MATMUL_PACKED} schedule.
+ * {@link MatMulSchedule#panelWidth}) and multiplied by the {@link Template#MATMUL_PACKED} schedule;
+ * on a CPU, one of 16 columns or more that no panel divides is packed with zero columns up to a
+ * multiple ({@link MatMulSchedule#paddedPanelWidth}) and its real columns copied out.
  */
 final class MatMul {
     private MatMul() {}
@@ -35,14 +37,16 @@ final class MatMul {
         y[rank - 2] = m;
         y[rank - 1] = n;
         ScalarType t = b.outType(0);
-        long panel = MatMulSchedule.panelWidth(n, b.target);
+        long panel = panel(n, b.target);
         Tensor w = b.constant(1);
         if (b2.length == 2 && panel > 0 && packable(w, t)) {
             // B does not vary over the batch, so A's batch and rows are one [R, K] matrix.
             long rows = Idx.numel(ad) / k;
             Placeholder pa = b.input(0, new long[] {rows, k});
-            Compute c = packedProduct(b, b.outName(0), t, pa, false, rows, k, n, w, false);
-            b.output(0, c);
+            boolean padded = n % panel != 0;
+            Compute c = packedProduct(b, padded ? b.name("padded") : b.outName(0), t, pa, false, rows, k, n, w, false);
+            // Padded panels: the real columns copied out of the product.
+            b.output(0, padded ? Te.compute(b.outName(0), t, Te.box(rows, n), ax -> columnOf(c, ax.get(0), ax.get(1), panel)) : c);
             return;
         }
         Placeholder pa = b.input(0, a2), pb = b.input(1, b2);
@@ -77,16 +81,22 @@ final class MatMul {
         boolean withC = b.node.hasInput(2) && beta != 0;
         boolean epilogue = withC || alpha != 1;
         String mmName = epilogue ? b.name("matmul") : b.outName(0);
-        long panel = MatMulSchedule.panelWidth(y[1], b.target);
+        long panel = panel(y[1], b.target);
         Tensor w = b.constant(1);
         if (panel > 0 && packable(w, t)) {
-            Compute mm = packedProduct(b, mmName, t, pa, ta, y[0], k, y[1], w, tb);
-            if (!epilogue) {
+            boolean padded = y[1] % panel != 0;
+            Compute mm = packedProduct(b, epilogue || padded ? b.name("matmul") : mmName, t, pa, ta, y[0], k, y[1], w, tb);
+            if (!epilogue && !padded) {
                 b.output(0, mm);
                 return;
             }
             long[] cd = withC ? Broadcast.align(b.inDims(2), 2) : null;
             Placeholder pc = withC ? b.input(2, cd) : null;
+            if (padded) {
+                b.output(0, Te.compute(b.outName(0), t, Te.box(y), ax ->
+                        epilogue(t, columnOf(mm, ax.get(0), ax.get(1), panel), alpha, beta, pc, cd, ax.get(0), ax.get(1))));
+                return;
+            }
             b.output(0, Te.compute(b.outName(0), t, Te.box(y[0], y[1] / panel, panel), ax -> {
                 Expr j = Exprs.add(Idx.mul(ax.get(1), panel), ax.get(2));
                 return epilogue(t, Te.read(mm, ax), alpha, beta, pc, cd, ax.get(0), j);
@@ -139,6 +149,20 @@ final class MatMul {
         return r;
     }
 
+    /**
+     * The panel width of a packed weight with {@code n} columns: one that divides n, else (on a
+     * CPU) one that n is padded up to with zero columns; 0 when the weight stays unpacked.
+     */
+    private static long panel(long n, dev.kiln.targets.Target target) {
+        long p = MatMulSchedule.panelWidth(n, target);
+        return p > 0 || !(target instanceof dev.kiln.targets.CpuTarget) ? p : MatMulSchedule.paddedPanelWidth(n, target);
+    }
+
+    /** Column j of row i of a product computed in panels {@code [M, N/P, P]}. */
+    private static Expr columnOf(Compute c, Expr i, Expr j, long panel) {
+        return Te.read(c, i, Exprs.div(j, Idx.c(panel)), Exprs.mod(j, Idx.c(panel)));
+    }
+
     private static boolean packable(Tensor w, ScalarType t) {
         return w != null && w.dtype() == DType.FLOAT32 && t == ScalarType.F32;
     }
@@ -150,11 +174,12 @@ final class MatMul {
      */
     private static Compute packedProduct(OpBuilder b, String name, ScalarType t, Placeholder pa, boolean ta,
                                          long m, long k, long n, Tensor w, boolean wTransposed) {
-        long panel = MatMulSchedule.panelWidth(n, b.target);
-        Tensor packed = MatMulSchedule.pack(w, wTransposed, k, n, panel);
-        Placeholder pb = b.derivedConstant(b.node.input(1) + (wTransposed ? "__packedT" : "__packed") + panel, packed);
+        long panel = panel(n, b.target), padded = (n + panel - 1) / panel * panel;
+        Tensor packed = MatMulSchedule.pack(w, wTransposed, k, n, padded, panel);
+        Placeholder pb = b.derivedConstant(b.node.input(1) + (wTransposed ? "__packedT" : "__packed") + panel
+                + (padded == n ? "" : "_to" + padded), packed);
         Expr.Var rk = b.reduceAxis("rk");
-        Compute c = Te.compute(name, t, Te.box(m, n / panel, panel), ax -> {
+        Compute c = Te.compute(name, t, Te.box(m, padded / panel, panel), ax -> {
             Expr av = ta ? Te.read(pa, rk, ax.get(0)) : Te.read(pa, ax.get(0), rk);
             return Te.sum(Exprs.mul(av, Te.read(pb, ax.get(1), rk, ax.get(2))), List.of(rk), List.of(k));
         });

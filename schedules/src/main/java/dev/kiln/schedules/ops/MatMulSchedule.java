@@ -101,15 +101,32 @@ public final class MatMulSchedule {
      * {@code [N/P][K][P]}: panel jo holds columns {@code jo*P ..} row after row.
      */
     public static Tensor pack(Tensor w, boolean transposed, long k, long n, long panel) {
-        float[] src = w.floats(), dst = new float[Math.toIntExact(k * n)];
+        return pack(w, transposed, k, n, n, panel);
+    }
+
+    /** As above into {@code padded} columns (a multiple of the panel), the ones past {@code n} zero. */
+    public static Tensor pack(Tensor w, boolean transposed, long k, long n, long padded, long panel) {
+        float[] src = w.floats(), dst = new float[Math.toIntExact(k * padded)];
         int K = (int) k, N = (int) n, P = (int) panel;
-        for (int jo = 0; jo < N / P; jo++)
+        for (int jo = 0; jo < padded / P; jo++)
             for (int kk = 0; kk < K; kk++)
                 for (int ji = 0; ji < P; ji++) {
                     int j = jo * P + ji;
-                    dst[(jo * K + kk) * P + ji] = transposed ? src[j * K + kk] : src[kk * N + j];
+                    if (j < N) dst[(jo * K + kk) * P + ji] = transposed ? src[j * K + kk] : src[kk * N + j];
                 }
-        return Tensor.of(DType.FLOAT32, Shape.of(n / panel, k, panel), dst);
+        return Tensor.of(DType.FLOAT32, Shape.of(padded / panel, k, panel), dst);
+    }
+
+    /**
+     * The panel width for a weight whose {@code n} columns no panel divides, packed with zero
+     * columns up to the next multiple (the product's extra columns are dropped): the widest
+     * panel that pads by at most 1/32 of n, else 16; 0 for fewer than 16 columns, where the
+     * padding would be most of the work.
+     */
+    public static long paddedPanelWidth(long n, Target target) {
+        if (n < 16) return 0;
+        for (long p : narrow(target) ? NARROW_PANEL_WIDTHS : PANEL_WIDTHS) if ((p - n % p) % p <= n / 32) return p;
+        return 16;
     }
 
     /** A register tile: {@code rows} output rows by {@code vecs} vectors of {@code lanes}. */

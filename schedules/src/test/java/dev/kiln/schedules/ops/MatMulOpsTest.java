@@ -16,6 +16,17 @@ class MatMulOpsTest {
         op("MatMul").in(rand(12, 8)).constant(rand(8, 33)).check();
     }
 
+    /** Weights of 16 columns or more that no panel divides are packed with zero columns, which the output leaves out. */
+    @Test
+    void weightsWithUnevenColumnsArePaddedToPanels() {
+        op("MatMul").in(rand(5, 7)).constant(rand(7, 37)).check();
+        op("MatMul").in(rand(2, 3, 12)).constant(rand(12, 100)).target(AVX512).check();
+        op("MatMul").in(rand(4, 9)).constant(rand(9, 17)).target(NEON).check();
+        op("Gemm").in(rand(3, 6)).constant(rand(6, 50)).constant(rand(50)).check();
+        op("Gemm").attr("transB", 1L).attr("alpha", 0.5f).in(rand(4, 5)).constant(rand(21, 5)).check();
+        op("Gemm").attr("transA", 1L).in(rand(6, 2)).constant(rand(6, 19)).check();
+    }
+
     @Test
     void matmulVectors() {
         op("MatMul").in(rand(5)).in(rand(5, 7)).check();
