@@ -41,6 +41,8 @@ class ReduceNormOpsTest {
     @Test
     void reduceBigEnoughToRunInParallel() {
         op("ReduceMean").opset(18).in(rand(4, 64, 300)).constant(longs(1)).check();
+        op("ReduceMax").opset(18).in(rand(4, 3, 77)).constant(longs(2)).check();
+        op("ReduceProd").opset(18).in(rand(2, 65)).constant(longs(1)).check();
     }
 
     @ParameterizedTest
@@ -55,6 +57,8 @@ class ReduceNormOpsTest {
         op(op).in(randF64(4, 9)).check();
         op(op).in(rand(7)).check();
         op(op).in(rand(3, 64)).check();
+        op(op).in(rand(2, 101)).check();                                        // 96 in lanes, then a tail of 5
+        op(op).in(rand(3, 83)).target(AVX512).check();
         op(op).in(randInt(dev.kiln.irhigh.DType.INT32, -3, 3, 2, 16).cast(dev.kiln.irhigh.DType.FLOAT64)).check();
     }
 
@@ -69,5 +73,6 @@ class ReduceNormOpsTest {
         op("LayerNormalization").in(rand(1, 6, 40)).constant(rand(40)).constant(rand(40)).target(AVX512).check();
         op("LayerNormalization").in(rand(5, 64)).in(rand(64)).in(rand(64)).outputs("y", "mean", "rstd").check();
         op("LayerNormalization").attr("axis", 1L).in(randF64(3, 4, 8)).in(randF64(4, 8)).check();
+        op("LayerNormalization").in(rand(2, 3, 70)).in(rand(70)).in(rand(70)).outputs("y", "mean", "rstd").check();
     }
 }
