@@ -94,7 +94,47 @@ public final class BlockLayout {
             if (n.op().equals("Conv")) return conv(n);
             if (POOLS.contains(n.op())) return pool(n);
             if (ELEMENTWISE.contains(n.op())) return elementwise(n);
+            if (n.op().equals("Resize")) return resize(n);
             return false;
+        }
+
+        /**
+         * A Resize of a blocked value that keeps the channels (an FPN's nearest-neighbour
+         * upsampling): the same Resize on the blocked form, with scales or sizes for
+         * {@code [N, C/B, H, W, B]} (1 and the same size on the two channel axes). Every mode
+         * computes each axis's coordinates from that axis alone, so it means the same.
+         * Not for opset 18's axes or aspect-ratio policies, antialiasing, or tf_crop_and_resize (its roi).
+         */
+        boolean resize(Node n) {
+            String x = n.input(0);
+            if (!blockedOf.containsKey(x) || g.value(x).shape().rank() != 4 || n.opset() < 11) return false;
+            if (n.has("axes") || n.attrInt("antialias", 0) != 0 || !n.attrString("keep_aspect_ratio_policy", "stretch").equals("stretch")
+                    || n.attrString("coordinate_transformation_mode", "half_pixel").equals("tf_crop_and_resize")) return false;
+            Shape xs = g.value(x).shape(), ys = g.value(n.output(0)).shape();
+            if (ys.dim(1) != xs.dim(1)) return false;
+            Tensor scales = n.hasInput(2) ? g.initializers().get(n.input(2)) : null;
+            Tensor sizes = n.hasInput(3) ? g.initializers().get(n.input(3)) : null;
+            if (n.hasInput(2) && scales == null || n.hasInput(3) && sizes == null) return false;
+            if (scales != null && scales.size() == 0) scales = null;
+            if (sizes != null && sizes.size() == 0) sizes = null;
+            if ((scales == null) == (sizes == null)) return false;
+            List<String> inputs = new ArrayList<>(List.of(blockedOf.get(x), "", "", ""));
+            int c = xs.dim(1), cb = (c + block - 1) / block;
+            if (scales != null) {
+                if (scales.size() != 4 || scales.getDouble(1) != 1) return false;
+                float[] v = {(float) scales.getDouble(0), 1f, (float) scales.getDouble(2), (float) scales.getDouble(3), 1f};
+                inputs.set(2, constant(n.input(2), "scales", () -> Tensor.ofFloats(new Shape(5), v)));
+            } else {
+                if (sizes.size() != 4 || sizes.getLong(1) != c) return false;
+                long[] v = {sizes.getLong(0), cb, sizes.getLong(2), sizes.getLong(3), block};
+                inputs.set(3, constant(n.input(3), "sizes", () -> Tensor.ofLongs(new Shape(5), v)));
+            }
+            String yb = fresh(n.output(0) + "__nchw" + block + "c");
+            out.add(new Node(n.name(), n.op(), n.domain(), inputs, List.of(yb), n.attrs(), n.opset()));
+            blockedOf.put(n.output(0), yb);
+            channelsOf.put(yb, c);
+            rewritten++;
+            return true;
         }
 
         boolean conv(Node n) {
@@ -145,18 +185,25 @@ public final class BlockLayout {
             for (String in : n.inputs()) any |= blockedOf.containsKey(in) && g.value(in).shape().equals(y.shape());
             if (!any) return false;
             int c = y.shape().dim(1);
+            // Run-time operands other than the blocked one must broadcast per channel (a
+            // squeeze-excitation scale [N, C, 1, 1] against [N, C, H, W], or the same shape): blocked
+            // ones are read as they are, NCHW ones converted once (the op's other operand, already
+            // blocked, would otherwise be converted back). Checked before anything is emitted.
+            for (String in : n.inputs()) {
+                if (!in.isEmpty() && g.isConstant(in) && relayConstant(in, y.shape()) == null) return false;
+                if (in.isEmpty() || g.isConstant(in) || blockedOf.containsKey(in) && g.value(in).shape().equals(y.shape())) continue;
+                if (!broadcastsPerChannel(g.value(in).shape(), y.shape())) return false;
+            }
             List<String> inputs = new ArrayList<>();
             for (String in : n.inputs()) {
                 if (in.isEmpty()) {
                     inputs.add(in);
-                } else if (blockedOf.containsKey(in) && g.value(in).shape().equals(y.shape())) {
-                    inputs.add(blockedOf.get(in));
                 } else if (g.isConstant(in)) {
                     String r = relayConstant(in, y.shape());
                     if (r == null) return false;
                     inputs.add(r);
                 } else {
-                    return false;
+                    inputs.add(blocked(in, c));
                 }
             }
             String yb = fresh(n.output(0) + "__nchw" + block + "c");
@@ -164,6 +211,13 @@ public final class BlockLayout {
             blockedOf.put(n.output(0), yb);
             channelsOf.put(yb, c);
             rewritten++;
+            return true;
+        }
+
+        /** Whether run-time value shape {@code s} is {@code [N or 1, C, H or 1, W or 1]} against output {@code y}. */
+        static boolean broadcastsPerChannel(Shape s, Shape y) {
+            if (s.rank() != 4 || s.dim(1) != y.dim(1)) return false;
+            for (int d : new int[] {0, 2, 3}) if (s.dim(d) != 1 && s.dim(d) != y.dim(d)) return false;
             return true;
         }
 

@@ -82,6 +82,44 @@ class BlockLayoutTest {
             if (n.op().equals("Conv") || n.op().equals("MaxPool")) throw new AssertionError("left in NCHW: " + n.describe());
     }
 
+    /**
+     * A squeeze-excitation block (global pool, two 1x1 convs, hard-sigmoid, the scale broadcast
+     * back over the feature map) and an FPN step (nearest 2x Resize, add): all of it stays
+     * blocked, and computes what the NCHW graph computes.
+     */
+    @Test
+    void squeezeExcitationAndResizeStayBlocked() {
+        Graph g = new GraphBuilder("se").opset(13).input("x", DType.FLOAT32, 1, 24, 6, 6).input("skip", DType.FLOAT32, 1, 40, 12, 12)
+                .init("w0", random(40, 24, 3, 3)).init("w1", random(10, 40, 1, 1)).init("b1", random(10))
+                .init("w2", random(40, 10, 1, 1)).init("b2", random(40))
+                .init("scales", Tensor.ofFloats(new Shape(4), 1f, 1f, 2f, 2f)).init("sizes", Tensor.ofLongs(new Shape(4), 1, 40, 12, 12))
+                .node("Conv", List.of("x", "w0"), List.of("f"), "pads", new int[] {1, 1, 1, 1})
+                .node("GlobalAveragePool", List.of("f"), List.of("p"))
+                .node("Conv", List.of("p", "w1", "b1"), List.of("q"))
+                .node("Relu", List.of("q"), List.of("qr"))
+                .node("Conv", List.of("qr", "w2", "b2"), List.of("e"))
+                .node("HardSigmoid", List.of("e"), List.of("s"), "alpha", 0.2f)
+                .node("Mul", List.of("f", "s"), List.of("fs"))
+                .node("Resize", List.of("fs", "", "scales"), List.of("up"), "mode", "nearest")
+                .node("Resize", List.of("fs", "", "", "sizes"), List.of("up2"), "mode", "linear")
+                .node("Add", List.of("up", "skip"), List.of("y"))
+                .node("Add", List.of("y", "up2"), List.of("z"))
+                .output("z").build();
+        ShapeInference.run(g);
+        Map<String, Tensor> in = Map.of("x", random(1, 24, 6, 6), "skip", random(1, 40, 12, 12));
+        Tensor before = Evaluator.run(g, in).get("z");
+        BlockLayout.run(g, 16);
+        for (Node n : g.nodes())
+            if (n.op().equals("Mul") || n.op().equals("Resize"))
+                assertTrue(n.output(0).contains("nchw16c"), "left in NCHW: " + n.describe());
+        // x and skip enter, z leaves; nothing converts in between.
+        assertEquals(2, g.nodes().stream().filter(n -> n.op().equals(Blocked.TO)).count(), g.toString());
+        assertEquals(1, g.nodes().stream().filter(n -> n.op().equals(Blocked.FROM)).count(), g.toString());
+        Tensor after = Evaluator.run(g, in).get("z");
+        for (int i = 0; i < before.size(); i++)
+            assertTrue(Math.abs(before.getDouble(i) - after.getDouble(i)) <= 1e-5 * Math.max(1, Math.abs(before.getDouble(i))), "z[" + i + "]");
+    }
+
     @Test
     void smallOrGroupedConvsStayNchw() {
         Graph g = new GraphBuilder("small").input("x", DType.FLOAT32, 1, 4, 5, 5)

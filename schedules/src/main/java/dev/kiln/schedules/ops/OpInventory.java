@@ -61,6 +61,11 @@ public final class OpInventory {
     /** Like {@link #lower(Node, Graph, Target, Knobs)}, keeping the unscheduled function and the schedule. */
     public static Scheduled schedule(Node node, Graph graph, Target target, Knobs knobs) {
         OpCompute c = compute(node, graph, target);
+        if (target instanceof CpuTarget && node.op().equals("Concat") && node.domain().isEmpty()) {
+            // Copies written out, not a scheduled nest (see Movement.concatCopies); nothing to tune.
+            PrimFunc copies = Movement.concatCopies(node, c);
+            return new Scheduled(new Kernel(copies, c.inputNames(), c.outputNames(), info(node, graph, c)), copies, new Schedule(copies));
+        }
         PrimFunc f = LowerTe.lower(c.funcName(), c.inputs(), c.outputs());
         Schedule s = new Schedule(f);
         switch (target) {

@@ -40,6 +40,9 @@ class MovementOpsTest {
         op("Concat").attr("axis", 0L).in(rand(13)).check();
         op("Concat").attr("axis", 1L).in(randInt(DType.INT64, -9, 9, 2, 3)).constant(randInt(DType.INT64, -9, 9, 2, 0))
                 .constant(randInt(DType.INT64, -9, 9, 2, 2)).check();
+        // A detection neck's concat of feature maps along channels, batch 2 and batch 1, as copies on a CPU.
+        op("Concat").attr("axis", 1L).in(rand(2, 3, 4, 4)).in(rand(2, 5, 4, 4)).in(rand(2, 1, 4, 4)).target(AVX512).check();
+        op("Concat").attr("axis", 1L).in(rand(1, 4, 6, 6)).in(rand(1, 4, 6, 6)).sameAs(0).in(rand(1, 2, 6, 6)).check();
     }
 
     @Test
