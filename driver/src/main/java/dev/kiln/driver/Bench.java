@@ -49,7 +49,7 @@ public final class Bench {
      */
     static double[][] alternate(java.util.List<Runnable> runners, int warmup, int runs, long pauseMs) {
         int n = runners.size();
-        for (int i = 0; i < warmup; i++) runners.forEach(Runnable::run);
+        warmUp(runners, warmup);
         double[][] t = new double[n][runs];
         for (int i = 0; i < runs; i++)
             for (int j = 0; j < n; j++) {
@@ -57,6 +57,20 @@ public final class Bench {
                 t[r][i] = time(runners.get(r), pauseMs);
             }
         return t;
+    }
+
+    /** Warm-up time below which more warm-up rounds run (see {@link #warmUp}). */
+    static final long WARMUP_NANOS = 300_000_000L;
+
+    /**
+     * Runs every runner {@code rounds} times, and then more rounds until {@link #WARMUP_NANOS}
+     * have passed (at most 5000): the JVM compiles the call path into native code only after
+     * some hundreds of calls, and until then each call of a small model (the zoo's mlp, 0.08 ms)
+     * costs tens of microseconds more in the interpreter than the model itself.
+     */
+    static void warmUp(java.util.List<Runnable> runners, int rounds) {
+        long start = System.nanoTime();
+        for (int i = 0; i < rounds || i < 5000 && System.nanoTime() - start < WARMUP_NANOS; i++) runners.forEach(Runnable::run);
     }
 
     /** Whether outputs matched, and the largest absolute difference. */

@@ -95,7 +95,7 @@ final class BenchCommand implements Callable<Integer> {
             long pause = pauseMs != null ? pauseMs : threads > 1 ? Bench.DEFAULT_PAUSE_MS : 0;
             if (pause < 0) throw new KilnException("--pause-ms must not be negative");
             var r = Bench.run(kiln, ort, kiln.randomInputs(seed), warmup, runs, pause);
-            System.out.printf("%s, %d thread(s), %d runs alternating after %d warm-up runs%s%n", model, threads, runs, warmup,
+            System.out.printf("%s, %d thread(s), %d runs alternating after %d or more warm-up runs (0.3 s at least)%s%n", model, threads, runs, warmup,
                     pause > 0 ? ", " + pause + " ms pause before each (--pause-ms)" : "");
             System.out.printf("  kiln         median %8.3f ms   min %8.3f ms%n", r.kilnMedianMs(), r.kilnMinMs());
             System.out.printf("  onnxruntime  median %8.3f ms   min %8.3f ms%n", r.ortMedianMs(), r.ortMinMs());
@@ -120,7 +120,7 @@ final class BenchCommand implements Callable<Integer> {
             var a = Bench.compare(kiln, ort);
             var b = Bench.compare(base, ort);
             double k = Bench.median(t[0]), o = Bench.median(t[1]), x = Bench.median(t[2]);
-            System.out.printf("%s, %d thread(s), %d runs alternating after %d warm-up runs%s%n", model, threads, runs, warmup,
+            System.out.printf("%s, %d thread(s), %d runs alternating after %d or more warm-up runs (0.3 s at least)%s%n", model, threads, runs, warmup,
                     pause > 0 ? ", " + pause + " ms pause before each (--pause-ms)" : "");
             System.out.printf("  %-12s median %8.3f ms  (%s)%n", "kiln", k, library);
             System.out.printf("  %-12s median %8.3f ms  (%s)%n", "baseline", o, baseline);

@@ -124,7 +124,7 @@ final class OpBench {
                 double[][] t = Bench.alternate(runners, warmup, runs, pause);
                 var agree = Bench.compare(kiln, ort);
                 double peak = peakPerThread * threads;
-                System.out.printf("%s, %d thread(s), %d runs alternating after %d warm-up runs%n", o.describe(), threads, runs, warmup);
+                System.out.printf("%s, %d thread(s), %d runs alternating after %d or more warm-up runs (0.3 s at least)%n", o.describe(), threads, runs, warmup);
                 String label = host ? "kiln" : "kiln " + target.name();
                 int width = Math.max(label.length(), ("kiln " + Target.host().name()).length());
                 line(label, width, Bench.median(t[0]), o.flops(), peak, host);

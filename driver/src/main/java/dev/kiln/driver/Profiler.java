@@ -101,7 +101,7 @@ public final class Profiler {
      */
     public static Result measure(KilnLibrary lib, Path path, int threads, int warmup, int runs) {
         List<Call> calls = calls(lib, path);
-        for (int i = 0; i < warmup; i++) lib.runPrepared();
+        Bench.warmUp(List.of(lib::runPrepared, () -> lib.runPreparedProfiled(calls.size())), warmup);
         long[][] ns = new long[runs][];
         double[] plain = new double[runs];
         for (int r = 0; r < runs; r++) {
