@@ -21,7 +21,8 @@ import java.util.Set;
 
 /**
  * Layout transformation to blocked channels with propagation (TVM's AlterOpLayout for NCHWc):
- * 2-D f32 convs with constant weights (dense or depthwise) become {@code kiln.ConvNCHWc}, which
+ * 2-D f32 convs with constant weights (dense, depthwise, or grouped with whole blocks per group)
+ * become {@code kiln.ConvNCHWc}, which
  * reads and writes {@code [N, C/B, H, W, B]}; the elementwise ops and pools that consume a
  * blocked value are rewritten to work on it too (their per-channel constants re-laid out at
  * compile time), so a chain conv, relu, conv, add, pool stays blocked, and the layout changes only
@@ -143,7 +144,10 @@ public final class BlockLayout {
             int c = x.shape().dim(1), m = y.shape().dim(1);
             long group = n.attrInt("group", 1);
             boolean depthwise = group == c && m == c && group > 1;
-            if (group != 1 && !depthwise) return false;
+            // A grouped conv blocks when each group's input and output channels fill whole blocks
+            // (ResNeXt's 32 groups of 8 do not; 4 groups of 16 or more do).
+            boolean grouped = group > 1 && !depthwise && (c / group) % block == 0 && (m / group) % block == 0;
+            if (group != 1 && !depthwise && !grouped) return false;
             if (Math.max(c, m) < MIN_CHANNELS) return false;
             // An input narrower than a block (an image) enters a dense conv in one block of its own
             // channels: a copy padded to a whole block would be mostly zeros (13 of 16 lanes for RGB on x86).

@@ -120,6 +120,21 @@ class BlockLayoutTest {
             assertTrue(Math.abs(before.getDouble(i) - after.getDouble(i)) <= 1e-5 * Math.max(1, Math.abs(before.getDouble(i))), "z[" + i + "]");
     }
 
+    /** A grouped conv with 16 channels per group blocks, and computes what the NCHW graph computes. */
+    @Test
+    void groupedConvsWithWholeBlocksPerGroupBlock() {
+        Graph g = new GraphBuilder("grouped").input("x", DType.FLOAT32, 1, 64, 7, 7).init("w", random(64, 16, 3, 3)).init("b", random(64))
+                .node("Conv", List.of("x", "w", "b"), List.of("y"), "group", 4L, "pads", new int[] {1, 1, 1, 1})
+                .node("Relu", List.of("y"), List.of("z")).output("z").build();
+        ShapeInference.run(g);
+        Map<String, Tensor> in = Map.of("x", random(1, 64, 7, 7));
+        Tensor before = Evaluator.run(g, in).get("z");
+        assertEquals(2, BlockLayout.run(g, 16));
+        Tensor after = Evaluator.run(g, in).get("z");
+        for (int i = 0; i < before.size(); i++)
+            assertTrue(Math.abs(before.getDouble(i) - after.getDouble(i)) <= 1e-5 * Math.max(1, Math.abs(before.getDouble(i))), "z[" + i + "]");
+    }
+
     @Test
     void smallOrGroupedConvsStayNchw() {
         Graph g = new GraphBuilder("small").input("x", DType.FLOAT32, 1, 4, 5, 5)

@@ -78,7 +78,11 @@ final class ConvNchwc {
         long[] kernel = java.util.Arrays.copyOfRange(w, 2, w.length);
         Windows.Geometry g = Windows.geometry(b, kernel, plain(xb, c), plain(yb, m));
         int sp = g.rank();
-        boolean depthwise = b.node.attrInt("group", 1) > 1;
+        long group = b.node.attrInt("group", 1);
+        boolean depthwise = group > 1 && w[1] == 1 && group == c;
+        // Grouped (not depthwise): each group's channels fill whole blocks (BlockLayout checks),
+        // so output block ob reads the input blocks of its group, ob / (M/group/B) * (C/group/B) on.
+        long groupBlocks = depthwise ? 0 : c / group / block, outGroupBlocks = m / group / outBlock;
         ScalarType t = b.outType(0);
         Tensor wt = b.constant(1);
         if (wt == null) throw b.node.error("ConvNCHWc needs constant weights (BlockLayout only makes it for those)");
@@ -97,7 +101,7 @@ final class ConvNchwc {
             rco = b.reduceAxis("rco");
             rci = b.reduceAxis("rci");
             raxes.add(rco);
-            rext.add(c / block);
+            rext.add(c / group / block);
         } else if (!depthwise) {
             rc = b.reduceAxis("rc");
             raxes.add(rc);
@@ -118,7 +122,7 @@ final class ConvNchwc {
                 xi.add(ob);
                 wi.add(Idx.c(0));
             } else if (fco != null) {
-                xi.add(fco);
+                xi.add(group == 1 ? fco : Exprs.add(Idx.mul(Exprs.div(ob, Idx.c(outGroupBlocks)), groupBlocks), fco));
                 wi.add(Exprs.add(Idx.mul(fco, block), fci));
             } else {
                 xi.add(Exprs.div(fc, Idx.c(block)));

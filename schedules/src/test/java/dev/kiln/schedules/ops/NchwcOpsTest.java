@@ -70,6 +70,16 @@ class NchwcOpsTest {
                 .constant(rand(32, 1, 3, 3)).ints("pads", 1, 1, 1, 1).target(t).check();
     }
 
+    /** Grouped convs whose groups fill whole blocks: each output block reduces over its group's input blocks only. */
+    @ParameterizedTest
+    @MethodSource("targets")
+    void groupedConvs(Target t) {
+        op("ConvNCHWc").domain(Blocked.DOMAIN).attr("block", 16).attr("channels", 64).attr("group", 4).in(blocked(64, 9, 9))
+                .constant(rand(64, 16, 3, 3)).constant(rand(64)).ints("pads", 1, 1, 1, 1).target(t).check();
+        op("ConvNCHWc").domain(Blocked.DOMAIN).attr("block", 16).attr("channels", 64).attr("group", 2).in(blocked(64, 8, 8))
+                .constant(rand(96, 32, 1, 1)).ints("strides", 2, 2).target(t).check();
+    }
+
     @ParameterizedTest
     @MethodSource("targets")
     void pools(Target t) {
