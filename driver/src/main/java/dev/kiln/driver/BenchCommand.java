@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -53,13 +54,8 @@ final class BenchCommand implements Callable<Integer> {
             + "spinning idle workers run during the other's run (default: " + Bench.DEFAULT_PAUSE_MS + " with --threads above 1, else 0)")
     Long pauseMs;
 
-    @Option(names = "--profile", description = "also time every kernel of LIB.so (kiln_model_run_profiled) over --runs runs and print "
-            + "them slowest first, with their ops, template, layout, GFLOP/s and GB/s; without --model, only this")
-    boolean profile;
-
-    @Option(names = "--profile-json", paramLabel = "FILE", description = "with the profile, write the profiled runs as a Chrome trace "
-            + "(ONNX Runtime's profile format; open it in Perfetto or chrome://tracing); implies --profile")
-    Path profileJson;
+    @Mixin
+    ProfileOptions profiling = new ProfileOptions();
 
     @Option(names = "--seed", defaultValue = "0", description = "seed of the random inputs")
     long seed;
@@ -79,13 +75,13 @@ final class BenchCommand implements Callable<Integer> {
             return OpBench.run(op, shape, dev.kiln.targets.Target.parse(target), threads, warmup, runs, peakGflops, dumpDir, pause);
         }
         if (!target.equals("host")) throw new KilnException("--target is for --op: a library already knows its target");
-        boolean profiling = profile || profileJson != null;
+        boolean profiled = profiling.enabled();
         if (library == null) throw new KilnException("give LIB.so and --model MODEL (or --op and --shape)");
-        if (model == null && !profiling) throw new KilnException("give --model MODEL (the model LIB.so was compiled from), or --profile");
+        if (model == null && !profiled) throw new KilnException("give --model MODEL (the model LIB.so was compiled from), or --profile");
         if (model == null) {
             try (KilnLibrary kiln = new KilnLibrary(library, threads)) {
                 kiln.prepare(kiln.randomInputs(seed));
-                Profiler.report(kiln, library, threads, warmup, runs, profileJson);
+                Profiler.report(kiln, library, threads, warmup, runs, profiling.traceFile);
                 return 0;
             }
         }
@@ -101,7 +97,7 @@ final class BenchCommand implements Callable<Integer> {
             System.out.printf("  onnxruntime  median %8.3f ms   min %8.3f ms%n", r.ortMedianMs(), r.ortMinMs());
             System.out.printf("  ratio kiln/onnxruntime (medians): %.3f%n", r.ratio());
             System.out.printf("  outputs %s (max |kiln - onnxruntime| = %.3g)%n", r.outputsMatch() ? "match" : "DIFFER", r.maxAbsError());
-            if (profiling) Profiler.report(kiln, library, threads, warmup, runs, profileJson);
+            if (profiled) Profiler.report(kiln, library, threads, warmup, runs, profiling.traceFile);
             return r.outputsMatch() ? 0 : 1;
         }
     }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -27,13 +28,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "worker threads (0 = one per core)")
     int threads;
 
-    @Option(names = "--profile", description = "after the run, time every kernel over --runs more runs (kiln_model_run_profiled) and "
-            + "print them slowest first, with their ops, template, layout, GFLOP/s and GB/s")
-    boolean profile;
-
-    @Option(names = "--profile-json", paramLabel = "FILE", description = "write the profiled runs as a Chrome trace (ONNX Runtime's "
-            + "profile format; open it in Perfetto or chrome://tracing); implies --profile")
-    Path profileJson;
+    @Mixin
+    ProfileOptions profiling = new ProfileOptions();
 
     @Option(names = "--runs", defaultValue = "20", description = "with --profile: profiled runs (default: ${DEFAULT-VALUE})")
     int runs;
@@ -71,10 +67,10 @@ final class RunCommand implements Callable<Integer> {
                 }
             }
             System.out.printf("ran in %.2f ms (first run, including warm-up)%n", ms);
-            if (profile || profileJson != null) {
+            if (profiling.enabled()) {
                 if (runs < 1) throw new KilnException("--runs must be at least 1");
                 int used = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-                Profiler.report(lib, library, used, 3, runs, profileJson);
+                Profiler.report(lib, library, used, 3, runs, profiling.traceFile);
             }
         }
         return 0;

@@ -143,7 +143,6 @@ static int load_cuda(void) {
 }
 
 struct KilnModel {
-    int64_t *times; /* kiln_model_run_profiled's array during a profiled run, else NULL */
     CUdevice device;
     CUcontext context; /* the device's primary context, retained */
     CUmodule module;
@@ -343,12 +342,12 @@ static int launch_all(KilnModel *m, const CUdeviceptr *ins, const CUdeviceptr *o
                                                                 : m->slots[arg->index];
             m->arg_pointers[a] = &m->arg_values[a];
         }
-        if (m->times) {
+        if (kiln_profile_times) {
             if ((r = cu.StreamSynchronize(m->stream)) != CUDA_SUCCESS) {
                 set_error("%s: the GPU failed before kernel %s (%s)", what, call->kernel, cuda_error(r));
                 return 1;
             }
-            m->times[2 * c] = kiln_now_ns();
+            kiln_profile_times[2 * c] = kiln_now_ns();
         }
         r = cu.LaunchKernel(m->functions[c], (unsigned)call->grid[0], (unsigned)call->grid[1], (unsigned)call->grid[2],
                             (unsigned)call->block[0], (unsigned)call->block[1], (unsigned)call->block[2], 0, m->stream, m->arg_pointers,
@@ -364,12 +363,12 @@ static int launch_all(KilnModel *m, const CUdeviceptr *ins, const CUdeviceptr *o
             cu.StreamSynchronize(m->stream);
             return 1;
         }
-        if (m->times) {
+        if (kiln_profile_times) {
             if ((r = cu.StreamSynchronize(m->stream)) != CUDA_SUCCESS) {
                 set_error("%s: kernel %s failed (%s)", what, call->kernel, cuda_error(r));
                 return 1;
             }
-            m->times[2 * c + 1] = kiln_now_ns();
+            kiln_profile_times[2 * c + 1] = kiln_now_ns();
         }
     }
     return 0;
@@ -468,17 +467,4 @@ KILN_API void kiln_model_destroy(KilnModel *m) {
     free(m->arg_pointers);
     free(m->events);
     free(m);
-}
-
-/* kiln_model_run with each kernel waited for and timed on the host clock (see the model's header). */
-KILN_API int kiln_model_run_profiled(KilnModel *m, const void *const *inputs, void *const *outputs, int64_t *times) {
-    if (check_run_args(m, inputs, outputs, "kiln_model_run_profiled")) return 1;
-    if (KILN_DEV_NUM_CALLS > 0 && !times) {
-        set_error("kiln_model_run_profiled: the times array is NULL");
-        return 1;
-    }
-    m->times = times;
-    int status = kiln_model_run(m, inputs, outputs);
-    m->times = NULL;
-    return status;
 }

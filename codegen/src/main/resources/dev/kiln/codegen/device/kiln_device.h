@@ -110,5 +110,24 @@ static int64_t kiln_now_ns(void) {
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+/* During kiln_model_run_profiled on this thread, its times array: the executor's launch loop
+   then waits for each kernel and stores its start and end there. NULL otherwise. */
+static __thread int64_t *kiln_profile_times;
+
+KILN_API int kiln_model_run(KilnModel *m, const void *const *inputs, void *const *outputs);
+
+/* kiln_model_run with each kernel waited for and timed on the host clock (see the model's header). */
+KILN_API int kiln_model_run_profiled(KilnModel *m, const void *const *inputs, void *const *outputs, int64_t *times) {
+    if (check_run_args(m, inputs, outputs, "kiln_model_run_profiled")) return 1;
+    if (KILN_DEV_NUM_CALLS > 0 && !times) {
+        set_error("kiln_model_run_profiled: the times array is NULL");
+        return 1;
+    }
+    kiln_profile_times = times;
+    int status = kiln_model_run(m, inputs, outputs);
+    kiln_profile_times = NULL;
+    return status;
+}
+
 #endif /* KILN_DEVICE_EXECUTOR */
 #endif

@@ -120,7 +120,6 @@ static int load_opencl(void) {
 }
 
 struct KilnModel {
-    int64_t *times; /* kiln_model_run_profiled's array during a profiled run, else NULL */
     cl_context context;
     cl_command_queue queue;
     cl_program program;
@@ -291,9 +290,9 @@ KILN_API int kiln_model_run(KilnModel *m, const void *const *inputs, void *const
             global[d] = call->grid[d] * call->block[d];
             local[d] = call->block[d];
         }
-        if (m->times) {
+        if (kiln_profile_times) {
             cl.Finish(m->queue);
-            m->times[2 * c] = kiln_now_ns();
+            kiln_profile_times[2 * c] = kiln_now_ns();
         }
         if ((err = cl.EnqueueNDRangeKernel(m->queue, m->kernels[c], 3, NULL, global, local, 0, NULL,
                                            m->events ? &m->events[c] : NULL)) != CL_SUCCESS) {
@@ -303,13 +302,13 @@ KILN_API int kiln_model_run(KilnModel *m, const void *const *inputs, void *const
             release_events(m);
             return 1;
         }
-        if (m->times) {
+        if (kiln_profile_times) {
             if ((err = cl.Finish(m->queue)) != CL_SUCCESS) {
                 set_error("kiln_model_run: kernel %s failed (OpenCL error %d)", call->kernel, err);
                 release_events(m);
                 return 1;
             }
-            m->times[2 * c + 1] = kiln_now_ns();
+            kiln_profile_times[2 * c + 1] = kiln_now_ns();
         }
     }
     for (int i = 0; i < KILN_DEV_NUM_OUTPUTS; i++) {
@@ -384,17 +383,4 @@ KILN_API void kiln_model_destroy(KilnModel *m) {
     free(m->slots);
     free(m->events);
     free(m);
-}
-
-/* kiln_model_run with each kernel waited for and timed on the host clock (see the model's header). */
-KILN_API int kiln_model_run_profiled(KilnModel *m, const void *const *inputs, void *const *outputs, int64_t *times) {
-    if (check_run_args(m, inputs, outputs, "kiln_model_run_profiled")) return 1;
-    if (KILN_DEV_NUM_CALLS > 0 && !times) {
-        set_error("kiln_model_run_profiled: the times array is NULL");
-        return 1;
-    }
-    m->times = times;
-    int status = kiln_model_run(m, inputs, outputs);
-    m->times = NULL;
-    return status;
 }

@@ -130,11 +130,7 @@ public final class BlockLayout {
                 long[] v = {sizes.getLong(0), cb, sizes.getLong(2), sizes.getLong(3), block};
                 inputs.set(3, constant(n.input(3), "sizes", () -> Tensor.ofLongs(new Shape(5), v)));
             }
-            String yb = fresh(n.output(0) + "__nchw" + block + "c");
-            out.add(new Node(n.name(), n.op(), n.domain(), inputs, List.of(yb), n.attrs(), n.opset()));
-            blockedOf.put(n.output(0), yb);
-            channelsOf.put(yb, c);
-            rewritten++;
+            emitSame(n, inputs, c);
             return true;
         }
 
@@ -210,12 +206,17 @@ public final class BlockLayout {
                     inputs.add(blocked(in, c));
                 }
             }
+            emitSame(n, inputs, c);
+            return true;
+        }
+
+        /** {@code n} itself (same op and attributes) on blocked {@code inputs}, writing a blocked output of {@code c} channels. */
+        void emitSame(Node n, List<String> inputs, int c) {
             String yb = fresh(n.output(0) + "__nchw" + block + "c");
             out.add(new Node(n.name(), n.op(), n.domain(), inputs, List.of(yb), n.attrs(), n.opset()));
             blockedOf.put(n.output(0), yb);
             channelsOf.put(yb, c);
             rewritten++;
-            return true;
         }
 
         /** Whether run-time value shape {@code s} is {@code [N or 1, C, H or 1, W or 1]} against output {@code y}. */

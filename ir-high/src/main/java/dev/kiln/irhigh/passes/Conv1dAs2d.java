@@ -28,18 +28,7 @@ public final class Conv1dAs2d {
 
     /** Rewrites every eligible 1-D Conv; returns how many. */
     public static int run(Graph g) {
-        List<Node> out = new ArrayList<>();
-        int rewritten = 0;
-        for (Node n : g.nodes()) {
-            if (!eligible(n, g)) {
-                out.add(n);
-                continue;
-            }
-            out.addAll(rewrite(n, g));
-            rewritten++;
-        }
-        if (rewritten > 0) g.setNodes(out);
-        return rewritten;
+        return Rewrites.replaceEach(g, n -> eligible(n, g) ? rewrite(n, g) : null);
     }
 
     private static boolean eligible(Node n, Graph g) {

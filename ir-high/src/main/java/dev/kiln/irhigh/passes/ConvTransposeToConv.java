@@ -38,19 +38,7 @@ public final class ConvTransposeToConv {
 
     /** Rewrites every eligible ConvTranspose; returns how many. */
     public static int run(Graph g) {
-        List<Node> out = new ArrayList<>();
-        int rewritten = 0;
-        for (Node n : g.nodes()) {
-            List<Node> r = eligible(n, g) ? rewrite(n, g) : null;
-            if (r == null) {
-                out.add(n);
-            } else {
-                out.addAll(r);
-                rewritten++;
-            }
-        }
-        if (rewritten > 0) g.setNodes(out);
-        return rewritten;
+        return Rewrites.replaceEach(g, n -> eligible(n, g) ? rewrite(n, g) : null);
     }
 
     private static boolean eligible(Node n, Graph g) {

@@ -14,6 +14,26 @@ final class Rewrites {
     /** The opset of the nodes the rewrites add (Reshape, Pad and Slice with their shapes as inputs). */
     static final int OPSET = 13;
 
+    /**
+     * Replaces each node of {@code g} for which {@code rewrite} gives a list (null: keep it) by
+     * that list, in place; returns how many were replaced.
+     */
+    static int replaceEach(Graph g, java.util.function.Function<Node, List<Node>> rewrite) {
+        List<Node> out = new java.util.ArrayList<>();
+        int replaced = 0;
+        for (Node n : g.nodes()) {
+            List<Node> r = rewrite.apply(n);
+            if (r == null) {
+                out.add(n);
+            } else {
+                out.addAll(r);
+                replaced++;
+            }
+        }
+        if (replaced > 0) g.setNodes(out);
+        return replaced;
+    }
+
     /** {@code base}, or {@code base_K} for the first K that names no value or constant of {@code g}. */
     static String fresh(Graph g, String base) {
         String r = base;

@@ -4,7 +4,6 @@ import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irhigh.ops.OpRegistry;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -18,18 +17,8 @@ public final class SquareByMul {
 
     /** Rewrites every eligible Pow; returns how many. */
     public static int run(Graph g) {
-        List<Node> out = new ArrayList<>();
-        int rewritten = 0;
-        for (Node n : g.nodes()) {
-            if (isSquare(n, g)) {
-                out.add(new Node(n.name(), "Mul", "", List.of(n.input(0), n.input(0)), n.outputs(), Map.of(), Math.max(n.opset(), 7)));
-                rewritten++;
-            } else {
-                out.add(n);
-            }
-        }
-        if (rewritten > 0) g.setNodes(out);
-        return rewritten;
+        return Rewrites.replaceEach(g, n -> !isSquare(n, g) ? null
+                : List.of(new Node(n.name(), "Mul", "", List.of(n.input(0), n.input(0)), n.outputs(), Map.of(), Math.max(n.opset(), 7))));
     }
 
     private static boolean isSquare(Node n, Graph g) {
