@@ -46,6 +46,11 @@ public final class RemoteRunner implements Runner {
 
     /** The remote machine; fails if it cannot be reached or speaks another protocol version. */
     @Override
+    public boolean sharesCores() {
+        return false;
+    }
+
+    @Override
     public DeviceInfo info() {
         DeviceInfo info;
         try {

@@ -14,6 +14,15 @@ public interface Runner extends AutoCloseable {
     /** The machine measurements are taken on. */
     DeviceInfo info();
 
+    /**
+     * Whether measurements run on this machine's cores, so that anything else Kiln does (building
+     * the next candidates) would compete with the kernel being timed. True unless the runner is
+     * another machine.
+     */
+    default boolean sharesCores() {
+        return true;
+    }
+
     /** Measures one candidate; blocks until it is measured or its timeout (plus slack) has passed. */
     MeasureResult measure(MeasureRequest request);
 

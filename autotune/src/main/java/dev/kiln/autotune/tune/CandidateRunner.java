@@ -25,6 +25,11 @@ public interface CandidateRunner extends AutoCloseable {
     /** Whether timings are emulated: they prove the plumbing, not the speed of a real device. */
     boolean emulated();
 
+    /** Whether measurements use this machine's cores ({@link Runner#sharesCores}); true unless overridden. */
+    default boolean sharesCores() {
+        return true;
+    }
+
     @Override
     void close();
 
@@ -49,6 +54,11 @@ public interface CandidateRunner extends AutoCloseable {
             @Override
             public boolean emulated() {
                 return false;
+            }
+
+            @Override
+            public boolean sharesCores() {
+                return runner.sharesCores();
             }
 
             @Override

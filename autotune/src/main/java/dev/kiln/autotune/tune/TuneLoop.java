@@ -214,10 +214,17 @@ public final class TuneLoop {
         }
     }
 
-    /** Builds a round's candidates in parallel and measures them one by one, committing each record. */
+    /**
+     * Builds a round's candidates in parallel and measures them one by one, committing each record.
+     * Where the measurements run on this machine's cores, every build finishes before the first
+     * measurement starts: a compile on one core while a kernel is timed on both would slow that
+     * kernel by whatever share the compile takes, differently for each candidate. A board's
+     * measurements overlap the builds of the next candidates.
+     */
     private void measureRound(TaskState s, List<Config> configs, ExecutorService pool) {
         List<Future<Candidate>> built = new ArrayList<>();
         for (Config c : configs) built.add(pool.submit(() -> s.builder.build(c)));
+        if (runner.sharesCores()) for (Future<Candidate> f : built) get(f);
         List<Config> done = new ArrayList<>();
         List<Double> gflops = new ArrayList<>();
         for (Future<Candidate> f : built) {

@@ -12,6 +12,7 @@ import dev.kiln.autotune.runner.Runner;
 import dev.kiln.autotune.runner.proto.DeviceInfo;
 import dev.kiln.autotune.runner.proto.MeasureRequest;
 import dev.kiln.autotune.runner.proto.MeasureResult;
+import dev.kiln.schedules.space.Config;
 import dev.kiln.targets.Target;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -118,5 +119,67 @@ class TuneLoopTest {
             assertEquals(tasks.size(), runner.requests.stream().filter(MeasureRequest::getReturnOutputs).count());
         }
         assertTrue(progress.lines.toString().contains("update 10/10"), progress.lines.toString());
+    }
+
+    /**
+     * Measured on this machine, no candidate is being built while another is timed: every build
+     * of a round finishes before the round's first measurement (a compile would take a core from
+     * the kernel being timed).
+     */
+    @Test
+    void noBuildRunsWhileACandidateIsTimed(@TempDir Path dir) {
+        Target target = Target.avx2();
+        List<TaskExtractor.Task> tasks = Models.extract("zoo:mlp", target).tasks();
+        java.util.concurrent.atomic.AtomicInteger building = new java.util.concurrent.atomic.AtomicInteger();
+        List<Integer> buildingWhenTimed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CandidateBuilder.Factory counting = (task, t, d) -> {
+            CandidateBuilder real = OneNodeBuilder.library(task, t, d);
+            return new CandidateBuilder() {
+                @Override
+                public Candidate build(Config config) {
+                    building.incrementAndGet();
+                    try {
+                        Thread.sleep(5); // long enough that an overlapping measurement would see it
+                        return real.build(config);
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    } finally {
+                        building.decrementAndGet();
+                    }
+                }
+
+                @Override
+                public double[] features(Config config) {
+                    return real.features(config);
+                }
+
+                @Override
+                public int inputs() {
+                    return real.inputs();
+                }
+            };
+        };
+        ScriptedRunner scripted = new ScriptedRunner();
+        Runner watching = new Runner() {
+            @Override
+            public DeviceInfo info() {
+                return scripted.info();
+            }
+
+            @Override
+            public MeasureResult measure(MeasureRequest request) {
+                buildingWhenTimed.add(building.get());
+                return scripted.measure(request);
+            }
+
+            @Override
+            public void close() {}
+        };
+        try (TuningDatabase db = TuningDatabase.open("jdbc:sqlite:" + dir.resolve("t.db"))) {
+            new TuneLoop(target, db, counting, CandidateRunner.libraries(watching), new TuneLoop.Settings(24, "random", null, 3, 1),
+                    new RecordedProgress()).run(tasks);
+        }
+        assertTrue(buildingWhenTimed.size() >= 24, "measured " + buildingWhenTimed.size());
+        assertTrue(buildingWhenTimed.stream().allMatch(n -> n == 0), "builds in flight at each measurement: " + buildingWhenTimed);
     }
 }
