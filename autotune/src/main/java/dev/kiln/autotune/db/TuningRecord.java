@@ -70,6 +70,27 @@ public record TuningRecord(String target, String workloadKey, String workloadDes
         return sum / costsSeconds.size();
     }
 
+    /**
+     * The spread of the costs: the relative standard error of their mean (standard deviation /
+     * mean / sqrt(n)); 0 for fewer than two costs or an error record.
+     */
+    public double relativeStandardError() {
+        return relativeStandardError(costsSeconds);
+    }
+
+    /** Standard deviation (n - 1) over mean over sqrt(n) of {@code costs}; 0 for fewer than two. */
+    public static double relativeStandardError(List<Double> costs) {
+        int n = costs.size();
+        if (n < 2) return 0;
+        double mean = 0;
+        for (double c : costs) mean += c;
+        mean /= n;
+        double var = 0;
+        for (double c : costs) var += (c - mean) * (c - mean);
+        var /= n - 1;
+        return mean > 0 ? Math.sqrt(var) / mean / Math.sqrt(n) : 0;
+    }
+
     /** Throughput at the mean cost in GFLOP/s; 0 for an error record or a free (zero-cost) run. */
     public double gflops() {
         double mean = meanCost();

@@ -1,5 +1,6 @@
 package dev.kiln.autotune.runner;
 
+import dev.kiln.autotune.db.TuningRecord;
 import dev.kiln.autotune.runner.proto.MeasureRequest;
 import dev.kiln.autotune.runner.proto.MeasureResult;
 import dev.kiln.autotune.runner.proto.MeasureResult.Status;
@@ -147,14 +148,25 @@ public final class Measurer {
                 elapsed = timeRuns(session, in, out, number);
             }
             result.setNumber(number);
-            int repeat = Math.max(1, request.getRepeat());
-            for (int r = 0; r < repeat; r++) {
+            int repeat = Math.max(1, request.getRepeat()), most = Math.max(repeat, request.getMaxRepeat());
+            for (int r = 0; r < most; r++) {
                 if (r > 0) elapsed = timeRuns(session, in, out, number);
                 result.addCosts(elapsed / 1e9 / number);
-                if (r + 1 < repeat && System.nanoTime() > deadline) return timeout(request, result, "timing");
+                boolean settled = r + 1 >= repeat && relativeStandardError(result.getCostsList()) <= request.getTargetRse();
+                if (r + 1 >= repeat && (settled || request.getTargetRse() <= 0)) break;
+                if (System.nanoTime() > deadline) {
+                    // The minimum was taken: the spread stays what it is, recorded with the costs.
+                    if (r + 1 >= repeat) break;
+                    return timeout(request, result, "timing");
+                }
             }
         }
         return result.setStatus(Status.OK).build();
+    }
+
+    /** Standard deviation over mean over sqrt(n) of {@code costs} ({@link TuningRecord#relativeStandardError(List)}). */
+    public static double relativeStandardError(List<Double> costs) {
+        return TuningRecord.relativeStandardError(costs);
     }
 
     /** Nanoseconds of {@code number} runs: the device's kernel time where the library has a device clock, else the wall clock. */

@@ -69,6 +69,15 @@ public final class TuneLoop {
     private static final double RTOL = 1e-3;
     private static final double ATOL = 1e-4;
     private static final int MAX_ROUND = 16;
+    /**
+     * Timings per candidate: at least {@value #MIN_REPEAT}, more (up to {@value #MAX_REPEAT})
+     * while the relative standard error of their mean is above {@value #TARGET_RSE}, so a
+     * candidate timed during a burst of noise is timed again rather than trusted.
+     */
+    static final int MIN_REPEAT = 3, MAX_REPEAT = 12;
+
+    static final double TARGET_RSE = 0.01;
+
     /** Untimed runs before timing: the first runs of a fresh runner pay for thread-pool start-up and cold caches. */
     private static final int WARMUP = 3;
 
@@ -310,7 +319,8 @@ public final class TuneLoop {
         MeasureRequest.Builder b = MeasureRequest.newBuilder()
                 .setCandidateId(s.task.key() + "/" + c.config())
                 .setThreads(0)
-                .setNumber(0).setRepeat(3).setMinRepeatMs(settings.minRepeatMs()).setWarmup(WARMUP)
+                .setNumber(0).setRepeat(MIN_REPEAT).setMaxRepeat(MAX_REPEAT).setTargetRse(TARGET_RSE)
+                .setMinRepeatMs(settings.minRepeatMs()).setWarmup(WARMUP)
                 .setTimeoutMs(10_000)
                 .setReturnOutputs(returnOutputs);
         for (int i = 0; i < s.builder.inputs(); i++) b.addInputs(TensorData.newBuilder().setSeed(i + 1));

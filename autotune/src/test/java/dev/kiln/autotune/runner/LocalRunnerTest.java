@@ -13,6 +13,7 @@ import dev.kiln.autotune.runner.proto.MeasureResult;
 import dev.kiln.autotune.runner.proto.MeasureResult.Status;
 import dev.kiln.autotune.runner.proto.TensorData;
 import io.grpc.Server;
+import java.util.List;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -95,6 +96,25 @@ class LocalRunnerTest {
         assertEquals(Status.OK, r.getStatus(), r.getError());
         assertTrue(r.getNumber() > 1, "number " + r.getNumber());
         assertTrue(r.getCosts(0) * r.getNumber() >= 0.005, "one repeat took " + r.getCosts(0) * r.getNumber() + " s");
+    }
+
+    /**
+     * Timings go on past {@code repeat} while their spread is above the target (an unreachable
+     * target takes all {@code max_repeat}); a loose target stops at {@code repeat}; an older
+     * client's request (no max_repeat) gets exactly {@code repeat}.
+     */
+    @Test
+    void repeatsUntilTheSpreadSettles() {
+        MeasureResult strict = runner.measure(request("strict", good).setRepeat(2).setMaxRepeat(7).setTargetRse(1e-12).build());
+        assertEquals(Status.OK, strict.getStatus(), strict.getError());
+        assertEquals(7, strict.getCostsCount());
+        MeasureResult loose = runner.measure(request("loose", good).setRepeat(2).setMaxRepeat(7).setTargetRse(10).build());
+        assertEquals(2, loose.getCostsCount());
+        MeasureResult old = runner.measure(request("old", good).setRepeat(3).build());
+        assertEquals(3, old.getCostsCount());
+        assertEquals(0, Measurer.relativeStandardError(List.of(2.0, 2.0, 2.0)));
+        // sd 1 (samples 1, 2, 3), mean 2, n 3: 1 / 2 / sqrt(3).
+        assertEquals(1 / 2.0 / Math.sqrt(3), Measurer.relativeStandardError(List.of(1.0, 2.0, 3.0)), 1e-12);
     }
 
     @Test

@@ -22,9 +22,15 @@ public final class Report {
      * records were committed; GFLOP/s are 0 where nothing has been measured. {@code measuredAt}:
      * when each of those trials was measured (the record's timestamp), one per entry of
      * {@code curve}, which is what orders the trials of all tasks into one sequence for {@link Plot}.
+     * {@code bestSpread}: the relative standard error of the best record's timings.
      */
     public record Row(TaskExtractor.Task task, int trials, int errors, double defaultGflops, double bestGflops,
-                      List<Double> curve, List<Instant> measuredAt) {
+                      List<Double> curve, List<Instant> measuredAt, double bestSpread) {
+        public Row(TaskExtractor.Task task, int trials, int errors, double defaultGflops, double bestGflops, List<Double> curve,
+                   List<Instant> measuredAt) {
+            this(task, trials, errors, defaultGflops, bestGflops, curve, measuredAt, 0);
+        }
+
         public Row {
             curve = List.copyOf(curve);
             measuredAt = List.copyOf(measuredAt);
@@ -79,18 +85,19 @@ public final class Report {
         for (TaskExtractor.Task t : tasks) {
             String defaults = t.space().defaults().toString();
             int errors = 0;
-            double def = 0, best = 0;
+            double def = 0, best = 0, spread = 0;
             List<Double> curve = new ArrayList<>();
             List<Instant> measuredAt = new ArrayList<>();
             List<TuningRecord> records = db.records(target.name(), t.key());
             for (TuningRecord r : records) {
                 if (!r.ok()) errors++;
                 if (r.config().equals(defaults)) def = Math.max(def, r.gflops());
+                if (r.gflops() > best) spread = r.relativeStandardError();
                 best = Math.max(best, r.gflops());
                 curve.add(best);
                 measuredAt.add(r.timestamp());
             }
-            rows.add(new Row(t, records.size(), errors, def, best, curve, measuredAt));
+            rows.add(new Row(t, records.size(), errors, def, best, curve, measuredAt, spread));
         }
         return rows;
     }
@@ -98,14 +105,17 @@ public final class Report {
     /** The table, one line per task, then the weighted total time of the model's tuned kernels. */
     public static String table(List<Row> rows) {
         StringBuilder sb = new StringBuilder();
-        String fmt = "%-36s  %-48s  %6s  %6s  %6s  %12s  %12s  %7s%n";
-        sb.append(String.format(Locale.ROOT, fmt, "task", "workload", "weight", "trials", "errors", "default GF/s", "best GF/s", "speedup"));
+        String fmt = "%-36s  %-48s  %6s  %6s  %6s  %12s  %12s  %6s  %7s%n";
+        sb.append(String.format(Locale.ROOT, fmt, "task", "workload", "weight", "trials", "errors", "default GF/s", "best GF/s", "+-",
+                "speedup"));
         for (Row r : rows) {
             TaskExtractor.Task t = r.task();
             sb.append(String.format(Locale.ROOT, fmt, clip(t.key(), 36), clip(t.workload().description(), 48), t.weight(), r.trials(),
                     r.errors(), gflops(r.defaultGflops()), gflops(r.bestGflops()),
+                    r.bestGflops() > 0 ? String.format(Locale.ROOT, "%.1f%%", 100 * r.bestSpread()) : "-",
                     Double.isNaN(r.speedup()) ? "-" : String.format(Locale.ROOT, "%.2fx", r.speedup())));
         }
+        sb.append("(+-: relative standard error of the best record's timings)\n");
         Totals totals = totals(rows);
         double before = totals.defaultSeconds(), after = totals.tunedSeconds();
         if (before > 0)
