@@ -119,6 +119,15 @@ final class ConvSchedule {
         List<Long> blockChoices = blockChoices(conv, r, block, perVector, target);
         long blocks = knobs.choose("tile_blocks", blockChoices, block == tile[0] && blockChoices.contains(tile[1]) ? tile[1] : 1L);
         List<String> outer = new ArrayList<>(ep.subList(0, rank - 2));
+        // A depthwise conv copies its padded input for a few output rows at a time (padPerRow):
+        // the rows' loop is split, the copy made at its outer part.
+        long rowsPerCopy = rowsPerCopy(conv, r, target);
+        String rowInner = null;
+        if (rowsPerCopy > 1) {
+            String[] rows = s.split(ep.get(rank - 3), rowsPerCopy);
+            outer.set(rank - 3, rows[0]);
+            rowInner = rows[1];
+        }
         String blockInner = null;
         if (blocks > 1) {
             String[] cb = s.split(ep.get(1), blocks);
@@ -126,6 +135,7 @@ final class ConvSchedule {
             blockInner = cb[1];
         }
         List<String> epOrder = new ArrayList<>(outer);
+        if (rowInner != null) epOrder.add(rowInner);
         String epInner = ep.get(rank - 2), tileLoop;
         if (block < width) {
             String[] eo = s.split(epInner, block);
@@ -164,7 +174,7 @@ final class ConvSchedule {
         if (blocks > 1) s.unroll(sp.get(1));
         s.decomposeReduction(conv.name(), reduce.getFirst());
         s.localize(conv.name(), tileLoop);
-        Compute pad = padPerRow(s, conv, r, ep.get(rank - 3), target, knobs);
+        Compute pad = padPerRow(s, conv, r, outer.get(rank - 3), target, knobs);
         DefaultSchedules.parallelOuter(s, outer, parallel);
         return pad == null ? List.of(conv) : List.of(conv, pad);
     }
@@ -212,6 +222,29 @@ final class ConvSchedule {
         return new long[] {bestCols, bestBlocks};
     }
 
+
+    /**
+     * Output rows per copy of a depthwise conv's padded input: the most of 4, 3, 2 that divides
+     * the rows and whose input rows fit half the L1 data cache; 1 otherwise (and for a dense
+     * conv, or one without a padded copy). Consecutive output rows share input rows (2 of 3 for a
+     * 3x3 stride-1 conv), so a copy for R rows copies (R-1)*stride+kh rows instead of R*kh: the
+     * row copies were most of a depthwise kernel's time (its stores, not its FMAs, in perf).
+     */
+    private static long rowsPerCopy(Compute conv, Expr.Reduce r, CpuTarget target) {
+        int spatial = conv.shape().size() - 3;
+        if (r.axes().size() != spatial || spatial < 2) return 1;
+        Compute pad = null;
+        for (dev.kiln.irlow.te.Operation in : conv.inputs())
+            if (in instanceof Compute c && c.body() instanceof Expr.Reduce && c.name().startsWith("pad")) pad = c;
+        if (pad == null) return 1;
+        int rank = conv.shape().size();
+        long rows = conv.shape().get(rank - 3), kh = r.extents().get(r.extents().size() - 2);
+        long paddedRows = pad.shape().get(rank - 3), rowBytes = pad.shape().get(rank - 2) * pad.shape().getLast() * pad.dtype().bytes();
+        long stride = rows > 1 ? Math.max(1, Math.round((double) (paddedRows - kh) / (rows - 1))) : 1;
+        for (long n : new long[] {4, 3, 2})
+            if (rows % n == 0 && rows > n && ((n - 1) * stride + kh) * rowBytes <= target.caches().l1d()) return n;
+        return 1;
+    }
 
     /**
      * A depthwise conv (no channel reduction: each output block reads its own input block) copies
