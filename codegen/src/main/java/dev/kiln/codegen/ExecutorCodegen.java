@@ -125,12 +125,12 @@ public final class ExecutorCodegen {
             for (int i = 0; i < spec.constants().size(); i++) constants.add(constant(i, spec.constants().get(i).data()));
             b = LLVMCreateBuilderInContext(ctx);
             try {
-                emitMetadata();
+                emitString("kiln_model_metadata", spec.metadataJsonOrDefault());
                 emitLastError();
                 emitCreate();
                 emitRun(false);
                 emitRun(true);
-                emitProfileInfo();
+                emitString("kiln_model_profile_info", spec.profileJson());
                 emitDestroy();
             } finally {
                 LLVMDisposeBuilder(b);
@@ -228,11 +228,12 @@ public final class ExecutorCodegen {
             LLVMBuildStore(b, cstring(message), lastError);
         }
 
-        private void emitMetadata() {
-            LLVMValueRef f = function("kiln_model_metadata", ptr);
-            LLVMValueRef json = cstring(spec.metadataJsonOrDefault());
+        /** {@code const char *name(void)} returning the static string {@code value}. */
+        private void emitString(String name, String value) {
+            LLVMValueRef f = function(name, ptr);
+            LLVMValueRef str = cstring(value);
             LLVMPositionBuilderAtEnd(b, block(f, "entry"));
-            LLVMBuildRet(b, json);
+            LLVMBuildRet(b, str);
         }
 
         private void emitLastError() {
@@ -298,13 +299,6 @@ public final class ExecutorCodegen {
                 LLVMBuildStore(b, ws, field(handle, 0));
             }
             LLVMBuildRet(b, handle);
-        }
-
-        private void emitProfileInfo() {
-            LLVMValueRef f = function("kiln_model_profile_info", ptr);
-            LLVMValueRef json = cstring(spec.profileJson());
-            LLVMPositionBuilderAtEnd(b, block(f, "entry"));
-            LLVMBuildRet(b, json);
         }
 
         /**

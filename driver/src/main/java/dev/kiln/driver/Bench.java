@@ -70,7 +70,7 @@ public final class Bench {
      */
     static void warmUp(java.util.List<Runnable> runners, int rounds) {
         long start = System.nanoTime();
-        for (int i = 0; i < rounds || i < 5000 && System.nanoTime() - start < WARMUP_NANOS; i++) runners.forEach(Runnable::run);
+        for (int i = 0; i < rounds || (i < 5000 && System.nanoTime() - start < WARMUP_NANOS); i++) runners.forEach(Runnable::run);
     }
 
     /** Whether outputs matched, and the largest absolute difference. */

@@ -152,21 +152,17 @@ public final class Measurer {
             for (int r = 0; r < most; r++) {
                 if (r > 0) elapsed = timeRuns(session, in, out, number);
                 result.addCosts(elapsed / 1e9 / number);
-                boolean settled = r + 1 >= repeat && relativeStandardError(result.getCostsList()) <= request.getTargetRse();
-                if (r + 1 >= repeat && (settled || request.getTargetRse() <= 0)) break;
-                if (System.nanoTime() > deadline) {
-                    // The minimum was taken: the spread stays what it is, recorded with the costs.
-                    if (r + 1 >= repeat) break;
-                    return timeout(request, result, "timing");
+                boolean late = System.nanoTime() > deadline;
+                if (r + 1 < repeat) {
+                    if (late) return timeout(request, result, "timing");
+                    continue;
                 }
+                // The minimum is taken: stop once the spread settles, or when time is up (the spread
+                // stays what it is, recorded with the costs). An older client's target of 0 stops at repeat.
+                if (late || TuningRecord.relativeStandardError(result.getCostsList()) <= request.getTargetRse()) break;
             }
         }
         return result.setStatus(Status.OK).build();
-    }
-
-    /** Standard deviation over mean over sqrt(n) of {@code costs} ({@link TuningRecord#relativeStandardError(List)}). */
-    public static double relativeStandardError(List<Double> costs) {
-        return TuningRecord.relativeStandardError(costs);
     }
 
     /** Nanoseconds of {@code number} runs: the device's kernel time where the library has a device clock, else the wall clock. */

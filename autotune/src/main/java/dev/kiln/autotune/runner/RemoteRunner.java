@@ -44,12 +44,13 @@ public final class RemoteRunner implements Runner {
         return address;
     }
 
-    /** The remote machine; fails if it cannot be reached or speaks another protocol version. */
+    /** A board: its measurements use its own cores, so builds here may overlap them. */
     @Override
     public boolean sharesCores() {
         return false;
     }
 
+    /** The remote machine; fails if it cannot be reached or speaks another protocol version. */
     @Override
     public DeviceInfo info() {
         DeviceInfo info;

@@ -112,9 +112,9 @@ class LocalRunnerTest {
         assertEquals(2, loose.getCostsCount());
         MeasureResult old = runner.measure(request("old", good).setRepeat(3).build());
         assertEquals(3, old.getCostsCount());
-        assertEquals(0, Measurer.relativeStandardError(List.of(2.0, 2.0, 2.0)));
+        assertEquals(0, dev.kiln.autotune.db.TuningRecord.relativeStandardError(List.of(2.0, 2.0, 2.0)));
         // sd 1 (samples 1, 2, 3), mean 2, n 3: 1 / 2 / sqrt(3).
-        assertEquals(1 / 2.0 / Math.sqrt(3), Measurer.relativeStandardError(List.of(1.0, 2.0, 3.0)), 1e-12);
+        assertEquals(1 / 2.0 / Math.sqrt(3), dev.kiln.autotune.db.TuningRecord.relativeStandardError(List.of(1.0, 2.0, 3.0)), 1e-12);
     }
 
     @Test

@@ -199,9 +199,7 @@ public final class BlockLayout {
                 if (in.isEmpty()) {
                     inputs.add(in);
                 } else if (g.isConstant(in)) {
-                    String r = relayConstant(in, y.shape());
-                    if (r == null) return false;
-                    inputs.add(r);
+                    inputs.add(relayConstant(in, y.shape()));
                 } else {
                     inputs.add(blocked(in, c));
                 }

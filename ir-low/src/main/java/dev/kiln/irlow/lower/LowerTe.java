@@ -187,7 +187,8 @@ public final class LowerTe {
         };
     }
 
-    private static Expr combine(Expr.ReduceOp op, Expr acc, Expr x) {
+    /** One step of a reduction: {@code acc} and {@code x} combined by {@code op}. */
+    public static Expr combine(Expr.ReduceOp op, Expr acc, Expr x) {
         return switch (op) {
             case SUM -> new Expr.Add(acc, x);
             case PROD -> new Expr.Mul(acc, x);

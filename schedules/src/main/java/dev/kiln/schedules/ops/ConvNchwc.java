@@ -178,7 +178,7 @@ final class ConvNchwc {
         for (int d = 2; d < dims.length; d++) shape[d] = dims[d];
         shape[dims.length] = ib;
         shape[dims.length + 1] = ob;
-        return dev.kiln.irhigh.Tensor.ofFloats(dev.kiln.irhigh.Shape.of(shape), dst);
+        return Tensor.ofFloats(Shape.of(shape), dst);
     }
 
     private static Tensor padBias(Tensor bias, long n) {

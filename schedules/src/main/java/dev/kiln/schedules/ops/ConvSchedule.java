@@ -223,20 +223,25 @@ final class ConvSchedule {
     }
 
 
+    /** The padded copy of its input that {@code conv} reads (a compute named {@code pad...}), or null. */
+    private static Compute paddedInput(Compute conv) {
+        Compute pad = null;
+        for (dev.kiln.irlow.te.Operation in : conv.inputs())
+            if (in instanceof Compute c && c.body() instanceof Expr.Reduce && c.name().startsWith("pad")) pad = c;
+        return pad;
+    }
+
     /**
      * Output rows per copy of a depthwise conv's padded input: the most of 4, 3, 2 that divides
-     * the rows and whose input rows fit half the L1 data cache; 1 otherwise (and for a dense
+     * the rows and whose input rows fit the L1 data cache; 1 otherwise (and for a dense
      * conv, or one without a padded copy). Consecutive output rows share input rows (2 of 3 for a
      * 3x3 stride-1 conv), so a copy for R rows copies (R-1)*stride+kh rows instead of R*kh: the
      * row copies were most of a depthwise kernel's time (its stores, not its FMAs, in perf).
      */
     private static long rowsPerCopy(Compute conv, Expr.Reduce r, CpuTarget target) {
         int spatial = conv.shape().size() - 3;
-        if (r.axes().size() != spatial || spatial < 2) return 1;
-        Compute pad = null;
-        for (dev.kiln.irlow.te.Operation in : conv.inputs())
-            if (in instanceof Compute c && c.body() instanceof Expr.Reduce && c.name().startsWith("pad")) pad = c;
-        if (pad == null) return 1;
+        Compute pad = paddedInput(conv);
+        if (r.axes().size() != spatial || spatial < 2 || pad == null) return 1;
         int rank = conv.shape().size();
         long rows = conv.shape().get(rank - 3), kh = r.extents().get(r.extents().size() - 2);
         long paddedRows = pad.shape().get(rank - 3), rowBytes = pad.shape().get(rank - 2) * pad.shape().getLast() * pad.dtype().bytes();
@@ -259,11 +264,8 @@ final class ConvSchedule {
      */
     private static Compute padPerRow(Schedule s, Compute conv, Expr.Reduce r, String row, CpuTarget target, Knobs knobs) {
         int spatial = conv.shape().size() - 3;
-        if (r.axes().size() != spatial) return null;
-        Compute pad = null;
-        for (dev.kiln.irlow.te.Operation in : conv.inputs())
-            if (in instanceof Compute c && c.body() instanceof Expr.Reduce && c.name().startsWith("pad")) pad = c;
-        if (pad == null) return null;
+        Compute pad = paddedInput(conv);
+        if (r.axes().size() != spatial || pad == null) return null;
         if (!knobs.flag("pad_rows", true)) {
             // The whole copy as its own nest, on the heuristic's schedule: the space was declared
             // with the copy inside the conv, so it has no knobs of its own.

@@ -85,7 +85,7 @@ final class MatMul {
         Tensor w = b.constant(1);
         if (panel > 0 && packable(w, t)) {
             boolean padded = y[1] % panel != 0;
-            Compute mm = packedProduct(b, epilogue || padded ? b.name("matmul") : mmName, t, pa, ta, y[0], k, y[1], w, tb);
+            Compute mm = packedProduct(b, padded ? b.name("matmul") : mmName, t, pa, ta, y[0], k, y[1], w, tb);
             if (!epilogue && !padded) {
                 b.output(0, mm);
                 return;

@@ -1,9 +1,14 @@
 package dev.kiln.schedules.ops;
 
+import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Tensor;
+import dev.kiln.irlow.Buffer;
+import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.ScalarType;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Exprs;
+import dev.kiln.irlow.stmt.ForKind;
+import dev.kiln.irlow.stmt.Stmt;
 import dev.kiln.irlow.te.Compute;
 import dev.kiln.irlow.te.Placeholder;
 import dev.kiln.irlow.te.Te;
@@ -75,31 +80,31 @@ final class Movement {
      * whose every element selects among all inputs with clamped (gathered) indices.
      * {@code c} is that compute (for its names and flattened shapes).
      */
-    static dev.kiln.irlow.PrimFunc concatCopies(dev.kiln.irhigh.Node node, OpCompute c) {
+    static PrimFunc concatCopies(Node node, OpCompute c) {
         Compute out = c.outputs().getFirst();
         long outer = out.shape().size() == 2 ? out.shape().getFirst() : 1, total = out.shape().getLast();
-        List<dev.kiln.irlow.Buffer> params = new ArrayList<>();
-        for (Placeholder p : c.inputs()) params.add(new dev.kiln.irlow.Buffer(p.name(), p.dtype(), p.numel()));
-        dev.kiln.irlow.Buffer dst = new dev.kiln.irlow.Buffer(out.name(), out.dtype(), out.numel());
+        List<Buffer> params = new ArrayList<>();
+        for (Placeholder p : c.inputs()) params.add(new Buffer(p.name(), p.dtype(), p.numel()));
+        Buffer dst = new Buffer(out.name(), out.dtype(), out.numel());
         params.add(dst);
         Expr.Var o = Exprs.var("o");
-        List<dev.kiln.irlow.stmt.Stmt> copies = new ArrayList<>();
+        List<Stmt> copies = new ArrayList<>();
         long off = 0;
+        Expr row = outer > 1 ? o : Idx.c(0);
         for (int i = 0; i < node.inputs().size(); i++) {
             int k = node.hasInput(i) ? c.inputNames().indexOf(node.input(i)) : -1;
             if (k < 0) continue; // an omitted or empty input
-            dev.kiln.irlow.Buffer src = params.get(k);
+            Buffer src = params.get(k);
             long len = c.inputs().get(k).shape().getLast();
             Expr.Var j = Exprs.var("j" + i);
-            Expr row = outer > 1 ? o : Idx.c(0);
-            copies.add(new dev.kiln.irlow.stmt.Stmt.For(j, Idx.c(0), Idx.c(len), dev.kiln.irlow.stmt.ForKind.SERIAL,
-                    new dev.kiln.irlow.stmt.Stmt.Store(dst, Idx.add(Exprs.add(Idx.mul(row, total), j), off),
+            copies.add(new Stmt.For(j, Idx.c(0), Idx.c(len), ForKind.SERIAL,
+                    new Stmt.Store(dst, Idx.add(Exprs.add(Idx.mul(row, total), j), off),
                             new Expr.Load(src, Exprs.add(Idx.mul(row, len), j)))));
             off += len;
         }
-        dev.kiln.irlow.stmt.Stmt body = new dev.kiln.irlow.stmt.Stmt.Seq(copies);
-        if (outer > 1) body = new dev.kiln.irlow.stmt.Stmt.For(o, Idx.c(0), Idx.c(outer), dev.kiln.irlow.stmt.ForKind.SERIAL, body);
-        return new dev.kiln.irlow.PrimFunc(c.funcName(), params, body);
+        Stmt body = new Stmt.Seq(copies);
+        if (outer > 1) body = new Stmt.For(o, Idx.c(0), Idx.c(outer), ForKind.SERIAL, body);
+        return new PrimFunc(c.funcName(), params, body);
     }
 
     /** {@code [outer, n]}, or {@code [n]} when outer is 1. */

@@ -16,6 +16,7 @@ import dev.kiln.targets.Target;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The operator inventory: for each graph op Kiln compiles natively, its compute (tensor
@@ -92,7 +93,7 @@ public final class OpInventory {
         boolean depthwise = group > 1 && weight.length > 1 && (n.op().equals("ConvTranspose") ? weight[0] == group : weight[1] == 1);
         String kind = group == 1 ? "" : depthwise ? "depthwise" : "group " + group;
         String dims = spatial > 0 && spatial != 2 ? spatial + "-D" : "";
-        String tags = String.join(",", java.util.stream.Stream.of(dims, kind).filter(t -> !t.isEmpty()).toList());
+        String tags = String.join(",", Stream.of(dims, kind).filter(t -> !t.isEmpty()).toList());
         return tags.isEmpty() ? n.op() : n.op() + "(" + tags + ")";
     }
 

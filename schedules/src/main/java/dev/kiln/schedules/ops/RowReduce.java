@@ -2,6 +2,8 @@ package dev.kiln.schedules.ops;
 
 import dev.kiln.irlow.ScalarType;
 import dev.kiln.irlow.expr.Expr;
+import dev.kiln.irlow.expr.Exprs;
+import dev.kiln.irlow.lower.LowerTe;
 import dev.kiln.irlow.te.Compute;
 import dev.kiln.irlow.te.Te;
 import java.util.ArrayList;
@@ -48,16 +50,7 @@ final class RowReduce {
         // The last extent % lanes elements (a row of 6625 classes: 414 vectors and one more), then both combined.
         Expr.Var rt = b.reduceAxis("r" + name + "_t");
         Compute rest = Te.compute(b.name(name + "_tail"), t, Te.box(kept), ax ->
-                new Expr.Reduce(op, source.apply(ax, dev.kiln.irlow.expr.Exprs.add(rt, Idx.c(main))), List.of(rt), List.of(tail)));
-        return Te.compute(name, t, Te.box(kept), ax -> combine(op, Te.read(lanesDone, ax), Te.read(rest, ax)));
-    }
-
-    private static Expr combine(Expr.ReduceOp op, Expr a, Expr b) {
-        return switch (op) {
-            case SUM -> dev.kiln.irlow.expr.Exprs.add(a, b);
-            case PROD -> dev.kiln.irlow.expr.Exprs.mul(a, b);
-            case MAX -> dev.kiln.irlow.expr.Exprs.max(a, b);
-            case MIN -> dev.kiln.irlow.expr.Exprs.min(a, b);
-        };
+                new Expr.Reduce(op, source.apply(ax, Exprs.add(rt, Idx.c(main))), List.of(rt), List.of(tail)));
+        return Te.compute(name, t, Te.box(kept), ax -> LowerTe.combine(op, Te.read(lanesDone, ax), Te.read(rest, ax)));
     }
 }
