@@ -16,11 +16,14 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
  * {@code kiln_model_destroy}; a parallel region hands the pool a range of iterations.
  *
  * <p>How a region runs ({@code kiln.pool.run(pool, fn, closure, extent)}): the range is cut into
- * up to four chunks per thread, and every thread, the caller included, claims chunks one at a
- * time with a compare-and-swap on a word holding the region's generation and the next chunk. So
- * the work is shared evenly, and a worker the OS has descheduled holds back at most the chunk it
- * claimed: a region never waits for a thread that has not started. The caller returns when every
- * chunk is done.
+ * up to four chunks per thread, and each thread owns a contiguous run of them (thread t of T the
+ * chunks [t C / T, (t + 1) C / T)): it runs its own first to last, then takes chunks from the front
+ * of the other threads' runs, each claimed with a compare-and-swap on the owner's word (the
+ * region's generation and the owner's next chunk). So a thread works on the same part of the
+ * iteration space in every region, and what one kernel writes is read by the next from the
+ * writer's own cache (reading lines another core wrote is about three times slower, measured on
+ * Zen 5), while a worker the OS has descheduled still holds back at most the chunk it claimed. The
+ * caller is thread 0 and returns when every chunk is done.
  *
  * <p>Waiting: a worker spins (with the CPU's pause hint) for {@link #SPIN} polls, tens of
  * microseconds, after each region, so the regions of one inference start without a system call,
@@ -29,11 +32,11 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
  * Fork/join cost with spinning workers: an atomic store, one compare-and-swap per chunk and a
  * counter per chunk; docs/performance.md has the measured figure.
  *
- * <p>Layout of the pool (256 bytes, hot words on their own cache lines): 0 claim (i64:
- * generation << 32 | next chunk), 64 done (i64: chunks finished), 128 generation (i32, the
+ * <p>Layout of the pool (a 256-byte header, hot words on their own cache lines, then a 64-byte
+ * slot per thread): 64 done (i64: chunks finished), 128 generation (i32, the
  * workers' futex), 132 sleepers, 136 stop, 140 caller waiting, 144 done flag (i32, the caller's
  * futex), 192 fn, 200 closure, 208 extent, 216 chunk, 224 chunks, 232 workers (i32), 240 the
- * pthread_t array.
+ * pthread_t array, 248 the allocation (the pool is it, rounded up to a cache line).
  */
 public final class ThreadPool {
     /** Polls a worker makes for the next region before it sleeps. */
@@ -49,8 +52,10 @@ public final class ThreadPool {
     public static final String CURRENT = "kiln.pool";
     static final String RUN = "kiln.pool.run", CREATE = "kiln.pool.create", DESTROY = "kiln.pool.destroy";
     private static final String WORKER = "kiln.pool.worker", WORK = "kiln.pool.work";
-    private static final int CLAIM = 0, DONE = 64, GENERATION = 128, SLEEPERS = 132, STOP = 136, WAITING = 140, DONE_FLAG = 144,
-            FN = 192, CLOSURE = 200, EXTENT = 208, CHUNK = 216, CHUNKS = 224, WORKERS = 232, THREADS = 240, SIZE = 256;
+    private static final int DONE = 64, GENERATION = 128, SLEEPERS = 132, STOP = 136, WAITING = 140, DONE_FLAG = 144,
+            FN = 192, CLOSURE = 200, EXTENT = 208, CHUNK = 216, CHUNKS = 224, WORKERS = 232, THREADS = 240, BLOCK = 248, SIZE = 256;
+    /** A thread's slot (64 bytes, after the header): 0 claim (i64: generation << 32 | its next chunk), 8 end of its range (i64), 16 the pool, 24 its index (i32). */
+    private static final int SLOT = 64, SLOT_CLAIM = 0, SLOT_END = 8, SLOT_POOL = 16, SLOT_INDEX = 24;
     private static final int FUTEX_WAIT_PRIVATE = 128, FUTEX_WAKE_PRIVATE = 129;
 
     private final LLVMModuleRef module;
@@ -244,37 +249,60 @@ public final class ThreadPool {
 
     // ---- the functions
 
-    /** {@code void kiln.pool.work(ptr pool, i32 generation)}: claims and runs chunks of that region until none is left. */
+    /** The slot of thread {@code index} (i64 or i32): its claim word, on a cache line of its own. */
+    private LLVMValueRef slot(LLVMValueRef pool, LLVMValueRef index) {
+        LLVMValueRef offset = LLVMBuildAdd(b, c64(SIZE), LLVMBuildMul(b, LLVMBuildZExt(b, index, i64, ""), c64(SLOT), ""), "");
+        return LLVMBuildGEP2(b, LLVMInt8TypeInContext(ctx), pool, Ir.pp(offset), 1, "slot");
+    }
+
+    private LLVMValueRef slotField(LLVMValueRef slot, int offset) {
+        return LLVMBuildGEP2(b, LLVMInt8TypeInContext(ctx), slot, Ir.pp(LLVMConstInt(i64, offset, 0)), 1, "");
+    }
+
+    /**
+     * {@code void kiln.pool.work(ptr pool, i32 generation, i32 self)}: runs the chunks of thread
+     * {@code self}'s range of that region, first to last, then takes what is left of the other
+     * threads' ranges (from the front, one chunk at a time) until none is left.
+     */
     private LLVMValueRef defineWork() {
-        LLVMValueRef f = begin(WORK, voidType, ptr, i32);
-        LLVMValueRef pool = LLVMGetParam(f, 0), gen = LLVMGetParam(f, 1);
-        LLVMBasicBlockRef loop = block("claim"), check = block("check"), cas = block("cas"), run = block("run"), last = block("last"),
-                wake = block("wake"), done = block("done");
-        LLVMBuildBr(b, loop);
+        LLVMValueRef f = begin(WORK, voidType, ptr, i32, i32);
+        LLVMValueRef pool = LLVMGetParam(f, 0), gen = LLVMGetParam(f, 1), self = LLVMGetParam(f, 2);
+        LLVMValueRef threads = LLVMBuildAdd(b, load(i32, field(pool, WORKERS), LLVMAtomicOrderingNotAtomic), c32(1), "threads");
+        LLVMBasicBlockRef entry = LLVMGetInsertBlock(b), slots = block("slots"), next = block("next_slot"), loop = block("claim"),
+                check = block("check"), cas = block("cas"), run = block("run"), last = block("last"), wake = block("wake"),
+                done = block("done");
+        LLVMBuildBr(b, slots);
+        // for j in 0 ..< threads: the slot of thread (self + j) % threads
+        at(slots);
+        LLVMValueRef j = LLVMBuildPhi(b, i32, "j");
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntULT, j, threads, ""), loop, done);
         at(loop);
-        LLVMValueRef claim = field(pool, CLAIM);
+        LLVMValueRef owner = LLVMBuildURem(b, LLVMBuildAdd(b, self, j, ""), threads, "owner");
+        LLVMValueRef slot = slot(pool, owner);
+        LLVMValueRef claim = slotField(slot, SLOT_CLAIM);
         LLVMValueRef v = load(i64, claim, LLVMAtomicOrderingAcquire);
         LLVMValueRef vgen = LLVMBuildTrunc(b, LLVMBuildLShr(b, v, c64(32), ""), i32, "");
-        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, vgen, gen, ""), check, done);
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, vgen, gen, ""), check, next);
         at(check);
         LLVMValueRef index = LLVMBuildAnd(b, v, c64(0xffffffffL), "");
-        // Monotonic: a thread late for its region may read the next region's value, harmlessly (its CAS then fails).
-        LLVMValueRef chunks = load(i64, field(pool, CHUNKS), LLVMAtomicOrderingMonotonic);
-        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntULT, index, chunks, ""), cas, done);
+        // Monotonic: a thread late for its region may read the next region's end, harmlessly (its CAS then fails).
+        LLVMValueRef stop = load(i64, slotField(slot, SLOT_END), LLVMAtomicOrderingMonotonic);
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntULT, index, stop, ""), cas, next);
         at(cas);
         LLVMValueRef pair = LLVMBuildAtomicCmpXchg(b, claim, v, LLVMBuildAdd(b, v, c64(1), ""), LLVMAtomicOrderingAcquireRelease,
                 LLVMAtomicOrderingAcquire, 0);
         LLVMBuildCondBr(b, LLVMBuildExtractValue(b, pair, 1, ""), run, loop);
         at(run);
+        LLVMValueRef chunks = load(i64, field(pool, CHUNKS), LLVMAtomicOrderingMonotonic);
         LLVMValueRef body = load(ptr, field(pool, FN), LLVMAtomicOrderingNotAtomic);
         LLVMValueRef closure = load(ptr, field(pool, CLOSURE), LLVMAtomicOrderingNotAtomic);
         LLVMValueRef extent = load(i64, field(pool, EXTENT), LLVMAtomicOrderingNotAtomic);
         LLVMValueRef chunk = load(i64, field(pool, CHUNK), LLVMAtomicOrderingNotAtomic);
         LLVMValueRef first = LLVMBuildMul(b, index, chunk, "");
-        LLVMValueRef stop = LLVMBuildAdd(b, first, chunk, "");
-        stop = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, stop, extent, ""), stop, extent, "");
+        LLVMValueRef end = LLVMBuildAdd(b, first, chunk, "");
+        end = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, extent, ""), end, extent, "");
         LLVMTypeRef bodyType = LLVMFunctionType(voidType, Ir.pp(ptr, i64, i64), 3, 0);
-        LLVMBuildCall2(b, bodyType, body, Ir.pp(closure, first, stop), 3, "");
+        LLVMBuildCall2(b, bodyType, body, Ir.pp(closure, first, end), 3, "");
         LLVMValueRef finished = LLVMBuildAdd(b, rmw(LLVMAtomicRMWBinOpAdd, field(pool, DONE), c64(1)), c64(1), "");
         LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, finished, chunks, ""), last, loop);
         at(last);
@@ -285,16 +313,25 @@ public final class ThreadPool {
         at(wake);
         futex(field(pool, DONE_FLAG), FUTEX_WAKE_PRIVATE, c32(1));
         LLVMBuildBr(b, done);
+        at(next);
+        LLVMValueRef j1 = LLVMBuildAdd(b, j, c32(1), "");
+        LLVMBuildBr(b, slots);
+        LLVMAddIncoming(j, Ir.pp(c32(0), j1), Ir.pp(entry, next), 2);
         at(done);
         LLVMBuildRetVoid(b);
         return end();
     }
 
-    /** {@code ptr kiln.pool.worker(ptr pool)}: the thread body: wait for a new region, help with it, until stopped. */
+    /**
+     * {@code ptr kiln.pool.worker(ptr slot)}: the thread body (its slot holds the pool and its
+     * index): wait for a new region, help with it, until stopped.
+     */
     private LLVMValueRef defineWorker() {
         LLVMValueRef work = define(WORK);
         LLVMValueRef f = begin(WORKER, ptr, ptr);
-        LLVMValueRef pool = LLVMGetParam(f, 0);
+        LLVMValueRef mine = LLVMGetParam(f, 0);
+        LLVMValueRef pool = load(ptr, slotField(mine, SLOT_POOL), LLVMAtomicOrderingNotAtomic);
+        LLVMValueRef self = load(i32, slotField(mine, SLOT_INDEX), LLVMAtomicOrderingNotAtomic);
         LLVMBasicBlockRef entry = LLVMGetInsertBlock(b), loop = block("loop");
         LLVMBuildBr(b, loop);
         at(loop);
@@ -303,13 +340,13 @@ public final class ThreadPool {
         pollThenSleep(() -> LLVMBuildICmp(b, LLVMIntNE, load(i32, generation, LLVMAtomicOrderingAcquire), seen, ""), SPIN,
                 () -> futexWaitIfUnchanged(generation, seen, () -> rmw(LLVMAtomicRMWBinOpAdd, sleepers, c32(1)),
                         () -> rmw(LLVMAtomicRMWBinOpSub, sleepers, c32(1))));
-        // The claim word of this generation was published before it (release, then seq_cst).
+        // The claim words of this generation were published before it (release, then seq_cst).
         LLVMValueRef gen = load(i32, generation, LLVMAtomicOrderingAcquire);
         LLVMBasicBlockRef help = block("help"), exit = block("exit");
         LLVMValueRef stop = load(i32, field(pool, STOP), LLVMAtomicOrderingAcquire);
         LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntNE, stop, c32(0), ""), exit, help);
         at(help);
-        call(work, pool, gen);
+        call(work, pool, gen, self);
         LLVMBuildBr(b, loop);
         LLVMAddIncoming(seen, Ir.pp(c32(0), gen), Ir.pp(entry, help), 2);
         at(exit);
@@ -322,7 +359,8 @@ public final class ThreadPool {
         LLVMValueRef f = begin(RUN, voidType, ptr, ptr, ptr, i64);
         LLVMValueRef pool = LLVMGetParam(f, 0), body = LLVMGetParam(f, 1), closure = LLVMGetParam(f, 2), extent = LLVMGetParam(f, 3);
         // chunks = min(extent, threads * CHUNKS_PER_THREAD); chunk = ceil(extent / chunks); chunks = ceil(extent / chunk).
-        LLVMValueRef threads = LLVMBuildAdd(b, LLVMBuildSExt(b, load(i32, field(pool, WORKERS), LLVMAtomicOrderingNotAtomic), i64, ""), c64(1), "");
+        LLVMValueRef threads32 = LLVMBuildAdd(b, load(i32, field(pool, WORKERS), LLVMAtomicOrderingNotAtomic), c32(1), "");
+        LLVMValueRef threads = LLVMBuildZExt(b, threads32, i64, "threads");
         LLVMValueRef most = LLVMBuildMul(b, threads, c64(CHUNKS_PER_THREAD), "");
         LLVMValueRef chunks = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, extent, most, ""), extent, most, "");
         LLVMValueRef chunk = LLVMBuildSDiv(b, LLVMBuildSub(b, LLVMBuildAdd(b, extent, chunks, ""), c64(1), ""), chunks, "");
@@ -334,9 +372,25 @@ public final class ThreadPool {
         store(chunks, field(pool, CHUNKS), LLVMAtomicOrderingMonotonic);
         store(c64(0), field(pool, DONE), LLVMAtomicOrderingMonotonic);
         store(c32(0), field(pool, DONE_FLAG), LLVMAtomicOrderingMonotonic);
-        // Publish: the claim word (release: the job above is visible to whoever claims), then wake the workers.
+        // Publish each thread's range [t * chunks / threads, (t + 1) * chunks / threads): its end,
+        // then its claim word (release: the job above is visible to whoever claims), then wake the workers.
         LLVMValueRef gen = LLVMBuildAdd(b, load(i32, field(pool, GENERATION), LLVMAtomicOrderingMonotonic), c32(1), "gen");
-        store(LLVMBuildShl(b, LLVMBuildZExt(b, gen, i64, ""), c64(32), ""), field(pool, CLAIM), LLVMAtomicOrderingRelease);
+        LLVMValueRef genBits = LLVMBuildShl(b, LLVMBuildZExt(b, gen, i64, ""), c64(32), "");
+        LLVMBasicBlockRef entry = LLVMGetInsertBlock(b), ranges = block("ranges"), range = block("range"), published = block("published");
+        LLVMBuildBr(b, ranges);
+        at(ranges);
+        LLVMValueRef t = LLVMBuildPhi(b, i64, "t");
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntULT, t, threads, ""), range, published);
+        at(range);
+        LLVMValueRef t1 = LLVMBuildAdd(b, t, c64(1), "");
+        LLVMValueRef from = LLVMBuildUDiv(b, LLVMBuildMul(b, t, chunks, ""), threads, "");
+        LLVMValueRef to = LLVMBuildUDiv(b, LLVMBuildMul(b, t1, chunks, ""), threads, "");
+        LLVMValueRef slot = slot(pool, t);
+        store(to, slotField(slot, SLOT_END), LLVMAtomicOrderingMonotonic);
+        store(LLVMBuildOr(b, genBits, from, ""), slotField(slot, SLOT_CLAIM), LLVMAtomicOrderingRelease);
+        LLVMBuildBr(b, ranges);
+        LLVMAddIncoming(t, Ir.pp(c64(0), t1), Ir.pp(entry, range), 2);
+        at(published);
         store(gen, field(pool, GENERATION), LLVMAtomicOrderingSequentiallyConsistent);
         LLVMBasicBlockRef wake = block("wake"), share = block("share");
         LLVMValueRef sleepers = load(i32, field(pool, SLEEPERS), LLVMAtomicOrderingSequentiallyConsistent);
@@ -345,7 +399,7 @@ public final class ThreadPool {
         futex(field(pool, GENERATION), FUTEX_WAKE_PRIVATE, c32(Integer.MAX_VALUE));
         LLVMBuildBr(b, share);
         at(share);
-        call(work, pool, gen);
+        call(work, pool, gen, c32(0));
         // Wait for the chunks other threads claimed.
         LLVMValueRef total = chunks;
         pollThenSleep(() -> LLVMBuildICmp(b, LLVMIntEQ, load(i64, field(pool, DONE), LLVMAtomicOrderingAcquire), total, ""), SPIN_JOIN,
@@ -367,18 +421,23 @@ public final class ThreadPool {
         at(alloc);
         LLVMValueRef calloc = libc("calloc", ptr, false, i64, i64);
         LLVMValueRef free = libc("free", voidType, false, ptr);
-        LLVMValueRef pool = call(calloc, c64(1), c64(SIZE));
+        // The header, then a slot per thread; calloc's 16-byte alignment is rounded up to a cache line.
+        LLVMValueRef bytes = LLVMBuildAdd(b, c64(SIZE + 64), LLVMBuildMul(b, LLVMBuildZExt(b, threads, i64, ""), c64(SLOT), ""), "");
+        LLVMValueRef memory = call(calloc, c64(1), bytes);
+        LLVMValueRef aligned = LLVMBuildAnd(b, LLVMBuildAdd(b, LLVMBuildPtrToInt(b, memory, i64, ""), c64(63), ""), c64(~63L), "");
+        LLVMValueRef pool = LLVMBuildIntToPtr(b, aligned, ptr, "pool");
         LLVMValueRef workers = LLVMBuildSub(b, threads, c32(1), "workers");
         LLVMValueRef ids = call(calloc, LLVMBuildZExt(b, workers, i64, ""), c64(8));
         LLVMBasicBlockRef ok = block("ok"), fail = block("fail");
-        LLVMValueRef bad = LLVMBuildOr(b, LLVMBuildIsNull(b, pool, ""), LLVMBuildIsNull(b, ids, ""), "");
+        LLVMValueRef bad = LLVMBuildOr(b, LLVMBuildIsNull(b, memory, ""), LLVMBuildIsNull(b, ids, ""), "");
         LLVMBuildCondBr(b, bad, fail, ok);
         at(fail);
-        call(free, pool);
+        call(free, memory);
         call(free, ids);
         LLVMBuildRet(b, LLVMConstNull(ptr));
         at(ok);
         store(ids, field(pool, THREADS), LLVMAtomicOrderingNotAtomic);
+        store(memory, field(pool, BLOCK), LLVMAtomicOrderingNotAtomic);
         LLVMValueRef pthreadCreate = libc("pthread_create", i32, false, ptr, ptr, ptr, ptr);
         LLVMBasicBlockRef loop = block("spawn"), body = block("spawn_one"), started = block("started"), after = block("after");
         LLVMBuildBr(b, loop);
@@ -386,15 +445,19 @@ public final class ThreadPool {
         LLVMValueRef k = LLVMBuildPhi(b, i32, "k");
         LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, k, workers, ""), body, after);
         at(body);
-        LLVMValueRef slot = LLVMBuildGEP2(b, i64, ids, Ir.pp(LLVMBuildZExt(b, k, i64, "")), 1, "");
-        LLVMValueRef rc = call(pthreadCreate, slot, LLVMConstNull(ptr), worker, pool);
+        LLVMValueRef id = LLVMBuildGEP2(b, i64, ids, Ir.pp(LLVMBuildZExt(b, k, i64, "")), 1, "");
+        // Worker k is thread k + 1 (the caller is thread 0); its slot tells it so.
+        LLVMValueRef self = LLVMBuildAdd(b, k, c32(1), "self");
+        LLVMValueRef slot = slot(pool, self);
+        store(pool, slotField(slot, SLOT_POOL), LLVMAtomicOrderingNotAtomic);
+        store(self, slotField(slot, SLOT_INDEX), LLVMAtomicOrderingNotAtomic);
+        LLVMValueRef rc = call(pthreadCreate, id, LLVMConstNull(ptr), worker, slot);
         LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, rc, c32(0), ""), started, after);
         at(started);
-        LLVMValueRef k1 = LLVMBuildAdd(b, k, c32(1), "");
         // The count of running workers, kept current so destroy joins exactly those that started.
-        store(k1, field(pool, WORKERS), LLVMAtomicOrderingNotAtomic);
+        store(self, field(pool, WORKERS), LLVMAtomicOrderingNotAtomic);
         LLVMBuildBr(b, loop);
-        LLVMAddIncoming(k, Ir.pp(c32(0), k1), Ir.pp(ok, started), 2);
+        LLVMAddIncoming(k, Ir.pp(c32(0), self), Ir.pp(ok, started), 2);
         at(after);
         // No worker started (out of threads): run serially.
         LLVMBasicBlockRef keep = block("keep"), drop = block("drop");
@@ -402,7 +465,7 @@ public final class ThreadPool {
         LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, running, c32(0), ""), drop, keep);
         at(drop);
         call(free, ids);
-        call(free, pool);
+        call(free, memory);
         LLVMBuildRet(b, LLVMConstNull(ptr));
         at(keep);
         LLVMBuildRet(b, pool);
@@ -435,7 +498,7 @@ public final class ThreadPool {
         at(freeAll);
         LLVMValueRef free = libc("free", voidType, false, ptr);
         call(free, ids);
-        call(free, pool);
+        call(free, load(ptr, field(pool, BLOCK), LLVMAtomicOrderingNotAtomic));
         LLVMBuildBr(b, out);
         at(out);
         LLVMBuildRetVoid(b);
