@@ -45,6 +45,9 @@ final class RecordJson {
         o.addProperty("tuner", r.tuner());
         o.addProperty("trial", r.trial());
         o.addProperty("runId", r.runId());
+        // Only where present, so that a record without them keeps the JSON (and the key) older Kilns gave it.
+        if (!r.conditions().isEmpty()) o.addProperty("conditions", r.conditions());
+        if (r.referenceCost() > 0) o.addProperty("referenceCost", r.referenceCost());
         return GSON.toJson(o);
     }
 
@@ -75,7 +78,8 @@ final class RecordJson {
                 string(o, "config"), string(o, "trace"), costs(field(o, "costsSeconds").toString()), errorCode,
                 message == null || message.isJsonNull() ? null : message.getAsString(),
                 number(o, "flops").doubleValue(), timestamp, string(o, "kilnVersion"), string(o, "deviceKey"),
-                string(o, "tuner"), number(o, "trial").longValue(), string(o, "runId"));
+                string(o, "tuner"), number(o, "trial").longValue(), string(o, "runId"),
+                o.has("conditions") ? string(o, "conditions") : "", o.has("referenceCost") ? number(o, "referenceCost").doubleValue() : 0);
     }
 
     static String costsText(List<Double> costs) {

@@ -32,7 +32,7 @@ import java.util.Set;
  */
 public final class TuningDatabase implements AutoCloseable {
     /** The schema this code reads and writes; a database with a newer one is refused. */
-    public static final int SCHEMA_VERSION = 1;
+    public static final int SCHEMA_VERSION = 2;
 
     // Among equally fast records the newest wins; id breaks ties between identical times.
     private static final String BEST_ORDER = "mean_cost ASC, measured_at DESC, id DESC";
@@ -104,11 +104,16 @@ public final class TuningDatabase implements AutoCloseable {
                             + "costs TEXT NOT NULL, mean_cost DOUBLE PRECISION, "
                             + "error_code TEXT NOT NULL, error_message TEXT, flops DOUBLE PRECISION NOT NULL, "
                             + "measured_at TEXT NOT NULL, kiln_version TEXT NOT NULL, device_key TEXT NOT NULL, "
-                            + "tuner TEXT NOT NULL, trial BIGINT NOT NULL, run_id TEXT NOT NULL)");
+                            + "tuner TEXT NOT NULL, trial BIGINT NOT NULL, run_id TEXT NOT NULL, "
+                            + "conditions TEXT NOT NULL DEFAULT '', reference_cost DOUBLE PRECISION NOT NULL DEFAULT 0)");
                     s.execute("CREATE INDEX IF NOT EXISTS tuning_records_workload "
                             + "ON tuning_records (target, workload_key)");
                     s.execute("CREATE INDEX IF NOT EXISTS tuning_records_run ON tuning_records (run_id)");
-                    // Migrations from older versions go here once there is a version 2.
+                    // Version 1 to 2: how each record was measured, and its drift reference (older records have neither).
+                    if (version == 1) {
+                        s.execute("ALTER TABLE tuning_records ADD COLUMN conditions TEXT NOT NULL DEFAULT ''");
+                        s.execute("ALTER TABLE tuning_records ADD COLUMN reference_cost DOUBLE PRECISION NOT NULL DEFAULT 0");
+                    }
                     s.execute("INSERT INTO schema_version (version) VALUES (" + SCHEMA_VERSION + ")");
                 }
                 return null;
@@ -211,9 +216,9 @@ public final class TuningDatabase implements AutoCloseable {
         return countWhere("", List.of());
     }
 
-    /** Number of records of a workload on a target. */
+    /** Number of trials of a workload on a target: its records, drift references not counted. */
     public synchronized long count(String target, String workloadKey) {
-        return countWhere(" WHERE target = ? AND workload_key = ?", List.of(target, workloadKey));
+        return countWhere(" WHERE target = ? AND workload_key = ? AND tuner <> ?", List.of(target, workloadKey, TuningRecord.REFERENCE));
     }
 
     /** One summary per tune run (and per target, tuner, device and version within it), oldest first. */

@@ -24,12 +24,32 @@ import java.util.Objects;
  * @param tuner        which search proposed the config (random, grid, xgb, ...)
  * @param trial        index of the trial within its run
  * @param runId        which {@code kiln tune} invocation measured it
+ * @param conditions   how it was measured, {@code name=value,...} ({@code threads=1,cache=model}); empty
+ *                     for records of Kilns that did not say (one thread per core, runs back to back)
+ * @param referenceCost the mean cost of the workload's default config measured just before this
+ *                     record, in the same run and conditions (the tuner's drift reference); 0 where
+ *                     none was taken
  */
 public record TuningRecord(String target, String workloadKey, String workloadDesc, String config, String trace,
                            List<Double> costsSeconds, ErrorCode errorCode, String errorMessage, double flops,
                            Instant timestamp, String kilnVersion, String deviceKey, String tuner, long trial,
-                           String runId) {
+                           String runId, String conditions, double referenceCost) {
+    /** The {@code tuner} of a drift reference: a re-measurement of the default config, not a trial. */
+    public static final String REFERENCE = "reference";
+
+    /** A record without measurement conditions or a drift reference (as older Kilns wrote them). */
+    public TuningRecord(String target, String workloadKey, String workloadDesc, String config, String trace,
+                        List<Double> costsSeconds, ErrorCode errorCode, String errorMessage, double flops,
+                        Instant timestamp, String kilnVersion, String deviceKey, String tuner, long trial, String runId) {
+        this(target, workloadKey, workloadDesc, config, trace, costsSeconds, errorCode, errorMessage, flops, timestamp, kilnVersion,
+                deviceKey, tuner, trial, runId, "", 0);
+    }
+
     public TuningRecord {
+        Objects.requireNonNull(conditions, "conditions");
+        if (!Double.isFinite(referenceCost) || referenceCost < 0)
+            throw new IllegalArgumentException("record of " + workloadKey + " has reference cost " + referenceCost
+                    + ": a finite, non-negative number of seconds (0 for none)");
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(workloadKey, "workloadKey");
         Objects.requireNonNull(workloadDesc, "workloadDesc");
@@ -60,6 +80,17 @@ public record TuningRecord(String target, String workloadKey, String workloadDes
 
     public boolean ok() {
         return errorCode == ErrorCode.NONE;
+    }
+
+    /** This record with {@code referenceCost} as its drift reference. */
+    public TuningRecord withReferenceCost(double cost) {
+        return new TuningRecord(target, workloadKey, workloadDesc, config, trace, costsSeconds, errorCode, errorMessage, flops, timestamp,
+                kilnVersion, deviceKey, tuner, trial, runId, conditions, cost);
+    }
+
+    /** Whether this is a drift reference (a re-measured default config) rather than a trial. */
+    public boolean isReference() {
+        return tuner.equals(REFERENCE);
     }
 
     /** Mean seconds per run; positive infinity for an error record, so errors sort last. */

@@ -121,6 +121,10 @@ public final class Measurer {
             out[i].fill((byte) 0xFF); // NaN for floats: a kernel that skips elements cannot pass by luck
         }
 
+        Eviction evict = request.getEvictBytes() > 0 && !model.hasDeviceClock()
+                ? new Eviction(arena.allocate(Math.min(request.getEvictBytes(), MAX_EVICT_BYTES), 64),
+                        request.getWarmInputs() ? both(in, out) : new MemorySegment[0])
+                : null;
         try (NativeModel.Session session = model.createSession(request.getThreads())) {
             session.run(in, out);
             byte[][] first = new byte[out.length][];
@@ -139,18 +143,19 @@ public final class Measurer {
             }
             int number = Math.max(1, request.getNumber());
             double minRepeatNs = request.getMinRepeatMs() * 1e6;
-            long elapsed = timeRuns(session, in, out, number);
-            while (elapsed < minRepeatNs && number < MAX_NUMBER) {
+            long[] timed = timeRuns(session, in, out, number, evict);
+            while (timed[1] < minRepeatNs && number < MAX_NUMBER) {
                 if (System.nanoTime() > deadline) return timeout(request, result, "growing number for min_repeat_ms");
                 // Aim a little past the minimum so one more round usually suffices.
-                double grow = elapsed <= 0 ? 10 : minRepeatNs * 1.2 / elapsed;
+                double grow = timed[1] <= 0 ? 10 : minRepeatNs * 1.2 / timed[1];
                 number = (int) Math.min(MAX_NUMBER, Math.max(number * 2L, (long) Math.ceil(number * grow)));
-                elapsed = timeRuns(session, in, out, number);
+                timed = timeRuns(session, in, out, number, evict);
             }
+            long elapsed = timed[0];
             result.setNumber(number);
             int repeat = Math.max(1, request.getRepeat()), most = Math.max(repeat, request.getMaxRepeat());
             for (int r = 0; r < most; r++) {
-                if (r > 0) elapsed = timeRuns(session, in, out, number);
+                if (r > 0) elapsed = timeRuns(session, in, out, number, evict)[0];
                 result.addCosts(elapsed / 1e9 / number);
                 boolean late = System.nanoTime() > deadline;
                 if (r + 1 < repeat) {
@@ -165,9 +170,24 @@ public final class Measurer {
         return result.setStatus(Status.OK).build();
     }
 
-    /** Nanoseconds of {@code number} runs: the device's kernel time where the library has a device clock, else the wall clock. */
-    private static long timeRuns(NativeModel.Session session, MemorySegment[] in, MemorySegment[] out, int number) {
+    /**
+     * {@code number} runs: {@code {timed ns, wall ns}}. The timed part is the device's kernel time
+     * where the library has a device clock, else the wall clock of the runs alone; the wall part
+     * also counts the evictions before each run (with {@code evict}), and is what {@code number}
+     * grows by, so that evicting does not multiply a measurement's duration.
+     */
+    private static long[] timeRuns(NativeModel.Session session, MemorySegment[] in, MemorySegment[] out, int number, Eviction evict) {
         long t0 = System.nanoTime();
+        if (evict != null) {
+            long runs = 0;
+            for (int i = 0; i < number; i++) {
+                evict.run();
+                long r0 = System.nanoTime();
+                session.run(in, out);
+                runs += System.nanoTime() - r0;
+            }
+            return new long[] {Math.max(1, runs), System.nanoTime() - t0};
+        }
         double deviceMs = 0;
         boolean device = true;
         for (int i = 0; i < number; i++) {
@@ -177,7 +197,48 @@ public final class Measurer {
             else device = false;
         }
         long wall = System.nanoTime() - t0;
-        return device ? Math.max(1, Math.round(deviceMs * 1e6)) : wall;
+        return new long[] {device ? Math.max(1, Math.round(deviceMs * 1e6)) : wall, wall};
+    }
+
+    private static MemorySegment[] both(MemorySegment[] a, MemorySegment[] b) {
+        MemorySegment[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
+    /** The most a request may have evicted before each run: more than any cache, less than a runner's memory. */
+    static final long MAX_EVICT_BYTES = 256L << 20;
+
+    /**
+     * What runs before each timed run with {@code evict_bytes}: a read of {@code buffer}, which
+     * takes the caches from whatever the candidate left there (as the weights of the library's other
+     * kernels do; read, so evicting it later costs no write-back), then a read of {@code warm} (the
+     * inputs and outputs).
+     */
+    private static final class Eviction {
+        private final MemorySegment buffer;
+        private final MemorySegment[] warm;
+        @SuppressWarnings("unused")
+        private static volatile long sink;
+
+        Eviction(MemorySegment buffer, MemorySegment[] warm) {
+            this.buffer = buffer;
+            this.warm = warm;
+            buffer.fill((byte) 1); // backed by pages of its own (an untouched page reads as the shared zero page)
+        }
+
+        void run() {
+            long sum = touch(buffer);
+            for (MemorySegment w : warm) sum += touch(w);
+            sink = sum;
+        }
+
+        /** One load per cache line of {@code s}. */
+        private static long touch(MemorySegment s) {
+            long sum = 0;
+            for (long o = 0; o + 8 <= s.byteSize(); o += 64) sum += s.get(ValueLayout.JAVA_LONG_UNALIGNED, o);
+            return sum;
+        }
     }
 
     /** A message naming the first wrong output, or null when all match; sets max_abs_error. */

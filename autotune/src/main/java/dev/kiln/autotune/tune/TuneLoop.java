@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.kiln.autotune.db.ErrorCode;
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
+import dev.kiln.autotune.db.WorkloadRecords;
 import dev.kiln.autotune.model.GbtCostModel;
 import dev.kiln.autotune.model.TaskSamples;
 import dev.kiln.autotune.runner.Runner;
@@ -52,13 +53,49 @@ public final class TuneLoop {
 
     /**
      * How to tune. {@code trials}: total over the model, counting measurements already in the
-     * database; {@code budget}: wall-clock limit (null for none).
+     * database; {@code budget}: wall-clock limit (null for none); {@code threads}: the threads a
+     * candidate runs on, as the library will ({@code 0}: one per core of the measuring machine,
+     * the library's default).
      */
-    public record Settings(int trials, String tuner, Duration budget, long seed, double minRepeatMs) {
+    public record Settings(int trials, String tuner, Duration budget, long seed, double minRepeatMs, int threads, Cache cache) {
         public Settings {
+            java.util.Objects.requireNonNull(cache, "cache");
             if (!TUNERS.contains(tuner))
                 throw new KilnException("unknown tuner '" + tuner + "': choose one of " + String.join(", ", TUNERS));
             if (trials < 0) throw new KilnException("--trials must be at least 0, got " + trials);
+            if (threads < 0) throw new KilnException("--threads must be at least 0 (0: one per core), got " + threads);
+        }
+
+        public Settings(int trials, String tuner, Duration budget, long seed, double minRepeatMs) {
+            this(trials, tuner, budget, seed, minRepeatMs, 0, Cache.WARM);
+        }
+    }
+
+    /**
+     * What a candidate finds in the caches when it runs ({@code kiln tune --cache}). {@code evictBytes}:
+     * what is written over before each timed run (0 for none); {@code warmInputs}: whether its
+     * inputs are read back afterwards.
+     */
+    public record Cache(String mode, long evictBytes, boolean warmInputs) {
+        /** Runs back to back: everything the kernel reads stays in cache (its weights too). */
+        public static final Cache WARM = new Cache("warm", 0, false);
+
+        /** The modes {@code --cache} accepts. */
+        public static final List<String> MODES = List.of("model", "warm", "cold");
+
+        /**
+         * The mode named {@code mode} for a model whose library touches {@code footprintBytes} per
+         * inference (weights and workspace): {@code model} evicts that footprint and re-reads the
+         * inputs, as the library's other kernels leave the caches between two runs of this one;
+         * {@code cold} evicts it and leaves the inputs cold too; {@code warm} runs back to back.
+         */
+        public static Cache of(String mode, long footprintBytes) {
+            return switch (mode) {
+                case "warm" -> WARM;
+                case "model" -> new Cache(mode, footprintBytes, true);
+                case "cold" -> new Cache(mode, footprintBytes, false);
+                default -> throw new KilnException("unknown --cache '" + mode + "': choose one of " + String.join(", ", MODES));
+            };
         }
     }
 
@@ -69,6 +106,12 @@ public final class TuneLoop {
     private static final double RTOL = 1e-3;
     private static final double ATOL = 1e-4;
     private static final int MAX_ROUND = 16;
+    /**
+     * Trials a round gives a task at least (when the budget has them): each round also re-measures
+     * the task's default as its drift reference, so rounds of one or two trials would spend a third
+     * of the run on references.
+     */
+    private static final int MIN_ROUND = 4;
     /**
      * Timings per candidate: at least {@value #MIN_REPEAT}, more (up to {@value #MAX_REPEAT})
      * while the relative standard error of their mean is above {@value #TARGET_RSE}, so a
@@ -118,6 +161,10 @@ public final class TuneLoop {
         final CandidateBuilder builder;
         final Tuner tuner;
         List<ByteString> reference;
+        /** The default config, built once: measured again before each round as the drift reference. */
+        Candidate defaults;
+        /** The default config's cost level (seconds) the tuner's throughputs are scaled to ({@link WorkloadRecords}). */
+        double level;
         int done;
         int errors;
         double defaultGflops;
@@ -204,7 +251,7 @@ public final class TuneLoop {
     private void schedule(List<TaskState> open, int taskCount, ExecutorService pool) {
         List<TaskScheduler.Task> stasks = open.stream()
                 .map(s -> new TaskScheduler.Task(s.task.key(), s.task.weight(), s.bestLatency(), s.task.flops())).toList();
-        int round = Math.clamp((budget - measured) / open.size(), 1, MAX_ROUND);
+        int round = Math.clamp((budget - measured) / open.size(), MIN_ROUND, MAX_ROUND);
         TaskScheduler scheduler = new TaskScheduler(stasks, budget - measured, round);
         while (scheduler.hasNext() && !overBudget()) {
             TaskScheduler.Round r = scheduler.next();
@@ -234,15 +281,15 @@ public final class TuneLoop {
         List<Future<Candidate>> built = new ArrayList<>();
         for (Config c : configs) built.add(pool.submit(() -> s.builder.build(c)));
         if (runner.sharesCores()) for (Future<Candidate> f : built) get(f);
+        double reference = measureReference(s);
         List<Config> done = new ArrayList<>();
         List<Double> gflops = new ArrayList<>();
         for (Future<Candidate> f : built) {
-            if (overBudget()) break;
+            if (overBudget() || measured >= budget) break;
             Candidate c = get(f);
-            TuningRecord rec = measure(s, c, s.reference);
+            TuningRecord rec = measure(s, c, reference);
             done.add(c.config());
-            gflops.add(rec.gflops());
-            measured++;
+            gflops.add(scaled(s, rec));
             double elapsed = (System.nanoTime() - start) / 1e9;
             double left = (budget - measured) * elapsed / measured;
             if (settings.budget() != null) left = Math.min(left, settings.budget().toSeconds() - elapsed);
@@ -253,59 +300,101 @@ public final class TuneLoop {
     }
 
     /**
-     * Feeds the database's records of the task to its tuner, then measures the default config
-     * for the reference outputs (recorded only if it is not already in the database).
+     * Measures the task's default config again and commits it as a drift reference (not a trial);
+     * returns its mean cost, which the round's records carry, or 0 if it failed this time.
+     */
+    private double measureReference(TaskState s) {
+        MeasureResult result = runner.measure(s.defaults, request(s, s.defaults, s.reference, false));
+        TuningRecord rec = record(s, s.defaults, result, 0, TuningRecord.REFERENCE);
+        if (rec.ok()) rec = rec.withReferenceCost(rec.meanCost());
+        db.append(rec);
+        return rec.ok() ? rec.meanCost() : 0;
+    }
+
+    /**
+     * The throughput the tuner learns from: the record's at the task's level, corrected by the
+     * round's reference ({@link WorkloadRecords#cost}); 0 for an error record or an untrusted one.
+     */
+    private static double scaled(TaskState s, TuningRecord r) {
+        if (!WorkloadRecords.trusted(r)) return 0;
+        double cost = r.referenceCost() > 0 && s.level > 0 ? r.meanCost() * s.level / r.referenceCost() : r.meanCost();
+        return cost > 0 ? r.flops() / cost / 1e9 : 0;
+    }
+
+    /**
+     * Feeds the database's records of the task to its tuner (on the drift-corrected scale of
+     * {@link WorkloadRecords}), then measures the default config for the reference outputs: a trial
+     * if the database has no measurement of it yet, else a drift reference.
      */
     private void prepare(TaskState s) {
         String key = s.task.key();
         ConfigSpace space = s.task.space();
-        List<Config> configs = new ArrayList<>();
-        List<Double> gflops = new ArrayList<>();
-        Set<String> fed = new HashSet<>();
-        for (TuningRecord r : db.records(target.name(), key)) {
-            Config c;
-            try {
-                c = Config.parse(r.config());
-                space.check(c);
-            } catch (IllegalArgumentException e) {
-                continue; // a record of another version of the template: not a point of this space
-            }
-            if (!fed.add(c.toString())) continue;
-            configs.add(c);
-            gflops.add(r.gflops());
-            s.done++;
-            if (!r.ok()) s.errors++;
-            s.bestGflops = Math.max(s.bestGflops, r.gflops());
-        }
-        if (!configs.isEmpty()) s.tuner.update(configs, gflops);
-        Set<String> measured = db.measuredConfigs(target.name(), key);
-
         Config defaults = space.defaults();
-        boolean known = measured.contains(defaults.toString());
         Candidate c = s.builder.build(defaults);
+        // The first measurement of a fresh runner pays for its JIT compiling the measuring loop: not one to keep.
+        if (s.index == 0 && c.ok()) runner.measure(c, request(s, c, null, true));
         MeasureResult result = c.ok() ? runner.measure(c, request(s, c, null, true)) : null;
-        TuningRecord rec = record(s, c, result);
-        if (!known) {
-            append(s, rec);
-            s.tuner.update(List.of(defaults), List.of(rec.gflops()));
-        }
+        boolean known = db.measuredConfigs(target.name(), key).contains(defaults.toString());
+        TuningRecord rec = record(s, c, result, 0, known ? TuningRecord.REFERENCE : settings.tuner());
+        if (rec.ok()) rec = rec.withReferenceCost(rec.meanCost());
+        if (known) db.append(rec);
+        else append(s, rec);
         if (!rec.ok()) {
             s.skipped = "the default config failed (" + rec.errorCode() + ": " + rec.errorMessage() + ")";
             progress.note("skipping " + s.task.key() + ": " + s.skipped);
             return;
         }
+        s.defaults = c;
         s.reference = result.getOutputsList();
-        s.defaultGflops = rec.gflops();
-        // A re-measured default is not recorded, so it does not count as the best either: the table reads the database.
-        if (!known) s.bestGflops = Math.max(s.bestGflops, rec.gflops());
+
+        WorkloadRecords records = new WorkloadRecords(db.records(target.name(), key), defaults.toString());
+        s.level = records.level();
+        List<Config> configs = new ArrayList<>();
+        List<Double> gflops = new ArrayList<>();
+        Set<String> fed = new HashSet<>();
+        s.done = 0;
+        s.errors = 0;
+        for (TuningRecord r : records.trials()) {
+            Config parsed;
+            try {
+                parsed = Config.parse(r.config());
+                space.check(parsed);
+            } catch (IllegalArgumentException e) {
+                continue; // a record of another version of the template: not a point of this space
+            }
+            // A trial counts toward --trials also where it re-measured a config; the tuner learns each config once.
+            s.done++;
+            if (!r.ok()) s.errors++;
+            if (!fed.add(parsed.toString())) continue;
+            configs.add(parsed);
+            gflops.add(scaled(s, r));
+            s.bestGflops = Math.max(s.bestGflops, scaled(s, r));
+        }
+        if (!configs.isEmpty()) s.tuner.update(configs, gflops);
+        s.defaultGflops = s.task.flops() / s.level / 1e9;
+        s.bestGflops = Math.max(s.bestGflops, s.defaultGflops); // the default stands at its level
     }
 
-    /** Measures one candidate against the reference and commits its record. */
-    private TuningRecord measure(TaskState s, Candidate c, List<ByteString> reference) {
-        MeasureResult result = c.ok() ? runner.measure(c, request(s, c, reference, false)) : null;
-        TuningRecord rec = record(s, c, result);
+    /**
+     * Measures one candidate against the reference outputs and commits its record, carrying the
+     * round's drift reference; a record whose timings spread more than trusted is measured once
+     * more (both are kept; the one with the smaller spread counts).
+     */
+    private TuningRecord measure(TaskState s, Candidate c, double reference) {
+        TuningRecord rec = measureOnce(s, c, reference);
+        if (rec.ok() && !WorkloadRecords.trusted(rec) && measured < budget) {
+            TuningRecord again = measureOnce(s, c, reference);
+            if (!again.ok() || again.relativeStandardError() < rec.relativeStandardError()) rec = again;
+        }
+        s.bestGflops = Math.max(s.bestGflops, scaled(s, rec));
+        return rec;
+    }
+
+    private TuningRecord measureOnce(TaskState s, Candidate c, double reference) {
+        MeasureResult result = c.ok() ? runner.measure(c, request(s, c, s.reference, false)) : null;
+        TuningRecord rec = record(s, c, result, reference, settings.tuner());
         append(s, rec);
-        s.bestGflops = Math.max(s.bestGflops, rec.gflops());
+        measured++;
         return rec;
     }
 
@@ -318,17 +407,18 @@ public final class TuneLoop {
     private MeasureRequest request(TaskState s, Candidate c, List<ByteString> reference, boolean returnOutputs) {
         MeasureRequest.Builder b = MeasureRequest.newBuilder()
                 .setCandidateId(s.task.key() + "/" + c.config())
-                .setThreads(0)
+                .setThreads(settings.threads())
                 .setNumber(0).setRepeat(MIN_REPEAT).setMaxRepeat(MAX_REPEAT).setTargetRse(TARGET_RSE)
                 .setMinRepeatMs(settings.minRepeatMs()).setWarmup(WARMUP)
                 .setTimeoutMs(10_000)
-                .setReturnOutputs(returnOutputs);
+                .setReturnOutputs(returnOutputs)
+                .setEvictBytes(settings.cache().evictBytes()).setWarmInputs(settings.cache().warmInputs());
         for (int i = 0; i < s.builder.inputs(); i++) b.addInputs(TensorData.newBuilder().setSeed(i + 1));
         if (reference != null) b.setExpected(Expected.newBuilder().addAllOutputs(reference).setRtol(RTOL).setAtol(ATOL));
         return b.build();
     }
 
-    private TuningRecord record(TaskState s, Candidate c, MeasureResult r) {
+    private TuningRecord record(TaskState s, Candidate c, MeasureResult r, double referenceCost, String tuner) {
         ErrorCode code = c.error();
         String message = c.message();
         List<Double> costs = List.of();
@@ -339,7 +429,12 @@ public final class TuneLoop {
         }
         return new TuningRecord(target.name(), s.task.key(), s.task.workload().description(), c.config().toString(),
                 c.trace(), costs, code, message, s.task.flops(), Instant.now(), KilnVersion.get(), deviceKey,
-                settings.tuner(), s.done, runId);
+                tuner, s.done, runId, conditions(), code == ErrorCode.NONE ? referenceCost : 0);
+    }
+
+    /** How this run measures, as records keep it: {@code threads=N,cache=MODE}. */
+    private String conditions() {
+        return "threads=" + settings.threads() + ",cache=" + settings.cache().mode();
     }
 
     static ErrorCode errorCode(MeasureResult.Status status) {

@@ -2,6 +2,7 @@ package dev.kiln.autotune.tune;
 
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
+import dev.kiln.autotune.db.WorkloadRecords;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.schedules.ops.OpInventory;
@@ -19,7 +20,8 @@ import java.util.Optional;
 
 /**
  * The configs {@code kiln compile --db} schedules with: for each kernel, the best record of its
- * workload on the target, or the defaults where there is none (or the record no longer fits the
+ * workload on the target ({@link WorkloadRecords#best}: the fastest after correcting for the
+ * machine's drift, among records whose timings agree), or the defaults where there is none (or the record no longer fits the
  * template's space, which a warning reports). A record that is not at least {@link #MARGIN}
  * faster than the default config measured in the same database is not used either: within
  * measurement noise the default wins, so a tuned library is never slower than the untuned one
@@ -34,9 +36,8 @@ public final class TunedConfigs implements ConfigSource {
     private static final int LISTED = 8;
 
     private final TuningDatabase db;
-    private final Map<String, Optional<TuningRecord>> best = new LinkedHashMap<>();
-    /** Per workload key: whether its best record beat the measured default (read once per workload). */
-    private final Map<String, Boolean> beatsDefault = new LinkedHashMap<>();
+    /** Per workload key: its records (read once per workload). */
+    private final Map<String, WorkloadRecords> workloads = new LinkedHashMap<>();
     private final List<String> tuned = new ArrayList<>();
     /** Untuned workloads with a config space worth searching: key to (space size, kernels). */
     private final Map<String, long[]> untunedSize = new LinkedHashMap<>();
@@ -53,12 +54,14 @@ public final class TunedConfigs implements ConfigSource {
         ConfigSpace space = OpInventory.space(node, graph, target);
         if (space.size() <= 1) return Knobs.defaults(); // nothing to tune
         Workload w = Workload.of(node, graph, target);
-        Optional<TuningRecord> record = best.computeIfAbsent(w.key(), k -> db.best(target.name(), k));
+        WorkloadRecords records = workloads.computeIfAbsent(w.key(),
+                k -> new WorkloadRecords(db.records(target.name(), k), space.defaults().toString()));
+        Optional<TuningRecord> record = records.best();
         if (record.isPresent()) {
             try {
                 Config c = Config.parse(record.get().config());
                 space.check(c);
-                if (!beatsDefault.computeIfAbsent(w.key(), k -> beatsDefault(record.get(), target, k, space))) {
+                if (!beatsDefault(record.get(), records)) {
                     keptDefaults.add(node.name());
                     return Knobs.defaults();
                 }
@@ -74,16 +77,14 @@ public final class TunedConfigs implements ConfigSource {
     }
 
     /**
-     * Whether {@code best} is at least {@link #MARGIN} faster than the default config's best
-     * measurement of the workload; true when the default was never measured (nothing to compare).
+     * Whether {@code best} is at least {@link #MARGIN} faster than the default config, both on the
+     * drift-corrected scale of {@link WorkloadRecords}; true when the default was never measured
+     * (nothing to compare).
      */
-    private boolean beatsDefault(TuningRecord best, Target target, String key, ConfigSpace space) {
-        String defaults = space.defaults().toString();
-        if (best.config().equals(defaults)) return true;
-        // By time, not GFLOP/s, so that records whose flops were counted differently still compare.
-        double def = Double.POSITIVE_INFINITY;
-        for (TuningRecord r : db.records(target.name(), key)) if (r.ok() && r.config().equals(defaults)) def = Math.min(def, r.meanCost());
-        return def == Double.POSITIVE_INFINITY || def <= 0 || best.meanCost() * (1 + MARGIN) <= def;
+    private static boolean beatsDefault(TuningRecord best, WorkloadRecords records) {
+        if (best.config().equals(records.defaults())) return true;
+        double def = records.level();
+        return !(def > 0) || records.cost(best) * (1 + MARGIN) <= def;
     }
 
     /** Kernels left on their defaults because no record beat the measured default by the margin, by node name. */

@@ -293,4 +293,64 @@ class TuningDatabaseTest {
         return names;
     }
 
+
+    /**
+     * A database of schema version 1 (as Kilns before drift references wrote it) opens: it is
+     * brought to version 2 in place, its records read back unchanged (no conditions, no reference),
+     * and records with both can be appended to it.
+     */
+    @Test
+    void aVersion1DatabaseIsMigratedKeepingItsRecords() throws Exception {
+        Path file = dir.resolve("v1.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)");
+            s.execute("INSERT INTO schema_version (version) VALUES (1)");
+            s.execute("CREATE TABLE tuning_records (id INTEGER PRIMARY KEY AUTOINCREMENT, record_key TEXT NOT NULL UNIQUE, "
+                    + "target TEXT NOT NULL, workload_key TEXT NOT NULL, workload_desc TEXT NOT NULL, config TEXT NOT NULL, "
+                    + "trace TEXT NOT NULL, costs TEXT NOT NULL, mean_cost DOUBLE PRECISION, error_code TEXT NOT NULL, "
+                    + "error_message TEXT, flops DOUBLE PRECISION NOT NULL, measured_at TEXT NOT NULL, kiln_version TEXT NOT NULL, "
+                    + "device_key TEXT NOT NULL, tuner TEXT NOT NULL, trial BIGINT NOT NULL, run_id TEXT NOT NULL)");
+            s.execute("INSERT INTO tuning_records (record_key, target, workload_key, workload_desc, config, trace, costs, mean_cost, "
+                    + "error_code, error_message, flops, measured_at, kiln_version, device_key, tuner, trial, run_id) VALUES "
+                    + "('k1', 'x86_64-avx2', 'mm', 'matmul', 't=8', 'split i 8', '[0.001,0.002]', 0.0015, 'NONE', NULL, 524288.0, "
+                    + "'2025-03-01T12:00:00.123456789Z', '0.1.0', 'host-a/cpu', 'xgb', 0, 'run-0')");
+        }
+        TuningRecord measuredNow = new TuningRecord("x86_64-avx2", "mm", "matmul", "t=4", "split i 4", List.of(1e-3, 1.01e-3),
+                ErrorCode.NONE, null, 524288.0, Instant.parse("2026-01-01T00:00:00Z"), "0.2.0", "host-a/cpu", "xgb", 1, "run-1",
+                "threads=1,cache=model", 1.1e-3);
+        try (TuningDatabase db = TuningDatabase.open("jdbc:sqlite:" + file)) {
+            List<TuningRecord> old = db.records("x86_64-avx2", "mm");
+            assertEquals(1, old.size());
+            assertEquals("t=8", old.get(0).config());
+            assertEquals(List.of(0.001, 0.002), old.get(0).costsSeconds());
+            assertEquals("", old.get(0).conditions());
+            assertEquals(0, old.get(0).referenceCost());
+            assertTrue(db.append(measuredNow));
+        }
+        try (TuningDatabase db = TuningDatabase.open("jdbc:sqlite:" + file);
+             Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT MAX(version) FROM schema_version")) {
+            assertEquals(TuningDatabase.SCHEMA_VERSION, rs.getInt(1));
+            assertEquals(measuredNow, db.records("x86_64-avx2", "mm").get(1));
+        }
+    }
+
+    /**
+     * The JSON line of a record without conditions or a reference is the one older Kilns wrote (so
+     * its duplicate key is unchanged and re-importing an old export adds nothing); with them, both
+     * survive an export and an import.
+     */
+    @Test
+    void conditionsAndReferencesTravelInExportsAndOldLinesStayTheSame() {
+        TuningRecord old = ok("x86_64-avx2", "mm", "t=8", 1e-3, 0);
+        String line = RecordJson.toJson(old);
+        assertFalse(line.contains("conditions") || line.contains("referenceCost"), line);
+        TuningRecord now = old.withReferenceCost(2e-3);
+        now = new TuningRecord(now.target(), now.workloadKey(), now.workloadDesc(), now.config(), now.trace(), now.costsSeconds(),
+                now.errorCode(), now.errorMessage(), now.flops(), now.timestamp(), now.kilnVersion(), now.deviceKey(), now.tuner(),
+                now.trial(), now.runId(), "threads=2,cache=cold", now.referenceCost());
+        assertEquals(now, RecordJson.fromJson(RecordJson.toJson(now)));
+        assertEquals(old, RecordJson.fromJson(line));
+        assertFalse(RecordJson.key(old).equals(RecordJson.key(now)));
+    }
 }

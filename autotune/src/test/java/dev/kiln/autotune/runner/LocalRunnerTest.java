@@ -99,6 +99,22 @@ class LocalRunnerTest {
     }
 
     /**
+     * With {@code evict_bytes}, each run is preceded by a pass over that much other memory, which
+     * is not timed: the runs alone take a small part of a repeat, and fewer runs fill one than
+     * without evicting (the evictions count toward min_repeat_ms).
+     */
+    @Test
+    void evictionRunsBetweenRunsAndIsNotTimed() {
+        MeasureResult plain = runner.measure(request("plain", good).setNumber(1).setRepeat(2).setMinRepeatMs(5).build());
+        MeasureResult evicted = runner.measure(request("evicted", good).setNumber(1).setRepeat(2).setMinRepeatMs(5)
+                .setEvictBytes(8 << 20).setWarmInputs(true).build());
+        assertEquals(Status.OK, evicted.getStatus(), evicted.getError());
+        assertTrue(evicted.getNumber() < plain.getNumber(), evicted.getNumber() + " runs evicting, " + plain.getNumber() + " without");
+        assertTrue(evicted.getCosts(0) * evicted.getNumber() < 0.0025,
+                "the runs alone took " + evicted.getCosts(0) * evicted.getNumber() + " s of a 5 ms repeat");
+    }
+
+    /**
      * Timings go on past {@code repeat} while their spread is above the target (an unreachable
      * target takes all {@code max_repeat}); a loose target stops at {@code repeat}; an older
      * client's request (no max_repeat) gets exactly {@code repeat}.

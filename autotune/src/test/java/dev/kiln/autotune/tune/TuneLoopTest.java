@@ -8,6 +8,7 @@ import com.google.protobuf.ByteString;
 import dev.kiln.autotune.db.ErrorCode;
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
+import dev.kiln.autotune.db.WorkloadRecords;
 import dev.kiln.autotune.runner.Runner;
 import dev.kiln.autotune.runner.proto.DeviceInfo;
 import dev.kiln.autotune.runner.proto.MeasureRequest;
@@ -43,7 +44,9 @@ class TuneLoopTest {
             MeasureResult.Builder r = MeasureResult.newBuilder().setCandidateId(request.getCandidateId());
             if (request.getReturnOutputs()) return r.setStatus(MeasureResult.Status.OK).addCosts(2e-3).addOutputs(ByteString.copyFromUtf8("ref")).build();
             if (requests.size() % 3 == 0) return r.setStatus(MeasureResult.Status.CRASH).setError("scripted crash").build();
-            return r.setStatus(MeasureResult.Status.OK).addCosts(1e-3).addCosts(1.2e-3).build();
+            // Now and then timings that disagree (a relative standard error of 9 %): not to be trusted.
+            if (requests.size() % 4 == 3) return r.setStatus(MeasureResult.Status.OK).addCosts(1e-3).addCosts(1.2e-3).build();
+            return r.setStatus(MeasureResult.Status.OK).addCosts(1e-3).addCosts(1.01e-3).build();
         }
 
         @Override
@@ -89,14 +92,32 @@ class TuneLoopTest {
             List<TuneLoop.TaskResult> results = loop.run(tasks);
 
             assertEquals(tasks.size(), results.size());
-            assertEquals(11, db.count(), "10 trials plus the stale record");
-            int crashes = 0;
+            long trials = 0;
+            for (TaskExtractor.Task t : tasks) trials += db.count(target.name(), t.key());
+            assertEquals(11, trials, "10 trials plus the stale record");
+            int crashes = 0, remeasured = 0;
             for (TaskExtractor.Task t : tasks) {
-                Set<String> configs = new HashSet<>();
+                Set<String> configs = new HashSet<>(), untrusted = new HashSet<>();
                 List<TuningRecord> rs = db.records(target.name(), t.key());
+                double reference = 0;
                 for (TuningRecord r : rs) {
                     if (r.config().equals("retired_knob=3")) continue;
-                    assertTrue(configs.add(r.config()), "config measured twice: " + r.config());
+                    assertEquals("threads=0,cache=warm", r.conditions());
+                    if (r.isReference()) {
+                        // The default config, re-measured before a round: its own reference, and what the round's records carry.
+                        assertEquals(t.space().defaults().toString(), r.config());
+                        assertEquals(r.ok() ? r.meanCost() : 0, r.referenceCost(), "a failed reference is none");
+                        reference = r.referenceCost();
+                        continue;
+                    }
+                    if (r.ok() && !r.config().equals(t.space().defaults().toString()))
+                        assertEquals(reference, r.referenceCost(), "a trial carries the reference measured before its round");
+                    // A config is measured again only right after timings that disagreed.
+                    if (!configs.add(r.config())) {
+                        assertTrue(untrusted.contains(r.config()), "config measured twice: " + r.config());
+                        remeasured++;
+                    }
+                    if (r.ok() && !WorkloadRecords.trusted(r)) untrusted.add(r.config());
                     assertEquals("scripted/cpu", r.deviceKey());
                     assertEquals(t.flops(), r.flops());
                     if (r.errorCode() == ErrorCode.CRASH) {
@@ -110,13 +131,15 @@ class TuneLoopTest {
                 }
             }
             assertTrue(crashes > 0, "the scripted runner crashed some candidates");
+            assertTrue(remeasured > 0, "candidates whose timings disagreed were measured again");
             // Every checked request carries the default config's outputs as the reference.
             for (MeasureRequest q : runner.requests) {
                 if (q.getReturnOutputs()) continue;
                 assertEquals(List.of(ByteString.copyFromUtf8("ref")), q.getExpected().getOutputsList());
                 assertEquals(1e-3, q.getExpected().getRtol());
             }
-            assertEquals(tasks.size(), runner.requests.stream().filter(MeasureRequest::getReturnOutputs).count());
+            // One per task, and one more: the fresh runner's first measurement, not kept.
+            assertEquals(tasks.size() + 1, runner.requests.stream().filter(MeasureRequest::getReturnOutputs).count());
         }
         assertTrue(progress.lines.toString().contains("update 10/10"), progress.lines.toString());
     }

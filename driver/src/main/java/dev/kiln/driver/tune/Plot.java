@@ -85,7 +85,8 @@ public final class Plot {
     /** How many tasks the bar chart shows. */
     static final int TOP_TASKS = 10;
 
-    private static final Color TUNED = new Color(0x1f77b4), DEFAULT = new Color(0xff7f0e), PARTIAL = new Color(0xe4e4e4);
+    private static final Color TUNED = new Color(0x1f77b4), DEFAULT = new Color(0xff7f0e), PARTIAL = new Color(0xe4e4e4),
+            MEASURED = new Color(0x2ca02c);
     private static final Color GRID = new Color(0xd0d0d0);
 
     /**
@@ -95,9 +96,25 @@ public final class Plot {
      * {@code tunedMs}: {@link Report#totals} in milliseconds; {@code counted} of {@code tasks}
      * tasks are in the sum.
      */
-    record Series(double[] ms, int firstComplete, double defaultMs, double tunedMs, int counted, int tasks) {
+    record Series(double[] ms, int firstComplete, double defaultMs, double tunedMs, int counted, int tasks, double calibration,
+                  double measuredTunedMs) {
+        Series(double[] ms, int firstComplete, double defaultMs, double tunedMs, int counted, int tasks) {
+            this(ms, firstComplete, defaultMs, tunedMs, counted, tasks, 1, Double.NaN);
+        }
+
         int trials() {
             return ms.length;
+        }
+
+        boolean calibrated() {
+            return !Double.isNaN(measuredTunedMs);
+        }
+
+        /** Every estimate times {@code factor}; {@code tunedMs} measured end to end beside it. */
+        Series scaled(double factor, double measuredTunedMs) {
+            double[] out = new double[ms.length];
+            for (int i = 0; i < ms.length; i++) out[i] = ms[i] * factor;
+            return new Series(out, firstComplete, defaultMs * factor, tunedMs * factor, counted, tasks, factor, measuredTunedMs);
         }
     }
 
@@ -166,7 +183,18 @@ public final class Plot {
 
     /** Writes the two charts of {@code rows} to {@code png} (beside it first, then moved into place). */
     public static void write(List<Report.Row> rows, String title, Path png) throws IOException {
+        write(rows, title, png, null);
+    }
+
+    /**
+     * As above; with {@code measured} (the libraries timed end to end after the tune), the curve is
+     * calibrated: every estimate times {@code measured default / estimated default}, so that it
+     * reads in milliseconds of the whole library (copies, the executor and the kernels' effects on
+     * each other's caches included), and the tuned library's measured time is drawn beside its end.
+     */
+    public static void write(List<Report.Row> rows, String title, Path png, EndToEnd.Result measured) throws IOException {
         Series series = latencySeries(rows);
+        if (measured != null && series.defaultMs() > 0) series = series.scaled(measured.defaultMs() / series.defaultMs(), measured.tunedMs());
         BufferedImage img = new BufferedImage(WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         try {
@@ -197,14 +225,16 @@ public final class Plot {
     }
 
     private static JFreeChart curveChart(Series s, String title) {
-        XYSeries line = new XYSeries("estimate with the best configs measured so far", false, true);
+        XYSeries line = new XYSeries(s.calibrated() ? "estimate with the best configs measured so far, calibrated"
+                : "estimate with the best configs measured so far", false, true);
         for (int i = Math.max(0, s.firstComplete()); i < s.trials(); i++)
             if (!Double.isNaN(s.ms()[i])) line.add(i + 1, s.ms()[i]);
         // The estimate after the last trial holds to the end of the axis, so the last step shows.
         if (s.firstComplete() >= 0) line.add(s.trials() + 0.5, s.ms()[s.trials() - 1]);
         XYSeriesCollection data = new XYSeriesCollection(line);
         JFreeChart chart = ChartFactory.createXYLineChart(title, "trial (all tasks, in the order measured)",
-                "estimated latency (ms per inference)", data, PlotOrientation.VERTICAL, true, false, false);
+                s.calibrated() ? "latency (ms per inference, end to end)" : "estimated latency (ms per inference)", data,
+                PlotOrientation.VERTICAL, true, false, false);
         style(chart);
         chart.addSubtitle(new TextTitle(curveSubtitle(s), font(Font.PLAIN, 12)));
 
@@ -223,6 +253,7 @@ public final class Plot {
         NumberAxis y = (NumberAxis) plot.getRangeAxis();
         double top = s.defaultMs();
         for (double v : s.ms()) if (!Double.isNaN(v)) top = Math.max(top, v);
+        if (s.calibrated()) top = Math.max(top, s.measuredTunedMs());
         y.setRange(0, top > 0 ? top * 1.12 : 1);
         y.setNumberFormatOverride(new DecimalFormat("0.###"));
 
@@ -239,8 +270,22 @@ public final class Plot {
             def.setLabelTextAnchor(TextAnchor.BOTTOM_RIGHT);
             def.setLabelOffset(new RectangleInsets(2, 4, 2, 6));
             plot.addRangeMarker(def, Layer.FOREGROUND);
-            legend.add(new LegendItem("estimate on the default configs", null, null, null, new Line2D.Double(-8, 0, 8, 0),
-                    dashed, DEFAULT));
+            legend.add(new LegendItem(s.calibrated() ? "default configs, measured end to end" : "estimate on the default configs", null,
+                    null, null, new Line2D.Double(-8, 0, 8, 0), dashed, DEFAULT));
+        }
+        if (s.calibrated()) {
+            Stroke dotted = new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND, 10f, new float[] {1f, 5f}, 0f);
+            ValueMarker tuned = new ValueMarker(s.measuredTunedMs(), MEASURED, dotted);
+            tuned.setLabel(String.format(Locale.ROOT, "tuned library measured: %.3f ms", s.measuredTunedMs()));
+            tuned.setLabelFont(font(Font.PLAIN, 12));
+            tuned.setLabelPaint(MEASURED.darker());
+            tuned.setLabelBackgroundColor(new Color(255, 255, 255, 0));
+            tuned.setLabelAnchor(RectangleAnchor.BOTTOM_RIGHT);
+            tuned.setLabelTextAnchor(TextAnchor.TOP_RIGHT);
+            tuned.setLabelOffset(new RectangleInsets(2, 4, 2, 6));
+            plot.addRangeMarker(tuned, Layer.FOREGROUND);
+            legend.add(new LegendItem("tuned configs, measured end to end", null, null, null, new Line2D.Double(-8, 0, 8, 0),
+                    dotted, MEASURED));
         }
         if (s.firstComplete() != 0 && s.trials() > 0) {
             double end = (s.firstComplete() < 0 ? s.trials() : s.firstComplete()) + 0.5;
@@ -257,6 +302,12 @@ public final class Plot {
             return "no estimate: no task has both a measured default config and a best config yet";
         String counted = s.counted() == s.tasks() ? s.tasks() + " tasks"
                 : s.counted() + " of " + s.tasks() + " tasks (only those with a measured default)";
+        if (s.calibrated())
+            return String.format(Locale.ROOT,
+                    "sum over %s of weight x flops / best GFLOP/s so far, times %.3f (the default library measured end to end / its "
+                            + "kernels' estimate)\ncalibrated tuned %.3f ms, measured %.3f ms (%+.1f %%); the line starts at trial %d of %d",
+                    counted, s.calibration(), s.tunedMs(), s.measuredTunedMs(), 100 * (s.tunedMs() / s.measuredTunedMs() - 1),
+                    s.firstComplete() + 1, s.trials());
         return String.format(Locale.ROOT,
                 "sum over %s of weight x flops / best GFLOP/s so far; default configs %.3f ms, tuned %.3f ms (%.2fx)\n"
                         + "the line starts at trial %d of %d, the first after which every task has a successful measurement"

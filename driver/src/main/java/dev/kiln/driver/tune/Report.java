@@ -2,6 +2,7 @@ package dev.kiln.driver.tune;
 
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
+import dev.kiln.autotune.db.WorkloadRecords;
 import dev.kiln.autotune.tune.TaskExtractor;
 import dev.kiln.targets.Target;
 import java.time.Instant;
@@ -80,24 +81,32 @@ public final class Report {
         return new Totals(before, after, counted, rows.size());
     }
 
+    /**
+     * One row per task, from its records on the drift-corrected scale of {@link WorkloadRecords}:
+     * the default's throughput at its level (the median of its measurements), the best trusted
+     * record's, and the curve of the best so far over the trials (drift references are not trials).
+     */
     public static List<Row> rows(List<TaskExtractor.Task> tasks, TuningDatabase db, Target target) {
         List<Row> rows = new ArrayList<>();
         for (TaskExtractor.Task t : tasks) {
-            String defaults = t.space().defaults().toString();
+            WorkloadRecords w = new WorkloadRecords(db.records(target.name(), t.key()), t.space().defaults().toString());
             int errors = 0;
-            double def = 0, best = 0, spread = 0;
+            double best = 0, spread = 0;
             List<Double> curve = new ArrayList<>();
             List<Instant> measuredAt = new ArrayList<>();
-            List<TuningRecord> records = db.records(target.name(), t.key());
-            for (TuningRecord r : records) {
+            List<TuningRecord> trials = w.trials();
+            for (TuningRecord r : trials) {
                 if (!r.ok()) errors++;
-                if (r.config().equals(defaults)) def = Math.max(def, r.gflops());
-                if (r.gflops() > best) spread = r.relativeStandardError();
-                best = Math.max(best, r.gflops());
+                double g = w.bestGflops(r);
+                if (g > best) {
+                    best = g;
+                    spread = r.relativeStandardError();
+                }
                 curve.add(best);
                 measuredAt.add(r.timestamp());
             }
-            rows.add(new Row(t, records.size(), errors, def, best, curve, measuredAt, spread));
+            double def = w.level() > 0 ? t.flops() / w.level() / 1e9 : 0;
+            rows.add(new Row(t, trials.size(), errors, def, best, curve, measuredAt, spread));
         }
         return rows;
     }
@@ -115,7 +124,8 @@ public final class Report {
                     r.bestGflops() > 0 ? String.format(Locale.ROOT, "%.1f%%", 100 * r.bestSpread()) : "-",
                     Double.isNaN(r.speedup()) ? "-" : String.format(Locale.ROOT, "%.2fx", r.speedup())));
         }
-        sb.append("(+-: relative standard error of the best record's timings)\n");
+        sb.append("(GF/s corrected for the machine's drift by the default config re-measured beside each record; "
+                + "+-: relative standard error of the best record's timings)\n");
         Totals totals = totals(rows);
         double before = totals.defaultSeconds(), after = totals.tunedSeconds();
         if (before > 0)

@@ -11,10 +11,14 @@ import dev.kiln.autotune.tune.OneNodeBuilder;
 import dev.kiln.autotune.tune.ProgramRunner;
 import dev.kiln.autotune.tune.TaskExtractor;
 import dev.kiln.autotune.tune.TuneLoop;
+import dev.kiln.codegen.ModuleSpec;
+import dev.kiln.codegen.executor.ExecutorLowering;
 import dev.kiln.driver.GraphPipeline;
 import dev.kiln.driver.Options;
 import dev.kiln.frontend.ModelSource;
+import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.KilnException;
+import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.DeviceRuntime;
 import dev.kiln.targets.Target;
 import dev.kiln.targets.TargetException;
@@ -70,6 +74,20 @@ public final class TuneCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "seed of the search (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--threads", defaultValue = "0", description = "threads each candidate runs on, as the library will: "
+            + "kiln_model_create's num_threads (default: ${DEFAULT-VALUE}, one per core of the measuring machine)")
+    int threads;
+
+    @Option(names = "--cache", defaultValue = "warm", description = "what a candidate finds in the caches: warm (runs back to back), "
+            + "model (the model's weights and workspace read through before each run, then the kernel's inputs and outputs, "
+            + "as the library's other kernels leave the caches) or cold (as model, inputs and outputs not read back) (default: ${DEFAULT-VALUE})")
+    String cache;
+
+    @Option(names = "--end-to-end", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "after tuning, time the model's library on default and on tuned configs end to end, with the same runner "
+                    + "and threads (default: on; --no-end-to-end skips it)")
+    boolean endToEnd;
+
     @Option(names = "--min-repeat-ms", defaultValue = "20", hidden = true, description = "shortest timed repeat of a measurement")
     double minRepeatMs;
 
@@ -84,27 +102,35 @@ public final class TuneCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Target t = Target.parse(target);
-        TuneLoop.Settings settings = new TuneLoop.Settings(trials, tuner, budget(), seed, minRepeatMs);
         if (report && db == null && !Files.isRegularFile(Databases.defaultFile()))
             throw new KilnException("there is no tuning database at " + Databases.defaultFile()
                     + " to report on: tune first (kiln tune " + model + "), or name the database with --db");
+        if (!TuneLoop.Cache.MODES.contains(cache))
+            throw new KilnException("unknown --cache '" + cache + "': choose one of " + String.join(", ", TuneLoop.Cache.MODES));
         TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), t, GraphPipeline.passes(t));
         try (TuningDatabase database = Databases.open(db)) {
+            EndToEnd.Result measured = null;
             if (ex.tasks().isEmpty()) {
                 out.println("nothing to tune: no kernel of " + model + " has more than one schedule config on " + t.name());
                 return 0;
             }
             if (!report) {
-                err.printf("tuning %d tasks of %s (%d of %d kernels) on %s with %s, %d trials%s; records go to %s%n",
+                TuneLoop.Settings settings = new TuneLoop.Settings(trials, tuner, budget(), seed, minRepeatMs, threads,
+                        cache(t, ex.graph()));
+                err.printf("tuning %d tasks of %s (%d of %d kernels) on %s with %s, %d trials%s, %s, %s caches; records go to %s%n",
                         ex.tasks().size(), model, ex.covered(), ex.kernels(), t.name(), tuner, trials,
-                        settings.budget() == null ? "" : " or " + Durations.format(settings.budget()), database);
-                tune(t, database, settings, ex.tasks(), err);
+                        settings.budget() == null ? "" : " or " + Durations.format(settings.budget()),
+                        threads == 0 ? "one thread per core" : threads + (threads == 1 ? " thread" : " threads"),
+                        settings.cache().evictBytes() > 0 ? String.format(java.util.Locale.ROOT, "%s (%.1f MB evicted before each run)",
+                                settings.cache().mode(), settings.cache().evictBytes() / 1e6) : "warm", database);
+                measured = tune(t, database, settings, ex, err);
             }
             List<Report.Row> rows = Report.rows(ex.tasks(), database, t);
             out.print(Report.table(rows));
+            if (measured != null) out.println(EndToEnd.summary(measured, Report.totals(rows), threads));
             Path png = plot != null ? plot : Path.of("kiln-tune-" + modelName(model) + ".png");
             try {
-                Plot.write(rows, "kiln tune " + model + " on " + t.name(), png);
+                Plot.write(rows, "kiln tune " + model + " on " + t.name(), png, measured);
             } catch (IOException e) {
                 throw new KilnException("cannot write the tuning curve to " + png + ": " + e.getMessage(), e);
             }
@@ -122,7 +148,8 @@ public final class TuneCommand implements Callable<Integer> {
      * A target this machine can load code of is tuned as today: libraries in a runner process (or on a
      * board with --rpc). Any other is tuned with programs run by its device runtime, e.g. under qemu.
      */
-    private void tune(Target t, TuningDatabase database, TuneLoop.Settings settings, List<TaskExtractor.Task> tasks, PrintWriter err) {
+    private EndToEnd.Result tune(Target t, TuningDatabase database, TuneLoop.Settings settings, TaskExtractor.Extracted ex, PrintWriter err) {
+        List<TaskExtractor.Task> tasks = ex.tasks();
         if (!t.canRunOnHost()) {
             if (rpc != null)
                 throw new KilnException("--rpc measures model libraries on a board running 'kiln runner'; " + t.name()
@@ -137,14 +164,38 @@ public final class TuneCommand implements Callable<Integer> {
             try (ProgramRunner runner = new ProgramRunner(runtime, t)) {
                 new TuneLoop(t, database, OneNodeBuilder::program, runner, settings, Progress.to(err)).run(tasks);
             }
-            return;
+            return null; // timings under an emulator say nothing end to end
         }
         try (Runner runner = rpc == null ? new LocalRunner() : remote(rpc)) {
             new TuneLoop(t, database, runner, settings, Progress.to(err)).run(tasks);
+            if (!endToEnd) return null;
+            err.println("timing the model's library end to end on default and on tuned configs (--no-end-to-end skips this)");
+            return EndToEnd.measure(model, Options.inputShapes(inputShapes), t, database, runner, threads, ex.graph().inputs().size());
         } catch (RunnerException e) {
             throw new KilnException("the measurement runner failed: " + e.getMessage()
                     + ". Every measurement so far is in " + database + "; run the same command again to resume.", e);
         }
+    }
+
+    /**
+     * The --cache mode for a CPU target this machine runs (a GPU library is timed by its device
+     * clock, a program under an emulator by the emulator: both run warm).
+     */
+    private TuneLoop.Cache cache(Target t, Graph g) {
+        if (cache.equals("warm") || !(t instanceof CpuTarget) || !t.canRunOnHost()) return TuneLoop.Cache.WARM;
+        return TuneLoop.Cache.of(cache, footprint(g, t));
+    }
+
+    /**
+     * Bytes the model's library touches per inference on default configs: its weights and its
+     * workspace (intermediate tensors and kernel scratch, as planned), what the other kernels of an
+     * inference pass through the caches between two runs of one kernel.
+     */
+    static long footprint(Graph g, Target t) {
+        ExecutorLowering.Plan plan = ExecutorLowering.run(g, t, (name, f) -> {});
+        long weights = 0;
+        for (ModuleSpec.Constant c : plan.spec().constants()) weights += c.data().length;
+        return weights + plan.workspaceBytes();
     }
 
     /** A runner on a board: {@code HOST:PORT} of a {@code kiln runner}. */

@@ -1,0 +1,127 @@
+package dev.kiln.driver.tune;
+
+import com.google.protobuf.ByteString;
+import dev.kiln.autotune.db.TuningDatabase;
+import dev.kiln.autotune.runner.Runner;
+import dev.kiln.autotune.runner.proto.MeasureRequest;
+import dev.kiln.autotune.runner.proto.MeasureResult;
+import dev.kiln.autotune.runner.proto.TensorData;
+import dev.kiln.autotune.tune.TunedConfigs;
+import dev.kiln.driver.Compiler;
+import dev.kiln.irhigh.KilnException;
+import dev.kiln.schedules.space.ConfigSource;
+import dev.kiln.targets.Target;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The check at the end of {@code kiln tune}: the model's whole library, compiled on default
+ * configs and on the tuned ones (as {@code kiln compile --db} would), timed end to end by the same
+ * runner and on the same threads as the candidates, the two alternating. What the tuned kernels'
+ * estimate (the sum of isolated measurements) is worth is then in plain sight next to it.
+ */
+public final class EndToEnd {
+    private EndToEnd() {}
+
+    /** Milliseconds per inference of each library (the median of its {@link #ROUNDS} measurements); kernels the tuned one schedules with tuned configs. */
+    public record Result(double defaultMs, double tunedMs, int tunedKernels) {
+        public double speedup() {
+            return defaultMs / tunedMs;
+        }
+    }
+
+    /**
+     * Measurements of each library, alternating (after one of each not kept: the runner's first
+     * runs of a library after the compiles pay for waking up), so that the drift of a shared
+     * machine, which comes and goes over seconds, touches both alike; each library's figure is the
+     * median of its measurements.
+     */
+    static final int ROUNDS = 7;
+
+    /**
+     * Compiles {@code model} twice and times both libraries with {@code runner} on {@code threads}
+     * threads (0: one per core); {@code inputs}: how many inputs the model's library takes.
+     */
+    public static Result measure(String model, Map<String, long[]> inputShapes, Target target, TuningDatabase db, Runner runner,
+                                 int threads, int inputs) {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("kiln-end-to-end-");
+        } catch (IOException e) {
+            throw new KilnException("cannot create a temporary directory for the end-to-end check: " + e.getMessage(), e);
+        }
+        try {
+            TunedConfigs tuned = new TunedConfigs(db);
+            byte[] def = compile(model, inputShapes, target, ConfigSource.DEFAULTS, dir.resolve("default.so"));
+            byte[] tun = compile(model, inputShapes, target, tuned, dir.resolve("tuned.so"));
+            double[] d = new double[ROUNDS], t = new double[ROUNDS];
+            time(runner, "default", def, threads, inputs);
+            time(runner, "tuned", tun, threads, inputs);
+            for (int r = 0; r < ROUNDS; r++) {
+                d[r] = time(runner, "default", def, threads, inputs);
+                t[r] = time(runner, "tuned", tun, threads, inputs);
+            }
+            return new Result(median(d) * 1e3, median(t) * 1e3, tuned.tunedKernels().size());
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path p : files.toList()) Files.deleteIfExists(p);
+                Files.deleteIfExists(dir);
+            } catch (IOException ignored) {
+                // leftover temporary files are harmless
+            }
+        }
+    }
+
+    /**
+     * The summary line: both libraries end to end, and the kernels' estimate calibrated by the
+     * default library (estimated tuned x measured default / estimated default) beside the measured
+     * tuned time: how far the estimate's speedup is from the one the library shows.
+     */
+    public static String summary(Result r, Report.Totals estimate, int threads) {
+        String on = threads == 0 ? "one thread per core" : threads + (threads == 1 ? " thread" : " threads");
+        String line = String.format(Locale.ROOT, "end to end, measured now on %s: %.3f ms on default configs, %.3f ms tuned (%.2fx; %d kernels "
+                + "on tuned configs)", on, r.defaultMs(), r.tunedMs(), r.speedup(), r.tunedKernels());
+        if (estimate.defaultSeconds() > 0 && estimate.tunedSeconds() > 0) {
+            double calibrated = estimate.tunedSeconds() / estimate.defaultSeconds() * r.defaultMs();
+            line += String.format(Locale.ROOT, "%nthe kernels' estimate calibrated by the default library (x %.3f): %.3f ms tuned, "
+                    + "%+.1f %% of the measured", r.defaultMs() / (estimate.defaultSeconds() * 1e3), calibrated,
+                    100 * (calibrated / r.tunedMs() - 1));
+        }
+        return line;
+    }
+
+    private static double median(double[] xs) {
+        double[] s = xs.clone();
+        java.util.Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    private static byte[] compile(String model, Map<String, long[]> inputShapes, Target target, ConfigSource configs, Path so) {
+        Compiler.compile(model, so, new Compiler.Options(target, inputShapes, null, false, configs));
+        try {
+            return Files.readAllBytes(so);
+        } catch (IOException e) {
+            throw new KilnException("cannot read the library compiled for the end-to-end check: " + e.getMessage(), e);
+        }
+    }
+
+    /** Seconds per inference: the mean of the runner's timings (runs back to back, as a served model runs). */
+    private static double time(Runner runner, String which, byte[] library, int threads, int inputs) {
+        MeasureRequest.Builder b = MeasureRequest.newBuilder()
+                .setCandidateId("end-to-end/" + which)
+                .setLibrary(ByteString.copyFrom(library))
+                .setThreads(threads)
+                .setRepeat(3).setMaxRepeat(3)
+                .setMinRepeatMs(25).setWarmup(3)
+                .setTimeoutMs(120_000);
+        for (int i = 0; i < inputs; i++) b.addInputs(TensorData.newBuilder().setSeed(i + 1));
+        MeasureResult m = runner.measure(b.build());
+        if (m.getStatus() != MeasureResult.Status.OK)
+            throw new KilnException("timing the " + which + " library end to end failed (" + m.getStatus() + "): " + m.getError());
+        return m.getCostsList().stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+    }
+}
