@@ -216,9 +216,10 @@ public final class TuningDatabase implements AutoCloseable {
         return countWhere("", List.of());
     }
 
-    /** Number of trials of a workload on a target: its records, drift references not counted. */
+    /** Number of trials of a workload on a target: its records, drift references and confirmations not counted. */
     public synchronized long count(String target, String workloadKey) {
-        return countWhere(" WHERE target = ? AND workload_key = ? AND tuner <> ?", List.of(target, workloadKey, TuningRecord.REFERENCE));
+        return countWhere(" WHERE target = ? AND workload_key = ? AND tuner <> ? AND tuner <> ?",
+                List.of(target, workloadKey, TuningRecord.REFERENCE, TuningRecord.CONFIRM));
     }
 
     /** One summary per tune run (and per target, tuner, device and version within it), oldest first. */

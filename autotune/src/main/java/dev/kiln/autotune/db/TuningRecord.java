@@ -36,6 +36,8 @@ public record TuningRecord(String target, String workloadKey, String workloadDes
                            String runId, String conditions, double referenceCost) {
     /** The {@code tuner} of a drift reference: a re-measurement of the default config, not a trial. */
     public static final String REFERENCE = "reference";
+    /** The {@code tuner} of a confirmation: the best config of a tune timed again at its end, not a trial. */
+    public static final String CONFIRM = "confirm";
 
     /** A record without measurement conditions or a drift reference (as older Kilns wrote them). */
     public TuningRecord(String target, String workloadKey, String workloadDesc, String config, String trace,
@@ -91,6 +93,11 @@ public record TuningRecord(String target, String workloadKey, String workloadDes
     /** Whether this is a drift reference (a re-measured default config) rather than a trial. */
     public boolean isReference() {
         return tuner.equals(REFERENCE);
+    }
+
+    /** Whether this is a trial of a search: neither a drift reference nor a confirmation of the best. */
+    public boolean isTrial() {
+        return !isReference() && !tuner.equals(CONFIRM);
     }
 
     /** Mean seconds per run; positive infinity for an error record, so errors sort last. */

@@ -1,8 +1,10 @@
 package dev.kiln.autotune.db;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * One workload's records on one scale, corrected for the drift of the machine. A machine shared
@@ -47,9 +49,9 @@ public final class WorkloadRecords {
         return level;
     }
 
-    /** The trials, oldest first: every record but the drift references. */
+    /** The trials, oldest first: every record but the drift references and confirmations. */
     public List<TuningRecord> trials() {
-        return records.stream().filter(r -> !r.isReference()).toList();
+        return records.stream().filter(TuningRecord::isTrial).toList();
     }
 
     /**
@@ -81,34 +83,69 @@ public final class WorkloadRecords {
     }
 
     /**
-     * The trusted record of the lowest {@link #cost} (the newest among equals); a record of the
-     * default config counts at the {@link #level}, trusted or not. Empty when there is none.
+     * The best config's newest trusted record: the config of the lowest {@link #configCost}, the
+     * default config winning ties. Empty when no config has a cost.
      */
     public Optional<TuningRecord> best() {
-        TuningRecord best = null;
-        for (TuningRecord r : records)
-            if (counts(r) && (best == null || rank(r) <= rank(best))) best = r;
-        return Optional.ofNullable(best);
-    }
-
-    /** Seconds of {@code r} on this scale when it may be the best: the level for the default config. */
-    private double rank(TuningRecord r) {
-        return r.config().equals(defaults) && level > 0 ? level : cost(r);
-    }
-
-    /** Whether {@code r} may be the best: trusted, or a successful measurement of the default config (which stands at the level). */
-    private boolean counts(TuningRecord r) {
-        return trusted(r) || (r.ok() && r.config().equals(defaults) && level > 0);
+        String config = bestConfig(records.size());
+        if (config == null) return Optional.empty();
+        TuningRecord newest = null;
+        for (TuningRecord r : records) if (r.config().equals(config) && counts(r)) newest = r;
+        return Optional.ofNullable(newest);
     }
 
     /**
-     * Throughput in GFLOP/s that {@code r} stands for as a candidate for the best: the level's for
-     * the default config, {@link #gflops} for a trusted record, 0 for any other.
+     * Seconds per run of {@code config} on this scale from the first {@code upto} records: the
+     * {@link #level} for the default config (once it has a successful record among them), else
+     * the median of {@link #cost} over its trusted records, so that a config measured again is
+     * judged by all its measurements, not by its luckiest one; NaN where none counts.
      */
-    public double bestGflops(TuningRecord r) {
-        if (!counts(r)) return 0;
-        double c = rank(r);
-        return c > 0 ? r.flops() / c / 1e9 : 0;
+    public double configCost(String config, int upto) {
+        List<Double> costs = new ArrayList<>();
+        for (TuningRecord r : records.subList(0, Math.min(upto, records.size())))
+            if (r.config().equals(config) && counts(r)) costs.add(cost(r));
+        if (costs.isEmpty()) return Double.NaN;
+        return config.equals(defaults) && level > 0 ? level : median(costs);
+    }
+
+    /** The lowest {@link #configCost} among the configs of the first {@code upto} records; NaN where none has one. */
+    public double bestCost(int upto) {
+        String config = bestConfig(upto);
+        return config == null ? Double.NaN : configCost(config, upto);
+    }
+
+    /** Records held (references included). */
+    public int size() {
+        return records.size();
+    }
+
+    /** The record at {@code index}, oldest first, references included. */
+    public TuningRecord get(int index) {
+        return records.get(index);
+    }
+
+    private String bestConfig(int upto) {
+        String best = null;
+        double cost = Double.POSITIVE_INFINITY;
+        Set<String> seen = new HashSet<>();
+        for (TuningRecord r : records.subList(0, Math.min(upto, records.size()))) {
+            if (!seen.add(r.config())) continue;
+            double c = configCost(r.config(), upto);
+            if (Double.isNaN(c)) {
+                seen.remove(r.config()); // none of its records counted yet: a later one may
+                continue;
+            }
+            if (c < cost || (c == cost && r.config().equals(defaults))) {
+                best = r.config();
+                cost = c;
+            }
+        }
+        return best;
+    }
+
+    /** Whether {@code r} counts toward its config's cost: trusted, or a successful measurement of the default config (which stands at the level). */
+    private boolean counts(TuningRecord r) {
+        return trusted(r) || (r.ok() && r.config().equals(defaults) && level > 0);
     }
 
     /** The default config string these records were read against. */

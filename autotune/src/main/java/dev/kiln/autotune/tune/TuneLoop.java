@@ -33,6 +33,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
@@ -240,6 +241,7 @@ public final class TuneLoop {
                 if (measured == before) break;
             }
             if (overBudget()) progress.note("time budget of " + Durations.format(settings.budget()) + " spent; stopping");
+            confirm(live, pool);
             return states.stream().map(TaskState::result).toList();
         } finally {
             pool.shutdownNow();
@@ -298,6 +300,46 @@ public final class TuneLoop {
         for (Future<Candidate> f : built) f.cancel(false);
         s.tuner.update(done, gflops);
     }
+
+    /**
+     * Times the best config of each task again ({@value #CONFIRMATIONS} times, each after a drift
+     * reference), where it is not the default: the best of many noisy timings is partly the luck of
+     * the draw, and its config counts at the median of all its timings ({@link WorkloadRecords}),
+     * so a config that won by chance loses its place here rather than in the user's library.
+     */
+    private void confirm(List<TaskState> live, ExecutorService pool) {
+        List<TaskState> tasks = new ArrayList<>();
+        List<Future<Candidate>> built = new ArrayList<>();
+        for (TaskState s : live) {
+            Optional<TuningRecord> best = new WorkloadRecords(db.records(target.name(), s.task.key()), s.task.space().defaults().toString()).best();
+            if (best.isEmpty() || best.get().config().equals(s.task.space().defaults().toString())) continue;
+            Config c;
+            try {
+                c = Config.parse(best.get().config());
+                s.task.space().check(c);
+            } catch (IllegalArgumentException e) {
+                continue; // a record of another version of the template: kiln compile will not use it either
+            }
+            tasks.add(s);
+            built.add(pool.submit(() -> s.builder.build(c)));
+        }
+        if (tasks.isEmpty()) return;
+        if (runner.sharesCores()) for (Future<Candidate> f : built) get(f);
+        progress.note("timing the best config of " + tasks.size() + " task" + (tasks.size() == 1 ? "" : "s") + " again, beside its default");
+        for (int i = 0; i < tasks.size(); i++) {
+            TaskState s = tasks.get(i);
+            Candidate c = get(built.get(i));
+            if (!c.ok()) continue;
+            for (int k = 0; k < CONFIRMATIONS; k++) {
+                double reference = measureReference(s);
+                MeasureResult result = runner.measure(c, request(s, c, s.reference, false));
+                db.append(record(s, c, result, reference, TuningRecord.CONFIRM));
+            }
+        }
+    }
+
+    /** Timings of a task's best config at the end of a tune ({@link #confirm}). */
+    static final int CONFIRMATIONS = 2;
 
     /**
      * Measures the task's default config again and commits it as a drift reference (not a trial);

@@ -48,4 +48,25 @@ class WorkloadRecordsTest {
         assertEquals(old, w.best().orElseThrow());
         assertEquals(2e6 / 0.95e-3 / 1e9, w.gflops(old), 1e-9);
     }
+
+    /**
+     * A config that won by one lucky timing and was slower when timed again counts at the median
+     * of its timings, and the steady config beats it; the curve of the best so far rises where the
+     * lucky one's confirmations came in.
+     */
+    @Test
+    void aConfigCountsAtTheMedianOfItsTimings() {
+        TuningRecord def = at(DEFAULTS, 1.0e-3, 1.0e-3, "xgb");
+        TuningRecord steady = at("t=4", 0.85e-3, 1.0e-3, "xgb");
+        TuningRecord lucky = at("t=2", 0.7e-3, 1.0e-3, "xgb");
+        TuningRecord again1 = at("t=2", 0.95e-3, 1.0e-3, TuningRecord.CONFIRM);
+        TuningRecord again2 = at("t=2", 0.9e-3, 1.0e-3, TuningRecord.CONFIRM);
+        WorkloadRecords w = new WorkloadRecords(List.of(def, steady, lucky, again1, again2), DEFAULTS);
+        assertEquals(0.9e-3, w.configCost("t=2", w.size()), 1e-12);
+        assertEquals(steady, w.best().orElseThrow());
+        assertEquals(0.7e-3, w.bestCost(3), 1e-12, "after the lucky timing alone");
+        assertEquals(0.85e-3, w.bestCost(5), 1e-12, "after its confirmations");
+        assertEquals(List.of(def, steady, lucky), w.trials(), "confirmations are not trials");
+        assertEquals(1.0e-3, w.bestCost(1), 1e-12, "the default alone stands at its level");
+    }
 }

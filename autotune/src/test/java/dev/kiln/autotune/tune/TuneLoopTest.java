@@ -95,7 +95,7 @@ class TuneLoopTest {
             long trials = 0;
             for (TaskExtractor.Task t : tasks) trials += db.count(target.name(), t.key());
             assertEquals(11, trials, "10 trials plus the stale record");
-            int crashes = 0, remeasured = 0;
+            int crashes = 0, remeasured = 0, confirmations = 0, confirmable = 0;
             for (TaskExtractor.Task t : tasks) {
                 Set<String> configs = new HashSet<>(), untrusted = new HashSet<>();
                 List<TuningRecord> rs = db.records(target.name(), t.key());
@@ -103,6 +103,10 @@ class TuneLoopTest {
                 for (TuningRecord r : rs) {
                     if (r.config().equals("retired_knob=3")) continue;
                     assertEquals("threads=0,cache=warm", r.conditions());
+                    if (r.tuner().equals(TuningRecord.CONFIRM)) {
+                        confirmations++;
+                        continue;
+                    }
                     if (r.isReference()) {
                         // The default config, re-measured before a round: its own reference, and what the round's records carry.
                         assertEquals(t.space().defaults().toString(), r.config());
@@ -132,6 +136,14 @@ class TuneLoopTest {
             }
             assertTrue(crashes > 0, "the scripted runner crashed some candidates");
             assertTrue(remeasured > 0, "candidates whose timings disagreed were measured again");
+            // The best config of each task, where it is not the default, is timed again at the end (twice, not as trials).
+            for (TaskExtractor.Task t : tasks) {
+                var best = new WorkloadRecords(db.records(target.name(), t.key()), t.space().defaults().toString()).best();
+                if (best.isPresent() && !best.get().config().equals(t.space().defaults().toString())) confirmable++;
+            }
+            assertTrue(confirmable > 0, "some task found a config faster than its default");
+            assertTrue(confirmations >= TuneLoop.CONFIRMATIONS * confirmable - TuneLoop.CONFIRMATIONS,
+                    confirmations + " confirmations for " + confirmable + " tasks");
             // Every checked request carries the default config's outputs as the reference.
             for (MeasureRequest q : runner.requests) {
                 if (q.getReturnOutputs()) continue;

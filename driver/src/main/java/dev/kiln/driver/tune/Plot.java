@@ -62,7 +62,8 @@ import org.jfree.data.xy.XYSeriesCollection;
  * tasks joined), so the line starts at the first trial after which every counted task has one (in a
  * tune, once each task's default config is measured); the trials before it are shaded grey, and
  * the chart's subtitle says where the line starts and why. The curve is a step function of the
- * trial number and never rises: each task's best throughput only grows.
+ * trial number; it rises only where a task's best config, timed again, turned out slower than its
+ * first timing said (a config counts at the median of its timings).
  *
  * <p><b>Bottom: the tasks that weigh most.</b> A horizontal bar chart of the ten tasks with the
  * largest share of the tuned estimate, each with its time per inference (weight included) on the
@@ -165,7 +166,7 @@ public final class Plot {
             Report.Row row = rows.get(k);
             double g = row.curve().get(pos[k]++);
             if (row.counted() && best[k] <= 0 && g > 0) missing--;
-            best[k] = Math.max(best[k], g);
+            best[k] = g; // the row's curve is the task's best so far (a median per config: it may rise when a config is timed again)
             if (missing > 0 || totals.counted() == 0) {
                 ms[i] = Double.NaN;
                 continue;

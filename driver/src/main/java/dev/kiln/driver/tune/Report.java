@@ -91,22 +91,27 @@ public final class Report {
         for (TaskExtractor.Task t : tasks) {
             WorkloadRecords w = new WorkloadRecords(db.records(target.name(), t.key()), t.space().defaults().toString());
             int errors = 0;
-            double best = 0, spread = 0;
+            double best = 0;
             List<Double> curve = new ArrayList<>();
             List<Instant> measuredAt = new ArrayList<>();
-            List<TuningRecord> trials = w.trials();
-            for (TuningRecord r : trials) {
+            int trials = 0;
+            for (int i = 0; i < w.size(); i++) {
+                TuningRecord r = w.get(i);
+                if (!r.isTrial()) continue;
+                trials++;
                 if (!r.ok()) errors++;
-                double g = w.bestGflops(r);
-                if (g > best) {
-                    best = g;
-                    spread = r.relativeStandardError();
-                }
+                double cost = w.bestCost(i + 1);
+                best = cost > 0 ? t.flops() / cost / 1e9 : 0;
                 curve.add(best);
                 measuredAt.add(r.timestamp());
             }
+            // The last point is the best over every record, references and confirmations included.
+            double last = w.bestCost(w.size());
+            best = last > 0 ? t.flops() / last / 1e9 : 0;
+            if (!curve.isEmpty()) curve.set(curve.size() - 1, best);
+            double spread = w.best().map(TuningRecord::relativeStandardError).orElse(0.0);
             double def = w.level() > 0 ? t.flops() / w.level() / 1e9 : 0;
-            rows.add(new Row(t, trials.size(), errors, def, best, curve, measuredAt, spread));
+            rows.add(new Row(t, trials, errors, def, best, curve, measuredAt, spread));
         }
         return rows;
     }
