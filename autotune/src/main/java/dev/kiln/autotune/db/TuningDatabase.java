@@ -167,6 +167,11 @@ public final class TuningDatabase implements AutoCloseable {
         }
     }
 
+    /** Every record, oldest first. */
+    public synchronized List<TuningRecord> all() {
+        return query("SELECT " + RecordRows.COLUMNS + " FROM tuning_records ORDER BY id");
+    }
+
     /** Every record of a workload on a target, oldest first. */
     public synchronized List<TuningRecord> records(String target, String workloadKey) {
         return query("SELECT " + RecordRows.COLUMNS + " FROM tuning_records WHERE target = ? AND workload_key = ? "

@@ -177,7 +177,7 @@ public final class TuneLoop {
             this.index = index;
             this.task = task;
             this.builder = builders.create(task, target, dir);
-            this.tuner = newTuner(task.space(), builder, transferFor(task));
+            this.tuner = newTuner(task.space(), builder, () -> transferFor(task));
         }
 
         double bestLatency() {
@@ -219,7 +219,7 @@ public final class TuneLoop {
             return t;
         });
         try {
-            if (settings.tuner().equals("xgb")) transfer = priorSamples(tasks, dir);
+            if (settings.tuner().equals("xgb")) priorSamples(tasks, dir);
             List<TaskState> states = new ArrayList<>();
             for (int i = 0; i < tasks.size() && !overBudget(); i++) {
                 TaskState s = new TaskState(i, tasks.get(i), dir);
@@ -298,6 +298,7 @@ public final class TuneLoop {
             progress.update(s.done, already + measured, already + budget, s.bestGflops, Math.max(0, left));
         }
         for (Future<Candidate> f : built) f.cancel(false);
+        addSamples(s, done, gflops);
         s.tuner.update(done, gflops);
     }
 
@@ -490,44 +491,89 @@ public final class TuneLoop {
         };
     }
 
-    /** Error-free records of each task from earlier runs, featurized, for the cost model to transfer from. */
-    private Map<String, TaskSamples> transfer = Map.of();
+    /**
+     * What the cost models transfer from, per task key: the task's error-free records from earlier
+     * runs (featurized when the run starts), then every measurement of this run as it comes in.
+     * Only tasks of one template (the same knobs) learn from each other: their features mean the
+     * same things.
+     */
+    private final Map<String, Samples> transfer = new HashMap<>();
+
+    /** Tasks of other models whose records in the database the cost models may learn from too ({@link #transferFrom}). */
+    private List<TaskExtractor.Task> transferTasks = List.of();
+
+    /** One task's rows for transfer: features and drift-corrected throughput. */
+    private record Samples(String family, List<double[]> x, List<Double> y) {
+        TaskSamples snapshot() {
+            return new TaskSamples(x, y);
+        }
+    }
 
     /** Records per task (the newest) that the cost model of the other tasks learns from. */
     private static final int TRANSFER_RECORDS = 24;
 
-    private Map<String, TaskSamples> priorSamples(List<TaskExtractor.Task> tasks, Path dir) {
-        Map<String, TaskSamples> out = new HashMap<>();
-        for (TaskExtractor.Task t : tasks) {
-            List<TuningRecord> ok = db.records(target.name(), t.key()).stream().filter(TuningRecord::ok).toList();
+    /**
+     * Lets the cost models learn also from the database's records of {@code tasks} (say, those of
+     * another model tuned earlier into the same database); their records never count as trials here.
+     */
+    public TuneLoop transferFrom(List<TaskExtractor.Task> tasks) {
+        this.transferTasks = List.copyOf(tasks);
+        return this;
+    }
+
+    /** The template a space belongs to, as transfer groups tasks: its knob names. */
+    private static String family(ConfigSpace space) {
+        return String.join(",", space.knobs().stream().map(dev.kiln.schedules.space.Knob::name).toList());
+    }
+
+    private void priorSamples(List<TaskExtractor.Task> tasks, Path dir) {
+        List<TaskExtractor.Task> all = new ArrayList<>(tasks);
+        for (TaskExtractor.Task t : transferTasks) if (tasks.stream().noneMatch(x -> x.key().equals(t.key()))) all.add(t);
+        for (TaskExtractor.Task t : all) {
+            WorkloadRecords w = new WorkloadRecords(db.records(target.name(), t.key()), t.space().defaults().toString());
+            List<TuningRecord> ok = w.trials().stream().filter(TuningRecord::ok).toList();
             if (ok.isEmpty()) continue;
             ok = ok.subList(Math.max(0, ok.size() - TRANSFER_RECORDS), ok.size());
             CandidateBuilder b = builders.create(t, target, dir);
-            List<double[]> x = new ArrayList<>();
-            List<Double> y = new ArrayList<>();
+            Samples samples = new Samples(family(t.space()), new ArrayList<>(), new ArrayList<>());
             for (TuningRecord r : ok) {
                 try {
                     Config c = Config.parse(r.config());
                     t.space().check(c);
-                    x.add(b.features(c));
-                    y.add(r.gflops());
+                    samples.x().add(b.features(c));
+                    samples.y().add(w.gflops(r));
                 } catch (RuntimeException e) {
                     // A record of another Kiln version whose config no longer fits the space: nothing to learn from it.
                 }
             }
-            if (!x.isEmpty()) out.put(t.key(), new TaskSamples(x, y));
+            if (!samples.x().isEmpty()) transfer.put(t.key(), samples);
         }
-        return out;
     }
 
-    /** The other tasks' samples: what task {@code t}'s cost model starts from before its own measurements. */
+    /** Adds a round's measurements of {@code s} to what the other tasks' cost models learn from. */
+    private void addSamples(TaskState s, List<Config> configs, List<Double> gflops) {
+        if (!settings.tuner().equals("xgb")) return;
+        Samples samples = transfer.computeIfAbsent(s.task.key(), k -> new Samples(family(s.task.space()), new ArrayList<>(), new ArrayList<>()));
+        for (int i = 0; i < configs.size(); i++) {
+            try {
+                samples.x().add(s.builder.features(configs.get(i)));
+                samples.y().add(gflops.get(i));
+            } catch (RuntimeException e) {
+                // a config that does not featurize teaches nothing
+            }
+        }
+    }
+
+    /** The samples of the other tasks of {@code t}'s template, as they stand now: what its cost model trains on beside its own. */
     private List<TaskSamples> transferFor(TaskExtractor.Task t) {
+        String family = family(t.space());
         List<TaskSamples> out = new ArrayList<>();
-        for (var e : transfer.entrySet()) if (!e.getKey().equals(t.key())) out.add(e.getValue());
+        for (var e : transfer.entrySet())
+            if (!e.getKey().equals(t.key()) && e.getValue().family().equals(family)) out.add(e.getValue().snapshot());
         return out;
     }
 
-    private Tuner newTuner(ConfigSpace space, CandidateBuilder builder, List<TaskSamples> others) {
+    private Tuner newTuner(ConfigSpace space, CandidateBuilder builder, java.util.function.Supplier<List<TaskSamples>> others) {
         return switch (settings.tuner()) {
             case "random" -> new RandomTuner(space, settings.seed());
             case "grid" -> new GridTuner(space);

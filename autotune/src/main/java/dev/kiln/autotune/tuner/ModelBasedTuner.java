@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Random;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * AutoTVM's XGBTuner ({@code xgb} on the command line): a cost model ranks the configs and only
@@ -41,7 +42,8 @@ public final class ModelBasedTuner implements Tuner {
     private final SearchState state;
     private final Function<Config, double[]> featurizer;
     private final CostModel model;
-    private final List<TaskSamples> transfer;
+    private final Supplier<List<TaskSamples>> transfer;
+    private int transferRows;
     private final Options options;
     private final Random rng;
     private final Map<Long, double[]> features = new LinkedHashMap<>(1024, 0.75f, true) {
@@ -60,19 +62,30 @@ public final class ModelBasedTuner implements Tuner {
     /** {@code transfer}: rows of other tasks (featurized the same way) trained on alongside this task's. */
     public ModelBasedTuner(ConfigSpace space, Function<Config, double[]> featurizer, CostModel model, long seed,
                            List<TaskSamples> transfer, Options options) {
+        this(space, featurizer, model, seed, () -> transfer, options);
+        if (!transfer.isEmpty()) retrain();
+    }
+
+    /**
+     * {@code transfer}: the rows of other tasks as they stand at each retraining (a tune adds every
+     * task's measurements as they come in). Where they hold at least {@code warmup} rows, the model
+     * guides the search from the first proposal instead of after {@code warmup} random ones.
+     */
+    public ModelBasedTuner(ConfigSpace space, Function<Config, double[]> featurizer, CostModel model, long seed,
+                           Supplier<List<TaskSamples>> transfer, Options options) {
         this.rng = new Random(seed);
         this.state = new SearchState(space, rng);
         this.featurizer = featurizer;
         this.model = model;
-        this.transfer = List.copyOf(transfer);
+        this.transfer = transfer;
         this.options = options;
-        if (!this.transfer.isEmpty()) retrain();
     }
 
     @Override
     public List<Config> next(int n) {
         List<Config> out = new ArrayList<>();
-        boolean guided = modelReady && state.validCount() >= options.warmup();
+        if (!modelReady && state.validCount() == 0) retrain(); // other tasks' rows may guide the first proposals
+        boolean guided = modelReady && (state.validCount() >= options.warmup() || transferRows >= options.warmup());
         boolean replanned = false;
         while (out.size() < n) {
             Config c = null;
@@ -120,7 +133,9 @@ public final class ModelBasedTuner implements Tuner {
             x.add(f);
             y.add(m.throughput());
         }
-        List<TaskSamples> tasks = new ArrayList<>(transfer);
+        List<TaskSamples> tasks = new ArrayList<>(transfer.get());
+        transferRows = 0;
+        for (TaskSamples t : tasks) transferRows += t.features().size();
         tasks.add(new TaskSamples(x, y));
         model.fitTasks(tasks);
         modelReady = true;

@@ -14,6 +14,7 @@ import dev.kiln.targets.Target;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -57,21 +58,34 @@ public final class EndToEnd {
             TunedConfigs tuned = new TunedConfigs(db);
             byte[] def = compile(model, inputShapes, target, ConfigSource.DEFAULTS, dir.resolve("default.so"));
             byte[] tun = compile(model, inputShapes, target, tuned, dir.resolve("tuned.so"));
-            double[] d = new double[ROUNDS], t = new double[ROUNDS];
-            time(runner, "default", def, threads, inputs);
-            time(runner, "tuned", tun, threads, inputs);
-            for (int r = 0; r < ROUNDS; r++) {
-                d[r] = time(runner, "default", def, threads, inputs);
-                t[r] = time(runner, "tuned", tun, threads, inputs);
-            }
-            return new Result(median(d) * 1e3, median(t) * 1e3, tuned.tunedKernels().size());
+            double[] ms = timeAlternating(runner, List.of(def, tun), threads, inputs);
+            return new Result(ms[0], ms[1], tuned.tunedKernels().size());
         } finally {
-            try (var files = Files.list(dir)) {
-                for (Path p : files.toList()) Files.deleteIfExists(p);
-                Files.deleteIfExists(dir);
-            } catch (IOException ignored) {
-                // leftover temporary files are harmless
-            }
+            deleteQuietly(dir);
+        }
+    }
+
+    /**
+     * Milliseconds per inference of each of {@code libraries} (the median of {@link #ROUNDS}
+     * measurements, the libraries taking turns after one unkept measurement of each).
+     */
+    static double[] timeAlternating(Runner runner, List<byte[]> libraries, int threads, int inputs) {
+        int n = libraries.size();
+        double[][] t = new double[n][ROUNDS];
+        for (int i = 0; i < n; i++) time(runner, "library " + i, libraries.get(i), threads, inputs);
+        for (int r = 0; r < ROUNDS; r++)
+            for (int i = 0; i < n; i++) t[i][r] = time(runner, "library " + i, libraries.get(i), threads, inputs);
+        double[] ms = new double[n];
+        for (int i = 0; i < n; i++) ms[i] = median(t[i]) * 1e3;
+        return ms;
+    }
+
+    static void deleteQuietly(Path dir) {
+        try (var files = Files.list(dir)) {
+            for (Path p : files.toList()) Files.deleteIfExists(p);
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // leftover temporary files are harmless
         }
     }
 
@@ -100,7 +114,7 @@ public final class EndToEnd {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    private static byte[] compile(String model, Map<String, long[]> inputShapes, Target target, ConfigSource configs, Path so) {
+    static byte[] compile(String model, Map<String, long[]> inputShapes, Target target, ConfigSource configs, Path so) {
         Compiler.compile(model, so, new Compiler.Options(target, inputShapes, null, false, configs));
         try {
             return Files.readAllBytes(so);

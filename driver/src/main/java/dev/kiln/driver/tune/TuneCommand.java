@@ -88,6 +88,26 @@ public final class TuneCommand implements Callable<Integer> {
                     + "and threads (default: on; --no-end-to-end skips it)")
     boolean endToEnd;
 
+    @Option(names = "--compare", paramLabel = "TUNERS", split = ",", description = "the tuning benchmark: tune with each of these tuners "
+            + "(random, ga, xgb, xgb+transfer, grid) from an empty database, --seeds times each, with the same --trials; then time every "
+            + "tuned library (at 40 %% and 100 %% of the trials) and the untuned one end to end, taking turns; writes compare.png and "
+            + "compare.md to --compare-dir")
+    List<String> compare;
+
+    @Option(names = "--seeds", defaultValue = "3", description = "with --compare: runs per tuner, seeds 0.. (default: ${DEFAULT-VALUE})")
+    int seeds;
+
+    @Option(names = "--compare-dir", paramLabel = "DIR", description = "with --compare: where each run's database, compare.png and "
+            + "compare.md go; a run whose database is there already is not tuned again (default: kiln-compare-<model>)")
+    Path compareDir;
+
+    @Option(names = "--transfer-db", paramLabel = "URL", description = "with --compare xgb+transfer: a database holding an earlier tune of "
+            + "another model, whose records the cost model learns from")
+    String transferDb;
+
+    @Option(names = "--transfer-model", paramLabel = "MODEL", description = "with --compare xgb+transfer: the model --transfer-db was tuned for")
+    String transferModel;
+
     @Option(names = "--min-repeat-ms", defaultValue = "20", hidden = true, description = "shortest timed repeat of a measurement")
     double minRepeatMs;
 
@@ -114,6 +134,7 @@ public final class TuneCommand implements Callable<Integer> {
                 out.println("nothing to tune: no kernel of " + model + " has more than one schedule config on " + t.name());
                 return 0;
             }
+            if (compare != null) return compare(t, ex, out, err);
             if (!report) {
                 TuneLoop.Settings settings = new TuneLoop.Settings(trials, tuner, budget(), seed, minRepeatMs, threads,
                         cache(t, ex.graph()));
@@ -175,6 +196,23 @@ public final class TuneCommand implements Callable<Integer> {
             throw new KilnException("the measurement runner failed: " + e.getMessage()
                     + ". Every measurement so far is in " + database + "; run the same command again to resume.", e);
         }
+    }
+
+    /** {@code --compare}: the tuning benchmark ({@link Compare}) on a runner of this machine. */
+    private int compare(Target t, TaskExtractor.Extracted ex, PrintWriter out, PrintWriter err) {
+        if (rpc != null || !t.canRunOnHost())
+            throw new KilnException("--compare times libraries end to end on this machine: drop --rpc, and choose a target it runs");
+        if (seeds < 1) throw new KilnException("--seeds must be at least 1, got " + seeds);
+        if ((transferDb == null) != (transferModel == null))
+            throw new KilnException("--transfer-db and --transfer-model go together: the database of an earlier tune and its model");
+        TuneLoop.Settings settings = new TuneLoop.Settings(trials, "xgb", budget(), seed, minRepeatMs, threads, cache(t, ex.graph()));
+        Path dir = compareDir != null ? compareDir : Path.of("kiln-compare-" + modelName(model));
+        Compare.Transfer transfer = transferDb == null ? null : new Compare.Transfer(transferModel, transferDb);
+        try (Runner runner = new LocalRunner()) {
+            out.print(Compare.run(model, Options.inputShapes(inputShapes), t, ex, compare, seeds, settings, transfer, dir, runner, err));
+        }
+        out.println("wrote " + dir.resolve("compare.png").toAbsolutePath() + " and " + dir.resolve("compare.md").toAbsolutePath());
+        return 0;
     }
 
     /**
