@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -56,8 +55,11 @@ public final class Compare {
     /** Where the other model's records come from for {@code xgb+transfer}. */
     record Transfer(String model, String dbUrl) {}
 
-    /** One tuning run: its tuner and seed, its database, its estimate after each trial (ms, NaN before every task has one). */
-    record Run(String tuner, int seed, Path db, double[] curve) {}
+    /**
+     * One tuning run: its tuner and seed, its database, its estimate after each trial (ms, NaN
+     * before every task has one) and its estimate on default configs.
+     */
+    record Run(String tuner, int seed, Path db, double[] curve, double defaultMs) {}
 
     /**
      * Runs the comparison and writes {@code dir}/compare.png and compare.md; returns the table.
@@ -88,7 +90,8 @@ public final class Compare {
                     if (transferring && d.count() == 0) copyRecords(transfer.dbUrl(), d);
                     err.printf("compare: %s, seed %d, %d trials; records go to %s%n", tuner, seed, settings.trials(), db);
                     new TuneLoop(target, d, runner, s, Progress.to(err)).transferFrom(transferTasks).run(ex.tasks());
-                    runs.add(new Run(tuner, seed, db, Plot.latencySeries(Report.rows(ex.tasks(), d, target)).ms()));
+                    Plot.Series series = Plot.latencySeries(Report.rows(ex.tasks(), d, target));
+                    runs.add(new Run(tuner, seed, db, series.ms(), series.defaultMs()));
                 }
             }
 
@@ -146,8 +149,9 @@ public final class Compare {
                 model, target.name(), settings.trials(), settings.threads() == 0 ? "one thread per core" : settings.threads() + " thread(s)",
                 settings.cache().mode(), seeds));
         sb.append(String.format(Locale.ROOT, "Untuned library, end to end: %.3f ms.%n%n", ms[0]));
-        sb.append("| tuner | seed | estimate at 40 % (ms) | estimate at 100 % (ms) | end to end at 40 % (ms) | end to end at 100 % (ms) | speedup at 100 % |\n");
-        sb.append("|---|---|---|---|---|---|---|\n");
+        sb.append("| tuner | seed | estimate on defaults (ms) | estimate at 40 % (ms) | estimate at 100 % (ms) | end to end at 40 % (ms) "
+                + "| end to end at 100 % (ms) | speedup at 100 % |\n");
+        sb.append("|---|---|---|---|---|---|---|---|\n");
         Map<String, List<double[]>> byTuner = new LinkedHashMap<>();
         for (int i = 0; i < runs.size(); i++) {
             Run r = runs.get(i);
@@ -155,15 +159,15 @@ public final class Compare {
             int n = r.curve().length;
             double e40 = n == 0 ? Double.NaN : r.curve()[Math.clamp((int) Math.ceil(EARLY * n) - 1, 0, n - 1)];
             double e100 = n == 0 ? Double.NaN : r.curve()[n - 1];
-            sb.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3fx |%n", r.tuner(), r.seed(), e40, e100, early, full,
-                    ms[0] / full));
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.3fx |%n", r.tuner(), r.seed(), r.defaultMs(),
+                    e40, e100, early, full, ms[0] / full));
             byTuner.computeIfAbsent(r.tuner(), k -> new ArrayList<>()).add(new double[] {early, full});
         }
         sb.append("\nMedians over seeds, end to end:\n\n| tuner | at 40 % of the trials (ms) | at 100 % (ms) |\n|---|---|---|\n");
         Map<String, double[]> medians = new LinkedHashMap<>();
         for (var e : byTuner.entrySet()) {
-            double early = median(e.getValue().stream().mapToDouble(v -> v[0]).toArray());
-            double full = median(e.getValue().stream().mapToDouble(v -> v[1]).toArray());
+            double early = EndToEnd.median(e.getValue().stream().mapToDouble(v -> v[0]).toArray());
+            double full = EndToEnd.median(e.getValue().stream().mapToDouble(v -> v[1]).toArray());
             medians.put(e.getKey(), new double[] {early, full});
             sb.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f |%n", e.getKey(), early, full));
         }
@@ -175,29 +179,40 @@ public final class Compare {
         return sb.toString();
     }
 
-    /** The estimate of each tuner against the trial number (the median over its seeds), and the measured libraries as points. */
+    /**
+     * The estimate of each tuner against the trial number (the median over its seeds), each run's
+     * calibrated by the untuned library measured end to end over that run's estimate on default
+     * configs: runs taken minutes apart on a shared machine start from estimates a few percent
+     * apart, which says nothing about the tuners.
+     */
     private static void figure(String model, Target target, List<Run> runs, double[] ms, Path png) {
         XYSeriesCollection data = new XYSeriesCollection();
         Map<String, List<double[]>> curves = new LinkedHashMap<>();
-        for (Run r : runs) curves.computeIfAbsent(r.tuner(), k -> new ArrayList<>()).add(r.curve());
+        for (Run r : runs) {
+            double[] c = r.curve().clone();
+            double factor = r.defaultMs() > 0 ? ms[0] / r.defaultMs() : Double.NaN;
+            for (int i = 0; i < c.length; i++) c[i] *= factor;
+            curves.computeIfAbsent(r.tuner(), k -> new ArrayList<>()).add(c);
+        }
         for (var e : curves.entrySet()) {
             int n = e.getValue().stream().mapToInt(c -> c.length).min().orElse(0);
             XYSeries s = new XYSeries(e.getKey() + " (median of " + e.getValue().size() + ")", false, true);
             for (int i = 0; i < n; i++) {
                 final int k = i;
                 double[] at = e.getValue().stream().mapToDouble(c -> c[k]).filter(v -> !Double.isNaN(v)).toArray();
-                if (at.length == e.getValue().size()) s.add(i + 1, median(at));
+                if (at.length == e.getValue().size()) s.add(i + 1, EndToEnd.median(at));
             }
             data.addSeries(s);
         }
         JFreeChart chart = ChartFactory.createXYLineChart("Tuners compared: " + model + " on " + target.name(), "trials",
-                "estimated latency: the kernels' sum (ms)", data, PlotOrientation.VERTICAL, true, false, false);
+                "estimate, calibrated (ms per inference)", data, PlotOrientation.VERTICAL, true, false, false);
         StringBuilder sub = new StringBuilder(String.format(Locale.ROOT, "end to end: untuned %.3f ms", ms[0]));
         Map<String, List<Double>> full = new LinkedHashMap<>();
         for (int i = 0; i < runs.size(); i++) full.computeIfAbsent(runs.get(i).tuner(), k -> new ArrayList<>()).add(ms[2 + 2 * i]);
         for (var e : full.entrySet())
-            sub.append(String.format(Locale.ROOT, "; %s %.3f ms", e.getKey(), median(e.getValue().stream().mapToDouble(Double::doubleValue).toArray())));
+            sub.append(String.format(Locale.ROOT, "; %s %.3f ms", e.getKey(), EndToEnd.median(e.getValue().stream().mapToDouble(Double::doubleValue).toArray())));
         chart.addSubtitle(new TextTitle(sub + " (medians over seeds, tuned with all the trials)"));
+        chart.addSubtitle(new TextTitle("each run's kernel estimate x (the untuned library end to end / that run's estimate on default configs)"));
         XYPlot plot = chart.getXYPlot();
         XYStepRenderer renderer = new XYStepRenderer();
         Color[] colors = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728), new Color(0x9467bd)};
@@ -226,13 +241,5 @@ public final class Compare {
         } catch (IOException e) {
             throw new KilnException("cannot write " + file + ": " + e.getMessage(), e);
         }
-    }
-
-    static double median(double[] xs) {
-        if (xs.length == 0) return Double.NaN;
-        double[] s = xs.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 }

@@ -107,7 +107,9 @@ public final class EndToEnd {
         return line;
     }
 
-    private static double median(double[] xs) {
+    /** The median of {@code xs}; NaN when empty. */
+    static double median(double[] xs) {
+        if (xs.length == 0) return Double.NaN;
         double[] s = xs.clone();
         java.util.Arrays.sort(s);
         int n = s.length;

@@ -177,6 +177,35 @@ class TuneEndToEndTest {
     }
 
     /**
+     * The tuning benchmark on a small model: each tuner and seed gets its own database with the
+     * trials asked for, the table names every run with the untuned library beside it, the figure is
+     * a PNG, and a second invocation re-times without tuning again (the databases are kept).
+     */
+    @Test
+    void compareRunsEachTunerFromAnEmptyDatabaseAndTimesTheLibraries(@TempDir Path dir) throws Exception {
+        Path cmp = dir.resolve("cmp");
+        Run run = kiln("tune", "zoo:mlp", "--compare", "random,xgb", "--seeds", "1", "--trials", "6", "--min-repeat-ms", "1",
+                "--compare-dir", cmp.toString());
+        assertEquals(0, run.code(), run.err());
+        for (String tuner : List.of("random", "xgb")) {
+            assertTrue(run.out().matches("(?s).*\\| " + tuner + " \\| 0( \\| [0-9.]+){5} \\| [0-9.]+x \\|.*"), run.out());
+            try (TuningDatabase d = TuningDatabase.open("jdbc:sqlite:" + cmp.resolve(tuner + "-s0.db"))) {
+                assertEquals(6, trials(d, "zoo:mlp", Target.host()), tuner);
+                assertTrue(d.all().stream().filter(TuningRecord::isTrial).allMatch(r -> r.tuner().equals(tuner)), tuner);
+            }
+        }
+        assertTrue(run.out().contains("Untuned library, end to end: ") && run.out().contains("xgb with 40 % of the trials"), run.out());
+        assertEquals(run.out().substring(0, run.out().indexOf("wrote ")), Files.readString(cmp.resolve("compare.md")));
+        assertNotNull(ImageIO.read(cmp.resolve("compare.png").toFile()));
+        Run again = kiln("tune", "zoo:mlp", "--compare", "random", "--seeds", "1", "--trials", "6", "--compare-dir", cmp.toString());
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.err().contains("nothing to measure"), again.err());
+        Run bad = kiln("tune", "zoo:mlp", "--compare", "xgb+transfer", "--compare-dir", cmp.toString());
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("--transfer-db"), bad.err());
+    }
+
+    /**
      * Measuring on a "board": a runner server ({@code kiln runner}'s) in this process, reached over
      * gRPC with {@code --rpc}; then a second, model-based run on the same database, whose cost models
      * start from the first run's records of the other tasks (transfer) and measures only new configs.
