@@ -224,22 +224,33 @@ public final class Compare {
         plot.setBackgroundPaint(Color.WHITE);
         ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
         chart.setBackgroundPaint(Color.WHITE);
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         try {
-            Path tmp = Files.createTempFile(png.toAbsolutePath().getParent(), ".compare", ".png.part");
-            ChartUtils.saveChartAsPNG(tmp.toFile(), chart, 1000, 560);
-            Files.move(tmp, png, StandardCopyOption.REPLACE_EXISTING);
+            ChartUtils.writeChartAsPNG(bytes, chart, 1000, 560);
         } catch (IOException e) {
-            throw new KilnException("cannot write " + png + ": " + e.getMessage(), e);
+            throw new KilnException("cannot draw " + png + ": " + e.getMessage(), e);
         }
+        write(png, bytes.toByteArray());
     }
 
     private static void write(Path file, String text) {
+        write(file, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Writes beside {@code file} first, then moves it into place: a reader never sees half of it. */
+    private static void write(Path file, byte[] bytes) {
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".part");
         try {
-            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), ".compare", ".md.part");
-            Files.writeString(tmp, text);
+            Files.write(tmp, bytes);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new KilnException("cannot write " + file + ": " + e.getMessage(), e);
+        } finally {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // nothing half-written is left where a reader looks
+            }
         }
     }
 }
