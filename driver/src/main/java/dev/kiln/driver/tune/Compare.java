@@ -97,12 +97,7 @@ public final class Compare {
 
         // Every library, compiled and timed end to end, taking turns.
         err.println("compare: compiling and timing the libraries end to end (" + (2 * runs.size() + 1) + " of them)");
-        Path tmp;
-        try {
-            tmp = Files.createTempDirectory("kiln-compare-");
-        } catch (IOException e) {
-            throw new KilnException("cannot create a temporary directory: " + e.getMessage(), e);
-        }
+        Path tmp = EndToEnd.tempDir("kiln-compare-");
         try {
             List<byte[]> libs = new ArrayList<>();
             libs.add(EndToEnd.compile(model, shapes, target, ConfigSource.DEFAULTS, tmp.resolve("default.so")));

@@ -48,12 +48,7 @@ public final class EndToEnd {
      */
     public static Result measure(String model, Map<String, long[]> inputShapes, Target target, TuningDatabase db, Runner runner,
                                  int threads, int inputs) {
-        Path dir;
-        try {
-            dir = Files.createTempDirectory("kiln-end-to-end-");
-        } catch (IOException e) {
-            throw new KilnException("cannot create a temporary directory for the end-to-end check: " + e.getMessage(), e);
-        }
+        Path dir = tempDir("kiln-end-to-end-");
         try {
             TunedConfigs tuned = new TunedConfigs(db);
             byte[] def = compile(model, inputShapes, target, ConfigSource.DEFAULTS, dir.resolve("default.so"));
@@ -78,6 +73,15 @@ public final class EndToEnd {
         double[] ms = new double[n];
         for (int i = 0; i < n; i++) ms[i] = median(t[i]) * 1e3;
         return ms;
+    }
+
+    /** A new temporary directory for libraries being compiled ({@link #deleteQuietly} removes it). */
+    static Path tempDir(String prefix) {
+        try {
+            return Files.createTempDirectory(prefix);
+        } catch (IOException e) {
+            throw new KilnException("cannot create a temporary directory for the libraries to time: " + e.getMessage(), e);
+        }
     }
 
     static void deleteQuietly(Path dir) {

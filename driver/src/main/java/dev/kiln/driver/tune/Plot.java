@@ -262,29 +262,13 @@ public final class Plot {
         legend.addAll(plot.getLegendItems());
         Stroke dashed = new BasicStroke(1.6f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {7f, 5f}, 0f);
         if (s.defaultMs() > 0) {
-            ValueMarker def = new ValueMarker(s.defaultMs(), DEFAULT, dashed);
-            def.setLabel(String.format(Locale.ROOT, "default configs: %.3f ms", s.defaultMs()));
-            def.setLabelFont(font(Font.PLAIN, 12));
-            def.setLabelPaint(DEFAULT.darker());
-            def.setLabelBackgroundColor(new Color(255, 255, 255, 0));
-            def.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
-            def.setLabelTextAnchor(TextAnchor.BOTTOM_RIGHT);
-            def.setLabelOffset(new RectangleInsets(2, 4, 2, 6));
-            plot.addRangeMarker(def, Layer.FOREGROUND);
+            plot.addRangeMarker(marker(s.defaultMs(), DEFAULT, dashed, "default configs", true), Layer.FOREGROUND);
             legend.add(new LegendItem(s.calibrated() ? "default configs, measured end to end" : "estimate on the default configs", null,
                     null, null, new Line2D.Double(-8, 0, 8, 0), dashed, DEFAULT));
         }
         if (s.calibrated()) {
             Stroke dotted = new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND, 10f, new float[] {1f, 5f}, 0f);
-            ValueMarker tuned = new ValueMarker(s.measuredTunedMs(), MEASURED, dotted);
-            tuned.setLabel(String.format(Locale.ROOT, "tuned library measured: %.3f ms", s.measuredTunedMs()));
-            tuned.setLabelFont(font(Font.PLAIN, 12));
-            tuned.setLabelPaint(MEASURED.darker());
-            tuned.setLabelBackgroundColor(new Color(255, 255, 255, 0));
-            tuned.setLabelAnchor(RectangleAnchor.BOTTOM_RIGHT);
-            tuned.setLabelTextAnchor(TextAnchor.TOP_RIGHT);
-            tuned.setLabelOffset(new RectangleInsets(2, 4, 2, 6));
-            plot.addRangeMarker(tuned, Layer.FOREGROUND);
+            plot.addRangeMarker(marker(s.measuredTunedMs(), MEASURED, dotted, "tuned library measured", false), Layer.FOREGROUND);
             legend.add(new LegendItem("tuned configs, measured end to end", null, null, null, new Line2D.Double(-8, 0, 8, 0),
                     dotted, MEASURED));
         }
@@ -296,6 +280,19 @@ public final class Plot {
         }
         plot.setFixedLegendItems(legend);
         return chart;
+    }
+
+    /** A horizontal line at {@code ms} labelled "{@code what}: ms", the label above the line or below it. */
+    private static ValueMarker marker(double ms, Color color, Stroke stroke, String what, boolean above) {
+        ValueMarker m = new ValueMarker(ms, color, stroke);
+        m.setLabel(String.format(Locale.ROOT, "%s: %.3f ms", what, ms));
+        m.setLabelFont(font(Font.PLAIN, 12));
+        m.setLabelPaint(color.darker());
+        m.setLabelBackgroundColor(new Color(255, 255, 255, 0));
+        m.setLabelAnchor(above ? RectangleAnchor.TOP_RIGHT : RectangleAnchor.BOTTOM_RIGHT);
+        m.setLabelTextAnchor(above ? TextAnchor.BOTTOM_RIGHT : TextAnchor.TOP_RIGHT);
+        m.setLabelOffset(new RectangleInsets(2, 4, 2, 6));
+        return m;
     }
 
     private static String curveSubtitle(Series s) {
