@@ -1,10 +1,10 @@
 package dev.kiln.autotune.db;
 
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * One workload's records on one scale, corrected for the drift of the machine. A machine shared
@@ -71,6 +71,11 @@ public final class WorkloadRecords {
      * or a level; infinity for an error record.
      */
     public double cost(TuningRecord r) {
+        return cost(r, level);
+    }
+
+    /** {@link #cost} of {@code r} at a given {@code level} of the default config (seconds; NaN or 0 for none). */
+    public static double cost(TuningRecord r, double level) {
         if (!r.ok()) return Double.POSITIVE_INFINITY;
         if (r.referenceCost() > 0 && level > 0) return r.meanCost() * level / r.referenceCost();
         return r.meanCost();
@@ -83,35 +88,45 @@ public final class WorkloadRecords {
     }
 
     /**
-     * The best config's newest trusted record: the config of the lowest {@link #configCost}, the
+     * The best config's newest counting record: the config of the lowest {@link #configCost}, the
      * default config winning ties. Empty when no config has a cost.
      */
     public Optional<TuningRecord> best() {
-        String config = bestConfig(records.size());
+        Map<String, List<Double>> costs = new LinkedHashMap<>();
+        for (TuningRecord r : records) add(costs, r);
+        String config = bestOf(costs);
         if (config == null) return Optional.empty();
         TuningRecord newest = null;
         for (TuningRecord r : records) if (r.config().equals(config) && counts(r)) newest = r;
-        return Optional.ofNullable(newest);
+        return Optional.of(newest);
     }
 
     /**
-     * Seconds per run of {@code config} on this scale from the first {@code upto} records: the
-     * {@link #level} for the default config (once it has a successful record among them), else
-     * the median of {@link #cost} over its trusted records, so that a config measured again is
-     * judged by all its measurements, not by its luckiest one; NaN where none counts.
+     * Seconds per run of {@code config} on this scale: the {@link #level} for the default config
+     * (once it has a successful record), else the median of {@link #cost} over its trusted records,
+     * so that a config measured again is judged by all its measurements, not by its luckiest one;
+     * NaN where none counts.
      */
-    public double configCost(String config, int upto) {
+    public double configCost(String config) {
         List<Double> costs = new ArrayList<>();
-        for (TuningRecord r : records.subList(0, Math.min(upto, records.size())))
-            if (r.config().equals(config) && counts(r)) costs.add(cost(r));
-        if (costs.isEmpty()) return Double.NaN;
-        return config.equals(defaults) && level > 0 ? level : median(costs);
+        for (TuningRecord r : records) if (r.config().equals(config) && counts(r)) costs.add(cost(r));
+        return configCost(config, costs);
     }
 
-    /** The lowest {@link #configCost} among the configs of the first {@code upto} records; NaN where none has one. */
-    public double bestCost(int upto) {
-        String config = bestConfig(upto);
-        return config == null ? Double.NaN : configCost(config, upto);
+    /**
+     * The lowest {@link #configCost} after each record, counting the records up to and including
+     * it: element {@code i} for the first {@code i + 1} records; NaN while none counts. In one
+     * pass over the records.
+     */
+    public double[] bestCosts() {
+        Map<String, List<Double>> costs = new LinkedHashMap<>();
+        double[] out = new double[records.size()];
+        for (int i = 0; i < out.length; i++) {
+            add(costs, records.get(i));
+            String config = bestOf(costs);
+            out[i] = config == null ? Double.NaN : configCost(config, costs.get(config));
+        }
+        return out;
     }
 
     /** Records held (references included). */
@@ -124,19 +139,23 @@ public final class WorkloadRecords {
         return records.get(index);
     }
 
-    private String bestConfig(int upto) {
+    private void add(Map<String, List<Double>> costs, TuningRecord r) {
+        if (counts(r)) costs.computeIfAbsent(r.config(), k -> new ArrayList<>()).add(cost(r));
+    }
+
+    private double configCost(String config, List<Double> costs) {
+        if (costs.isEmpty()) return Double.NaN;
+        return config.equals(defaults) && level > 0 ? level : median(costs);
+    }
+
+    /** The config of the lowest cost among {@code costs} (the default winning ties); null when there is none. */
+    private String bestOf(Map<String, List<Double>> costs) {
         String best = null;
         double cost = Double.POSITIVE_INFINITY;
-        Set<String> seen = new HashSet<>();
-        for (TuningRecord r : records.subList(0, Math.min(upto, records.size()))) {
-            if (!seen.add(r.config())) continue;
-            double c = configCost(r.config(), upto);
-            if (Double.isNaN(c)) {
-                seen.remove(r.config()); // none of its records counted yet: a later one may
-                continue;
-            }
-            if (c < cost || (c == cost && r.config().equals(defaults))) {
-                best = r.config();
+        for (var e : costs.entrySet()) {
+            double c = configCost(e.getKey(), e.getValue());
+            if (c < cost || (c == cost && e.getKey().equals(defaults))) {
+                best = e.getKey();
                 cost = c;
             }
         }

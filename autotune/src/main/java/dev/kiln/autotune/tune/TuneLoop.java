@@ -74,8 +74,8 @@ public final class TuneLoop {
 
     /**
      * What a candidate finds in the caches when it runs ({@code kiln tune --cache}). {@code evictBytes}:
-     * what is written over before each timed run (0 for none); {@code warmInputs}: whether its
-     * inputs are read back afterwards.
+     * what is read through before each timed run (0 for none); {@code warmInputs}: whether its
+     * inputs and outputs are read back afterwards.
      */
     public record Cache(String mode, long evictBytes, boolean warmInputs) {
         /** Runs back to back: everything the kernel reads stays in cache (its weights too). */
@@ -87,8 +87,8 @@ public final class TuneLoop {
         /**
          * The mode named {@code mode} for a model whose library touches {@code footprintBytes} per
          * inference (weights and workspace): {@code model} evicts that footprint and re-reads the
-         * inputs, as the library's other kernels leave the caches between two runs of this one;
-         * {@code cold} evicts it and leaves the inputs cold too; {@code warm} runs back to back.
+         * inputs and outputs, as the library's other kernels leave the caches between two runs of
+         * this one; {@code cold} evicts it and leaves them cold too; {@code warm} runs back to back.
          */
         public static Cache of(String mode, long footprintBytes) {
             return switch (mode) {
@@ -360,7 +360,7 @@ public final class TuneLoop {
      */
     private static double scaled(TaskState s, TuningRecord r) {
         if (!WorkloadRecords.trusted(r)) return 0;
-        double cost = r.referenceCost() > 0 && s.level > 0 ? r.meanCost() * s.level / r.referenceCost() : r.meanCost();
+        double cost = WorkloadRecords.cost(r, s.level);
         return cost > 0 ? r.flops() / cost / 1e9 : 0;
     }
 
@@ -550,17 +550,15 @@ public final class TuneLoop {
         }
     }
 
-    /** Adds a round's measurements of {@code s} to what the other tasks' cost models learn from. */
+    /** Adds a round's measurements of {@code s} to what the other tasks' cost models learn from (features from its tuner's cache). */
     private void addSamples(TaskState s, List<Config> configs, List<Double> gflops) {
-        if (!settings.tuner().equals("xgb")) return;
+        if (!(s.tuner instanceof ModelBasedTuner model)) return;
         Samples samples = transfer.computeIfAbsent(s.task.key(), k -> new Samples(family(s.task.space()), new ArrayList<>(), new ArrayList<>()));
         for (int i = 0; i < configs.size(); i++) {
-            try {
-                samples.x().add(s.builder.features(configs.get(i)));
-                samples.y().add(gflops.get(i));
-            } catch (RuntimeException e) {
-                // a config that does not featurize teaches nothing
-            }
+            double[] f = model.features(configs.get(i));
+            if (f == null) continue; // a config that does not featurize teaches nothing
+            samples.x().add(f);
+            samples.y().add(gflops.get(i));
         }
     }
 

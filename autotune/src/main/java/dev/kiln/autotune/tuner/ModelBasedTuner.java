@@ -46,7 +46,7 @@ public final class ModelBasedTuner implements Tuner {
     private int transferRows;
     private final Options options;
     private final Random rng;
-    private final Map<Long, double[]> features = new LinkedHashMap<>(1024, 0.75f, true) {
+    private final Map<Long, double[]> featureCache = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, double[]> e) {
             return size() > FEATURE_CACHE;
@@ -128,7 +128,7 @@ public final class ModelBasedTuner implements Tuner {
         List<double[]> x = new ArrayList<>();
         List<Double> y = new ArrayList<>();
         for (SearchState.Measured m : state.measured()) {
-            double[] f = featuresOf(m.config());
+            double[] f = features(m.config());
             if (f == null) continue;
             x.add(f);
             y.add(m.throughput());
@@ -174,7 +174,7 @@ public final class ModelBasedTuner implements Tuner {
         long index = state.space().indexOf(c);
         Double known = predicted.get(index);
         if (known != null) return known;
-        double[] f = featuresOf(c);
+        double[] f = features(c);
         double s = f == null ? Double.NEGATIVE_INFINITY : model.predict(f);
         predicted.put(index, s);
         if (f != null && !state.seen(c)) {
@@ -184,16 +184,17 @@ public final class ModelBasedTuner implements Tuner {
         return s;
     }
 
-    private double[] featuresOf(Config c) {
+    /** The cost model's input for {@code c}, cached; null for a config that does not featurize. */
+    public double[] features(Config c) {
         long index = state.space().indexOf(c);
-        double[] f = features.get(index);
-        if (f != null || features.containsKey(index)) return f;
+        double[] f = featureCache.get(index);
+        if (f != null || featureCache.containsKey(index)) return f;
         try {
             f = featurizer.apply(c);
         } catch (RuntimeException e) {
             f = null; // e.g. a config whose schedule does not lower; the model never proposes it
         }
-        features.put(index, f);
+        featureCache.put(index, f);
         return f;
     }
 }

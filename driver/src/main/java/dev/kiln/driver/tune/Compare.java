@@ -127,21 +127,21 @@ public final class Compare {
             List<Instant> trialTimes = all.stream().filter(TuningRecord::isTrial).map(TuningRecord::timestamp).sorted().toList();
             if (trialTimes.isEmpty()) return out;
             Instant until = trialTimes.get(Math.clamp(trials - 1, 0, trialTimes.size() - 1));
-            for (TuningRecord r : all) if (!r.timestamp().isAfter(until)) out.append(r);
+            out.appendAll(all.stream().filter(r -> !r.timestamp().isAfter(until)).toList());
             return out;
         }
     }
 
     private static void copyRecords(String url, TuningDatabase into) {
         try (TuningDatabase from = Databases.open(url)) {
-            for (TuningRecord r : from.all()) into.append(r);
+            into.appendAll(from.all());
         }
     }
 
     private static String table(String model, Target target, TuneLoop.Settings settings, List<Run> runs, double[] ms, int seeds) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "Tuning benchmark: %s on %s, %d trials per run, %s, %s caches; %d seed(s) per tuner.%n%n",
-                model, target.name(), settings.trials(), settings.threads() == 0 ? "one thread per core" : settings.threads() + " thread(s)",
+                model, target.name(), settings.trials(), EndToEnd.threads(settings.threads()),
                 settings.cache().mode(), seeds));
         sb.append(String.format(Locale.ROOT, "Untuned library, end to end: %.3f ms.%n%n", ms[0]));
         sb.append("| tuner | seed | estimate on defaults (ms) | estimate at 40 % (ms) | estimate at 100 % (ms) | end to end at 40 % (ms) "

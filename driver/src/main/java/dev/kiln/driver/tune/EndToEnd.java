@@ -99,9 +99,8 @@ public final class EndToEnd {
      * tuned time: how far the estimate's speedup is from the one the library shows.
      */
     public static String summary(Result r, Report.Totals estimate, int threads) {
-        String on = threads == 0 ? "one thread per core" : threads + (threads == 1 ? " thread" : " threads");
         String line = String.format(Locale.ROOT, "end to end, measured now on %s: %.3f ms on default configs, %.3f ms tuned (%.2fx; %d kernels "
-                + "on tuned configs)", on, r.defaultMs(), r.tunedMs(), r.speedup(), r.tunedKernels());
+                + "on tuned configs)", threads(threads), r.defaultMs(), r.tunedMs(), r.speedup(), r.tunedKernels());
         if (estimate.defaultSeconds() > 0 && estimate.tunedSeconds() > 0) {
             double calibrated = estimate.tunedSeconds() / estimate.defaultSeconds() * r.defaultMs();
             line += String.format(Locale.ROOT, "%nthe kernels' estimate calibrated by the default library (x %.3f): %.3f ms tuned, "
@@ -109,6 +108,11 @@ public final class EndToEnd {
                     100 * (calibrated / r.tunedMs() - 1));
         }
         return line;
+    }
+
+    /** {@code --threads} in words: "one thread per core" for 0, else "1 thread", "2 threads". */
+    static String threads(int threads) {
+        return threads == 0 ? "one thread per core" : threads + (threads == 1 ? " thread" : " threads");
     }
 
     /** The median of {@code xs}; NaN when empty. */

@@ -90,30 +90,31 @@ public final class Report {
         List<Row> rows = new ArrayList<>();
         for (TaskExtractor.Task t : tasks) {
             WorkloadRecords w = new WorkloadRecords(db.records(target.name(), t.key()), t.space().defaults().toString());
-            int errors = 0;
-            double best = 0;
+            int errors = 0, trials = 0;
             List<Double> curve = new ArrayList<>();
             List<Instant> measuredAt = new ArrayList<>();
-            int trials = 0;
+            double[] bestCosts = w.bestCosts();
             for (int i = 0; i < w.size(); i++) {
                 TuningRecord r = w.get(i);
                 if (!r.isTrial()) continue;
                 trials++;
                 if (!r.ok()) errors++;
-                double cost = w.bestCost(i + 1);
-                best = cost > 0 ? t.flops() / cost / 1e9 : 0;
-                curve.add(best);
+                curve.add(gflops(t, bestCosts[i]));
                 measuredAt.add(r.timestamp());
             }
             // The last point is the best over every record, references and confirmations included.
-            double last = w.bestCost(w.size());
-            best = last > 0 ? t.flops() / last / 1e9 : 0;
+            double best = w.size() == 0 ? 0 : gflops(t, bestCosts[w.size() - 1]);
             if (!curve.isEmpty()) curve.set(curve.size() - 1, best);
             double spread = w.best().map(TuningRecord::relativeStandardError).orElse(0.0);
-            double def = w.level() > 0 ? t.flops() / w.level() / 1e9 : 0;
+            double def = gflops(t, w.level());
             rows.add(new Row(t, trials, errors, def, best, curve, measuredAt, spread));
         }
         return rows;
+    }
+
+    /** GFLOP/s of a run of {@code t}'s kernel that takes {@code seconds}; 0 where there is no such time (NaN, 0). */
+    private static double gflops(TaskExtractor.Task t, double seconds) {
+        return seconds > 0 ? t.flops() / seconds / 1e9 : 0;
     }
 
     /** The table, one line per task, then the weighted total time of the model's tuned kernels. */

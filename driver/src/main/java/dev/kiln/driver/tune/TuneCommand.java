@@ -125,8 +125,7 @@ public final class TuneCommand implements Callable<Integer> {
         if (report && db == null && !Files.isRegularFile(Databases.defaultFile()))
             throw new KilnException("there is no tuning database at " + Databases.defaultFile()
                     + " to report on: tune first (kiln tune " + model + "), or name the database with --db");
-        if (!TuneLoop.Cache.MODES.contains(cache))
-            throw new KilnException("unknown --cache '" + cache + "': choose one of " + String.join(", ", TuneLoop.Cache.MODES));
+        TuneLoop.Cache.of(cache, 0); // refuses an unknown mode before any work
         TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), t, GraphPipeline.passes(t));
         try (TuningDatabase database = Databases.open(db)) {
             EndToEnd.Result measured = null;
@@ -141,7 +140,7 @@ public final class TuneCommand implements Callable<Integer> {
                 err.printf("tuning %d tasks of %s (%d of %d kernels) on %s with %s, %d trials%s, %s, %s caches; records go to %s%n",
                         ex.tasks().size(), model, ex.covered(), ex.kernels(), t.name(), tuner, trials,
                         settings.budget() == null ? "" : " or " + Durations.format(settings.budget()),
-                        threads == 0 ? "one thread per core" : threads + (threads == 1 ? " thread" : " threads"),
+                        EndToEnd.threads(threads),
                         settings.cache().evictBytes() > 0 ? String.format(java.util.Locale.ROOT, "%s (%.1f MB evicted before each run)",
                                 settings.cache().mode(), settings.cache().evictBytes() / 1e6) : "warm", database);
                 measured = tune(t, database, settings, ex, err);
