@@ -9,7 +9,9 @@ import dev.kiln.irhigh.passes.FoldBatchNorm;
 import dev.kiln.irhigh.passes.FoldConstants;
 import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irhigh.passes.RemoveIdentity;
+import dev.kiln.irhigh.passes.SplitRecurrent;
 import dev.kiln.irhigh.passes.SquareByMul;
+import dev.kiln.schedules.ops.OpInventory;
 import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.Target;
 import java.util.function.BiConsumer;
@@ -29,6 +31,8 @@ public final class GraphPipeline {
         dump.accept("input", g);
         RemoveIdentity.run(g);
         dump.accept("RemoveIdentity", g);
+        if (SplitRecurrent.run(g, OpInventory.recurrentPanel(target)) > 0) ShapeInference.run(g);
+        dump.accept("SplitRecurrent", g);
         FoldConstants.run(g);
         dump.accept("FoldConstants", g);
         if (ConvTransposeToConv.run(g) > 0) ShapeInference.run(g);

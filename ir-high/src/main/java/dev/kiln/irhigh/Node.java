@@ -70,6 +70,16 @@ public record Node(String name, String op, String domain, List<String> inputs, L
         };
     }
 
+    /** A strings attribute, or {@code dflt} (may be null) when absent. */
+    public List<String> attrStrings(String attr, List<String> dflt) {
+        return switch (attrs.get(attr)) {
+            case null -> dflt;
+            case Attr.Strs(List<String> v) -> v;
+            case Attr.Str(String v) -> List.of(v);
+            default -> throw badAttr(attr, "a list of strings");
+        };
+    }
+
     public float[] attrFloats(String attr, float[] dflt) {
         return switch (attrs.get(attr)) {
             case null -> dflt;

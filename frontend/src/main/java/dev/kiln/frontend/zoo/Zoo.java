@@ -14,7 +14,8 @@ import java.util.function.IntFunction;
  * gives it as an ONNX file to hand to ONNX Runtime for comparison.
  *
  * <p>Models are built for batch 1 unless {@link #build(String, int)} asks for another batch N:
- * the first dimension of the input and the output is then N, every Reshape and Flatten follows,
+ * the first dimension of the input and the output is then N (for lstm the second: its input is
+ * {@code [steps, batch, features]}, as PyTorch exports it), every Reshape and Flatten follows,
  * and the weights are the same as at batch 1 (each row of a batch-N output is the batch-1 output
  * of that input row).
  */
@@ -23,8 +24,9 @@ public final class Zoo {
             "resnet18", ResNet18::build,
             "mobilenetv2", MobileNetV2::build,
             "bert", Bert::build,
-            "mlp", Mlp::build);
-    private static final List<String> NAMES = List.of("resnet18", "mobilenetv2", "bert", "mlp");
+            "mlp", Mlp::build,
+            "lstm", Lstm::build);
+    private static final List<String> NAMES = List.of("resnet18", "mobilenetv2", "bert", "mlp", "lstm");
     private static final Map<String, byte[]> BYTES = new ConcurrentHashMap<>();
 
     private Zoo() {}

@@ -9,6 +9,7 @@ public final class OpRegistry {
     private OpRegistry() {}
 
     private static final Map<String, OpDef> OPS = new TreeMap<>();
+    private static final OpDef RECURRENT = new Recurrent();
 
     static {
         // Elementwise, one input.
@@ -150,11 +151,16 @@ public final class OpRegistry {
         OPS.put("Shape", new ShapeOp());
         OPS.put("Size", new Size());
         OPS.put("Range", new Range());
+        // Recurrent layers.
+        OPS.put("LSTM", RECURRENT);
+        OPS.put("GRU", RECURRENT);
+        OPS.put("RNN", RECURRENT);
     }
 
     /** The definition of the node's op, or an error naming the node, op, domain and opset. */
     public static OpDef get(Node node) {
         if (node.domain().equals(Blocked.DOMAIN) && Blocked.def(node) != null) return Blocked.def(node);
+        if (node.domain().equals(RnnCell.DOMAIN) && node.op().equals(RnnCell.OP)) return RECURRENT;
         if (!isOnnxDomain(node.domain()))
             throw node.error("unsupported domain '" + node.domain() + "' (op '" + node.op()
                     + "'); Kiln supports only the default ONNX domain (\"\" or \"ai.onnx\")");

@@ -3,6 +3,7 @@ package dev.kiln.schedules.ops;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.ops.Blocked;
+import dev.kiln.irhigh.ops.RnnCell;
 import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irlow.PrimFunc;
 import dev.kiln.irlow.lower.LowerTe;
@@ -56,11 +57,24 @@ public final class OpInventory {
         return k.space();
     }
 
+    /**
+     * The panel width (columns) {@code SplitRecurrent} packs a recurrent layer's R in for
+     * {@code target}: what one step of the recurrence kernel's product keeps in registers.
+     */
+    public static int recurrentPanel(Target target) {
+        return Recurrence.panel(target);
+    }
+
     /** A kernel with the schedule that made it (its trace replays on {@code unscheduled}). */
     public record Scheduled(Kernel kernel, PrimFunc unscheduled, Schedule schedule) {}
 
     /** Like {@link #lower(Node, Graph, Target, Knobs)}, keeping the unscheduled function and the schedule. */
     public static Scheduled schedule(Node node, Graph graph, Target target, Knobs knobs) {
+        if (node.domain().equals(RnnCell.DOMAIN) && node.op().equals(RnnCell.OP)) {
+            // Loop IR written out (a sequential time loop); its input projection is a MatMul of its own.
+            Kernel k = Recurrence.kernel(node, graph, target);
+            return new Scheduled(k, k.func(), new Schedule(k.func()));
+        }
         OpCompute c = compute(node, graph, target);
         if (target instanceof CpuTarget && node.op().equals("Concat") && node.domain().isEmpty()) {
             // Copies written out, not a scheduled nest (see Movement.concatCopies); nothing to tune.
