@@ -5,6 +5,7 @@ import dev.kiln.autotune.db.TuningDbException;
 import dev.kiln.autotune.tune.TunedConfigs;
 import dev.kiln.codegen.Packaging;
 import dev.kiln.driver.tune.Databases;
+import dev.kiln.frontend.InputValues;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.schedules.space.ConfigSource;
 import dev.kiln.targets.Target;
@@ -45,6 +46,10 @@ final class CompileCommand implements Callable<Integer> {
     @Option(names = "--input-shape", paramLabel = "NAME=D1,D2,..", description = "bind an input's dynamic dimensions (repeatable)")
     List<String> inputShapes;
 
+    @Option(names = "--input-value", paramLabel = "NAME=V1,V2,..", description = "bind an input that decides shapes (a Reshape's shape, "
+            + "a Slice's starts, a Resize's sizes, reduction axes) to these values at compile time; the library no longer takes it (repeatable)")
+    List<String> inputValues;
+
     @Option(names = "--dump-ir", paramLabel = "DIR", description = "write the graph after each pass, each kernel's loop IR after each lowering step, and the LLVM IR and assembly under DIR")
     Path dumpDir;
 
@@ -64,7 +69,7 @@ final class CompileCommand implements Callable<Integer> {
             TunedConfigs tuned = database.map(TunedConfigs::new).orElse(null);
             ConfigSource configs = tuned != null ? tuned : ConfigSource.DEFAULTS;
             var r = Compiler.compile(model, output, new Compiler.Options(t, Options.inputShapes(inputShapes), dumpDir, verbose, configs,
-                    packaging, sysroot));
+                    packaging, sysroot, InputValues.parse(inputValues)));
             report(r, t);
             if (tuned != null) tuned.summary(model, t).forEach(System.out::println);
             return 0;

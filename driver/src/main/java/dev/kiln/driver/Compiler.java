@@ -4,6 +4,7 @@ import dev.kiln.codegen.Backend;
 import dev.kiln.codegen.NativeCompiler;
 import dev.kiln.codegen.Packaging;
 import dev.kiln.codegen.executor.ExecutorLowering;
+import dev.kiln.frontend.InputValues;
 import dev.kiln.frontend.ModelSource;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.KilnException;
@@ -13,6 +14,7 @@ import dev.kiln.targets.Target;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -29,7 +31,16 @@ public final class Compiler {
      * {@code configs} gives each kernel's schedule knobs (defaults, or tuned configs from a database).
      */
     public record Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose, ConfigSource configs,
-                          Packaging packaging, Path sysroot) {
+                          Packaging packaging, Path sysroot, Map<String, List<String>> inputValues) {
+        public Options {
+            inputValues = inputValues == null ? Map.of() : inputValues;
+        }
+
+        public Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose, ConfigSource configs,
+                       Packaging packaging, Path sysroot) {
+            this(target, inputShapes, dumpDir, verbose, configs, packaging, sysroot, Map.of());
+        }
+
         public Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose) {
             this(target, inputShapes, dumpDir, verbose, ConfigSource.DEFAULTS);
         }
@@ -50,9 +61,13 @@ public final class Compiler {
         if (opts.packaging().isExecutable() && outSo.getFileName().toString().endsWith(".so"))
             throw new KilnException("output '" + outSo + "' ends in .so, but --emit exe writes a program: name it without .so");
         Backend backend = Backend.of(opts.target(), opts.sysroot());
-        Graph g = ModelSource.load(model, opts.inputShapes());
+        Graph g = ModelSource.load(model, opts.inputShapes(), opts.inputValues());
         AtomicInteger step = new AtomicInteger();
-        GraphPipeline.run(g, opts.target(), (pass, graph) -> dump(opts, String.format("graph/%02d-%s.txt", step.getAndIncrement(), pass), graph.toString()));
+        try {
+            GraphPipeline.run(g, opts.target(), (pass, graph) -> dump(opts, String.format("graph/%02d-%s.txt", step.getAndIncrement(), pass), graph.toString()));
+        } catch (KilnException e) {
+            throw InputValues.explain(e, g);
+        }
         ExecutorLowering.Plan plan = ExecutorLowering.run(g, opts.target(), opts.configs(), backend::lower,
                 (name, fn) -> dump(opts, "kernels/" + name + ".txt", Printer.print(fn)));
         var result = NativeCompiler.compile(plan.spec(), backend, outSo, new NativeCompiler.Options(opts.dumpDir(), opts.packaging()));

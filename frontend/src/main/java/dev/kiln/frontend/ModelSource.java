@@ -19,8 +19,23 @@ public final class ModelSource {
      * empty or name the zoo model's inputs with their own shapes.
      */
     public static Graph load(String spec, Map<String, long[]> inputShapes) {
+        return load(spec, inputShapes, Map.of());
+    }
+
+    /**
+     * Loads the model with the inputs {@code inputValues} names bound to those values (see
+     * {@link InputValues}); null or empty binds none.
+     */
+    public static Graph load(String spec, Map<String, long[]> inputShapes, Map<String, java.util.List<String>> inputValues) {
+        Map<String, java.util.List<String>> values = inputValues == null ? Map.of() : inputValues;
+        Graph g = loadShaped(spec, inputShapes, values);
+        InputValues.bind(g, values, spec);
+        return g;
+    }
+
+    private static Graph loadShaped(String spec, Map<String, long[]> inputShapes, Map<String, java.util.List<String>> values) {
         Map<String, long[]> shapes = inputShapes == null ? Map.of() : inputShapes;
-        if (!spec.startsWith(ZOO_PREFIX)) return OnnxReader.read(Path.of(spec), shapes);
+        if (!spec.startsWith(ZOO_PREFIX)) return OnnxReader.read(Path.of(spec), shapes, InputValues.counts(values));
         Graph g = Zoo.build(spec.substring(ZOO_PREFIX.length()));
         for (var e : shapes.entrySet()) {
             Value in = g.inputs().stream().filter(v -> v.name().equals(e.getKey())).findFirst().orElseThrow(() -> new KilnException(

@@ -43,13 +43,26 @@ public final class OnnxReader {
     private final TensorReader tensors;
     private final Map<String, Integer> opsets = new LinkedHashMap<>();
 
-    private OnnxReader(String model, Path baseDir) {
+    /** The number of values {@code --input-value} binds to an input, by name: its length where the model leaves it open. */
+    private final Map<String, Integer> lengths;
+
+    private OnnxReader(String model, Path baseDir, Map<String, Integer> lengths) {
         this.model = model;
         this.tensors = new TensorReader(model, baseDir);
+        this.lengths = lengths;
     }
 
     /** Reads the model file; external data is found relative to the file's directory. */
     public static Graph read(Path file, Map<String, long[]> inputShapes) {
+        return read(file, inputShapes, Map.of());
+    }
+
+    /**
+     * Reads the model file; {@code lengths} gives the number of values {@code --input-value}
+     * binds to an input, which is its shape ({@code [n]}) when the model declares a 1-D input of
+     * dynamic length and no --input-shape names it.
+     */
+    public static Graph read(Path file, Map<String, long[]> inputShapes, Map<String, Integer> lengths) {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
@@ -64,7 +77,7 @@ public final class OnnxReader {
             throw new KilnException("model file " + file + " is too large to read into memory; run with a larger heap (-Xmx)");
         }
         Path dir = file.toAbsolutePath().getParent();
-        return read(bytes, file.toString(), dir, inputShapes);
+        return new OnnxReader(file.toString(), dir, lengths).model(parse(bytes, file.toString()), inputShapes == null ? Map.of() : inputShapes);
     }
 
     /**
@@ -75,14 +88,16 @@ public final class OnnxReader {
      * @param inputShapes              static shapes for inputs by name (binds dynamic dimensions); may be null
      */
     public static Graph read(byte[] bytes, String displayName, Path baseDirForExternalData, Map<String, long[]> inputShapes) {
-        ModelProto proto;
+        return new OnnxReader(displayName, baseDirForExternalData, Map.of()).model(parse(bytes, displayName), inputShapes == null ? Map.of() : inputShapes);
+    }
+
+    private static ModelProto parse(byte[] bytes, String displayName) {
         try {
-            proto = ModelProto.parseFrom(bytes);
+            return ModelProto.parseFrom(bytes);
         } catch (InvalidProtocolBufferException e) {
             throw new KilnException("model " + displayName + " is not a valid ONNX model: the file could not be parsed as an ONNX protobuf ("
                     + e.getMessage() + "); it may be truncated (an interrupted download or copy) or not an ONNX file at all; re-export or re-download it");
         }
-        return new OnnxReader(displayName, baseDirForExternalData).model(proto, inputShapes == null ? Map.of() : inputShapes);
     }
 
     /** A tensor with the name it was saved under. */
@@ -246,6 +261,13 @@ public final class OnnxReader {
 
     private Value boundInput(ValueInfoProto in, long[] given) {
         TypeProto.Tensor tt = tensorType(in, "input");
+        Integer length = lengths.get(in.getName());
+        if (given == null && length != null && (!tt.hasShape() || !InputShapes.isStatic(tt.getShape()))) {
+            if (tt.hasShape() && tt.getShape().getDimCount() != 1)
+                throw new KilnException("--input-value " + in.getName() + ": input '" + in.getName() + "' of model " + model + " has "
+                        + tt.getShape().getDimCount() + " dimensions, not all fixed; give its shape with --input-shape " + in.getName() + "=D1,D2,... too");
+            given = new long[] {length};
+        }
         Shape shape = InputShapes.bind(model, in.getName(), tt.hasShape() ? tt.getShape() : null, given);
         return new Value(in.getName(), elemType(tt, in.getName()), shape);
     }

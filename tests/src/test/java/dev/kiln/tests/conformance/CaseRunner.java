@@ -140,9 +140,12 @@ public final class CaseRunner {
                     Map<String, long[]> shapes = new LinkedHashMap<>();
                     for (int i = 0; i < inputNames.size(); i++)
                         if (!bound.contains(inputNames.get(i)) && !staticInputs.contains(inputNames.get(i))) shapes.put(inputNames.get(i), sets.get(0).inputs.get(i).shape().longDims());
-                    String path = bound.isEmpty() ? c.model().toString() : bindInputs(c, model, inputNames, bound, sets.get(0)).toString();
-                    Compiler.compile(path, so, new Compiler.Options(target, shapes, null, false, ConfigSource.DEFAULTS,
-                            inProcess || ptxOnly ? Packaging.LIBRARY : Packaging.STATIC_EXECUTABLE, null));
+                    // Bound the way a user binds them: --input-value with data set 0's values.
+                    Map<String, List<String>> values = new LinkedHashMap<>();
+                    for (int i = 0; i < inputNames.size(); i++)
+                        if (bound.contains(inputNames.get(i))) values.put(inputNames.get(i), valueStrings(sets.get(0).inputs.get(i)));
+                    Compiler.compile(c.model().toString(), so, new Compiler.Options(target, shapes, null, false, ConfigSource.DEFAULTS,
+                            inProcess || ptxOnly ? Packaging.LIBRARY : Packaging.STATIC_EXECUTABLE, null, values));
                     break;
                 } catch (KilnException e) {
                     Matcher m = NOT_CONSTANT.matcher(String.valueOf(e.getMessage()));
@@ -228,22 +231,11 @@ public final class CaseRunner {
         return true;
     }
 
-    /** The model with the named inputs turned into initializers holding data set 0's values. */
-    private Path bindInputs(ConformanceCase c, ModelProto model, List<String> inputNames, Set<String> bound, DataSet set) {
-        GraphProto.Builder g = model.getGraph().toBuilder();
-        for (int i = g.getInputCount() - 1; i >= 0; i--) if (bound.contains(g.getInput(i).getName())) g.removeInput(i);
-        try {
-            for (int i = 0; i < inputNames.size(); i++) {
-                if (!bound.contains(inputNames.get(i))) continue;
-                TensorProto t = TensorProto.parseFrom(Files.readAllBytes(set.inputFiles.get(i)));
-                g.addInitializer(t.toBuilder().setName(inputNames.get(i)));
-            }
-            Path p = work.resolve(c.suite() + "-" + c.name() + "-bound.onnx");
-            Files.write(p, model.toBuilder().setGraph(g).build().toByteArray());
-            return p;
-        } catch (IOException e) {
-            throw new KilnException("cannot write the model with bound inputs: " + e.getMessage(), e);
-        }
+    /** A tensor's values as {@code --input-value} takes them. */
+    private static List<String> valueStrings(Tensor t) {
+        List<String> r = new ArrayList<>();
+        for (int i = 0; i < t.size(); i++) r.add(t.dtype().isFloat() ? String.valueOf(t.getDouble(i)) : String.valueOf(t.getLong(i)));
+        return r;
     }
 
     private static List<DataSet> dataSets(Path dir) {
