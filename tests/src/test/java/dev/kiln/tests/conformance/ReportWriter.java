@@ -56,7 +56,8 @@ public final class ReportWriter {
           .append("*Unsupported*: Kiln refused the model with an error message. *Failed*: wrong outputs, a crash or an internal error.\n")
           .append("*Out of scope*: training ops, sequences, maps, strings, optional types, random ops without a seed.\n")
           .append("Cases marked † had shape-deciding graph inputs (a Reshape's shape, a Slice's starts, ...) bound at compile time\n")
-          .append("from the test data, because Kiln compiles for static shapes and refused them as runtime inputs.\n")
+          .append("with `--input-value` (the first data set's values), because Kiln compiles for static shapes and refused them as\n")
+          .append("runtime inputs.\n")
           .append("The cases that pass are listed in `tests/src/test/resources/conformance/expected-passes.txt`;\n")
           .append("`ConformanceTest` (run by `scripts/test`) fails if one of them stops passing.\n");
         for (Column col : columns) {
