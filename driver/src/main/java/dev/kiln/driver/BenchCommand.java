@@ -1,10 +1,16 @@
 package dev.kiln.driver;
 
+import dev.kiln.frontend.InputValues;
+import dev.kiln.frontend.ModelSource;
 import dev.kiln.frontend.zoo.Zoo;
 import dev.kiln.irhigh.KilnException;
+import dev.kiln.irhigh.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,6 +46,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--baseline", paramLabel = "OTHER.so", description = "another library of the same model (e.g. untuned), "
             + "timed in the same alternation: prints both medians and their ratio")
     Path baseline;
+
+    @Option(names = "--input-value", paramLabel = "NAME=V1,V2,..", description = "with --model: the values LIB.so was compiled with "
+            + "by `kiln compile --input-value` (repeatable); ONNX Runtime is fed them")
+    List<String> inputValues;
 
     @Option(names = "--threads", defaultValue = "1", description = "threads for both (default: ${DEFAULT-VALUE})")
     int threads;
@@ -88,6 +98,7 @@ final class BenchCommand implements Callable<Integer> {
         byte[] onnx = onnxBytes(model);
         if (baseline != null) return withBaseline(onnx);
         try (KilnLibrary kiln = new KilnLibrary(library, threads); OrtModel ort = new OrtModel(onnx, threads)) {
+            fixInputValues(kiln, ort);
             long pause = pauseMs != null ? pauseMs : threads > 1 ? Bench.DEFAULT_PAUSE_MS : 0;
             if (pause < 0) throw new KilnException("--pause-ms must not be negative");
             var r = Bench.run(kiln, ort, kiln.randomInputs(seed), warmup, runs, pause);
@@ -106,6 +117,7 @@ final class BenchCommand implements Callable<Integer> {
     private int withBaseline(byte[] onnx) {
         try (KilnLibrary kiln = new KilnLibrary(library, threads); KilnLibrary base = new KilnLibrary(baseline, threads);
              OrtModel ort = new OrtModel(onnx, threads)) {
+            fixInputValues(kiln, ort);
             long pause = pauseMs != null ? pauseMs : threads > 1 ? Bench.DEFAULT_PAUSE_MS : 0;
             if (pause < 0) throw new KilnException("--pause-ms must not be negative");
             var inputs = kiln.randomInputs(seed);
@@ -126,6 +138,18 @@ final class BenchCommand implements Callable<Integer> {
                     a.ok() && b.ok() ? "match" : "DIFFER", a.maxAbsError(), b.maxAbsError());
             return a.ok() && b.ok() ? 0 : 1;
         }
+    }
+
+    /** Feeds ONNX Runtime the --input-value values, in the dtypes and shapes the model gives those inputs. */
+    private void fixInputValues(KilnLibrary kiln, OrtModel ort) {
+        var values = InputValues.parse(inputValues);
+        if (values.isEmpty()) return;
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (var in : kiln.inputInfo()) shapes.put(in.name(), in.shape());
+        var g = ModelSource.load(model, shapes, values);
+        Map<String, Tensor> fixed = new LinkedHashMap<>();
+        for (String name : values.keySet()) fixed.put(name, g.initializers().get(name));
+        ort.fix(fixed);
     }
 
     static byte[] onnxBytes(String model) {

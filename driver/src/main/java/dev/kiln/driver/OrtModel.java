@@ -23,6 +23,8 @@ public final class OrtModel implements AutoCloseable {
     private final OrtEnvironment env;
     private final OrtSession session;
     private Map<String, OnnxTensor> prepared = Map.of();
+    /** Inputs a Kiln library took as constants ({@code --input-value}), fed to ONNX Runtime with every run's inputs. */
+    private Map<String, Tensor> fixed = Map.of();
 
     public OrtModel(byte[] onnx, int threads) {
         try {
@@ -45,12 +47,19 @@ public final class OrtModel implements AutoCloseable {
         return runPrepared();
     }
 
+    /** Feeds these inputs with every run's (the values a Kiln library was compiled with by {@code --input-value}). */
+    public void fix(Map<String, Tensor> values) {
+        fixed = Map.copyOf(values);
+    }
+
     /** Converts inputs once, so that {@link #runPrepared} times the model alone. */
     public void prepare(Map<String, Tensor> inputs) {
         closePrepared();
         Map<String, OnnxTensor> p = new LinkedHashMap<>();
+        Map<String, Tensor> all = new LinkedHashMap<>(inputs);
+        all.putAll(fixed);
         try {
-            for (var e : inputs.entrySet()) {
+            for (var e : all.entrySet()) {
                 Tensor t = e.getValue();
                 ByteBuffer b = ByteBuffer.allocateDirect(t.size() * t.dtype().byteSize).order(ByteOrder.nativeOrder());
                 b.put(t.toBytes()).flip();

@@ -151,6 +151,7 @@ public final class OpRegistry {
         OPS.put("Shape", new ShapeOp());
         OPS.put("Size", new Size());
         OPS.put("Range", new Range());
+        OPS.put("If", new IfOp());
         // Recurrent layers.
         OPS.put("LSTM", RECURRENT);
         OPS.put("GRU", RECURRENT);
