@@ -8,7 +8,7 @@ import dev.kiln.irhigh.passes.ConvTransposeToConv;
 import dev.kiln.irhigh.passes.FoldBatchNorm;
 import dev.kiln.irhigh.passes.FoldConstants;
 import dev.kiln.irhigh.passes.FuseOps;
-import dev.kiln.irhigh.passes.InlineIf;
+import dev.kiln.irhigh.passes.ControlFlow;
 import dev.kiln.irhigh.passes.RemoveIdentity;
 import dev.kiln.irhigh.passes.SplitRecurrent;
 import dev.kiln.irhigh.passes.SquareByMul;
@@ -28,7 +28,7 @@ public final class GraphPipeline {
     private GraphPipeline() {}
 
     public static Graph run(Graph g, Target target, BiConsumer<String, Graph> dump) {
-        InlineIf.run(g);
+        ControlFlow.run(g);
         ShapeInference.run(g);
         dump.accept("input", g);
         RemoveIdentity.run(g);

@@ -30,22 +30,8 @@ public final class ShapeInference {
         Map<String, Value> declared = new HashMap<>();
         for (String o : g.outputs()) if (values.containsKey(o)) declared.put(o, values.get(o));
         values.clear();
-        for (Value v : g.inputs()) values.put(v.name(), v);
-        for (var e : g.initializers().entrySet())
-            values.put(e.getKey(), new Value(e.getKey(), e.getValue().dtype(), e.getValue().shape()));
-        Map<String, Tensor> known = new HashMap<>(g.initializers());
-        for (Node n : g.nodes()) {
-            List<Value> outs = inferNode(n, values, known);
-            List<Tensor> computed = null;
-            if (isShapeQuery(n)) {
-                computed = evalShapeQuery(n, values.get(n.input(0)).shape());
-            } else if (allInputsIn(n, known) && outs.stream().mapToLong(v -> v.shape().numel()).sum() <= PROPAGATE_LIMIT) {
-                computed = Evaluator.evalNode(n, inputTensors(n, known));
-            }
-            if (computed != null)
-                for (int i = 0; i < computed.size(); i++)
-                    if (!n.output(i).isEmpty() && computed.get(i) != null) known.put(n.output(i), computed.get(i));
-        }
+        Walk walk = new Walk(g, values);
+        for (Node n : g.nodes()) walk.visit(n);
         for (String o : g.outputs()) {
             Value v = values.get(o);
             if (v == null) throw new KilnException("graph output '" + o + "' of graph '" + g.name() + "' has no known type");
@@ -54,6 +40,55 @@ public final class ShapeInference {
                 throw new KilnException("graph output '" + o + "' of graph '" + g.name() + "' is declared as " + d.dtype().numpyName + d.shape()
                         + " but the graph computes " + v.dtype().numpyName + v.shape()
                         + " (do the input shapes match the ones the model was exported with?)");
+        }
+    }
+
+    /**
+     * Inference node by node, in an order the caller chooses: what {@link #run} does over a whole
+     * graph, and what a pass that expands control flow does up to an If, Loop or Scan (whose
+     * condition or trip count it then reads from {@link #known}) and through the nodes it adds.
+     */
+    public static final class Walk {
+        private final Map<String, Value> values;
+        private final Map<String, Tensor> known;
+
+        /** A walk over {@code g} that records types in {@code values} (cleared of all but g's inputs and initializers). */
+        public Walk(Graph g, Map<String, Value> values) {
+            this.values = values;
+            for (Value v : g.inputs()) values.put(v.name(), v);
+            for (var e : g.initializers().entrySet())
+                values.put(e.getKey(), new Value(e.getKey(), e.getValue().dtype(), e.getValue().shape()));
+            this.known = new HashMap<>(g.initializers());
+        }
+
+        /** Infers {@code n} (its inputs visited before) and learns the values of its outputs where they follow from constants. */
+        public void visit(Node n) {
+            List<Value> outs = inferNode(n, values, known);
+            List<Tensor> computed = null;
+            if (isShapeQuery(n)) {
+                computed = evalShapeQuery(n, values.get(n.input(0)).shape());
+            } else if (allInputsIn(n, known) && outs.stream().filter(java.util.Objects::nonNull).mapToLong(v -> v.shape().numel()).sum() <= PROPAGATE_LIMIT) {
+                computed = Evaluator.evalNode(n, inputTensors(n, known));
+            }
+            if (computed != null)
+                for (int i = 0; i < computed.size(); i++)
+                    if (!n.output(i).isEmpty() && computed.get(i) != null) known.put(n.output(i), computed.get(i));
+        }
+
+        /** The type of a value visited so far (or a graph input or initializer), else null. */
+        public Value value(String name) {
+            return values.get(name);
+        }
+
+        /** The value of {@code name} when it is known at compile time, else null. */
+        public Tensor known(String name) {
+            return known.get(name);
+        }
+
+        /** Records a constant the caller adds to the graph. */
+        public void constant(String name, Tensor t) {
+            known.put(name, t);
+            values.put(name, new Value(name, t.dtype(), t.shape()));
         }
     }
 

@@ -10,6 +10,7 @@ public final class OpRegistry {
 
     private static final Map<String, OpDef> OPS = new TreeMap<>();
     private static final OpDef RECURRENT = new Recurrent();
+    private static final OpDef CONTROL_FLOW = new ControlFlowOp();
 
     static {
         // Elementwise, one input.
@@ -151,7 +152,9 @@ public final class OpRegistry {
         OPS.put("Shape", new ShapeOp());
         OPS.put("Size", new Size());
         OPS.put("Range", new Range());
-        OPS.put("If", new IfOp());
+        OPS.put("If", CONTROL_FLOW);
+        OPS.put("Loop", CONTROL_FLOW);
+        OPS.put("Scan", CONTROL_FLOW);
         // Recurrent layers.
         OPS.put("LSTM", RECURRENT);
         OPS.put("GRU", RECURRENT);

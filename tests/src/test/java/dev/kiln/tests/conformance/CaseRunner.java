@@ -40,6 +40,7 @@ public final class CaseRunner {
     static final double ATOL = 1e-5, RTOL = 1e-3;
 
     /** How Kiln says a shape-deciding input is not a constant; group 1 is the input's name. */
+    private static final Pattern ADVICE = Pattern.compile("--input-value ([^=\\s]+)=V1");
     private static final Pattern NOT_CONSTANT = Pattern.compile("\\('([^']*)'\\) (must be|is not) a compile-time constant");
 
     private final Path work;
@@ -148,8 +149,12 @@ public final class CaseRunner {
                             inProcess || ptxOnly ? Packaging.LIBRARY : Packaging.STATIC_EXECUTABLE, null, values));
                     break;
                 } catch (KilnException e) {
+                    // The inputs the error asks to bind: the one it names, or those its --input-value advice names.
                     Matcher m = NOT_CONSTANT.matcher(String.valueOf(e.getMessage()));
-                    if (m.find() && inputNames.contains(m.group(1)) && bound.add(m.group(1))) continue;
+                    boolean more = m.find() && inputNames.contains(m.group(1)) && bound.add(m.group(1));
+                    Matcher advice = ADVICE.matcher(String.valueOf(e.getMessage()));
+                    while (advice.find()) more |= inputNames.contains(advice.group(1)) && bound.add(advice.group(1));
+                    if (more) continue;
                     return new CaseResult(c.id(), Status.UNSUPPORTED, op, !bound.isEmpty(), Reasons.shorten(e.getMessage()));
                 }
             }

@@ -1,0 +1,209 @@
+package dev.kiln.irhigh.passes;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.irhigh.Attr;
+import dev.kiln.irhigh.DType;
+import dev.kiln.irhigh.Evaluator;
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.GraphBuilder;
+import dev.kiln.irhigh.KilnException;
+import dev.kiln.irhigh.Node;
+import dev.kiln.irhigh.Shape;
+import dev.kiln.irhigh.ShapeInference;
+import dev.kiln.irhigh.Tensor;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ControlFlowTest {
+    private static final Tensor X = Tensor.ofFloats(new Shape(2, 3), -1, 0, 2, 3, 4, 5);
+
+    /** A branch: {@code out = op(x, c)} for a constant c of its own (a subgraph initializer). */
+    private static Graph branch(String op, float c, String out) {
+        Graph b = new GraphBuilder(op).init("c", Tensor.ofFloats(Shape.SCALAR, c)).node(op, List.of("x", "c"), List.of(out)).output(out).build();
+        return b;
+    }
+
+    private static Node ifNode(String name, String cond, Graph then, Graph otherwise, String out) {
+        return new Node(name, "If", "", List.of(cond), List.of(out),
+                Map.of("then_branch", new Attr.GraphAttr(then), "else_branch", new Attr.GraphAttr(otherwise)), 16);
+    }
+
+    /** x [2, 3]; cond = (Shape(x)[0] == rows): known from the shape alone. */
+    private static GraphBuilder shapeCondition(long rows) {
+        return new GraphBuilder("g").opset(16)
+                .input("x", DType.FLOAT32, 2, 3)
+                .init("zero", Tensor.ofLongs(Shape.SCALAR, 0))
+                .init("rows", Tensor.ofLongs(Shape.SCALAR, rows))
+                .node("Shape", List.of("x"), List.of("s"))
+                .node("Gather", List.of("s", "zero"), List.of("n"))
+                .node("Equal", List.of("n", "rows"), List.of("cond"));
+    }
+
+    @Test
+    void takesTheBranchAConditionOnShapesPicks() {
+        for (long rows : new long[] {2, 5}) {
+            Graph g = shapeCondition(rows).output("y").build();
+            g.nodes().add(ifNode("if0", "cond", branch("Add", 1, "t"), branch("Mul", 2, "e"), "y"));
+            assertEquals(1, ControlFlow.run(g));
+            assertTrue(g.nodes().stream().noneMatch(n -> n.op().equals("If")));
+            ShapeInference.run(g);
+            float[] y = Evaluator.run(g, Map.of("x", X)).get("y").floats();
+            float[] expected = new float[6];
+            for (int i = 0; i < 6; i++) expected[i] = rows == 2 ? X.floats()[i] + 1 : X.floats()[i] * 2;
+            assertArrayEquals(expected, y, "rows == " + rows);
+        }
+    }
+
+    @Test
+    void inlinesNestedIfsThatReadTheOuterBranchsValues() {
+        // then: u = x + 1; inner If (always true) gives u * 3, reading the then branch's u.
+        Graph inner = new GraphBuilder("inner").init("three", Tensor.ofFloats(Shape.SCALAR, 3))
+                .node("Mul", List.of("u", "three"), List.of("v")).output("v").build();
+        Graph then = new GraphBuilder("then").init("one", Tensor.ofFloats(Shape.SCALAR, 1)).init("yes", Tensor.of(DType.BOOL, Shape.SCALAR, new long[] {1}))
+                .node("Add", List.of("x", "one"), List.of("u")).output("w").build();
+        then.nodes().add(ifNode("inner", "yes", inner, branch("Sub", 0, "z"), "w"));
+        Graph g = shapeCondition(2).output("y").build();
+        g.nodes().add(ifNode("outer", "cond", then, branch("Mul", 2, "e"), "y"));
+        assertEquals(2, ControlFlow.run(g));
+        ShapeInference.run(g);
+        float[] y = Evaluator.run(g, Map.of("x", X)).get("y").floats();
+        for (int i = 0; i < 6; i++) assertEquals((X.floats()[i] + 1) * 3, y[i], 1e-6);
+    }
+
+    @Test
+    void aConditionOnInputValuesComputesBothBranchesAndSelects() {
+        Graph g = new GraphBuilder("g").opset(16)
+                .input("x", DType.FLOAT32, 2, 3)
+                .init("zero", Tensor.ofFloats(Shape.SCALAR, 0))
+                .node("ReduceSum", List.of("x"), List.of("s"), "keepdims", 0)
+                .node("Greater", List.of("s", "zero"), List.of("cond"))
+                .output("y").build();
+        g.nodes().add(ifNode("if0", "cond", branch("Add", 1, "t"), branch("Mul", 2, "e"), "y"));
+        assertEquals(1, ControlFlow.run(g));
+        assertTrue(g.nodes().stream().anyMatch(n -> n.op().equals("Where")));
+        ShapeInference.run(g);
+        Tensor neg = Tensor.generate(DType.FLOAT32, X.shape(), i -> -X.floats()[i]);
+        for (Tensor x : List.of(X, neg)) {
+            float[] y = Evaluator.run(g, Map.of("x", x)).get("y").floats();
+            boolean taken = Arrays.stream(new int[] {0, 1, 2, 3, 4, 5}).mapToDouble(i -> x.floats()[i]).sum() > 0;
+            for (int i = 0; i < 6; i++) assertEquals(taken ? x.floats()[i] + 1 : x.floats()[i] * 2, y[i], 1e-6);
+        }
+    }
+
+    @Test
+    void branchesOfDifferentShapesUnderARuntimeConditionAreRefused() {
+        Graph g = new GraphBuilder("g").opset(16)
+                .input("x", DType.FLOAT32, 2, 3)
+                .input("cond", DType.BOOL)
+                .output("y").build();
+        Graph wide = new GraphBuilder("wide").init("c", Tensor.ofFloats(new Shape(4, 1, 1), 1, 2, 3, 4))
+                .node("Add", List.of("x", "c"), List.of("w")).output("w").build();
+        g.nodes().add(ifNode("if0", "cond", wide, branch("Mul", 2, "e"), "y"));
+        KilnException e = assertThrows(KilnException.class, () -> ControlFlow.run(g));
+        assertTrue(e.getMessage().contains("different types (float32[4,2,3] and float32[2,3])"), e.getMessage());
+    }
+
+    @Test
+    void aLoopWhoseConditionDependsOnDataIsRefused() {
+        // cond_out = sum(acc) < 10: only known at run time.
+        Graph body = new GraphBuilder("body")
+                .input("i", DType.INT64)
+                .input("c", DType.BOOL)
+                .input("acc", DType.FLOAT32, 2, 3)
+                .init("ten", Tensor.ofFloats(Shape.SCALAR, 10))
+                .node("Add", List.of("acc", "x"), List.of("acc2"))
+                .node("ReduceSum", List.of("acc2"), List.of("s"), "keepdims", 0)
+                .node("Less", List.of("s", "ten"), List.of("c2"))
+                .output("c2", "acc2").build();
+        Graph g = new GraphBuilder("g").opset(16)
+                .input("x", DType.FLOAT32, 2, 3)
+                .init("m", Tensor.ofLongs(Shape.SCALAR, 100))
+                .init("zeros", Tensor.ofFloats(new Shape(2, 3), new float[6]))
+                .output("sum").build();
+        g.nodes().add(new Node("loop", "Loop", "", List.of("m", "", "zeros"), List.of("sum"), Map.of("body", new Attr.GraphAttr(body)), 16));
+        assertEquals(0, ControlFlow.run(g));
+        KilnException e = assertThrows(KilnException.class, () -> ShapeInference.run(g));
+        assertTrue(e.getMessage().contains("condition depends on values known only at run time"), e.getMessage());
+    }
+
+    /** Loop body: (i, cond, acc) -> (cond, acc + x * i, acc) : carried sum, scanned partial sums. */
+    private static Graph loopBody() {
+        Graph b = new GraphBuilder("body")
+                .input("i", DType.INT64)
+                .input("c", DType.BOOL)
+                .input("acc", DType.FLOAT32, 2, 3)
+                .node("Cast", List.of("i"), List.of("fi"), "to", 1)
+                .node("Mul", List.of("x", "fi"), List.of("xi"))
+                .node("Add", List.of("acc", "xi"), List.of("acc2"))
+                .node("Identity", List.of("c"), List.of("c2"))
+                .node("Identity", List.of("acc"), List.of("before"))
+                .output("c2", "acc2", "before").build();
+        return b;
+    }
+
+    @Test
+    void unrollsALoopWithAKnownTripCountThreadingValuesAndStackingScans() {
+        Graph g = new GraphBuilder("g").opset(16)
+                .input("x", DType.FLOAT32, 2, 3)
+                .init("m", Tensor.ofLongs(Shape.SCALAR, 4))
+                .init("zeros", Tensor.ofFloats(new Shape(2, 3), new float[6]))
+                .output("sum", "partials").build();
+        g.nodes().add(new Node("loop", "Loop", "", List.of("m", "", "zeros"), List.of("sum", "partials"),
+                Map.of("body", new Attr.GraphAttr(loopBody())), 16));
+        assertEquals(1, ControlFlow.run(g));
+        ShapeInference.run(g);
+        Map<String, Tensor> r = Evaluator.run(g, Map.of("x", X));
+        assertEquals(new Shape(4, 2, 3), r.get("partials").shape());
+        for (int i = 0; i < 6; i++) {
+            float x = X.floats()[i];
+            assertEquals(x * (0 + 1 + 2 + 3), r.get("sum").floats()[i], 1e-5);
+            assertEquals(x * (0 + 1 + 2), r.get("partials").floats()[3 * 6 + i], 1e-5, "the state before the last iteration");
+        }
+    }
+
+    @Test
+    void aLoopWithARuntimeTripCountIsRefusedNamingIt() {
+        Graph g = new GraphBuilder("g").opset(16)
+                .input("x", DType.FLOAT32, 2, 3)
+                .input("m", DType.INT64)
+                .init("zeros", Tensor.ofFloats(new Shape(2, 3), new float[6]))
+                .output("sum", "partials").build();
+        g.nodes().add(new Node("loop", "Loop", "", List.of("m", "", "zeros"), List.of("sum", "partials"),
+                Map.of("body", new Attr.GraphAttr(loopBody())), 16));
+        assertEquals(0, ControlFlow.run(g));
+        KilnException e = assertThrows(KilnException.class, () -> ShapeInference.run(g));
+        assertTrue(e.getMessage().contains("('m') must be a compile-time constant"), e.getMessage());
+    }
+
+    @Test
+    void unrollsAScanInReverseOverItsAxis() {
+        // Running sum over the rows of x, scanned from the last row; outputs stacked on axis 1.
+        Graph body = new GraphBuilder("body")
+                .input("s", DType.FLOAT32, 3)
+                .input("row", DType.FLOAT32, 3)
+                .node("Add", List.of("s", "row"), List.of("s2"))
+                .node("Identity", List.of("s2"), List.of("out"))
+                .output("s2", "out").build();
+        Graph g = new GraphBuilder("g").opset(16)
+                .input("x", DType.FLOAT32, 2, 3)
+                .init("zeros", Tensor.ofFloats(new Shape(3), new float[3]))
+                .output("total", "running").build();
+        g.nodes().add(new Node("scan", "Scan", "", List.of("zeros", "x"), List.of("total", "running"),
+                Map.of("body", new Attr.GraphAttr(body), "num_scan_inputs", new Attr.Int(1),
+                        "scan_input_directions", new Attr.Ints(new long[] {1}), "scan_output_axes", new Attr.Ints(new long[] {1})), 16));
+        assertEquals(1, ControlFlow.run(g));
+        ShapeInference.run(g);
+        Map<String, Tensor> r = Evaluator.run(g, Map.of("x", X));
+        float[] x = X.floats();
+        assertArrayEquals(new float[] {x[0] + x[3], x[1] + x[4], x[2] + x[5]}, r.get("total").floats());
+        // running[:, k] is the sum after k+1 steps; step 0 took row 1.
+        assertEquals(new Shape(3, 2), r.get("running").shape());
+        assertArrayEquals(new float[] {x[3], x[0] + x[3], x[4], x[1] + x[4], x[5], x[2] + x[5]}, r.get("running").floats());
+    }
+}
