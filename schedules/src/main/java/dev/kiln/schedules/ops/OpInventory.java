@@ -129,6 +129,11 @@ public final class OpInventory {
      */
     public static OpCompute compute(Node node, Graph graph, Target target) {
         if (FuseOps.isFused(node)) return FusedGroup.compute(node, graph, target);
+        return HalfPromotion.promote(opCompute(node, graph, target));
+    }
+
+    /** One op's compute as its builder writes it (fp16 arithmetic not yet promoted). */
+    private static OpCompute opCompute(Node node, Graph graph, Target target) {
         if (Blocked.is(node)) {
             OpBuilder b = new OpBuilder(node, graph, target);
             switch (node.op()) {
