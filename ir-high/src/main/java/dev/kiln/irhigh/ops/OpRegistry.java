@@ -155,6 +155,10 @@ public final class OpRegistry {
         OPS.put("If", CONTROL_FLOW);
         OPS.put("Loop", CONTROL_FLOW);
         OPS.put("Scan", CONTROL_FLOW);
+        // Audio front ends.
+        OPS.put("DFT", Spectral.DFT);
+        OPS.put("STFT", Spectral.STFT);
+        OPS.put("MelWeightMatrix", Spectral.MEL_WEIGHT_MATRIX);
         // Recurrent layers.
         OPS.put("LSTM", RECURRENT);
         OPS.put("GRU", RECURRENT);

@@ -156,6 +156,8 @@ public final class OpInventory {
                  "Mish", "Round", "Sign", "Elu", "Selu", "Celu", "ThresholdedRelu", "Shrink" -> Elementwise.unary(b);
             case "Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or",
                  "Xor" -> Elementwise.binary(b);
+            case "DFT" -> SpectralOps.dft(b);
+            case "STFT" -> SpectralOps.stft(b);
             case "PRelu" -> MoreUnary.prelu(b);
             case "Sum", "Mean", "Max", "Min" -> Elementwise.variadic(b);
             case "Clip" -> Elementwise.clip(b);
