@@ -155,6 +155,7 @@ public final class OpRegistry {
         OPS.put("If", CONTROL_FLOW);
         OPS.put("Loop", CONTROL_FLOW);
         OPS.put("Scan", CONTROL_FLOW);
+        OPS.put("GridSample", new GridSample());
         // Audio front ends.
         OPS.put("DFT", Spectral.DFT);
         OPS.put("STFT", Spectral.STFT);

@@ -157,6 +157,7 @@ public final class OpInventory {
             case "Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or",
                  "Xor" -> Elementwise.binary(b);
             case "DFT" -> SpectralOps.dft(b);
+            case "GridSample" -> GridSampleOp.gridSample(b);
             case "STFT" -> SpectralOps.stft(b);
             case "PRelu" -> MoreUnary.prelu(b);
             case "Sum", "Mean", "Max", "Min" -> Elementwise.variadic(b);
