@@ -11,8 +11,9 @@ import java.util.List;
  * zeros, border or reflection; align_corners): X {@code [N, C, D1..Dk]} sampled at the
  * normalized coordinates of grid {@code [N, O1..Ok, k]} (the last axis lists them innermost
  * dimension first, x before y), giving {@code [N, C, O1..Ok]}. Coordinates are mapped to pixels,
- * moved inside the borders (border, reflection), then interpolated separably; taps outside the
- * input read 0 (zeros), the nearest edge pixel (border) or their reflection.
+ * moved inside the borders (border, reflection; not for cubic, as ONNX Runtime and PyTorch do),
+ * then interpolated separably; taps outside the input read 0 (zeros), the nearest edge pixel
+ * (border) or their reflection.
  */
 public final class GridSample implements OpDef {
     /** The interpolation, by its opset-20 name. */
@@ -112,7 +113,9 @@ public final class GridSample implements OpDef {
                     double v = (float) denormalize(gs[(int) ((b * positions + p) * k + (k - 1 - d))], in[d], s.alignCorners());
                     if (s.mode() == Mode.NEAREST) v = k == 3 ? Math.signum(v) * Math.floor(Math.abs(v) + 0.5) : Math.rint(v);
                     double[] br = borders(in[d], s.alignCorners());
-                    if (v < br[0] || v > br[1]) {
+                    // Cubic taps are padded one by one, the point itself is not moved (as PyTorch and
+                    // ONNX Runtime do; the ONNX reference moves it, which differs only outside the input).
+                    if (s.mode() != Mode.CUBIC && (v < br[0] || v > br[1])) {
                         if (s.padding() == Padding.BORDER) v = Math.max(0, Math.min(in[d] - 1, v));
                         else if (s.padding() == Padding.REFLECTION) v = reflect(v, br[0], br[1]);
                     }

@@ -37,7 +37,9 @@ final class GridSampleOp {
             List<Expr> coord = new ArrayList<>();
             for (int d = 0; d < k; d++) {
                 Expr v = Exprs.cast(t, Te.read(pg, List.of(ax.get(0), ax.get(2), Idx.c(k - 1 - d))));
-                coord.add(inside(denormalize(v, in[d], s.alignCorners(), t, s.mode(), k), in[d], s, t));
+                Expr c = denormalize(v, in[d], s.alignCorners(), t, s.mode(), k);
+                // Cubic taps are padded one by one, the point itself is not moved (as PyTorch and ONNX Runtime do).
+                coord.add(s.mode() == Mode.CUBIC ? c : inside(c, in[d], s, t));
             }
             List<Expr> idx = new ArrayList<>(List.of(ax.get(0), ax.get(1)));
             return Exprs.cast(b.outType(0), taps(px, idx, coord, in, s, t, 0, Idx.lit(t, 1), null));
