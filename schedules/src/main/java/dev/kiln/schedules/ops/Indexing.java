@@ -61,14 +61,12 @@ final class Indexing {
     /**
      * ScatterElements as a gather over the indices' axis: out[p] combines data[p] with every
      * updates[q] whose q equals p off the axis and whose index is p's position on it. "none" keeps
-     * the last such q (a max over its position), "add" / "max" / "min" reduce over all of them;
-     * "mul" would need a product reduction, which the IR does not have.
+     * the last such q (a max over its position), "add" / "mul" / "max" / "min" reduce over all of them.
      */
     static void scatterElements(OpBuilder b) {
         long[] x = b.inDims(0), is = b.inDims(1);
         int r = x.length, a = b.axis(b.node.attrInt("axis", 0), r);
         String red = b.node.attrString("reduction", "none");
-        if (red.equals("mul")) throw b.unsupported("ScatterElements with reduction 'mul'");
         Placeholder data = b.input(0), indices = b.input(1), updates = b.input(2);
         dev.kiln.irlow.ScalarType t = b.outType(0);
         Expr.Var k = b.reduceAxis("sk");
@@ -95,11 +93,17 @@ final class Indexing {
             }));
             return;
         }
-        Expr none = red.equals("add") ? Idx.lit(t, 0) : extreme(t, red.equals("min"));
+        Expr none = switch (red) {
+            case "add" -> Idx.lit(t, 0);
+            case "mul" -> Idx.lit(t, 1);
+            case "max", "min" -> extreme(t, red.equals("min"));
+            default -> throw b.node.error("has reduction '" + red + "'; ONNX allows none, add, mul, max and min");
+        };
         var acc = Te.compute(b.name(b.outName(0) + "_acc"), t, Te.box(x), ax -> {
             Expr v = Exprs.select(hit.apply(ax), Te.read(updates, src.apply(ax)), none);
             return switch (red) {
                 case "add" -> Te.sum(v, List.of(k), List.of(is[a]));
+                case "mul" -> new Expr.Reduce(Expr.ReduceOp.PROD, v, List.of(k), List.of(is[a]));
                 case "max" -> Te.max(v, List.of(k), List.of(is[a]));
                 default -> Te.min(v, List.of(k), List.of(is[a]));
             };
@@ -108,6 +112,7 @@ final class Indexing {
             Expr d = Te.read(data, ax), u = Te.read(acc, ax);
             return switch (red) {
                 case "add" -> Exprs.add(d, u);
+                case "mul" -> Exprs.mul(d, u);
                 case "max" -> Exprs.max(d, u);
                 default -> Exprs.min(d, u);
             };
@@ -117,14 +122,12 @@ final class Indexing {
     /**
      * ScatterND as a gather over the rows of indices: out[p] combines data[p] with the updates
      * slices whose index row equals p's first m coordinates ("none": the last such row, by a max
-     * over the row number; "add" / "max" / "min": all of them; "mul" is refused as for
-     * ScatterElements).
+     * over the row number; "add" / "mul" / "max" / "min": all of them).
      */
     static void scatterND(OpBuilder b) {
         long[] x = b.inDims(0), is = b.inDims(1);
         int r = x.length, q = is.length, m = (int) is[q - 1];
         String red = b.node.attrString("reduction", "none");
-        if (red.equals("mul")) throw b.unsupported("ScatterND with reduction 'mul'");
         Placeholder data = b.input(0), indices = b.input(1), updates = b.input(2);
         dev.kiln.irlow.ScalarType t = b.outType(0);
         List<Expr.Var> rows = new ArrayList<>();
@@ -171,11 +174,17 @@ final class Indexing {
             }));
             return;
         }
-        Expr none = red.equals("add") ? Idx.lit(t, 0) : extreme(t, red.equals("min"));
+        Expr none = switch (red) {
+            case "add" -> Idx.lit(t, 0);
+            case "mul" -> Idx.lit(t, 1);
+            case "max", "min" -> extreme(t, red.equals("min"));
+            default -> throw b.node.error("has reduction '" + red + "'; ONNX allows none, add, mul, max and min");
+        };
         var acc = Te.compute(b.name(b.outName(0) + "_acc"), t, Te.box(x), ax -> {
             Expr v = Exprs.select(hit.apply(ax), update.apply(ax, new ArrayList<>(rows.subList(0, nr))), none);
             return switch (red) {
                 case "add" -> Te.sum(v, rows, extents);
+                case "mul" -> new Expr.Reduce(Expr.ReduceOp.PROD, v, rows, extents);
                 case "max" -> Te.max(v, rows, extents);
                 default -> Te.min(v, rows, extents);
             };
@@ -184,6 +193,7 @@ final class Indexing {
             Expr d = Te.read(data, ax), u = Te.read(acc, ax);
             return switch (red) {
                 case "add" -> Exprs.add(d, u);
+                case "mul" -> Exprs.mul(d, u);
                 case "max" -> Exprs.max(d, u);
                 default -> Exprs.min(d, u);
             };
