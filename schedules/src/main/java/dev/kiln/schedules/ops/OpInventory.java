@@ -158,6 +158,7 @@ public final class OpInventory {
                  "Xor" -> Elementwise.binary(b);
             case "DFT" -> SpectralOps.dft(b);
             case "GridSample" -> GridSampleOp.gridSample(b);
+            case "MeanVarianceNormalization" -> Mvn.mvn(b);
             case "STFT" -> SpectralOps.stft(b);
             case "PRelu" -> MoreUnary.prelu(b);
             case "Sum", "Mean", "Max", "Min" -> Elementwise.variadic(b);
