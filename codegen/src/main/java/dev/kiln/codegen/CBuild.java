@@ -135,6 +135,7 @@ public final class CBuild {
             case I64 -> "<i8";
             case U64 -> "<u8";
             case F16 -> "<f2";
+            case BF16 -> "<V2";
             case F32 -> "<f4";
             case F64 -> "<f8";
         };

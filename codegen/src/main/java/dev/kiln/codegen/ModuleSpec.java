@@ -116,6 +116,7 @@ public record ModuleSpec(String name, List<TensorSpec> inputs, List<TensorSpec> 
             case U32 -> "uint32";
             case U64 -> "uint64";
             case F16 -> "float16";
+            case BF16 -> "bfloat16";
             case F32 -> "float32";
             case F64 -> "float64";
         };

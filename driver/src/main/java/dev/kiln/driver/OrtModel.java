@@ -97,6 +97,7 @@ public final class OrtModel implements AutoCloseable {
             case FLOAT32 -> OnnxJavaType.FLOAT;
             case FLOAT64 -> OnnxJavaType.DOUBLE;
             case FLOAT16 -> OnnxJavaType.FLOAT16;
+            case BFLOAT16 -> OnnxJavaType.BFLOAT16;
             case INT8 -> OnnxJavaType.INT8;
             case UINT8 -> OnnxJavaType.UINT8;
             case INT16 -> OnnxJavaType.INT16;
@@ -112,6 +113,7 @@ public final class OrtModel implements AutoCloseable {
             case FLOAT -> DType.FLOAT32;
             case DOUBLE -> DType.FLOAT64;
             case FLOAT16 -> DType.FLOAT16;
+            case BFLOAT16 -> DType.BFLOAT16;
             case INT8 -> DType.INT8;
             case UINT8 -> DType.UINT8;
             case INT16 -> DType.INT16;

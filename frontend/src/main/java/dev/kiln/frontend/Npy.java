@@ -66,6 +66,7 @@ public final class Npy {
         return (s.isEmpty() || s.equals(".") || s.equals("..") ? "output" : s) + ".npy";
     }
 
+    /** Writes t as .npy; bfloat16, which numpy has no type of its own for, as its 2-byte patterns ('<V2', as ml_dtypes). */
     public static void write(Path file, Tensor t) {
         StringBuilder shape = new StringBuilder("(");
         for (int i = 0; i < t.shape().rank(); i++) shape.append(t.shape().dim(i)).append(t.shape().rank() == 1 ? "," : i + 1 < t.shape().rank() ? ", " : "");
@@ -104,6 +105,7 @@ public final class Npy {
             case "u4" -> DType.UINT32;
             case "u8" -> DType.UINT64;
             case "b1" -> DType.BOOL;
+            case "V2" -> DType.BFLOAT16;
             default -> throw new KilnException(file + ": unsupported dtype '" + descr + "'");
         };
     }
@@ -122,6 +124,7 @@ public final class Npy {
             case UINT32 -> "<u4";
             case UINT64 -> "<u8";
             case BOOL -> "|b1";
+            case BFLOAT16 -> "<V2";
         };
     }
 

@@ -86,6 +86,11 @@ final class TensorReader {
                 check(t.getInt32DataCount(), n, "int32_data", what, dtype, shape);
                 for (int i = 0; i < n; i++) r.floats()[i] = Float.float16ToFloat((short) t.getInt32Data(i));
             }
+            case BFLOAT16 -> {
+                // bfloat16 values too.
+                check(t.getInt32DataCount(), n, "int32_data", what, dtype, shape);
+                for (int i = 0; i < n; i++) r.floats()[i] = DType.fromBfloat16((short) t.getInt32Data(i));
+            }
             case INT8, UINT8, INT16, UINT16, INT32, BOOL -> {
                 check(t.getInt32DataCount(), n, "int32_data", what, dtype, shape);
                 for (int i = 0; i < n; i++) r.setLong(i, t.getInt32Data(i));

@@ -13,7 +13,8 @@ public enum DType {
     FLOAT16(10, "float16", 2),
     FLOAT64(11, "float64", 8),
     UINT32(12, "uint32", 4),
-    UINT64(13, "uint64", 8);
+    UINT64(13, "uint64", 8),
+    BFLOAT16(16, "bfloat16", 2);
 
     /** The TensorProto.DataType code. */
     public final int onnxCode;
@@ -29,7 +30,7 @@ public enum DType {
     }
 
     public boolean isFloat() {
-        return this == FLOAT32 || this == FLOAT64 || this == FLOAT16;
+        return this == FLOAT32 || this == FLOAT64 || this == FLOAT16 || this == BFLOAT16;
     }
 
     public boolean isInteger() {
@@ -47,6 +48,23 @@ public enum DType {
                 + onnxName(code) + "); Kiln supports " + java.util.Arrays.toString(values()));
     }
 
+    /** bfloat16 bits of f, rounded to nearest even (NaN stays a quiet NaN). */
+    public static short toBfloat16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    /** The float a bfloat16 bit pattern stands for. */
+    public static float fromBfloat16(short bits) {
+        return Float.intBitsToFloat((bits & 0xffff) << 16);
+    }
+
+    /** f rounded to bfloat16 precision (kept as a float). */
+    public static float roundBfloat16(float f) {
+        return fromBfloat16(toBfloat16(f));
+    }
+
     public static DType fromNumpy(String name) {
         for (DType t : values()) if (t.numpyName.equals(name)) return t;
         throw new KilnException("unsupported numpy dtype '" + name + "'");
@@ -58,7 +76,6 @@ public enum DType {
             case 8 -> "STRING";
             case 14 -> "COMPLEX64";
             case 15 -> "COMPLEX128";
-            case 16 -> "BFLOAT16";
             default -> "code " + code;
         };
     }

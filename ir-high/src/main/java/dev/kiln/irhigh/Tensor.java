@@ -7,8 +7,8 @@ import java.util.function.IntToDoubleFunction;
 
 /**
  * A dense row-major tensor with its data, used for initializers, constants and the reference
- * evaluator. Storage by element type: FLOAT32 and FLOAT16 in a {@code float[]} (FLOAT16 values
- * are kept widened, rounded to half precision on the way in), FLOAT64 in a {@code double[]},
+ * evaluator. Storage by element type: FLOAT32, FLOAT16 and BFLOAT16 in a {@code float[]} (16-bit
+ * values are kept widened, rounded to their precision on the way in), FLOAT64 in a {@code double[]},
  * every integer type and BOOL in a {@code long[]} (bool as 0/1).
  */
 public final class Tensor {
@@ -42,6 +42,7 @@ public final class Tensor {
         Object d = switch (dtype) {
             case FLOAT32 -> (float[]) storage;
             case FLOAT16 -> roundHalf((float[]) storage);
+            case BFLOAT16 -> roundBfloat16((float[]) storage);
             case FLOAT64 -> (double[]) storage;
             default -> wrapInts(dtype, (long[]) storage);
         };
@@ -52,7 +53,7 @@ public final class Tensor {
     public static Tensor zeros(DType dtype, Shape shape) {
         int n = Math.toIntExact(shape.numel());
         Object d = switch (dtype) {
-            case FLOAT32, FLOAT16 -> new float[n];
+            case FLOAT32, FLOAT16, BFLOAT16 -> new float[n];
             case FLOAT64 -> new double[n];
             default -> new long[n];
         };
@@ -117,7 +118,11 @@ public final class Tensor {
     /** Sets element i from a double, converting (and wrapping or rounding) to this tensor's type. */
     public void setDouble(int i, double v) {
         switch (data) {
-            case float[] f -> f[i] = dtype == DType.FLOAT16 ? Float.float16ToFloat(Float.floatToFloat16((float) v)) : (float) v;
+            case float[] f -> f[i] = switch (dtype) {
+                case FLOAT16 -> Float.float16ToFloat(Float.floatToFloat16((float) v));
+                case BFLOAT16 -> DType.roundBfloat16((float) v);
+                default -> (float) v;
+            };
             case double[] d -> d[i] = v;
             case long[] l -> l[i] = dtype == DType.BOOL ? (v != 0 ? 1 : 0) : wrap(dtype, (long) v);
             default -> throw new IllegalStateException();
@@ -168,6 +173,7 @@ public final class Tensor {
             switch (dtype) {
                 case FLOAT32 -> b.putFloat(floats()[i]);
                 case FLOAT16 -> b.putShort(Float.floatToFloat16(floats()[i]));
+                case BFLOAT16 -> b.putShort(DType.toBfloat16(floats()[i]));
                 case FLOAT64 -> b.putDouble(doubles()[i]);
                 case INT8, UINT8, BOOL -> b.put((byte) longs()[i]);
                 case INT16, UINT16 -> b.putShort((short) longs()[i]);
@@ -189,6 +195,7 @@ public final class Tensor {
             switch (dtype) {
                 case FLOAT32 -> t.floats()[i] = b.getFloat();
                 case FLOAT16 -> t.floats()[i] = Float.float16ToFloat(b.getShort());
+                case BFLOAT16 -> t.floats()[i] = DType.fromBfloat16(b.getShort());
                 case FLOAT64 -> t.doubles()[i] = b.getDouble();
                 case INT8 -> t.longs()[i] = b.get();
                 case UINT8 -> t.longs()[i] = b.get() & 0xff;
@@ -230,6 +237,12 @@ public final class Tensor {
     private static float[] roundHalf(float[] v) {
         float[] r = new float[v.length];
         for (int i = 0; i < v.length; i++) r[i] = Float.float16ToFloat(Float.floatToFloat16(v[i]));
+        return r;
+    }
+
+    private static float[] roundBfloat16(float[] v) {
+        float[] r = new float[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = DType.roundBfloat16(v[i]);
         return r;
     }
 

@@ -184,6 +184,8 @@ final class ExprCodegen {
         v = ir.splat(v, lanes);
         ScalarType s = from.scalar(), d = to.scalar();
         if (s == d) return v;
+        if (s == ScalarType.BF16) return cast(Type.of(ScalarType.F32).withLanes(lanes), to, bfloat16ToFloat(v, lanes));
+        if (d == ScalarType.BF16) return floatToBfloat16(cast(from, Type.of(ScalarType.F32).withLanes(lanes), v), lanes);
         if (d == ScalarType.BOOL) {
             LLVMValueRef zero = LLVMConstNull(LLVMTypeOf(v));
             return s.isFloat ? ir.fcmp(LLVMRealUNE, v, zero) : ir.icmp(LLVMIntNE, v, zero);
@@ -199,6 +201,24 @@ final class ExprCodegen {
         if (s.bits == d.bits) return v;
         if (d.bits < s.bits) return ir.cast(LLVMTrunc, v, target);
         return ir.cast(s.isSigned ? LLVMSExt : LLVMZExt, v, target);
+    }
+
+    /** bfloat16 bits (i16) to f32: the bits are the top half of the float's. */
+    private LLVMValueRef bfloat16ToFloat(LLVMValueRef bits, int lanes) {
+        LLVMTypeRef i32 = Ir.vec(ir.i32(), lanes);
+        LLVMValueRef wide = ir.shl(ir.cast(LLVMZExt, bits, i32), ir.constInt(i32, 16));
+        return ir.bitcast(wide, Ir.vec(ir.f32(), lanes));
+    }
+
+    /** f32 to bfloat16 bits (i16), rounded to nearest even; a NaN stays a quiet NaN. No libcall, no BF16 instructions needed. */
+    private LLVMValueRef floatToBfloat16(LLVMValueRef f, int lanes) {
+        LLVMTypeRef i32 = Ir.vec(ir.i32(), lanes);
+        LLVMValueRef bits = ir.bitcast(f, i32), sixteen = ir.constInt(i32, 16);
+        LLVMValueRef lsb = ir.and(ir.lshr(bits, sixteen), ir.constInt(i32, 1));
+        LLVMValueRef rounded = ir.lshr(ir.add(bits, ir.add(lsb, ir.constInt(i32, 0x7FFF))), sixteen);
+        LLVMValueRef quiet = ir.or(ir.lshr(bits, sixteen), ir.constInt(i32, 0x40));
+        LLVMValueRef r = ir.select(ir.fcmp(LLVMRealUNO, f, f), quiet, rounded);
+        return ir.cast(LLVMTrunc, r, Ir.vec(LLVMInt16TypeInContext(ir.ctx), lanes));
     }
 
     /**

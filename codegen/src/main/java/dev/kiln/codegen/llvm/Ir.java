@@ -60,6 +60,7 @@ final class Ir {
             case I32, U32 -> i32();
             case I64, U64 -> i64();
             case F16 -> LLVMHalfTypeInContext(ctx);
+            case BF16 -> LLVMInt16TypeInContext(ctx); // its bit pattern: converted by shifts (ExprCodegen.cast)
             case F32 -> f32();
             case F64 -> LLVMDoubleTypeInContext(ctx);
         };

@@ -265,6 +265,11 @@ final class ExprPrinter {
 
     private P scalarCast(ScalarType s, ScalarType d, Expr v) {
         if (s == d) return p(v);
+        if (s == ScalarType.BF16) {
+            P f = atom(helpers.bfloat16ToFloat() + "(" + print(v) + ")");
+            return d == ScalarType.F32 ? f : new P("(" + scalar(d) + ")" + f.text(), UNARY);
+        }
+        if (d == ScalarType.BF16) return atom(helpers.floatToBfloat16() + "((float)" + at(v, UNARY) + ")");
         if (d == ScalarType.BOOL) return new P(at(v, EQ) + " != 0", EQ);
         if (s.isFloat && d.isInt() && d.bits < 64) return new P("(" + scalar(d) + ")(long)" + at(v, UNARY), UNARY);
         return new P("(" + scalar(d) + ")" + at(v, UNARY), UNARY);

@@ -60,6 +60,22 @@ final class Helpers {
         return name;
     }
 
+    /** bfloat16 bits to float: the top half of the float's bits. */
+    String bfloat16ToFloat() {
+        String name = "kiln_bf16_to_float";
+        sources.computeIfAbsent(name, n -> "static inline float " + n + "(ushort b) {\n    return as_float(((uint)b) << 16);\n}\n");
+        return name;
+    }
+
+    /** float to bfloat16 bits, rounded to nearest even, a NaN kept quiet. */
+    String floatToBfloat16() {
+        String name = "kiln_float_to_bf16";
+        sources.computeIfAbsent(name, n -> "static inline ushort " + n + "(float x) {\n    uint u = as_uint(x);\n"
+                + "    if (isnan(x)) return (ushort)((u >> 16) | 0x40);\n"
+                + "    return (ushort)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);\n}\n");
+        return name;
+    }
+
     boolean isEmpty() {
         return sources.isEmpty();
     }

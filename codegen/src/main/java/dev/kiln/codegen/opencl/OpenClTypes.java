@@ -30,6 +30,8 @@ final class OpenClTypes {
 
     /** f16 vectors and f16 local arrays would need cl_khr_fp16 (arithmetic and declarations on half). */
     static void checkHalfStorage(Type t, String where) {
+        if (t.scalar() == ScalarType.BF16 && t.lanes() > 1)
+            throw new OpenClException(where + ": a vector of bfloat16 (" + t + "); bfloat16 values are converted one at a time");
         if (t.scalar() == ScalarType.F16 && t.lanes() > 1)
             throw new OpenClException(where + ": a vector of f16 (" + t + ") needs the cl_khr_fp16 extension; f16 values are "
                     + "loaded and stored one at a time (vload_half/vstore_half) and computed in float");
@@ -48,6 +50,7 @@ final class OpenClTypes {
             case U32 -> "uint";
             case U64 -> "ulong";
             case F16 -> "float"; // computed in float, rounded to half precision after every operation
+            case BF16 -> "ushort"; // its bit pattern, converted by helpers (Helpers.bfloat16)
             case F32 -> "float";
             case F64 -> "double";
         };

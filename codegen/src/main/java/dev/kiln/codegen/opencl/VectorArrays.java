@@ -40,7 +40,7 @@ final class VectorArrays {
 
     /** The one vector width of every access of {@code b} in {@code body}, or 0 when some access is not a whole aligned vector. */
     static int lanes(Buffer b, Stmt body) {
-        if (b.dtype() == ScalarType.F16 || b.dtype() == ScalarType.BOOL) return 0;
+        if (b.dtype() == ScalarType.F16 || b.dtype() == ScalarType.BF16 || b.dtype() == ScalarType.BOOL) return 0;
         List<Expr> indices = new ArrayList<>();
         collect(body, b, indices);
         int w = 0;

@@ -24,6 +24,7 @@ final class Cast implements OpDef {
                 case "FLOAT" -> DType.FLOAT32;
                 case "DOUBLE" -> DType.FLOAT64;
                 case "FLOAT16" -> DType.FLOAT16;
+                case "BFLOAT16" -> DType.BFLOAT16;
                 case "BOOL" -> DType.BOOL;
                 default -> {
                     try {

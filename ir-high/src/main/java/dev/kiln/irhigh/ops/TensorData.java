@@ -15,7 +15,7 @@ final class TensorData {
     /** The backing array: float[], double[] or long[] by dtype (see {@link Tensor}). */
     static Object storage(Tensor t) {
         return switch (t.dtype()) {
-            case FLOAT32, FLOAT16 -> t.floats();
+            case FLOAT32, FLOAT16, BFLOAT16 -> t.floats();
             case FLOAT64 -> t.doubles();
             default -> t.longs();
         };
@@ -41,7 +41,7 @@ final class TensorData {
                 for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
                 yield Tensor.of(dtype, shape, f);
             }
-            case FLOAT16 -> {
+            case FLOAT16, BFLOAT16 -> {
                 float[] f = new float[v.length];
                 for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
                 yield Tensor.of(dtype, shape, f); // rounds to half precision

@@ -61,7 +61,7 @@ public final class Interpreter {
     public static Object newStorage(Buffer b) {
         int n = Math.toIntExact(b.size());
         return switch (b.dtype()) {
-            case F32, F16 -> new float[n];
+            case F32, F16, BF16 -> new float[n];
             case F64 -> new double[n];
             default -> new long[n];
         };
@@ -69,7 +69,7 @@ public final class Interpreter {
 
     private static void checkStorage(String func, Buffer b, Object a) {
         Class<?> want = switch (b.dtype()) {
-            case F32, F16 -> float[].class;
+            case F32, F16, BF16 -> float[].class;
             case F64 -> double[].class;
             default -> long[].class;
         };

@@ -30,8 +30,16 @@ public final class Scalars {
         return switch (t) {
             case F32 -> (float) v;
             case F16 -> Float.float16ToFloat(Float.floatToFloat16((float) v));
+            case BF16 -> bfloat16((float) v);
             default -> v;
         };
+    }
+
+    /** f rounded to bfloat16 (nearest even; a NaN stays NaN). */
+    static float bfloat16(float f) {
+        if (Float.isNaN(f)) return f;
+        int bits = Float.floatToRawIntBits(f);
+        return Float.intBitsToFloat(((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16) << 16);
     }
 
     public static double toDouble(ScalarType from, long v) {

@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * fp16 the way ONNX Runtime computes it: every op computes in fp32 and rounds to fp16 only at
+ * fp16 (and bfloat16) the way ONNX Runtime computes it: every op computes in fp32 and rounds to fp16 only at
  * its output. Applied to one op's compute: fp16 reads are widened to fp32, arithmetic,
  * intrinsics and reductions (accumulators) run in fp32, the op's helper computes (a softmax's
  * maximum and sum, a padded copy) hold fp32, and each output compute rounds once when it
@@ -34,8 +34,13 @@ final class HalfPromotion {
     }
 
     private static boolean usesHalf(OpCompute c) {
-        if (c.inputs().stream().anyMatch(p -> p.dtype() == ScalarType.F16)) return true;
-        return c.outputs().stream().anyMatch(o -> o.dtype() == ScalarType.F16);
+        if (c.inputs().stream().anyMatch(p -> narrow(p.dtype()))) return true;
+        return c.outputs().stream().anyMatch(o -> narrow(o.dtype()));
+    }
+
+    /** The 16-bit float types, which compute in fp32. */
+    static boolean narrow(ScalarType t) {
+        return t == ScalarType.F16 || t == ScalarType.BF16;
     }
 
     private static Compute rebuild(Compute c, List<String> outputs, Map<String, Compute> rebuilt) {
@@ -43,17 +48,17 @@ final class HalfPromotion {
         if (done != null) return done;
         Expr body = widen(c.body(), outputs, rebuilt);
         Compute r;
-        if (c.dtype() != ScalarType.F16) {
+        if (!narrow(c.dtype())) {
             r = new Compute(c.name(), c.dtype(), c.shape(), c.axes(), body);
         } else if (outputs.contains(c.name()) && body instanceof Expr.Reduce) {
             // The reduction accumulates in an fp32 stage under the compute's name (its template
             // still finds it); the output rounds it in an elementwise stage after it.
             Compute acc = new Compute(c.name(), ScalarType.F32, c.shape(), c.axes(), body);
             List<Expr.Var> axes = c.axes().stream().map(a -> new Expr.Var(a.name() + "_h", a.type())).toList();
-            r = new Compute(c.name() + "_fp16", ScalarType.F16, c.shape(), axes,
-                    new Expr.Cast(Type.of(ScalarType.F16), new Expr.TensorRead(acc, List.copyOf(axes))));
+            r = new Compute(c.name() + "_narrow", c.dtype(), c.shape(), axes,
+                    new Expr.Cast(Type.of(c.dtype()), new Expr.TensorRead(acc, List.copyOf(axes))));
         } else if (outputs.contains(c.name())) {
-            r = new Compute(c.name(), ScalarType.F16, c.shape(), c.axes(), new Expr.Cast(Type.of(ScalarType.F16), body));
+            r = new Compute(c.name(), c.dtype(), c.shape(), c.axes(), new Expr.Cast(Type.of(c.dtype()), body));
         } else {
             r = new Compute(c.name(), ScalarType.F32, c.shape(), c.axes(), body); // a helper: holds fp32
         }
@@ -67,16 +72,16 @@ final class HalfPromotion {
                 List<Expr> i = idx.stream().map(x -> widen(x, outputs, rebuilt)).toList();
                 Operation src = t instanceof Compute cc ? rebuild(cc, outputs, rebuilt) : t;
                 Expr read = new Expr.TensorRead(src, i);
-                yield src.dtype() == ScalarType.F16 ? new Expr.Cast(Type.of(ScalarType.F32), read) : read;
+                yield narrow(src.dtype()) ? new Expr.Cast(Type.of(ScalarType.F32), read) : read;
             }
-            case Expr.FloatImm(Type t, double v) when t.scalar() == ScalarType.F16 -> new Expr.FloatImm(Type.of(ScalarType.F32), v);
-            case Expr.Var v when v.type().scalar() == ScalarType.F16 -> new Expr.Var(v.name(), Type.of(ScalarType.F32));
-            case Expr.Cast(Type t, Expr v) when t.scalar() == ScalarType.F16 -> {
+            case Expr.FloatImm(Type t, double v) when narrow(t.scalar()) -> new Expr.FloatImm(Type.of(ScalarType.F32), v);
+            case Expr.Var v when narrow(v.type().scalar()) -> new Expr.Var(v.name(), Type.of(ScalarType.F32));
+            case Expr.Cast(Type t, Expr v) when narrow(t.scalar()) -> {
                 Expr inner = widen(v, outputs, rebuilt);
                 // An explicit conversion to fp16 rounds, then the op goes on in fp32.
                 yield new Expr.Cast(Type.of(ScalarType.F32), new Expr.Cast(t, inner));
             }
-            case Expr.Call(Type t, var fn, List<Expr> args) when t.scalar() == ScalarType.F16 ->
+            case Expr.Call(Type t, var fn, List<Expr> args) when narrow(t.scalar()) ->
                     new Expr.Call(Type.of(ScalarType.F32), fn, args.stream().map(x -> widen(x, outputs, rebuilt)).toList());
             default -> Children.map(e, x -> widen(x, outputs, rebuilt));
         };

@@ -88,6 +88,7 @@ final class OpBuilder {
             case FLOAT32 -> ScalarType.F32;
             case FLOAT64 -> ScalarType.F64;
             case FLOAT16 -> ScalarType.F16;
+            case BFLOAT16 -> ScalarType.BF16;
             case INT8 -> ScalarType.I8;
             case INT16 -> ScalarType.I16;
             case INT32 -> ScalarType.I32;

@@ -10,6 +10,7 @@ import dev.kiln.frontend.onnx.OnnxProto.GraphProto;
 import dev.kiln.frontend.onnx.OnnxProto.ModelProto;
 import dev.kiln.frontend.onnx.OnnxProto.TensorProto;
 import dev.kiln.frontend.onnx.OnnxProto.ValueInfoProto;
+import dev.kiln.irhigh.DType;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.schedules.space.ConfigSource;
@@ -38,6 +39,11 @@ import java.util.stream.Stream;
  */
 public final class CaseRunner {
     static final double ATOL = 1e-5, RTOL = 1e-3;
+    /**
+     * bfloat16 outputs: one rounding step of the type (at most 2^-7 relative). The test data truncates
+     * float to bfloat16 where ONNX Runtime (and Kiln) round to nearest even.
+     */
+    static final double RTOL_BFLOAT16 = 1.0 / 128;
 
     /** How Kiln says a shape-deciding input is not a constant; group 1 is the input's name. */
     private static final Pattern ADVICE = Pattern.compile("--input-value ([^=\\s]+)=V1");
@@ -116,7 +122,7 @@ public final class CaseRunner {
 
         List<DataSet> sets;
         try {
-            sets = dataSets(c.dir());
+            sets = bfloat16Bits(dataSets(c.dir()), g, inputNames);
         } catch (RuntimeException e) {
             return new CaseResult(c.id(), Status.UNSUPPORTED, op, false, "test data: " + Reasons.shorten(e.getMessage()));
         }
@@ -128,6 +134,15 @@ public final class CaseRunner {
             if (s.outputs.size() != outputNames.size())
                 return new CaseResult(c.id(), Status.FAILED, op, false, "test data has " + s.outputs.size()
                         + " outputs but the graph has " + outputNames.size());
+            for (ValueInfoProto v : g.getInputList()) {
+                int i = inputNames.indexOf(v.getName());
+                if (i < 0 || !staticInputs.contains(v.getName())) continue;
+                long[] declared = v.getType().getTensorType().getShape().getDimList().stream().mapToLong(d -> d.getDimValue()).toArray();
+                if (!java.util.Arrays.equals(declared, s.inputs.get(i).shape().longDims()))
+                    return new CaseResult(c.id(), Status.OUT_OF_SCOPE, op, false, "the test data feeds '" + v.getName() + "' as "
+                            + s.inputs.get(i).shape() + " but the model declares " + java.util.Arrays.toString(declared)
+                            + " (ONNX Runtime refuses it too)");
+            }
         }
 
         // Compile; bind a shape-deciding input only when Kiln says it must be a constant.
@@ -181,7 +196,7 @@ public final class CaseRunner {
                     Tensor got = actual.get(outputNames.get(o));
                     if (got == null)
                         return new CaseResult(c.id(), Status.FAILED, op, isBound, "library has no output '" + outputNames.get(o) + "'");
-                    Compare cmp = Compare.of(got, s.outputs.get(o), ATOL, RTOL);
+                    Compare cmp = Compare.of(got, s.outputs.get(o), ATOL, s.outputs.get(o).dtype() == DType.BFLOAT16 ? RTOL_BFLOAT16 : RTOL);
                     if (!cmp.ok())
                         return new CaseResult(c.id(), Status.FAILED, op, isBound, "wrong output " + o + (sets.size() > 1 ? " (data set " + k + ")" : "")
                                 + ": " + cmp.detail());
@@ -240,6 +255,31 @@ public final class CaseRunner {
     private static List<String> valueStrings(Tensor t) {
         List<String> r = new ArrayList<>();
         for (int i = 0; i < t.size(); i++) r.add(t.dtype().isFloat() ? String.valueOf(t.getDouble(i)) : String.valueOf(t.getLong(i)));
+        return r;
+    }
+
+    /**
+     * The test data holds bfloat16 tensors as their bit patterns in uint16 (numpy has no
+     * bfloat16): those of inputs and outputs the model declares bfloat16 are read as such.
+     */
+    private static List<DataSet> bfloat16Bits(List<DataSet> sets, GraphProto g, List<String> inputNames) {
+        Set<String> bf16 = new java.util.HashSet<>();
+        for (ValueInfoProto v : g.getInputList()) if (v.getType().getTensorType().getElemType() == DType.BFLOAT16.onnxCode) bf16.add(v.getName());
+        List<String> outs = new ArrayList<>();
+        for (ValueInfoProto v : g.getOutputList()) {
+            outs.add(v.getName());
+            if (v.getType().getTensorType().getElemType() == DType.BFLOAT16.onnxCode) bf16.add(v.getName());
+        }
+        if (bf16.isEmpty()) return sets;
+        java.util.function.BiFunction<String, Tensor, Tensor> bits = (name, t) -> bf16.contains(name) && t.dtype() == DType.UINT16
+                ? Tensor.fromBytes(DType.BFLOAT16, t.shape(), t.toBytes()) : t;
+        List<DataSet> r = new ArrayList<>();
+        for (DataSet d : sets) {
+            List<Tensor> in = new ArrayList<>(), out = new ArrayList<>();
+            for (int i = 0; i < d.inputs().size(); i++) in.add(i < inputNames.size() ? bits.apply(inputNames.get(i), d.inputs().get(i)) : d.inputs().get(i));
+            for (int i = 0; i < d.outputs().size(); i++) out.add(i < outs.size() ? bits.apply(outs.get(i), d.outputs().get(i)) : d.outputs().get(i));
+            r.add(new DataSet(d.inputFiles(), in, out));
+        }
         return r;
     }
 
