@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class ZooTest {
     @Test
     void names() {
-        assertEquals(List.of("resnet18", "mobilenetv2", "bert", "mlp"), Zoo.names());
+        assertEquals(List.of("resnet18", "mobilenetv2", "bert", "mlp", "lstm"), Zoo.names());
     }
 
     @Test

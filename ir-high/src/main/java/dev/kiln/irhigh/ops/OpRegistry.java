@@ -156,6 +156,7 @@ public final class OpRegistry {
         OPS.put("Loop", CONTROL_FLOW);
         OPS.put("Scan", CONTROL_FLOW);
         OPS.put("GridSample", new GridSample());
+        OPS.put("RoiAlign", new RoiAlign());
         OPS.put("MeanVarianceNormalization", new MeanVarianceNormalization());
         // Audio front ends.
         OPS.put("DFT", Spectral.DFT);

@@ -3,6 +3,7 @@ package dev.kiln.schedules.ops;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.ops.Blocked;
+import dev.kiln.irhigh.ops.OpRegistry;
 import dev.kiln.irhigh.ops.RnnCell;
 import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irlow.PrimFunc;
@@ -73,6 +74,11 @@ public final class OpInventory {
         if (node.domain().equals(RnnCell.DOMAIN) && node.op().equals(RnnCell.OP)) {
             // Loop IR written out (a sequential time loop); its input projection is a MatMul of its own.
             Kernel k = Recurrence.kernel(node, graph, target);
+            return new Scheduled(k, k.func(), new Schedule(k.func()));
+        }
+        if (node.op().equals("RoiAlign") && OpRegistry.isOnnxDomain(node.domain())) {
+            // Loop IR written out: the samples per bin depend on each region's size at run time.
+            Kernel k = RoiAlignKernel.kernel(node, graph, target);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
         OpCompute c = compute(node, graph, target);
