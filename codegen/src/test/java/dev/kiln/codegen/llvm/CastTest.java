@@ -90,6 +90,7 @@ class CastTest {
             double want = switch (to) {
                 case F64 -> new BigDecimal(exact).doubleValue();
                 case F32 -> new BigDecimal(exact).floatValue();
+                case BF16 -> toBfloat16(new BigDecimal(exact).floatValue());
                 default -> Float.float16ToFloat(Float.floatToFloat16(new BigDecimal(exact).floatValue()));
             };
             assertEquals(want, Mem.getDouble(out, to, e), where + " of " + exact);
@@ -116,8 +117,16 @@ class CastTest {
         return switch (t) {
             case F64 -> v;
             case F32 -> (float) v;
+            case BF16 -> toBfloat16((float) v); // through f32, as ONNX Runtime converts
             default -> toHalf(v);
         };
+    }
+
+    /** f rounded to bfloat16, to nearest even; a NaN stays NaN. */
+    static float toBfloat16(float f) {
+        if (Float.isNaN(f)) return f;
+        int bits = Float.floatToRawIntBits(f);
+        return Float.intBitsToFloat(((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16) << 16);
     }
 
     /** v correctly rounded to f16 (going through float would round twice: 1 + 2^-11 + 2^-40 must round up). */

@@ -30,6 +30,7 @@ final class Mem {
     static double getDouble(MemorySegment s, ScalarType t, long i) {
         return switch (t) {
             case F16 -> Float.float16ToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
+            case BF16 -> Float.intBitsToFloat((s.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i) & 0xffff) << 16);
             case F32 -> s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
             case F64 -> s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i);
             default -> throw new IllegalArgumentException(t + " is not a float type");
@@ -50,6 +51,7 @@ final class Mem {
     static void setDouble(MemorySegment s, ScalarType t, long i, double v) {
         switch (t) {
             case F16 -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float.floatToFloat16((float) v));
+            case BF16 -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToRawIntBits(CastTest.toBfloat16((float) v)) >>> 16));
             case F32 -> s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) v);
             case F64 -> s.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i, v);
             default -> throw new IllegalArgumentException(t + " is not a float type");
