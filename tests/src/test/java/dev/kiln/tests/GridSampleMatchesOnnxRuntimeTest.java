@@ -1,23 +1,13 @@
 package dev.kiln.tests;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.kiln.driver.Compare;
-import dev.kiln.driver.Compiler;
-import dev.kiln.driver.KilnLibrary;
-import dev.kiln.driver.OrtModel;
-import dev.kiln.frontend.OnnxWriter;
 import dev.kiln.irhigh.Attr;
 import dev.kiln.irhigh.DType;
-import dev.kiln.irhigh.Evaluator;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
-import dev.kiln.irhigh.ShapeInference;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irhigh.Value;
-import dev.kiln.targets.Target;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,21 +40,10 @@ class GridSampleMatchesOnnxRuntimeTest {
         g.setNodes(List.of(new Node("gs", "GridSample", "", List.of("x", "grid"), List.of("y"),
                 Map.of("mode", new Attr.Str(mode), "padding_mode", new Attr.Str(padding), "align_corners", new Attr.Int(align)), 16)));
         g.outputs().add("y");
-        ShapeInference.run(g);
-        byte[] onnx = OnnxWriter.write(g, OnnxWriter.IR_VERSION);
-        Path file = dir.resolve(name + ".onnx");
-        Files.write(file, onnx);
-        Compiler.compile(file.toString(), dir.resolve(name + ".so"), new Compiler.Options(Target.host(), Map.of(), null, false));
         SplittableRandom rng = new SplittableRandom(11);
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         inputs.put("x", Tensor.generate(DType.FLOAT32, x.shape(), i -> rng.nextDouble(-1, 1)));
         inputs.put("grid", Tensor.generate(DType.FLOAT32, grid.shape(), i -> rng.nextDouble(-1.6, 1.6)));
-        try (KilnLibrary kiln = new KilnLibrary(dir.resolve(name + ".so"), 1); OrtModel ort = new OrtModel(onnx, 1)) {
-            Tensor expected = ort.run(inputs).get("y");
-            Compare c = Compare.of(kiln.run(inputs).get("y"), expected, 1e-5, 1e-4);
-            assertTrue(c.ok(), name + ": native: " + c.detail());
-            Compare r = Compare.of(Evaluator.run(g, inputs).get("y"), expected, 1e-5, 1e-4);
-            assertTrue(r.ok(), name + ": reference evaluator: " + r.detail());
-        }
+        OrtCheck.matches(dir, g, inputs, 1e-5, 1e-4);
     }
 }

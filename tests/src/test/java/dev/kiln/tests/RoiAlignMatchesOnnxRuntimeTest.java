@@ -1,23 +1,13 @@
 package dev.kiln.tests;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.kiln.driver.Compare;
-import dev.kiln.driver.Compiler;
-import dev.kiln.driver.KilnLibrary;
-import dev.kiln.driver.OrtModel;
-import dev.kiln.frontend.OnnxWriter;
 import dev.kiln.irhigh.Attr;
 import dev.kiln.irhigh.DType;
-import dev.kiln.irhigh.Evaluator;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
-import dev.kiln.irhigh.ShapeInference;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irhigh.Value;
-import dev.kiln.targets.Target;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,23 +41,12 @@ class RoiAlignMatchesOnnxRuntimeTest {
                 Map.of("mode", new Attr.Str(mode), "coordinate_transformation_mode", new Attr.Str(ctm), "sampling_ratio", new Attr.Int(ratio),
                         "output_height", new Attr.Int(3), "output_width", new Attr.Int(4), "spatial_scale", new Attr.Float(0.5f)), 16)));
         g.outputs().add("y");
-        ShapeInference.run(g);
-        byte[] onnx = OnnxWriter.write(g, OnnxWriter.IR_VERSION);
-        Path file = dir.resolve(name + ".onnx");
-        Files.write(file, onnx);
-        Compiler.compile(file.toString(), dir.resolve(name + ".so"), new Compiler.Options(Target.host(), Map.of(), null, false));
         SplittableRandom rng = new SplittableRandom(13);
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         inputs.put("x", Tensor.generate(DType.FLOAT32, x.shape(), i -> rng.nextDouble(-1, 1)));
         // Regions in input pixels (scaled by 0.5 onto the 12 x 10 map): tiny, large, partly outside.
         float[] boxes = {2, 3, 6, 9, 0, 0, 19, 23, -6, -4, 8, 10, 10, 12, 30, 28, 5, 5, 5.5f, 6, 1, 2, 16, 4};
         inputs.put("rois", Tensor.ofFloats(rois.shape(), boxes));
-        try (KilnLibrary kiln = new KilnLibrary(dir.resolve(name + ".so"), 1); OrtModel ort = new OrtModel(onnx, 1)) {
-            Tensor expected = ort.run(inputs).get("y");
-            Compare c = Compare.of(kiln.run(inputs).get("y"), expected, 1e-5, 1e-4);
-            assertTrue(c.ok(), name + ": native: " + c.detail());
-            Compare r = Compare.of(Evaluator.run(g, inputs).get("y"), expected, 1e-5, 1e-4);
-            assertTrue(r.ok(), name + ": reference evaluator: " + r.detail());
-        }
+        OrtCheck.matches(dir, g, inputs, 1e-5, 1e-4);
     }
 }

@@ -1,23 +1,13 @@
 package dev.kiln.tests;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.kiln.driver.Compare;
-import dev.kiln.driver.Compiler;
-import dev.kiln.driver.KilnLibrary;
-import dev.kiln.driver.OrtModel;
-import dev.kiln.frontend.OnnxWriter;
 import dev.kiln.irhigh.Attr;
 import dev.kiln.irhigh.DType;
-import dev.kiln.irhigh.Evaluator;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
-import dev.kiln.irhigh.ShapeInference;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irhigh.Value;
-import dev.kiln.targets.Target;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * DFT and STFT with what the backend cases leave out (one-sided, complex input, a dft_length
  * longer or shorter than the signal, the axis in the middle of a 4-D input, a window whose frames
- * overlap): the native library and the reference evaluator both give ONNX Runtime's outputs.
+ * overlap): the native library and the reference evaluator both give ONNX Runtime's outputs ({@link OrtCheck}).
  */
 class SpectralOpsMatchOnnxRuntimeTest {
     @TempDir
@@ -64,18 +54,6 @@ class SpectralOpsMatchOnnxRuntimeTest {
         }
         g.setNodes(List.of(new Node(op, op, "", in, List.of("y"), attrs, 17)));
         g.outputs().add("y");
-        ShapeInference.run(g);
-        byte[] onnx = OnnxWriter.write(g, OnnxWriter.IR_VERSION);
-        Path file = dir.resolve(name + ".onnx");
-        Files.write(file, onnx);
-        Compiler.compile(file.toString(), dir.resolve(name + ".so"), new Compiler.Options(Target.host(), Map.of(), null, false));
-        try (KilnLibrary kiln = new KilnLibrary(dir.resolve(name + ".so"), 1); OrtModel ort = new OrtModel(onnx, 1)) {
-            Map<String, Tensor> inputs = kiln.randomInputs(5);
-            Tensor expected = ort.run(inputs).get("y");
-            Compare c = Compare.of(kiln.run(inputs).get("y"), expected, 1e-4, 1e-4);
-            assertTrue(c.ok(), name + ": native: " + c.detail());
-            Compare r = Compare.of(Evaluator.run(g, inputs).get("y"), expected, 1e-4, 1e-4);
-            assertTrue(r.ok(), name + ": reference evaluator: " + r.detail());
-        }
+        OrtCheck.matches(dir, g, null, 1e-4, 1e-4);
     }
 }
