@@ -157,6 +157,7 @@ public final class OpRegistry {
         OPS.put("Scan", CONTROL_FLOW);
         OPS.put("GridSample", new GridSample());
         OPS.put("RoiAlign", new RoiAlign());
+        OPS.put("Det", new Det());
         OPS.put("MeanVarianceNormalization", new MeanVarianceNormalization());
         // Audio front ends.
         OPS.put("DFT", Spectral.DFT);

@@ -76,9 +76,10 @@ public final class OpInventory {
             Kernel k = Recurrence.kernel(node, graph, target);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
-        if (node.op().equals("RoiAlign") && OpRegistry.isOnnxDomain(node.domain())) {
-            // Loop IR written out: the samples per bin depend on each region's size at run time.
-            Kernel k = RoiAlignKernel.kernel(node, graph, target);
+        if (OpRegistry.isOnnxDomain(node.domain()) && (node.op().equals("RoiAlign") || node.op().equals("Det"))) {
+            // Loop IR written out: RoiAlign's samples per bin depend on each region's size at run
+            // time, Det's elimination is sequential.
+            Kernel k = node.op().equals("Det") ? DetKernel.kernel(node, graph, target) : RoiAlignKernel.kernel(node, graph, target);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
         OpCompute c = compute(node, graph, target);
