@@ -20,12 +20,60 @@ final class Pool {
 
     static void pool(OpBuilder b) {
         boolean max = b.node.op().equals("MaxPool");
-        if (max && b.hasOutput(1)) throw b.unsupported("MaxPool's Indices output");
-        if (b.node.attrInt("storage_order", 0) != 0) throw b.unsupported("MaxPool with storage_order=1");
         long[] y = b.outDims(0);
         long[] kernel = b.node.attrInts("kernel_shape", null);
         if (kernel == null) throw b.node.error("attribute kernel_shape is required");
-        window(b, b.input(0), Windows.geometry(b, kernel), y, max, false);
+        Placeholder x = b.input(0);
+        Windows.Geometry g = Windows.geometry(b, kernel);
+        Compute values = window(b, x, g, y, max, false);
+        if (max && b.hasOutput(1)) indices(b, x, g, y, values);
+    }
+
+    /**
+     * MaxPool's Indices: the flat input index (row-major, or column-major over the spatial
+     * dimensions with storage_order=1) of each window's maximum, the first in window order when
+     * several taps hold it (as ONNX Runtime scans). A min reduction finds the tap, then its
+     * position is worked out from the output index.
+     */
+    private static void indices(OpBuilder b, Placeholder x, Windows.Geometry g, long[] y, Compute values) {
+        int sp = g.rank();
+        boolean columnMajor = b.node.attrInt("storage_order", 0) != 0;
+        List<Expr.Var> rk = new ArrayList<>();
+        List<Long> rext = new ArrayList<>();
+        for (int d = 0; d < sp; d++) {
+            rk.add(b.reduceAxis("ik" + d));
+            rext.add(g.kernel()[d]);
+        }
+        long taps = Idx.numel(g.kernel());
+        // The window-order rank of the first tap inside the input that holds the maximum.
+        Compute first = Te.compute(b.name(b.outName(1) + "_tap"), ScalarType.I64, Te.box(y), ax -> {
+            List<Expr> xi = new ArrayList<>(List.of(ax.get(0), ax.get(1)));
+            List<Expr> inside = new ArrayList<>();
+            Expr rank = Idx.c(0);
+            for (int d = 0; d < sp; d++) {
+                Expr pos = Idx.window(ax.get(d + 2), g.strides()[d], rk.get(d), g.dilations()[d], -g.padsBegin()[d]);
+                inside.add(Idx.within(pos, 0, g.in()[d]));
+                xi.add(Idx.clamp(pos, 0, g.in()[d] - 1));
+                rank = Exprs.add(Idx.mul(rank, g.kernel()[d]), rk.get(d));
+            }
+            Expr hit = Exprs.and(Idx.all(inside), Idx.cmp(dev.kiln.irlow.expr.CmpOp.EQ, Te.read(x, xi), Te.read(values, ax)));
+            return Te.min(Exprs.select(hit, rank, Idx.c(taps)), rk, rext);
+        });
+        b.output(1, Te.compute(b.outName(1), ScalarType.I64, Te.box(y), ax -> {
+            Expr r = Idx.clamp(Te.read(first, ax), 0, taps - 1);
+            long[] in = g.in();
+            Expr[] pos = new Expr[sp];
+            for (int d = sp - 1; d >= 0; d--) {
+                Expr k = Exprs.mod(r, Idx.c(g.kernel()[d]));
+                r = Exprs.div(r, Idx.c(g.kernel()[d]));
+                pos[d] = Idx.window(ax.get(d + 2), g.strides()[d], k, g.dilations()[d], -g.padsBegin()[d]);
+            }
+            Expr spatial = Idx.c(0);
+            if (columnMajor) for (int d = sp - 1; d >= 0; d--) spatial = Exprs.add(Idx.mul(spatial, in[d]), pos[d]);
+            else for (int d = 0; d < sp; d++) spatial = Exprs.add(Idx.mul(spatial, in[d]), pos[d]);
+            Expr plane = Exprs.add(Idx.mul(ax.get(0), y[1]), ax.get(1));
+            return Exprs.add(Idx.mul(plane, Idx.numel(in)), spatial);
+        }));
     }
 
     /**
@@ -33,7 +81,7 @@ final class Pool {
      * {@code lanes}) into output dims {@code y}, and for an average the division by the counted
      * taps, worked out from the output index: the pool's output.
      */
-    static void window(OpBuilder b, Placeholder x, Windows.Geometry g, long[] y, boolean max, boolean lanes) {
+    static Compute window(OpBuilder b, Placeholder x, Windows.Geometry g, long[] y, boolean max, boolean lanes) {
         int sp = g.rank();
         ScalarType t = b.outType(0);
         Expr padValue = max ? lowest(t) : Idx.lit(t, 0);
@@ -53,7 +101,7 @@ final class Pool {
         b.tag(window, Template.POOL);
         if (max) {
             b.output(0, window);
-            return;
+            return window;
         }
         boolean includePad = b.node.attrInt("count_include_pad", 0) != 0;
         b.output(0, Te.compute(b.outName(0), t, Te.box(y), ax -> {
@@ -64,6 +112,7 @@ final class Pool {
             }
             return Exprs.div(Te.read(window, ax), Exprs.cast(t, count));
         }));
+        return window;
     }
 
     /**
