@@ -2,6 +2,9 @@ package dev.kiln.schedules.ops;
 
 import static dev.kiln.schedules.ops.OpHarness.*;
 
+import dev.kiln.irhigh.DType;
+import dev.kiln.irhigh.Shape;
+import dev.kiln.irhigh.Tensor;
 import org.junit.jupiter.api.Test;
 
 /** Conv and pooling against the reference evaluator: strides, pads, dilations, groups, ceil_mode, odd sizes. */
@@ -64,6 +67,10 @@ class ConvPoolOpsTest {
         op("MaxPool").ints("kernel_shape", 3, 3).ints("strides", 2, 2).ints("pads", 1, 1, 1, 1).in(rand(2, 3, 13, 13)).check();
         op("MaxPool").ints("kernel_shape", 3, 3).ints("strides", 2, 2).attr("ceil_mode", 1L).in(rand(1, 2, 8, 9)).check();
         op("MaxPool").ints("kernel_shape", 2, 3).ints("dilations", 2, 1).ints("pads", 1, 0, 0, 1).in(rand(1, 2, 9, 7)).check();
+        // The Indices output, row- and column-major, with ties (few distinct values).
+        op("MaxPool").ints("kernel_shape", 3, 3).ints("strides", 2, 1).ints("pads", 1, 1, 1, 0).in(levels(2, 3, 9, 7))
+                .outputs("y", "idx").check();
+        op("MaxPool").ints("kernel_shape", 2, 2).attr("storage_order", 1L).in(levels(1, 2, 6, 5)).outputs("y", "idx").check();
         op("MaxPool").ints("kernel_shape", 3).ints("strides", 1).attr("auto_pad", "SAME_UPPER").in(rand(2, 3, 11)).check();
         op("MaxPool").ints("kernel_shape", 3, 3).ints("pads", 1, 1, 1, 1).in(rand(1, 2, 7, 40)).target(AVX512).check();
         op("MaxPool").ints("kernel_shape", 2, 2).in(randInt(dev.kiln.irhigh.DType.INT32, -50, 50, 1, 2, 5, 5)).check();
@@ -90,5 +97,10 @@ class ConvPoolOpsTest {
         op("GlobalMaxPool").in(rand(1, 5, 9)).check();
         op("GlobalAveragePool").in(rand(1, 64, 16, 16)).check();       // 256 = 16 x 16 lanes
         op("GlobalMaxPool").in(rand(2, 3, 4, 8)).check();
+    }
+
+    /** Five levels, -2 to 2, in a scrambled order: windows hold ties. */
+    private static Tensor levels(int... dims) {
+        return Tensor.generate(DType.FLOAT32, new Shape(dims), i -> (i * 7 + i / 5) % 5 - 2);
     }
 }

@@ -55,11 +55,4 @@ class OpInventoryErrorTest {
         Graph g = op("Shape").in(rand(3, 5)).graph();
         assertTrue(lowerFails(g).getMessage().contains("FoldConstants"));
     }
-
-    @Test
-    void maxPoolIndicesAreNotSupportedYet() {
-        Graph g = op("MaxPool").ints("kernel_shape", 2, 2).in(rand(1, 1, 4, 4)).outputs("y", "idx").graph();
-        String m = lowerFails(g).getMessage();
-        assertTrue(m.contains("MaxPool") && m.contains("Indices"), m);
-    }
 }
