@@ -75,6 +75,15 @@ class InputValuesTest {
     }
 
     @Test
+    void tuningTakesTheSameBinding() {
+        var target = Target.host();
+        var ex = dev.kiln.autotune.tune.TaskExtractor.fromModel(model().toString(), Map.of(), InputValues.parse(List.of("n=4")), target,
+                dev.kiln.driver.GraphPipeline.passes(target));
+        assertEquals(List.of("data"), ex.graph().inputs().stream().map(Value::name).toList(), "n is bound, not an input to tune with");
+        assertTrue(!ex.tasks().isEmpty(), "the reshape is a task");
+    }
+
+    @Test
     void wrongCountsNamesAndValuesAreClearErrors() {
         String m = model().toString();
         assertMessage(m, "n=4,5", "has shape [1] (1 values) but 2 were given");

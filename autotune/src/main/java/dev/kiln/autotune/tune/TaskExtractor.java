@@ -40,7 +40,13 @@ public final class TaskExtractor {
      * graph passes for {@code target}: the driver's GraphPipeline) and extracts.
      */
     public static Extracted fromModel(String model, Map<String, long[]> inputShapes, Target target, UnaryOperator<Graph> passes) {
-        return extract(passes.apply(ModelSource.load(model, inputShapes)), target);
+        return fromModel(model, inputShapes, Map.of(), target, passes);
+    }
+
+    /** As above, with the inputs {@code inputValues} names bound to those values ({@code --input-value}). */
+    public static Extracted fromModel(String model, Map<String, long[]> inputShapes, Map<String, java.util.List<String>> inputValues,
+                                      Target target, UnaryOperator<Graph> passes) {
+        return extract(passes.apply(ModelSource.load(model, inputShapes, inputValues)), target);
     }
 
     /** The tasks of an optimized graph (after the compiler's graph passes), in order of first kernel. */

@@ -65,7 +65,7 @@ public final class Compare {
      * Runs the comparison and writes {@code dir}/compare.png and compare.md; returns the table.
      * {@code settings} gives the trials, threads and cache; its tuner and seed are replaced run by run.
      */
-    static String run(String model, Map<String, long[]> shapes, Target target, TaskExtractor.Extracted ex, List<String> tuners, int seeds,
+    static String run(String model, Map<String, long[]> shapes, Map<String, List<String>> values, Target target, TaskExtractor.Extracted ex, List<String> tuners, int seeds,
                       TuneLoop.Settings settings, Transfer transfer, Path dir, Runner runner, PrintWriter err) {
         for (String t : tuners)
             if (!TUNERS.contains(t)) throw new KilnException("unknown tuner '" + t + "' in --compare: choose from " + String.join(", ", TUNERS));
@@ -100,13 +100,13 @@ public final class Compare {
         Path tmp = EndToEnd.tempDir("kiln-compare-");
         try {
             List<byte[]> libs = new ArrayList<>();
-            libs.add(EndToEnd.compile(model, shapes, target, ConfigSource.DEFAULTS, tmp.resolve("default.so")));
+            libs.add(EndToEnd.compile(model, shapes, values, target, ConfigSource.DEFAULTS, tmp.resolve("default.so")));
             for (Run r : runs) {
                 int trials = r.curve().length;
                 try (TuningDatabase early = snapshot(r.db(), tmp.resolve(r.tuner().replace('+', '-') + r.seed() + "-early.db"),
                         (int) Math.ceil(EARLY * trials)); TuningDatabase full = TuningDatabase.open("jdbc:sqlite:" + r.db())) {
-                    libs.add(EndToEnd.compile(model, shapes, target, new TunedConfigs(early), tmp.resolve("early.so")));
-                    libs.add(EndToEnd.compile(model, shapes, target, new TunedConfigs(full), tmp.resolve("full.so")));
+                    libs.add(EndToEnd.compile(model, shapes, values, target, new TunedConfigs(early), tmp.resolve("early.so")));
+                    libs.add(EndToEnd.compile(model, shapes, values, target, new TunedConfigs(full), tmp.resolve("full.so")));
                 }
             }
             double[] ms = EndToEnd.timeAlternating(runner, libs, settings.threads(), ex.graph().inputs().size());

@@ -46,13 +46,13 @@ public final class EndToEnd {
      * Compiles {@code model} twice and times both libraries with {@code runner} on {@code threads}
      * threads (0: one per core); {@code inputs}: how many inputs the model's library takes.
      */
-    public static Result measure(String model, Map<String, long[]> inputShapes, Target target, TuningDatabase db, Runner runner,
-                                 int threads, int inputs) {
+    public static Result measure(String model, Map<String, long[]> inputShapes, Map<String, List<String>> inputValues, Target target,
+                                 TuningDatabase db, Runner runner, int threads, int inputs) {
         Path dir = tempDir("kiln-end-to-end-");
         try {
             TunedConfigs tuned = new TunedConfigs(db);
-            byte[] def = compile(model, inputShapes, target, ConfigSource.DEFAULTS, dir.resolve("default.so"));
-            byte[] tun = compile(model, inputShapes, target, tuned, dir.resolve("tuned.so"));
+            byte[] def = compile(model, inputShapes, inputValues, target, ConfigSource.DEFAULTS, dir.resolve("default.so"));
+            byte[] tun = compile(model, inputShapes, inputValues, target, tuned, dir.resolve("tuned.so"));
             double[] ms = timeAlternating(runner, List.of(def, tun), threads, inputs);
             return new Result(ms[0], ms[1], tuned.tunedKernels().size());
         } finally {
@@ -124,8 +124,10 @@ public final class EndToEnd {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    static byte[] compile(String model, Map<String, long[]> inputShapes, Target target, ConfigSource configs, Path so) {
-        Compiler.compile(model, so, new Compiler.Options(target, inputShapes, null, false, configs));
+    static byte[] compile(String model, Map<String, long[]> inputShapes, Map<String, List<String>> inputValues, Target target,
+                          ConfigSource configs, Path so) {
+        Compiler.compile(model, so, new Compiler.Options(target, inputShapes, null, false, configs, dev.kiln.codegen.Packaging.LIBRARY, null,
+                inputValues));
         try {
             return Files.readAllBytes(so);
         } catch (IOException e) {

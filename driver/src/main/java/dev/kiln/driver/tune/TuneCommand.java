@@ -15,6 +15,7 @@ import dev.kiln.codegen.ModuleSpec;
 import dev.kiln.codegen.executor.ExecutorLowering;
 import dev.kiln.driver.GraphPipeline;
 import dev.kiln.driver.Options;
+import dev.kiln.frontend.InputValues;
 import dev.kiln.frontend.ModelSource;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.KilnException;
@@ -71,6 +72,10 @@ public final class TuneCommand implements Callable<Integer> {
     @Option(names = "--input-shape", paramLabel = "NAME=D1,D2,..", description = "bind an input's dynamic dimensions (repeatable)")
     List<String> inputShapes;
 
+    @Option(names = "--input-value", paramLabel = "NAME=V1,V2,..", description = "bind an input that decides shapes or control flow "
+            + "to these values, as kiln compile --input-value does (repeatable)")
+    List<String> inputValues;
+
     @Option(names = "--seed", defaultValue = "0", description = "seed of the search (default: ${DEFAULT-VALUE})")
     long seed;
 
@@ -126,7 +131,8 @@ public final class TuneCommand implements Callable<Integer> {
             throw new KilnException("there is no tuning database at " + Databases.defaultFile()
                     + " to report on: tune first (kiln tune " + model + "), or name the database with --db");
         TuneLoop.Cache.of(cache, 0); // refuses an unknown mode before any work
-        TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), t, GraphPipeline.passes(t));
+        TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), InputValues.parse(inputValues), t,
+                GraphPipeline.passes(t));
         try (TuningDatabase database = Databases.open(db)) {
             EndToEnd.Result measured = null;
             if (ex.tasks().isEmpty()) {
@@ -190,7 +196,7 @@ public final class TuneCommand implements Callable<Integer> {
             new TuneLoop(t, database, runner, settings, Progress.to(err)).run(tasks);
             if (!endToEnd) return null;
             err.println("timing the model's library end to end on default and on tuned configs (--no-end-to-end skips this)");
-            return EndToEnd.measure(model, Options.inputShapes(inputShapes), t, database, runner, threads, ex.graph().inputs().size());
+            return EndToEnd.measure(model, Options.inputShapes(inputShapes), InputValues.parse(inputValues), t, database, runner, threads, ex.graph().inputs().size());
         } catch (RunnerException e) {
             throw new KilnException("the measurement runner failed: " + e.getMessage()
                     + ". Every measurement so far is in " + database + "; run the same command again to resume.", e);
@@ -208,7 +214,7 @@ public final class TuneCommand implements Callable<Integer> {
         Path dir = compareDir != null ? compareDir : Path.of("kiln-compare-" + modelName(model));
         Compare.Transfer transfer = transferDb == null ? null : new Compare.Transfer(transferModel, transferDb);
         try (Runner runner = new LocalRunner()) {
-            out.print(Compare.run(model, Options.inputShapes(inputShapes), t, ex, compare, seeds, settings, transfer, dir, runner, err));
+            out.print(Compare.run(model, Options.inputShapes(inputShapes), InputValues.parse(inputValues), t, ex, compare, seeds, settings, transfer, dir, runner, err));
         }
         out.println("wrote " + dir.resolve("compare.png").toAbsolutePath() + " and " + dir.resolve("compare.md").toAbsolutePath());
         return 0;
