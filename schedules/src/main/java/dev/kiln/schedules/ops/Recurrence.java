@@ -260,12 +260,9 @@ final class Recurrence {
         /** The new state of hidden unit j (and its cell), written to the state and to Y. */
         Stmt gates(int d, Expr s, Expr bi, Expr j) {
             Expr si = Exprs.add(Idx.mul(bi, h), j);
-            Expr hPrev = new Expr.Load(hs, si);
             Expr yAt = yIndex(d, time(d, s, bi), bi, j);
-            List<Stmt> out = new ArrayList<>();
-            Expr next;
-            switch (cell.kind()) {
-                case RNN -> next = activation(d, 0, clip(gateSum(d, s, bi, 0, j, true)));
+            return switch (cell.kind()) {
+                case RNN -> hidden(si, yAt, activation(d, 0, clip(gateSum(d, s, bi, 0, j, true))), null);
                 case GRU -> {
                     Expr z = activation(d, 0, clip(gateSum(d, s, bi, 0, j, true)));
                     Expr cand;
@@ -278,10 +275,8 @@ final class Recurrence {
                         cand = gateSum(d, s, bi, 2, j, true);
                     }
                     Expr.Var zv = value("z");
-                    Expr hNew = Exprs.add(Exprs.mul(Exprs.sub(lit(1), zv), activation(d, 1, clip(cand))), Exprs.mul(zv, hPrev));
-                    Expr.Var hv = value("h");
-                    return new Stmt.LetStmt(zv, z, new Stmt.LetStmt(hv, hNew, new Stmt.Seq(List.of(
-                            new Stmt.Store(hs, si, hv), store(b.y, yAt, hv)))));
+                    Expr hNew = Exprs.add(Exprs.mul(Exprs.sub(lit(1), zv), activation(d, 1, clip(cand))), Exprs.mul(zv, new Expr.Load(hs, si)));
+                    yield new Stmt.LetStmt(zv, z, hidden(si, yAt, hNew, null));
                 }
                 case LSTM -> {
                     Expr cPrev = new Expr.Load(cs, si);
@@ -293,16 +288,20 @@ final class Recurrence {
                     Expr cand = activation(d, 1, clip(gateSum(d, s, bi, 3, j, true)));
                     Expr c = Exprs.add(Exprs.mul(fg, cPrev), Exprs.mul(iv, cand));
                     Expr og = activation(d, 0, clip(withPeephole(gateSum(d, s, bi, 1, j, true), po, cv)));
-                    Expr.Var hv = value("h");
-                    return new Stmt.LetStmt(iv, ig, new Stmt.LetStmt(cv, c, new Stmt.LetStmt(hv, Exprs.mul(og, activation(d, 2, cv)),
-                            new Stmt.Seq(List.of(new Stmt.Store(cs, si, cv), new Stmt.Store(hs, si, hv), store(b.y, yAt, hv))))));
+                    yield new Stmt.LetStmt(iv, ig, new Stmt.LetStmt(cv, c,
+                            hidden(si, yAt, Exprs.mul(og, activation(d, 2, cv)), new Stmt.Store(cs, si, cv))));
                 }
-                default -> throw new IllegalStateException();
-            }
+            };
+        }
+
+        /** {@code h = next}, stored to the state and to Y (after {@code first}, when given). */
+        Stmt hidden(Expr si, Expr yAt, Expr next, Stmt first) {
             Expr.Var hv = value("h");
-            out.add(new Stmt.Store(hs, si, hv));
-            out.add(store(b.y, yAt, hv));
-            return new Stmt.LetStmt(hv, next, new Stmt.Seq(out));
+            List<Stmt> st = new ArrayList<>();
+            if (first != null) st.add(first);
+            st.add(new Stmt.Store(hs, si, hv));
+            st.add(store(b.y, yAt, hv));
+            return new Stmt.LetStmt(hv, next, new Stmt.Seq(st));
         }
 
         Expr peephole(int d, int k, Expr j) {

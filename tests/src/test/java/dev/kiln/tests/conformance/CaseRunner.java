@@ -94,7 +94,7 @@ public final class CaseRunner {
     }
 
     /** One data set: input tensors in graph-input order and expected outputs in graph-output order. */
-    private record DataSet(List<Path> inputFiles, List<Tensor> inputs, List<Tensor> outputs) {}
+    private record DataSet(List<Tensor> inputs, List<Tensor> outputs) {}
 
     public CaseResult run(ConformanceCase c) {
         ModelProto model;
@@ -278,7 +278,7 @@ public final class CaseRunner {
             List<Tensor> in = new ArrayList<>(), out = new ArrayList<>();
             for (int i = 0; i < d.inputs().size(); i++) in.add(i < inputNames.size() ? bits.apply(inputNames.get(i), d.inputs().get(i)) : d.inputs().get(i));
             for (int i = 0; i < d.outputs().size(); i++) out.add(i < outs.size() ? bits.apply(outs.get(i), d.outputs().get(i)) : d.outputs().get(i));
-            r.add(new DataSet(d.inputFiles(), in, out));
+            r.add(new DataSet(in, out));
         }
         return r;
     }
@@ -287,8 +287,7 @@ public final class CaseRunner {
         List<DataSet> r = new ArrayList<>();
         try (Stream<Path> s = Files.list(dir)) {
             for (Path set : s.filter(p -> p.getFileName().toString().startsWith("test_data_set_")).sorted().toList()) {
-                List<Path> inFiles = numbered(set, "input_");
-                r.add(new DataSet(inFiles, inFiles.stream().map(p -> OnnxReader.readTensor(p).tensor()).toList(),
+                r.add(new DataSet(numbered(set, "input_").stream().map(p -> OnnxReader.readTensor(p).tensor()).toList(),
                         numbered(set, "output_").stream().map(p -> OnnxReader.readTensor(p).tensor()).toList()));
             }
         } catch (IOException e) {
