@@ -117,9 +117,14 @@ public final class CBuild {
             b.append(i == 0 ? "\n" : ",\n").append("    {").append(cString(s.name())).append(", ").append(cString(npyDescr(t)))
                     .append(", ").append(t.bytes()).append(", ").append(t.isFloat ? 1 : 0).append(", ")
                     .append(t == ScalarType.BOOL ? 1 : 0).append(", ").append(s.shape().size())
-                    .append(", kiln_").append(lower).append(i).append("_shape}");
+                    .append(", kiln_").append(lower).append(i).append("_shape, ").append(indexOf(specs, s.shapeOutput())).append('}');
         }
         b.append("\n};\n");
+    }
+
+    private static int indexOf(List<TensorSpec> specs, String name) {
+        for (int i = 0; i < specs.size(); i++) if (!name.isEmpty() && specs.get(i).name().equals(name)) return i;
+        return -1;
     }
 
     /** The numpy dtype string of a scalar type, little-endian. */

@@ -89,7 +89,8 @@ public record ModuleSpec(String name, List<TensorSpec> inputs, List<TensorSpec> 
         return o.toString();
     }
 
-    private static JsonArray tensorsJson(List<TensorSpec> specs) {
+    /** Tensors as the metadata lists them: name, dtype, shape, and {@code shape_output} where there is one. */
+    public static JsonArray tensorsJson(List<TensorSpec> specs) {
         JsonArray a = new JsonArray();
         for (TensorSpec s : specs) {
             JsonObject t = new JsonObject();
@@ -98,6 +99,7 @@ public record ModuleSpec(String name, List<TensorSpec> inputs, List<TensorSpec> 
             JsonArray shape = new JsonArray();
             s.shape().forEach(shape::add);
             t.add("shape", shape);
+            if (!s.shapeOutput().isEmpty()) t.addProperty("shape_output", s.shapeOutput());
             a.add(t);
         }
         return a;
@@ -123,7 +125,15 @@ public record ModuleSpec(String name, List<TensorSpec> inputs, List<TensorSpec> 
     }
 
     /** A model input or output as the C ABI sees it: a dense row-major buffer. */
-    public record TensorSpec(String name, ScalarType dtype, List<Long> shape) {
+    /**
+     * An input or output. {@code shapeOutput} names the output holding the actual shape of an
+     * output whose length the data decides ({@code shape} is then its bound), else {@code ""}.
+     */
+    public record TensorSpec(String name, ScalarType dtype, List<Long> shape, String shapeOutput) {
+        public TensorSpec(String name, ScalarType dtype, List<Long> shape) {
+            this(name, dtype, shape, "");
+        }
+
         public long numel() {
             long n = 1;
             for (long d : shape) n *= d;

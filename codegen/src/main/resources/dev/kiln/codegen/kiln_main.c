@@ -406,7 +406,11 @@ int main(int argc, char **argv) {
     }
     int status = 0;
     if (out_dir)
-        for (int k = 0; k < KILN_NUM_OUTPUTS; k++) status |= write_npy(&KILN_OUTPUTS[k], outputs[k], out_dir);
+        for (int k = 0; k < KILN_NUM_OUTPUTS; k++) {
+            KilnTensor t = KILN_OUTPUTS[k];
+            if (t.shape_output >= 0) t.shape = (const long long *)outputs[t.shape_output]; /* the actual shape, within the bound */
+            status |= write_npy(&t, outputs[k], out_dir);
+        }
     kiln_model_destroy(m);
     return status;
 }

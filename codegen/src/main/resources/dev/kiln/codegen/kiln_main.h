@@ -21,6 +21,8 @@ typedef struct {
     int is_bool;
     int rank;
     const long long *shape;
+    int shape_output;  /* an output whose length the data decides: the index of the int64 output
+                          holding its actual shape (its data is the start of the buffer); else -1 */
 } KilnTensor;
 
 extern const char KILN_PROGRAM[];

@@ -3,6 +3,7 @@ package dev.kiln.driver;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.ShapeInference;
 import dev.kiln.irhigh.passes.BlockLayout;
+import dev.kiln.irhigh.passes.BoundedOutputs;
 import dev.kiln.irhigh.passes.Conv1dAs2d;
 import dev.kiln.irhigh.passes.ConvTransposeToConv;
 import dev.kiln.irhigh.passes.FoldBatchNorm;
@@ -47,6 +48,8 @@ public final class GraphPipeline {
         dump.accept("FoldConstants", g);
         ShapeInference.run(g);
         dump.accept("ShapeInference", g);
+        BoundedOutputs.run(g);
+        dump.accept("BoundedOutputs", g);
         if (target instanceof CpuTarget && Conv1dAs2d.run(g) > 0) ShapeInference.run(g);
         dump.accept("Conv1dAs2d", g);
         if (target instanceof CpuTarget cpu) BlockLayout.run(g, cpu.channelBlock());

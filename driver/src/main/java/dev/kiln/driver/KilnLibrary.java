@@ -10,6 +10,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -101,16 +102,39 @@ public final class KilnLibrary implements AutoCloseable {
         }
     }
 
-    /** The outputs of the last run, by name. */
+    /**
+     * The outputs of the last run, by name. An output whose length the data decides comes at
+     * its actual shape, read from its companion shape output, which is not listed itself.
+     */
     public Map<String, Tensor> outputs() {
         Map<String, Tensor> r = new LinkedHashMap<>();
         List<NativeModel.TensorInfo> infos = model.outputs();
+        Map<String, Integer> index = new java.util.HashMap<>();
+        for (int i = 0; i < infos.size(); i++) index.put(infos.get(i).name(), i);
+        java.util.Set<String> companions = new java.util.HashSet<>();
+        for (NativeModel.TensorInfo info : infos) if (!info.shapeOutput().isEmpty()) companions.add(info.shapeOutput());
         for (int i = 0; i < infos.size(); i++) {
             NativeModel.TensorInfo info = infos.get(i);
-            byte[] bytes = outputs[i].asSlice(0, info.bytes()).toArray(ValueLayout.JAVA_BYTE);
-            r.put(info.name(), Tensor.fromBytes(DType.fromNumpy(info.dtype()), Shape.of(info.shape()), bytes));
+            if (companions.contains(info.name())) continue;
+            long[] shape = info.shapeOutput().isEmpty() ? info.shape() : actualShape(info, index.get(info.shapeOutput()));
+            long bytes = Shape.of(shape).numel() * NativeModel.elementBytes(info.dtype());
+            byte[] data = outputs[i].asSlice(0, bytes).toArray(ValueLayout.JAVA_BYTE);
+            r.put(info.name(), Tensor.fromBytes(DType.fromNumpy(info.dtype()), Shape.of(shape), data));
         }
         return r;
+    }
+
+    /** The shape the library wrote for a bounded output, checked against its bound. */
+    private long[] actualShape(NativeModel.TensorInfo info, Integer companion) {
+        if (companion == null)
+            throw new KilnException("library " + model.path() + " names '" + info.shapeOutput() + "' as the shape of output '"
+                    + info.name() + "' but has no such output");
+        long[] shape = outputs[companion].asSlice(0, 8L * info.shape().length).toArray(ValueLayout.JAVA_LONG);
+        for (int d = 0; d < shape.length; d++)
+            if (shape[d] < 0 || shape[d] > info.shape()[d])
+                throw new KilnException("library " + model.path() + " reports output '" + info.name() + "' as " + Arrays.toString(shape)
+                        + ", outside its bound " + Arrays.toString(info.shape()));
+        return shape;
     }
 
     public Map<String, Tensor> run(Map<String, Tensor> values) {

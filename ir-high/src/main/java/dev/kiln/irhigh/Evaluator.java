@@ -1,5 +1,6 @@
 package dev.kiln.irhigh;
 
+import dev.kiln.irhigh.ops.DataDependent;
 import dev.kiln.irhigh.ops.OpDef;
 import dev.kiln.irhigh.ops.OpRegistry;
 import java.util.ArrayList;
@@ -51,7 +52,7 @@ public final class Evaluator {
                 Tensor t = outs.get(k);
                 if (t == null) throw new KilnException(n.describe() + ": internal error: output '" + name + "' was not computed");
                 Value expected = g.values().get(name);
-                if (expected != null && (expected.dtype() != t.dtype() || !expected.shape().equals(t.shape())))
+                if (expected != null && (expected.dtype() != t.dtype() || !fits(n, k, t.shape(), expected.shape())))
                     throw new KilnException(n.describe() + ": internal error: output '" + name + "' was inferred as "
                             + expected.dtype().numpyName + expected.shape() + " but evaluates to " + t.dtype().numpyName + t.shape());
                 env.put(name, t);
@@ -65,6 +66,14 @@ public final class Evaluator {
             result.put(w, t);
         }
         return result;
+    }
+
+    /** Whether an evaluated shape matches the inferred one: equal, or within it where the data decides the length. */
+    private static boolean fits(Node n, int output, Shape actual, Shape inferred) {
+        if (actual.equals(inferred)) return true;
+        if (!DataDependent.mayShrink(n, output) || actual.rank() != inferred.rank()) return false;
+        for (int d = 0; d < actual.rank(); d++) if (actual.dim(d) > inferred.dim(d)) return false;
+        return true;
     }
 
     /** One node's outputs for concrete inputs (null for omitted ones); errors name the node. */

@@ -1,5 +1,6 @@
 package dev.kiln.irhigh;
 
+import dev.kiln.irhigh.ops.DataDependent;
 import dev.kiln.irhigh.ops.OpDef;
 import dev.kiln.irhigh.ops.OpRegistry;
 import dev.kiln.irhigh.ops.ShapeOp;
@@ -36,11 +37,23 @@ public final class ShapeInference {
             Value v = values.get(o);
             if (v == null) throw new KilnException("graph output '" + o + "' of graph '" + g.name() + "' has no known type");
             Value d = declared.get(o);
-            if (d != null && (d.dtype() != v.dtype() || !d.shape().equals(v.shape())))
+            if (d != null && (d.dtype() != v.dtype() || !d.shape().equals(v.shape()) && !within(g, o, d.shape(), v.shape())))
                 throw new KilnException("graph output '" + o + "' of graph '" + g.name() + "' is declared as " + d.dtype().numpyName + d.shape()
                         + " but the graph computes " + v.dtype().numpyName + v.shape()
                         + " (do the input shapes match the ones the model was exported with?)");
         }
+    }
+
+    /**
+     * Whether a declared output shape is one the data may give an output of data-dependent
+     * length (NonZero's, ...), whose type is its bound: an exporter that ran the model declares
+     * the shape it saw.
+     */
+    private static boolean within(Graph g, String output, Shape declared, Shape bound) {
+        Node n = g.producer(output);
+        if (n == null || !DataDependent.mayShrink(n, n.outputs().indexOf(output)) || declared.rank() != bound.rank()) return false;
+        for (int d = 0; d < declared.rank(); d++) if (declared.dim(d) > bound.dim(d)) return false;
+        return true;
     }
 
     /**

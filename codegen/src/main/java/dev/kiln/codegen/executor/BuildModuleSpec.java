@@ -1,10 +1,11 @@
 package dev.kiln.codegen.executor;
 
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.kiln.codegen.ModuleSpec;
 import dev.kiln.codegen.ModuleSpec.Arg;
 import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.Node;
+import dev.kiln.irhigh.ops.DataDependent;
 import dev.kiln.irhigh.Value;
 import dev.kiln.schedules.ops.Kernel;
 import dev.kiln.schedules.ops.OpInventory;
@@ -27,37 +28,34 @@ public final class BuildModuleSpec {
             for (String v : k.outputs()) args.add(memory.arg(v, k));
             calls.add(new ModuleSpec.KernelCall(k.func().name(), args, k.info()));
         }
-        List<ModuleSpec.TensorSpec> ins = g.inputs().stream().map(BuildModuleSpec::spec).toList();
-        List<ModuleSpec.TensorSpec> outs = g.outputs().stream().map(o -> spec(g.value(o))).toList();
+        List<ModuleSpec.TensorSpec> ins = g.inputs().stream().map(v -> spec(v, null)).toList();
+        List<ModuleSpec.TensorSpec> outs = g.outputs().stream().map(o -> spec(g.value(o), shapeOutput(g, o))).toList();
         return new ModuleSpec(cName(g.name()), ins, outs, memory.constants(), memory.workspaceBytes(),
                 kernels.stream().map(Kernel::func).toList(), calls, metadata(ins, outs));
     }
 
-    private static ModuleSpec.TensorSpec spec(Value v) {
+    private static ModuleSpec.TensorSpec spec(Value v, String shapeOutput) {
         List<Long> shape = new ArrayList<>();
         for (int d : v.shape().dims()) shape.add((long) d);
-        return new ModuleSpec.TensorSpec(v.name(), OpInventory.scalarType(v.dtype()), shape);
+        return new ModuleSpec.TensorSpec(v.name(), OpInventory.scalarType(v.dtype()), shape, shapeOutput == null ? "" : shapeOutput);
     }
 
     private static String metadata(List<ModuleSpec.TensorSpec> ins, List<ModuleSpec.TensorSpec> outs) {
         JsonObject o = new JsonObject();
-        o.add("inputs", specsJson(ins));
-        o.add("outputs", specsJson(outs));
+        o.add("inputs", ModuleSpec.tensorsJson(ins));
+        o.add("outputs", ModuleSpec.tensorsJson(outs));
         return o.toString();
     }
 
-    private static JsonArray specsJson(List<ModuleSpec.TensorSpec> specs) {
-        JsonArray a = new JsonArray();
-        for (var s : specs) {
-            JsonObject t = new JsonObject();
-            t.addProperty("name", s.name());
-            t.addProperty("dtype", ModuleSpec.dtypeName(s.dtype()));
-            JsonArray shape = new JsonArray();
-            s.shape().forEach(shape::add);
-            t.add("shape", shape);
-            a.add(t);
-        }
-        return a;
+    /**
+     * The companion output that carries the actual shape of graph output {@code name}, when the
+     * data decides its length ({@link DataDependent}); null for every other output.
+     */
+    static String shapeOutput(Graph g, String name) {
+        String shape = DataDependent.shapeOutput(name);
+        if (!g.outputs().contains(shape)) return null;
+        Node producer = g.producer(name);
+        return producer != null && producer == g.producer(shape) ? shape : null;
     }
 
     /** A C identifier from a model name. */

@@ -158,6 +158,9 @@ public final class OpRegistry {
         OPS.put("GridSample", new GridSample());
         OPS.put("RoiAlign", new RoiAlign());
         OPS.put("Det", new Det());
+        OPS.put("NonZero", new NonZero());
+        OPS.put("NonMaxSuppression", new NonMaxSuppression());
+        OPS.put("Unique", new Unique());
         OPS.put("MeanVarianceNormalization", new MeanVarianceNormalization());
         // Audio front ends.
         OPS.put("DFT", Spectral.DFT);

@@ -2,6 +2,7 @@ package dev.kiln.schedules.ops;
 
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
+import dev.kiln.irhigh.ops.DataDependent;
 import dev.kiln.irhigh.ops.Blocked;
 import dev.kiln.irhigh.ops.OpRegistry;
 import dev.kiln.irhigh.ops.RnnCell;
@@ -80,6 +81,11 @@ public final class OpInventory {
             // Loop IR written out: RoiAlign's samples per bin depend on each region's size at run
             // time, Det's elimination is sequential.
             Kernel k = node.op().equals("Det") ? DetKernel.kernel(node, graph, target) : RoiAlignKernel.kernel(node, graph, target);
+            return new Scheduled(k, k.func(), new Schedule(k.func()));
+        }
+        if (DataDependent.is(node)) {
+            // Loop IR written out: the output lengths are only known as the kernel runs.
+            Kernel k = DataDependentKernels.kernel(node, graph);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
         OpCompute c = compute(node, graph, target);

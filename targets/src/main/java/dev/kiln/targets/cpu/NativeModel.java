@@ -278,8 +278,17 @@ public final class NativeModel implements AutoCloseable {
         }
     }
 
-    /** A model input or output as the metadata describes it. */
-    public record TensorInfo(String name, String dtype, long[] shape) {
+    /**
+     * A model input or output as the metadata describes it. An output whose length the data
+     * decides (NonZero, NonMaxSuppression, Unique) has {@code shape} as its bound and names in
+     * {@code shapeOutput} the int64 output the library writes its actual shape into; the actual
+     * tensor is the start of the buffer, row-major in that shape. {@code ""} for every other tensor.
+     */
+    public record TensorInfo(String name, String dtype, long[] shape, String shapeOutput) {
+        public TensorInfo(String name, String dtype, long[] shape) {
+            this(name, dtype, shape, "");
+        }
+
         public long numel() {
             long n = 1;
             for (long d : shape) n *= d;
@@ -294,7 +303,8 @@ public final class NativeModel implements AutoCloseable {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof TensorInfo t && name.equals(t.name) && dtype.equals(t.dtype) && Arrays.equals(shape, t.shape);
+            return o instanceof TensorInfo t && name.equals(t.name) && dtype.equals(t.dtype) && Arrays.equals(shape, t.shape)
+                    && shapeOutput.equals(t.shapeOutput);
         }
 
         @Override
@@ -335,7 +345,8 @@ public final class NativeModel implements AutoCloseable {
             JsonArray dims = t.getAsJsonArray("shape");
             long[] shape = new long[dims.size()];
             for (int i = 0; i < shape.length; i++) shape[i] = dims.get(i).getAsLong();
-            out.add(new TensorInfo(t.get("name").getAsString(), t.get("dtype").getAsString(), shape));
+            String shapeOutput = t.has("shape_output") ? t.get("shape_output").getAsString() : "";
+            out.add(new TensorInfo(t.get("name").getAsString(), t.get("dtype").getAsString(), shape, shapeOutput));
         }
         return out;
     }
