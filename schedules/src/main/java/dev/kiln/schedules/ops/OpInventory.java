@@ -18,6 +18,7 @@ import dev.kiln.targets.GpuTarget;
 import dev.kiln.targets.Target;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -77,10 +78,15 @@ public final class OpInventory {
             Kernel k = Recurrence.kernel(node, graph, target);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
-        if (OpRegistry.isOnnxDomain(node.domain()) && (node.op().equals("RoiAlign") || node.op().equals("Det"))) {
+        if (writtenOut(node)) {
             // Loop IR written out: RoiAlign's samples per bin depend on each region's size at run
-            // time, Det's elimination is sequential.
-            Kernel k = node.op().equals("Det") ? DetKernel.kernel(node, graph, target) : RoiAlignKernel.kernel(node, graph, target);
+            // time, Det's elimination is sequential, TopK keeps a heap per row (tensor expressions
+            // could only rank, quadratic in the axis length).
+            Kernel k = switch (node.op()) {
+                case "Det" -> DetKernel.kernel(node, graph, target);
+                case "TopK" -> TopKKernel.kernel(node, graph, target);
+                default -> RoiAlignKernel.kernel(node, graph, target);
+            };
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
         if (DataDependent.is(node)) {
@@ -105,6 +111,14 @@ public final class OpInventory {
             }
         }
         return new Scheduled(new Kernel(s.func(), c.inputNames(), c.outputNames(), info(node, graph, c)), f, s);
+    }
+
+    /** ONNX ops whose kernel is loop IR written out by hand: no tensor-expression compute, nothing to tune. */
+    private static final Set<String> WRITTEN_OUT = Set.of("Det", "RoiAlign", "TopK");
+
+    /** Whether {@code node}'s kernel is written out as loop IR (it has no {@link #compute}). */
+    static boolean writtenOut(Node node) {
+        return OpRegistry.isOnnxDomain(node.domain()) && WRITTEN_OUT.contains(node.op());
     }
 
     /** An op as profiles name it: a conv says whether it is depthwise or grouped, and over how many spatial dimensions. */
@@ -209,7 +223,6 @@ public final class OpInventory {
             case "GatherND" -> Indexing.gatherND(b);
             case "OneHot" -> Indexing.oneHot(b);
             case "ScatterElements", "Scatter" -> Indexing.scatterElements(b);
-            case "TopK" -> TopK.topK(b);
             case "Einsum" -> Einsum.einsum(b);
             case "ScatterND" -> Indexing.scatterND(b);
             case "QuantizeLinear", "DequantizeLinear" -> Quantize.quantizeLinear(b);
@@ -217,6 +230,8 @@ public final class OpInventory {
             case "DynamicQuantizeLinear" -> DynamicQuantize.dynamicQuantizeLinear(b);
             case "LRN" -> Lrn.lrn(b);
             case "ReverseSequence" -> Indexing.reverseSequence(b);
+            case "Det", "RoiAlign", "TopK" -> throw node.error("has no tensor-expression compute: its kernel is loop IR written out by hand "
+                    + "(OpInventory.schedule)");
             case "HannWindow", "HammingWindow", "BlackmanWindow" -> throw node.error("has no native kernel: its size is a compile-time constant, so FoldConstants turns it into an initializer");
             case "IsNaN", "IsInf" -> BitShift.floatClass(b);
             case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> Losses.loss(b);

@@ -70,6 +70,36 @@ class MoreOpsTest {
         op("TopK").outputs("v", "").in(rand(5)).constant(longs(5)).check();
     }
 
+    /**
+     * The heap kernel on what ranking never met: long axes with many ties (values from a few
+     * levels), deep heaps, k at its extremes, strided rows, batches of rows, every element type.
+     */
+    @Test
+    void topKHeap() {
+        op("TopK").outputs("v", "i").in(levels(DType.FLOAT32, 9, 5000)).constant(longs(7)).check();
+        op("TopK").outputs("v", "i").attr("largest", 0L).in(levels(DType.FLOAT32, 9, 5000)).constant(longs(7)).check();
+        op("TopK").outputs("v", "i").in(levels(DType.FLOAT32, 40, 2, 1000)).constant(longs(100)).check();
+        op("TopK").outputs("v", "i").attr("largest", 0L).in(levels(DType.INT64, 5, 3, 60)).constant(longs(60)).check();
+        op("TopK").outputs("v", "i").in(levels(DType.FLOAT32, 5, 4, 37)).constant(longs(1)).check();
+        op("TopK").outputs("v", "i").attr("largest", 0L).in(levels(DType.FLOAT32, 5, 4, 37)).constant(longs(1)).check();
+        op("TopK").outputs("v", "i").in(rand(3, 8)).constant(longs(0)).check();
+        // A middle axis (rows strided by the dimensions after it), also given from the end.
+        op("TopK").outputs("v", "i").attr("axis", 1L).in(levels(DType.FLOAT32, 6, 3, 50, 4)).constant(longs(5)).check();
+        op("TopK").outputs("v", "i").attr("axis", -2L).attr("largest", 0L).in(levels(DType.INT32, 6, 2, 41, 3)).constant(longs(41)).check();
+        op("TopK").outputs("v", "i").in(levels(DType.FLOAT32, 30, 16, 300)).constant(longs(10)).check();
+        op("TopK").outputs("v", "i").attr("axis", 0L).in(levels(DType.FLOAT64, 7, 200, 3)).constant(longs(9)).check();
+        op("TopK").outputs("v", "i").in(levels(DType.UINT8, 7, 3, 90)).constant(longs(6)).check();
+        op("TopK").outputs("v", "i").attr("largest", 0L).in(levels(DType.FLOAT16, 11, 4, 200)).constant(longs(8)).check();
+        op("TopK").outputs("", "i").in(levels(DType.INT8, 4, 2, 70)).constant(longs(3)).check();
+        op("TopK").outputs("v", "").attr("sorted", 0L).in(levels(DType.FLOAT32, 4, 2, 70)).constant(longs(13)).check();
+    }
+
+    /** Values of type t from {@code count} integer levels around 0 (unsigned: from 0), so many tie. */
+    private static Tensor levels(DType t, int count, int... dims) {
+        int low = t.name().startsWith("UINT") ? 0 : -count / 2;
+        return Tensor.generate(t, new Shape(dims), i -> low + RNG.nextInt(count));
+    }
+
     @Test
     void einsum() {
         op("Einsum").attr("equation", "bij,bjk->bik").in(rand(3, 4, 5)).in(rand(3, 5, 6)).check();
