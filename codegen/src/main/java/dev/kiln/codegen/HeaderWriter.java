@@ -114,6 +114,9 @@ public final class HeaderWriter {
             String shape = t.shape().stream().map(String::valueOf).collect(Collectors.joining(", ", "[", "]"));
             h.append(String.format(Locale.ROOT, " *   %-5d %-24s %-8s %-20s %d%n", i, comment(t.name()),
                     ModuleSpec.dtypeName(t.dtype()), shape, t.bytes()));
+            if (!t.shapeOutput().isEmpty())
+                h.append(" *         its length depends on the data: the shape above is its bound, the run writes the\n"
+                        + " *         tensor at the start of the buffer and its actual shape into '" + comment(t.shapeOutput()) + "'\n");
         }
     }
 

@@ -81,17 +81,14 @@ public final class OpInventory {
         if (writtenOut(node)) {
             // Loop IR written out: RoiAlign's samples per bin depend on each region's size at run
             // time, Det's elimination is sequential, TopK keeps a heap per row (tensor expressions
-            // could only rank, quadratic in the axis length).
+            // could only rank, quadratic in the axis length), and NonZero, NonMaxSuppression and
+            // Unique learn their output lengths only as they run.
             Kernel k = switch (node.op()) {
                 case "Det" -> DetKernel.kernel(node, graph, target);
                 case "TopK" -> TopKKernel.kernel(node, graph, target);
-                default -> RoiAlignKernel.kernel(node, graph, target);
+                case "RoiAlign" -> RoiAlignKernel.kernel(node, graph, target);
+                default -> DataDependentKernels.kernel(node, graph);
             };
-            return new Scheduled(k, k.func(), new Schedule(k.func()));
-        }
-        if (DataDependent.is(node)) {
-            // Loop IR written out: the output lengths are only known as the kernel runs.
-            Kernel k = DataDependentKernels.kernel(node, graph);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
         OpCompute c = compute(node, graph, target);
@@ -118,7 +115,7 @@ public final class OpInventory {
 
     /** Whether {@code node}'s kernel is written out as loop IR (it has no {@link #compute}). */
     static boolean writtenOut(Node node) {
-        return OpRegistry.isOnnxDomain(node.domain()) && WRITTEN_OUT.contains(node.op());
+        return OpRegistry.isOnnxDomain(node.domain()) && WRITTEN_OUT.contains(node.op()) || DataDependent.is(node);
     }
 
     /** An op as profiles name it: a conv says whether it is depthwise or grouped, and over how many spatial dimensions. */

@@ -26,9 +26,9 @@ class OpInventoryErrorTest {
         g.inputs().add(new Value("x", DType.FLOAT32, new Shape(3)));
         g.values().put("x", g.inputs().get(0));
         g.values().put("y", new Value("y", DType.FLOAT32, new Shape(3)));
-        g.setNodes(List.of(new Node("nms_1", "NonMaxSuppression", "", List.of("x"), List.of("y"), Map.of(), 13)));
+        g.setNodes(List.of(new Node("frob_1", "FrobnicateTensor", "", List.of("x"), List.of("y"), Map.of(), 13)));
         String m = lowerFails(g).getMessage();
-        assertTrue(m.contains("node 'nms_1' (NonMaxSuppression, opset 13)") && m.contains("no native kernel for op NonMaxSuppression"), m);
+        assertTrue(m.contains("node 'frob_1' (FrobnicateTensor, opset 13)") && m.contains("no native kernel for op FrobnicateTensor"), m);
     }
 
     @Test
