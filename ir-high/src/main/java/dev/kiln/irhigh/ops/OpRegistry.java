@@ -161,6 +161,7 @@ public final class OpRegistry {
         OPS.put("NonZero", new NonZero());
         OPS.put("NonMaxSuppression", new NonMaxSuppression());
         OPS.put("Unique", new Unique());
+        OPS.put("MaxUnpool", new MaxUnpool());
         OPS.put("MeanVarianceNormalization", new MeanVarianceNormalization());
         // Audio front ends.
         OPS.put("DFT", Spectral.DFT);
