@@ -328,19 +328,33 @@ public final class ExecutorCodegen {
             for (int c = 0; c < spec.calls().size(); c++) {
                 KernelCall kc = spec.calls().get(c);
                 LLVMValueRef kernel = kernel(kc);
+                java.util.function.Function<Arg, LLVMValueRef> pointer = a -> switch (a) {
+                    case Arg.Input(int k) -> in.get(k);
+                    case Arg.Output(int k) -> out.get(k);
+                    case Arg.Const(int k) -> constants.get(k);
+                    case Arg.Workspace(long off) -> off == 0 ? workspace
+                            : LLVMBuildInBoundsGEP2(b, LLVMInt8TypeInContext(ctx), workspace,
+                                    new PointerPointer<>(new Pointer[] {i64(off)}), 1, "");
+                };
                 LLVMValueRef[] args = new LLVMValueRef[kc.args().size()];
-                for (int i = 0; i < kc.args().size(); i++) {
-                    args[i] = switch (kc.args().get(i)) {
-                        case Arg.Input(int k) -> in.get(k);
-                        case Arg.Output(int k) -> out.get(k);
-                        case Arg.Const(int k) -> constants.get(k);
-                        case Arg.Workspace(long off) -> off == 0 ? workspace
-                                : LLVMBuildInBoundsGEP2(b, LLVMInt8TypeInContext(ctx), workspace,
-                                        new PointerPointer<>(new Pointer[] {i64(off)}), 1, "");
-                    };
-                }
+                for (int i = 0; i < kc.args().size(); i++) args[i] = pointer.apply(kc.args().get(i));
                 if (profiled) stamp(now, timespec, times, 2L * c);
+                // A guarded call (a branch of an If decided at run time) is made only when each
+                // condition holds; a skipped one still gets its two time stamps.
+                LLVMBasicBlockRef after = kc.guards().isEmpty() ? null : block(f, "after_call" + c);
+                for (int i = 0; i < kc.guards().size(); i++) {
+                    ModuleSpec.Guard guard = kc.guards().get(i);
+                    LLVMValueRef flag = LLVMBuildLoad2(b, LLVMInt8TypeInContext(ctx), pointer.apply(guard.cond()), "cond");
+                    LLVMValueRef set = LLVMBuildICmp(b, LLVMIntNE, flag, LLVMConstInt(LLVMInt8TypeInContext(ctx), 0, 0), "");
+                    LLVMBasicBlockRef next = block(f, "guard" + c + "_" + i);
+                    LLVMBuildCondBr(b, set, guard.when() ? next : after, guard.when() ? after : next);
+                    LLVMPositionBuilderAtEnd(b, next);
+                }
                 call(kernel, args);
+                if (after != null) {
+                    LLVMBuildBr(b, after);
+                    LLVMPositionBuilderAtEnd(b, after);
+                }
                 if (profiled) stamp(now, timespec, times, 2L * c + 1);
             }
             LLVMBuildRet(b, i32(0));

@@ -150,18 +150,28 @@ public record ModuleSpec(String name, List<TensorSpec> inputs, List<TensorSpec> 
 
     /**
      * One call of a kernel by the executor, with one argument per kernel parameter; {@code info}
-     * describes it in profiles.
+     * describes it in profiles. With {@code guards}, the call is made only when each guard's
+     * condition (a bool written before the call) holds, checked in order: the kernel belongs to
+     * the branches of Ifs decided at run time (executors that ignore guards stay correct).
      */
-    public record KernelCall(String kernel, List<Arg> args, Kernel.Info info) {
+    public record KernelCall(String kernel, List<Arg> args, Kernel.Info info, List<Guard> guards) {
         public KernelCall {
             args = List.copyOf(args);
             if (info == null) info = Kernel.Info.NONE;
+            guards = List.copyOf(guards);
+        }
+
+        public KernelCall(String kernel, List<Arg> args, Kernel.Info info) {
+            this(kernel, args, info, List.of());
         }
 
         public KernelCall(String kernel, List<Arg> args) {
             this(kernel, args, Kernel.Info.NONE);
         }
     }
+
+    /** Run a call only when the bool in {@code cond} (its first byte) is {@code when}. */
+    public record Guard(Arg cond, boolean when) {}
 
     /**
      * What {@code kiln_model_profile_info()} returns: a JSON array with one object per call, in

@@ -24,6 +24,14 @@ public final class Graph {
     private final Map<String, Value> values = new LinkedHashMap<>();
     /** Opset per domain ("" is the default ONNX domain). */
     private final Map<String, Integer> opsets = new LinkedHashMap<>();
+    private final Map<String, List<Guard>> guards = new HashMap<>();
+
+    /**
+     * A condition under which a value is needed: the bool {@code cond} (one element) being
+     * {@code when}. An If whose condition is only known at run time computes both branches and
+     * selects its outputs with Where; the values of each branch carry the branch's guard.
+     */
+    public record Guard(String cond, boolean when) {}
 
     public Graph(String name) {
         this.name = name;
@@ -65,6 +73,17 @@ public final class Graph {
 
     public Map<String, Integer> opsets() {
         return opsets;
+    }
+
+    /**
+     * For each value computed inside the branch of an If that is only decided at run time, the
+     * guards of that branch and of the branches around it, outermost first. Such a value is never
+     * part of a result when a guard fails (the branch's exports are only read by the Where that
+     * picks the other branch), so the executor may skip a kernel whose outputs all carry one list.
+     * A value without an entry is always computed; passes that make new values leave them so.
+     */
+    public Map<String, List<Guard>> guards() {
+        return guards;
     }
 
     /** The value's type; throws if shape inference has not reached it. */

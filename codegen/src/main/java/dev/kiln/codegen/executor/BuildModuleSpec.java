@@ -10,7 +10,9 @@ import dev.kiln.irhigh.Value;
 import dev.kiln.schedules.ops.Kernel;
 import dev.kiln.schedules.ops.OpInventory;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The executor's description for the backend: its C name, input and output tensors, embedded
@@ -22,16 +24,34 @@ public final class BuildModuleSpec {
 
     public static ModuleSpec run(Graph g, List<Kernel> kernels, PlanMemory.MemoryPlan memory) {
         List<ModuleSpec.KernelCall> calls = new ArrayList<>();
+        Map<String, Integer> writtenBy = new HashMap<>();
         for (Kernel k : kernels) {
             List<Arg> args = new ArrayList<>();
             for (String v : k.inputs()) args.add(memory.arg(v, k));
             for (String v : k.outputs()) args.add(memory.arg(v, k));
-            calls.add(new ModuleSpec.KernelCall(k.func().name(), args, k.info()));
+            calls.add(new ModuleSpec.KernelCall(k.func().name(), args, k.info(), guards(g, k, memory, writtenBy, calls.size())));
+            for (String v : k.outputs()) writtenBy.putIfAbsent(v, calls.size() - 1);
         }
         List<ModuleSpec.TensorSpec> ins = g.inputs().stream().map(v -> spec(v, null)).toList();
         List<ModuleSpec.TensorSpec> outs = g.outputs().stream().map(o -> spec(g.value(o), shapeOutput(g, o))).toList();
         return new ModuleSpec(cName(g.name()), ins, outs, memory.constants(), memory.workspaceBytes(),
                 kernels.stream().map(Kernel::func).toList(), calls, metadata(ins, outs));
+    }
+
+    /**
+     * The guards of call {@code c}, each on a condition that has a buffer and is written before
+     * the call (a graph input, or an earlier kernel's output). Dropping a guard only makes a call
+     * run more often, and a later guard of the list may then read a condition the skipped branch
+     * never wrote: harmless, since the call's outputs are not needed then either way.
+     */
+    private static List<ModuleSpec.Guard> guards(Graph g, Kernel k, PlanMemory.MemoryPlan memory, Map<String, Integer> writtenBy, int c) {
+        List<ModuleSpec.Guard> r = new ArrayList<>();
+        for (Graph.Guard guard : KernelGuards.of(g, k)) {
+            Arg cond = memory.args().get(guard.cond());
+            boolean ready = cond instanceof Arg.Input || cond instanceof Arg.Const || writtenBy.getOrDefault(guard.cond(), c) < c;
+            if (cond != null && ready && g.value(guard.cond()).shape().numel() == 1) r.add(new ModuleSpec.Guard(cond, guard.when()));
+        }
+        return r;
     }
 
     private static ModuleSpec.TensorSpec spec(Value v, String shapeOutput) {

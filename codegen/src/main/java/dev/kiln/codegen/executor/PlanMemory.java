@@ -65,6 +65,8 @@ public final class PlanMemory {
                 firstUse.putIfAbsent(v, c);
                 lastUse.merge(v, c, Math::max);
             }
+            // A guard's condition is read when the call is made.
+            for (Graph.Guard guard : KernelGuards.of(g, k)) lastUse.merge(guard.cond(), c, Math::max);
         }
         List<MemoryPlanner.Interval> intervals = new ArrayList<>();
         long intermediateBytes = 0, scratchBytes = 0;

@@ -22,7 +22,8 @@ import java.util.Map;
  * <ul>
  *   <li>{@code If} with a known condition becomes the branch it takes; one whose condition is
  *       known only at run time computes both branches and selects each output with a Where
- *       ({@link #selectIf});</li>
+ *       ({@link #selectIf}); each branch's values carry its guard ({@link Graph#guards}), so
+ *       the executor runs only the branch taken;</li>
  *   <li>{@code Loop} with a known trip count, whose condition stays known from one iteration to
  *       the next, becomes that many copies of its body (loop-carried values threaded through,
  *       scan outputs stacked by Unsqueeze and Concat);</li>
@@ -43,27 +44,48 @@ public final class ControlFlow {
     /** Expands every If, Loop and Scan whose course is known, nested ones too; returns how many. */
     public static int run(Graph g) {
         int total = 0;
+        List<Select> selects = new ArrayList<>();
         while (true) {
             g.sortTopologically();
             List<Node> nodes = g.nodes();
             int at = 0;
             while (at < nodes.size() && !isControlFlow(nodes.get(at))) at++;
-            if (at == nodes.size()) return total;
+            if (at == nodes.size()) {
+                checkSelects(g, selects);
+                return total;
+            }
             ShapeInference.Walk walk = new ShapeInference.Walk(g, new HashMap<>());
             for (int i = 0; i < at; i++) walk.visit(nodes.get(i));
             Node n = nodes.get(at);
             List<Node> r = switch (n.op()) {
-                case "If" -> inlineIf(n, g, walk);
+                case "If" -> inlineIf(n, g, walk, selects);
                 case "Loop" -> unrollLoop(n, g, walk);
                 default -> unrollScan(n, g, walk);
             };
             if (r == null) return total; // stays: shape inference says why
+            // What replaces a node inside a run-time branch inherits the branch's guards.
+            List<Graph.Guard> outer = guards(g, n);
+            if (!outer.isEmpty())
+                for (Node m : r) for (String o : m.outputs()) if (!o.isEmpty()) g.guards().putIfAbsent(o, outer);
             List<Node> out = new ArrayList<>(nodes.subList(0, at));
             out.addAll(r);
             out.addAll(nodes.subList(at + 1, nodes.size()));
             g.setNodes(out);
             total++;
         }
+    }
+
+    /** The guards of the branch {@code n} lies in (none outside run-time branches). */
+    private static List<Graph.Guard> guards(Graph g, Node n) {
+        for (String o : n.outputs()) if (!o.isEmpty() && g.guards().containsKey(o)) return g.guards().get(o);
+        return List.of();
+    }
+
+    /** Marks every value {@code nodes} compute as needed only when {@code cond} is {@code when}, inside {@code n}'s own guards. */
+    private static void guard(Graph g, Node n, String cond, List<Node> nodes, boolean when) {
+        List<Graph.Guard> list = new ArrayList<>(guards(g, n));
+        list.add(new Graph.Guard(cond, when));
+        for (Node m : nodes) for (String o : m.outputs()) if (!o.isEmpty()) g.guards().put(o, List.copyOf(list));
     }
 
     private static boolean isControlFlow(Node n) {
@@ -81,9 +103,9 @@ public final class ControlFlow {
 
     // ---- If ---------------------------------------------------------------------------------
 
-    private static List<Node> inlineIf(Node n, Graph g, ShapeInference.Walk walk) {
+    private static List<Node> inlineIf(Node n, Graph g, ShapeInference.Walk walk, List<Select> selects) {
         Tensor cond = walk.known(n.input(0));
-        if (cond == null) return selectIf(n, g, walk);
+        if (cond == null) return selectIf(n, g, walk, selects);
         if (cond.size() != 1) throw n.error("has a condition with " + cond.size() + " elements; If takes a single bool");
         boolean taken = cond.getDouble(0) != 0;
         Graph branch = body(n, taken ? "then_branch" : "else_branch");
@@ -97,12 +119,39 @@ public final class ControlFlow {
     }
 
     /**
-     * An If whose condition is known only at run time: both branches computed, each output
-     * chosen by a Where on the condition. Exact, since ONNX branches have no side effects (the
-     * untaken branch's NaNs or clamped reads are never selected); it costs the untaken branch's
-     * time. Needs both branches to give each output the same static type.
+     * An If whose condition is known only at run time: both branches, each output chosen by a
+     * Where on the condition. Exact, since ONNX branches have no side effects (whatever the
+     * untaken branch holds is never selected). The branches' values carry the guards that let
+     * the CPU executor skip the untaken branch's kernels; a GPU library computes both. Needs
+     * both branches to give each output the same static type.
      */
-    private static List<Node> selectIf(Node n, Graph g, ShapeInference.Walk walk) {
+    /** One output of an If decided at run time: the Where that picks it, and the two branches' values it picks from. */
+    private record Select(Node node, int output, String then, String otherwise) {}
+
+    /**
+     * Both branches must give each output one static type (the Where would broadcast otherwise).
+     * Checked when every If is expanded: a branch output that nested control flow computes has
+     * no type before.
+     */
+    private static void checkSelects(Graph g, List<Select> selects) {
+        if (selects.isEmpty()) return;
+        Map<String, Select> byOutput = new HashMap<>();
+        for (Select s : selects) byOutput.put(s.node.output(s.output), s);
+        ShapeInference.Walk walk = new ShapeInference.Walk(g, new HashMap<>());
+        for (Node m : g.nodes()) {
+            Select s = byOutput.get(m.output(0));
+            if (s != null) {
+                Value vx = walk.value(s.then), vy = walk.value(s.otherwise);
+                if (vx.dtype() != vy.dtype() || !vx.shape().equals(vy.shape()))
+                    throw s.node.error("has a condition known only at run time and branches that give output " + s.output
+                            + " different types (" + vx.dtype().numpyName + vx.shape() + " and " + vy.dtype().numpyName + vy.shape()
+                            + "); Kiln computes both branches and selects, which needs one static type");
+            }
+            walk.visit(m);
+        }
+    }
+
+    private static List<Node> selectIf(Node n, Graph g, ShapeInference.Walk walk, List<Select> selects) {
         Graph then = body(n, "then_branch"), otherwise = body(n, "else_branch");
         if (then.outputs().size() != n.outputs().size() || otherwise.outputs().size() != n.outputs().size())
             throw n.error("has " + n.outputs().size() + " outputs but its branches have " + then.outputs().size() + " and " + otherwise.outputs().size());
@@ -110,24 +159,24 @@ public final class ControlFlow {
         if (c == null || c.shape() == null || c.shape().numel() != 1) return null;
         Copy a = new Copy(g, base(n) + "/then/", shared(g, then, base(n) + "/then/", walk));
         Copy b = new Copy(g, base(n) + "/else/", shared(g, otherwise, base(n) + "/else/", walk));
-        List<Node> out = new ArrayList<>(a.nodes(then, walk));
-        out.addAll(b.nodes(otherwise, walk));
+        // The condition as a scalar, before the branches: the Wheres read it, and it is what the
+        // executor tests before each guarded kernel.
         String scalar = Rewrites.fresh(g, base(n) + "/cond_scalar");
         Node reshape = new Node(base(n) + "/cond_scalar", "Reshape", "", List.of(n.input(0),
                 constant(g, walk, base(n) + "/scalar_shape", Rewrites.longs(new long[0]))), List.of(scalar), Map.of(), Rewrites.OPSET);
         walk.visit(reshape);
-        out.add(reshape);
+        List<Node> thenNodes = a.nodes(then, walk), elseNodes = b.nodes(otherwise, walk);
+        List<Node> out = new ArrayList<>(List.of(reshape));
+        out.addAll(thenNodes);
+        out.addAll(elseNodes);
         for (int i = 0; i < n.outputs().size(); i++) {
             if (n.output(i).isEmpty()) continue;
             String x = a.name(then.outputs().get(i)), y = b.name(otherwise.outputs().get(i));
-            Value vx = walk.value(x), vy = walk.value(y);
-            if (vx == null || vy == null) return null; // behind nested control flow not expanded yet
-            if (vx.dtype() != vy.dtype() || !vx.shape().equals(vy.shape()))
-                throw n.error("has a condition known only at run time and branches that give output " + i + " different types ("
-                        + vx.dtype().numpyName + vx.shape() + " and " + vy.dtype().numpyName + vy.shape()
-                        + "); Kiln computes both branches and selects, which needs one static type");
+            selects.add(new Select(n, i, x, y));
             out.add(new Node(base(n) + "/select" + i, "Where", "", List.of(scalar, x, y), List.of(n.output(i)), Map.of(), Rewrites.OPSET));
         }
+        guard(g, n, scalar, thenNodes, true);
+        guard(g, n, scalar, elseNodes, false);
         return out;
     }
 

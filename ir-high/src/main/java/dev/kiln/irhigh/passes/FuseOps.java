@@ -80,7 +80,7 @@ public final class FuseOps {
             for (int j = i + 1; j < nodes.size() && j <= committed.getLast() + WINDOW; j++) {
                 Node m = nodes.get(j);
                 if (m.inputs().stream().noneMatch(produced::contains)) continue;
-                if (taken[j] || !absorbable(m, g, produced)) break;
+                if (taken[j] || !absorbable(m, g, produced) || !sameGuards(g, start, m)) break;
                 group.add(j);
                 produced.add(m.output(0));
                 if (closed(group, nodes, consumers, graphOutputs, m)) committed = List.copyOf(group);
@@ -100,6 +100,11 @@ public final class FuseOps {
         }
         g.setNodes(out);
         return groupEndingAt.size();
+    }
+
+    /** Whether two nodes run under the same branch guards ({@link Graph#guards}), so that one kernel may hold both. */
+    private static boolean sameGuards(Graph g, Node a, Node b) {
+        return g.guards().getOrDefault(a.output(0), List.of()).equals(g.guards().getOrDefault(b.output(0), List.of()));
     }
 
     private static boolean isOnnx(Node n) {

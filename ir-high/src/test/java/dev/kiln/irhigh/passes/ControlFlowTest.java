@@ -97,6 +97,46 @@ class ControlFlowTest {
     }
 
     @Test
+    void eachRuntimeBranchsValuesCarryItsGuardsNestedOnesBoth() {
+        // outer If on cond = sum(x) > 0; its then branch holds an If on cond2 = sum(x) < 10.
+        Graph then = new GraphBuilder("then").output("w").build();
+        then.nodes().add(ifNode("inner", "cond2", branch("Add", 1, "t"), branch("Sub", 1, "u"), "w"));
+        Graph g = new GraphBuilder("g").opset(16)
+                .input("x", DType.FLOAT32, 2, 3)
+                .init("zero", Tensor.ofFloats(Shape.SCALAR, 0))
+                .init("ten", Tensor.ofFloats(Shape.SCALAR, 10))
+                .node("ReduceSum", List.of("x"), List.of("s"), "keepdims", 0)
+                .node("Greater", List.of("s", "zero"), List.of("cond"))
+                .node("Less", List.of("s", "ten"), List.of("cond2"))
+                .output("y").build();
+        g.nodes().add(ifNode("outer", "cond", then, branch("Mul", 2, "e"), "y"));
+        assertEquals(2, ControlFlow.run(g));
+        Map<String, List<Graph.Guard>> byOp = new java.util.HashMap<>();
+        for (Node n : g.nodes()) byOp.put(n.op() + (n.op().equals("Where") ? n.output(0) : ""), g.guards().getOrDefault(n.output(0), List.of()));
+        // Each If tests its condition as a scalar (the Reshape its Wheres read).
+        java.util.function.Function<String, String> scalar = c -> g.nodes().stream().filter(n -> n.op().equals("Reshape") && n.input(0).equals(c))
+                .findFirst().orElseThrow().output(0);
+        Graph.Guard outerThen = new Graph.Guard(scalar.apply("cond"), true), outerElse = new Graph.Guard(scalar.apply("cond"), false);
+        assertEquals(List.of(outerElse), byOp.get("Mul"));
+        assertEquals(List.of(outerThen, new Graph.Guard(scalar.apply("cond2"), true)), byOp.get("Add"));
+        assertEquals(List.of(outerThen, new Graph.Guard(scalar.apply("cond2"), false)), byOp.get("Sub"));
+        assertEquals(List.of(outerThen), g.guards().get(scalar.apply("cond2")), "the inner condition is computed in the outer then branch");
+        assertEquals(List.of(), byOp.get("Wherey"), "the outer selection runs always");
+        assertEquals(List.of(outerThen), g.guards().get(g.nodes().stream().filter(n -> n.op().equals("Where") && !n.output(0).equals("y"))
+                .findFirst().orElseThrow().output(0)), "the inner selection runs in the outer then branch");
+        ShapeInference.run(g);
+        for (float scale : new float[] {1, -1, 0.5f}) {
+            Tensor x = Tensor.generate(DType.FLOAT32, X.shape(), i -> scale * X.floats()[i]);
+            double sum = 13 * scale;
+            float[] y = Evaluator.run(g, Map.of("x", x)).get("y").floats();
+            for (int i = 0; i < 6; i++) {
+                float v = x.floats()[i];
+                assertEquals(sum > 0 ? (sum < 10 ? v + 1 : v - 1) : v * 2, y[i], 1e-6);
+            }
+        }
+    }
+
+    @Test
     void branchesOfDifferentShapesUnderARuntimeConditionAreRefused() {
         Graph g = new GraphBuilder("g").opset(16)
                 .input("x", DType.FLOAT32, 2, 3)
