@@ -16,16 +16,22 @@ import java.util.Set;
  * scanned for the pool's n-grams of lengths {@code min_gram_length..max_gram_length}; an n-gram
  * with skip k takes items i, i + k + 1, i + 2(k + 1), ... for k in {@code 0..max_skip_count}.
  * Unigrams are counted once (skips do not change them). A hit on pool n-gram g touches output
- * column {@code ngram_indexes[g]}: TF adds 1, IDF sets {@code weights[column]} (1 without
- * weights), TFIDF adds {@code weights[column]}. Note that ONNX Runtime and the ONNX reference
- * index the weights by output column, not by pool n-gram. The output is float32
- * {@code [max(ngram_indexes) + 1]} or {@code [N, that]}.
+ * column {@code ngram_indexes[g]}: TF adds 1, IDF sets {@code weights[g]} (1 without weights),
+ * TFIDF adds {@code weights[g]}. The scan goes skip by skip, start by start, shorter n-grams
+ * first, so that when n-grams share a column IDF keeps the weight of the last hit, as ONNX
+ * Runtime does. The output is float32 {@code [max(ngram_indexes) + 1]} or {@code [N, that]}.
+ * (Weights by pool n-gram is what ONNX Runtime 1.29 computes; older ONNX Runtime sources index
+ * them by output column, which agrees only when ngram_indexes is the identity.)
  */
 public final class TfIdfVectorizer implements OpDef {
     public enum Mode { TF, IDF, TFIDF }
 
-    /** The pool's n-grams of one length: {@code items} holds them back to back, {@code columns} each one's output column. */
-    public record Grams(int length, long[] items, long[] columns) {
+    /**
+     * The pool's n-grams of one length: {@code items} holds them back to back, {@code columns}
+     * each one's output column; the first is the pool's n-gram number {@code first} (which picks
+     * its ngram_indexes entry and its weight).
+     */
+    public record Grams(int length, long[] items, long[] columns, int first) {
         public int count() {
             return columns.length;
         }
@@ -33,12 +39,12 @@ public final class TfIdfVectorizer implements OpDef {
 
     /**
      * A node's attributes, checked: the n-grams it counts (lengths outside min..max dropped, as
-     * ONNX Runtime drops them), the weights by output column (null: all 1), and the output width.
+     * ONNX Runtime drops them), the weights by pool n-gram (null: all 1), and the output width.
      */
     public record Pool(Mode mode, int minGram, int maxGram, int maxSkip, List<Grams> grams, float[] weights, int width) {
-        /** What one hit on {@code column} adds (TF, TFIDF) or sets (IDF). */
-        public float gain(long column) {
-            return mode == Mode.TF || weights == null ? 1f : weights[(int) column];
+        /** What one hit on the pool's n-gram number {@code id} adds to its column (TF, TFIDF) or sets it to (IDF). */
+        public float gain(int id) {
+            return mode == Mode.TF || weights == null ? 1f : weights[id];
         }
 
         /** The pool of {@code n}, or an error naming the node and the attribute that is wrong. */
@@ -95,11 +101,8 @@ public final class TfIdfVectorizer implements OpDef {
                     for (int g = 0; g < k; g++) {
                         List<Long> gram = Arrays.stream(items, g * len, (g + 1) * len).boxed().toList();
                         if (!seen.add(gram)) throw n.error("pool_int64s holds the " + len + "-gram " + gram + " twice");
-                        if (mode != Mode.TF && weights != null && columns[g] >= weights.length)
-                            throw n.error("pool n-gram " + gram + " counts in output column " + columns[g] + " but attribute 'weights' "
-                                    + "(indexed by output column) has only " + weights.length + " values");
                     }
-                    if (k > 0) grams.add(new Grams(len, items, columns));
+                    if (k > 0) grams.add(new Grams(len, items, columns, id));
                 }
                 id += k;
             }
@@ -148,19 +151,20 @@ public final class TfIdfVectorizer implements OpDef {
         return List.of(Tensor.ofFloats(shape, out));
     }
 
-    /** Adds the hits of one row into {@code out[at .. at + width)}, skip by skip as ONNX Runtime scans. */
+    /** Adds the hits of one row into {@code out[at .. at + width)}, in ONNX Runtime's order (see the class doc). */
     private static void count(Pool pool, long[] row, float[] out, int at) {
         for (int skip = 0; skip <= pool.maxSkip(); skip++) {
             int step = skip + 1;
-            for (Grams g : pool.grams()) {
-                if (g.length() == 1 && skip > 0) continue; // unigrams are the same at every skip
-                for (int s = 0; s + (long) (g.length() - 1) * step < row.length; s++) {
+            for (int s = 0; s < row.length; s++) {
+                for (Grams g : pool.grams()) {
+                    if (g.length() == 1 && skip > 0) continue; // unigrams are the same at every skip
+                    if (s + (long) (g.length() - 1) * step >= row.length) break; // nor does any longer n-gram fit
                     for (int e = 0; e < g.count(); e++) {
                         boolean hit = true;
                         for (int j = 0; j < g.length() && hit; j++) hit = row[s + j * step] == g.items()[e * g.length() + j];
                         if (!hit) continue;
                         int c = at + (int) g.columns()[e];
-                        float gain = pool.gain(g.columns()[e]);
+                        float gain = pool.gain(g.first() + e);
                         out[c] = pool.mode() == Mode.IDF ? gain : out[c] + gain;
                     }
                 }
