@@ -163,6 +163,7 @@ public final class OpRegistry {
         OPS.put("Unique", new Unique());
         OPS.put("MaxUnpool", new MaxUnpool());
         OPS.put("MeanVarianceNormalization", new MeanVarianceNormalization());
+        OPS.put("TfIdfVectorizer", new TfIdfVectorizer());
         // Audio front ends.
         OPS.put("DFT", Spectral.DFT);
         OPS.put("STFT", Spectral.STFT);

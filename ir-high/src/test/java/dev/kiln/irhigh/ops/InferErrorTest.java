@@ -93,4 +93,27 @@ class InferErrorTest {
                 "Expand", "Range", "Tile", "Pad"))
             assertTrue(OpRegistry.supportedOps().contains(op), op);
     }
+
+    private static OpTesting.Spec tfidf() {
+        return op("TfIdfVectorizer").opset(9).attr("mode", "TF").attr("min_gram_length", 1).attr("max_gram_length", 2)
+                .attr("max_skip_count", 0).attr("pool_int64s", new long[] {1, 2, 1, 2}).attr("ngram_counts", new long[] {0, 2})
+                .attr("ngram_indexes", new long[] {0, 1, 2});
+    }
+
+    @Test
+    void tfIdfVectorizerAttributeMistakes() {
+        assertEquals(new Shape(2, 3), infer(tfidf(), List.of(v(DType.INT32, 2, 5)), null).get(0).shape());
+        OpTesting.Spec strings = tfidf();
+        strings.attrs.put("pool_strings", new dev.kiln.irhigh.Attr.Strs(List.of("a", "b")));
+        String m = inferError(strings, v(DType.INT64, 5));
+        assertTrue(m.startsWith("node 'n_tfidfvectorizer' (TfIdfVectorizer, opset 9): has pool_strings"), m);
+        assertTrue(inferError(tfidf(), v(DType.FLOAT32, 5)).contains("has dtype float32 but TfIdfVectorizer takes int32 or int64"));
+        assertTrue(inferError(tfidf(), v(DType.INT64, 2, 2, 2)).contains("takes [C] or [N, C]"));
+        assertTrue(inferError(tfidf().attr("mode", "BM25"), v(DType.INT64, 5)).contains("attribute 'mode' is 'BM25'"));
+        assertTrue(inferError(tfidf().attr("max_gram_length", 3), v(DType.INT64, 5)).contains("ngram_counts gives the start of only 2"));
+        assertTrue(inferError(tfidf().attr("ngram_counts", new long[] {0, 1}), v(DType.INT64, 5)).contains("not a whole number of 2-grams"));
+        assertTrue(inferError(tfidf().attr("pool_int64s", new long[] {1, 1, 1, 2}), v(DType.INT64, 5)).contains("holds the 1-gram [1] twice"));
+        assertTrue(inferError(tfidf().attr("ngram_indexes", new long[] {0, 1}), v(DType.INT64, 5)).contains("output columns for only 2"));
+        assertTrue(inferError(tfidf().attr("weights", new float[] {1}), v(DType.INT64, 5)).contains("'weights' has 1 values but ngram_indexes has 3"));
+    }
 }

@@ -81,13 +81,14 @@ public final class OpInventory {
         if (writtenOut(node)) {
             // Loop IR written out: RoiAlign's samples per bin depend on each region's size at run
             // time, Det's elimination is sequential, MaxUnpool scatters, TopK keeps a heap per row (tensor expressions
-            // could only rank, quadratic in the axis length), and NonZero, NonMaxSuppression and
+            // could only rank, quadratic in the axis length), TfIdfVectorizer matches n-grams against a vocabulary, and NonZero, NonMaxSuppression and
             // Unique learn their output lengths only as they run.
             Kernel k = switch (node.op()) {
                 case "Det" -> DetKernel.kernel(node, graph, target);
                 case "TopK" -> TopKKernel.kernel(node, graph, target);
                 case "RoiAlign" -> RoiAlignKernel.kernel(node, graph, target);
                 case "MaxUnpool" -> MaxUnpoolKernel.kernel(node, graph);
+                case "TfIdfVectorizer" -> TfIdfVectorizerKernel.kernel(node, graph, target);
                 default -> DataDependentKernels.kernel(node, graph);
             };
             return new Scheduled(k, k.func(), new Schedule(k.func()));
@@ -112,7 +113,7 @@ public final class OpInventory {
     }
 
     /** ONNX ops whose kernel is loop IR written out by hand: no tensor-expression compute, nothing to tune. */
-    private static final Set<String> WRITTEN_OUT = Set.of("Det", "RoiAlign", "TopK", "MaxUnpool");
+    private static final Set<String> WRITTEN_OUT = Set.of("Det", "RoiAlign", "TopK", "MaxUnpool", "TfIdfVectorizer");
 
     /** Whether {@code node}'s kernel is written out as loop IR (it has no {@link #compute}). */
     static boolean writtenOut(Node node) {
