@@ -13,6 +13,7 @@ import dev.kiln.irhigh.passes.ControlFlow;
 import dev.kiln.irhigh.passes.RemoveIdentity;
 import dev.kiln.irhigh.passes.SplitRecurrent;
 import dev.kiln.irhigh.passes.SquareByMul;
+import dev.kiln.irhigh.passes.WidenHalf;
 import dev.kiln.schedules.ops.OpInventory;
 import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.Target;
@@ -46,6 +47,9 @@ public final class GraphPipeline {
         dump.accept("FoldBatchNorm", g);
         FoldConstants.run(g);
         dump.accept("FoldConstants", g);
+        // fp16/bf16 models on a CPU: fp32 kernels, each op's result rounded to 16 bits as before.
+        if (target instanceof CpuTarget) WidenHalf.run(g, true);
+        dump.accept("WidenHalf", g);
         ShapeInference.run(g);
         dump.accept("ShapeInference", g);
         BoundedOutputs.run(g);
