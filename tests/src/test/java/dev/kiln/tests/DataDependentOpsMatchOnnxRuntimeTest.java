@@ -83,6 +83,26 @@ class DataDependentOpsMatchOnnxRuntimeTest {
     }
 
     @Test
+    void emptyResultsComeBackEmpty() throws Exception {
+        Value x = new Value("x", DType.FLOAT32, new Shape(4, 5));
+        Graph nz = graph("nonzero_none", 13, List.of(x), new Node("nz", "NonZero", "", List.of("x"), List.of("y"), Map.of(), 13), List.of("y"));
+        OrtCheck.matches(dir, nz, Map.of("x", Tensor.zeros(DType.FLOAT32, x.shape())), 0, 0);
+        Value b = new Value("boxes", DType.FLOAT32, new Shape(1, 6, 4)), s = new Value("scores", DType.FLOAT32, new Shape(1, 2, 6));
+        Graph g = graph("nms_none", 11, List.of(b, s), new Node("nms", "NonMaxSuppression", "", List.of("boxes", "scores", "max", "iou", "thr"),
+                List.of("selected"), Map.of(), 11), List.of("selected"));
+        g.initializers().put("max", Tensor.ofLongs(new Shape(1), 3));
+        g.initializers().put("iou", Tensor.ofFloats(new Shape(1), 0.5f));
+        g.initializers().put("thr", Tensor.ofFloats(new Shape(1), 2f)); // above every score: nothing selected
+        SplittableRandom rng = new SplittableRandom(9);
+        OrtCheck.matches(dir, g, Map.of("boxes", Tensor.generate(DType.FLOAT32, b.shape(), i -> rng.nextDouble()),
+                "scores", Tensor.generate(DType.FLOAT32, s.shape(), i -> rng.nextDouble())), 0, 0);
+        Value one = new Value("x", DType.INT64, new Shape(1));
+        Graph u = graph("unique_one", 11, List.of(one), new Node("u", "Unique", "", List.of("x"), List.of("y", "i", "inv", "c"), Map.of(), 11),
+                List.of("y", "i", "inv", "c"));
+        OrtCheck.matches(dir, u, Map.of("x", Tensor.ofLongs(new Shape(1), 7)), 0, 0);
+    }
+
+    @Test
     void uniqueWithManyDuplicates() throws Exception {
         SplittableRandom rng = new SplittableRandom(7);
         for (int sorted = 0; sorted <= 1; sorted++) {
