@@ -24,6 +24,26 @@ import java.util.List;
 final class Resize {
     private Resize() {}
 
+    /**
+     * Whether an axis's taps give each output position the input at the same position (weights
+     * summing to 1 on taps there, 0 elsewhere): a linear or cubic Resize with scale 1 on the batch
+     * and channel axes, which would otherwise multiply the taps of the resized axes by 2 or 4 each.
+     */
+    private static boolean passesThrough(dev.kiln.irhigh.ops.Resize.Axis a, long inputExtent) {
+        int n = a.index().length;
+        if (n != inputExtent) return false;
+        for (int o = 0; o < n; o++) {
+            if (!a.inside()[o]) return false;
+            double at = 0;
+            for (int j = 0; j < a.index()[o].length; j++) {
+                if (a.index()[o][j] == o) at += a.weight()[o][j];
+                else if (a.weight()[o][j] != 0) return false;
+            }
+            if (at != 1) return false;
+        }
+        return true;
+    }
+
     static void resize(OpBuilder b) {
         List<Value> ins = new ArrayList<>();
         List<Tensor> consts = new ArrayList<>();
@@ -45,7 +65,7 @@ final class Resize {
         int[] taps = new int[r];
         for (int d = 0; d < r; d++) {
             var a = plan.axes()[d];
-            if (a.identity()) continue;
+            if (a.identity() || passesThrough(a, xd[d])) continue;
             int n = a.index().length, k = n == 0 ? 1 : a.index()[0].length;
             taps[d] = k;
             long[] iv = new long[n * k];
