@@ -1,6 +1,7 @@
 package dev.kiln.irhigh.passes;
 
 import dev.kiln.irhigh.Attr;
+import dev.kiln.irhigh.DType;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
@@ -94,7 +95,7 @@ public final class BlockLayout {
             if (!OpRegistry.isOnnxDomain(n.domain()) || n.outputs().size() != 1) return false;
             if (n.op().equals("Conv")) return conv(n);
             if (POOLS.contains(n.op())) return pool(n);
-            if (ELEMENTWISE.contains(n.op())) return elementwise(n);
+            if (ELEMENTWISE.contains(n.op()) || floatCast(n)) return elementwise(n);
             if (n.op().equals("Resize")) return resize(n);
             return false;
         }
@@ -178,9 +179,20 @@ public final class BlockLayout {
             rewritten++;
         }
 
+        /**
+         * A Cast between float types (the round trip through 16 bits that {@link WidenHalf} puts
+         * after each op of a 16-bit model): zeros stay zeros, so it runs on a blocked value too,
+         * and a conv's blocked result goes on blocked through its rounding.
+         */
+        boolean floatCast(Node n) {
+            if (!n.op().equals("Cast") || n.inputs().isEmpty() || !g.values().containsKey(n.input(0))) return false;
+            DType from = g.value(n.input(0)).dtype(), to = g.value(n.output(0)).dtype();
+            return from.isFloat() && to.isFloat() && from != DType.FLOAT64 && to != DType.FLOAT64;
+        }
+
         boolean elementwise(Node n) {
             Value y = g.value(n.output(0));
-            if (y.shape().rank() != 4 || !Blocked.blockable(y.dtype())) return false;
+            if (y.shape().rank() != 4 || !Blocked.blockable(y.dtype()) && !floatCast(n)) return false;
             boolean any = false;
             for (String in : n.inputs()) any |= blockedOf.containsKey(in) && g.value(in).shape().equals(y.shape());
             if (!any) return false;

@@ -64,4 +64,31 @@ class WidenHalfTest {
                 }
         }
     }
+
+    /** The round trips after an fp16 conv run on its blocked result: one conversion back to NCHW, at the end. */
+    @Test
+    void roundingsOfAConvChainStayBlocked() {
+        SplittableRandom rng = new SplittableRandom(47);
+        Graph g = new GraphBuilder("convs").opset(17)
+                .input("x", DType.FLOAT16, 1, 16, 8, 8)
+                .init("w1", Tensor.generate(DType.FLOAT16, new Shape(16, 16, 3, 3), i -> rng.nextDouble(-0.2, 0.2)))
+                .init("w2", Tensor.generate(DType.FLOAT16, new Shape(16, 16, 3, 3), i -> rng.nextDouble(-0.2, 0.2)))
+                .node("Conv", List.of("x", "w1"), List.of("c1"), "pads", new long[] {1, 1, 1, 1})
+                .node("Relu", List.of("c1"), List.of("r1"))
+                .node("Conv", List.of("r1", "w2"), List.of("y"), "pads", new long[] {1, 1, 1, 1})
+                .output("y").build();
+        ShapeInference.run(g);
+        SplittableRandom in = new SplittableRandom(53);
+        Tensor x = Tensor.generate(DType.FLOAT16, new Shape(1, 16, 8, 8), i -> in.nextDouble(-1, 1));
+        Tensor before = Evaluator.run(g, Map.of("x", x)).get("y");
+        WidenHalf.run(g, true);
+        ShapeInference.run(g);
+        BlockLayout.run(g, 16);
+        long back = g.nodes().stream().filter(n -> n.op().equals(dev.kiln.irhigh.ops.Blocked.FROM)).count();
+        assertEquals(1, back, "conversions back to NCHW: " + g.nodes().stream().map(Node::op).toList());
+        Tensor after = Evaluator.run(g, Map.of("x", x)).get("y");
+        for (int i = 0; i < before.size(); i++)
+            assertTrue(Math.abs(before.getDouble(i) - after.getDouble(i)) <= Math.max(Math.abs(before.getDouble(i)), 1e-3) / 1024,
+                    "y[" + i + "]: " + before.getDouble(i) + " vs " + after.getDouble(i));
+    }
 }
