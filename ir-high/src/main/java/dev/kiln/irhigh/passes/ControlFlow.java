@@ -27,8 +27,9 @@ import java.util.Map;
  *   <li>{@code Loop} with a known trip count, whose condition stays known from one iteration to
  *       the next, becomes that many copies of its body (loop-carried values threaded through,
  *       scan outputs stacked by Unsqueeze and Concat);</li>
- *   <li>{@code Scan} (opset 9 and later) becomes one copy of its body per element of the scanned
- *       axis (each element taken by a Gather), in either direction, outputs stacked on their axes.</li>
+ *   <li>{@code Scan} becomes one copy of its body per element of the scanned axis (each element
+ *       taken by a Gather), in either direction, outputs stacked on their axes; opset 8's batch
+ *       axis first becomes one Scan per batch element ({@link #batchScan}).</li>
  * </ul>
  * A body's nodes join the graph under names prefixed by the node's; its initializers are added
  * once; nested control flow is expanded in turn. A node whose course depends on run-time values
@@ -234,8 +235,64 @@ public final class ControlFlow {
 
     // ---- Scan -------------------------------------------------------------------------------
 
+    /**
+     * A Scan of opset 8 (a batch axis first on every state and scan input, and an optional
+     * sequence_lens) becomes one Scan of opset 9 per batch element, on that element's slices,
+     * its results stacked back along the batch axis; a later round unrolls each. sequence_lens
+     * must be absent, or a constant giving every element the full length.
+     */
+    private static List<Node> batchScan(Node n, Graph g, ShapeInference.Walk walk) {
+        Graph body = body(n, "body");
+        int scanIn = (int) n.attrInt("num_scan_inputs", -1);
+        int states = n.inputs().size() - 1 - scanIn;
+        if (scanIn < 1 || states < 0) throw n.error("has num_scan_inputs " + scanIn + " for " + n.inputs().size() + " inputs");
+        Value first = walk.value(n.input(1));
+        if (first == null || first.shape() == null || first.shape().rank() < 1) return null;
+        int batch = first.shape().dim(0);
+        if (n.hasInput(0)) {
+            Tensor lens = walk.known(n.input(0));
+            Value seq = walk.value(n.input(1 + states));
+            if (lens == null || seq == null)
+                throw n.error("input 0 ('" + n.input(0) + "') must be a compile-time constant: Kiln unrolls each sequence to its length");
+            for (int b = 0; b < lens.size(); b++)
+                if (lens.getLong(b) != seq.shape().dim(1))
+                    throw n.error("has sequence_lens " + lens.getLong(b) + " for batch element " + b + " of a sequence of "
+                            + seq.shape().dim(1) + "; Kiln unrolls Scan over whole sequences only");
+        }
+        String prefix = base(n) + "/";
+        List<Node> out = new ArrayList<>();
+        List<List<String>> results = new ArrayList<>();
+        for (int k = 0; k < n.outputs().size(); k++) results.add(new ArrayList<>());
+        Map<String, Attr> attrs = new LinkedHashMap<>();
+        attrs.put("body", n.attrs().get("body"));
+        attrs.put("num_scan_inputs", new Attr.Int(scanIn));
+        if (n.has("directions")) attrs.put("scan_input_directions", new Attr.Ints(n.attrInts("directions", null)));
+        for (int b = 0; b < batch; b++) {
+            String index = constant(g, walk, prefix + "batch" + b, Tensor.ofLongs(Shape.SCALAR, b));
+            List<String> ins = new ArrayList<>();
+            for (int i = 1; i < n.inputs().size(); i++) {
+                String slice = Rewrites.fresh(g, prefix + "batch" + b + "_in" + i);
+                Node gather = new Node(prefix + "batch" + b + "/gather" + i, "Gather", "", List.of(n.input(i), index), List.of(slice),
+                        Map.of("axis", new Attr.Int(0)), Rewrites.OPSET);
+                walk.visit(gather);
+                out.add(gather);
+                ins.add(slice);
+            }
+            List<String> outs = new ArrayList<>();
+            for (int k = 0; k < n.outputs().size(); k++) {
+                String part = n.output(k).isEmpty() ? "" : Rewrites.fresh(g, prefix + "batch" + b + "_out" + k);
+                outs.add(part);
+                results.get(k).add(part);
+            }
+            out.add(new Node(prefix + "batch" + b, "Scan", "", ins, outs, attrs, Math.max(n.opset(), 9)));
+        }
+        for (int k = 0; k < n.outputs().size(); k++)
+            if (!n.output(k).isEmpty()) out.addAll(stack(g, prefix + "stack" + k, results.get(k), 0, n.output(k)));
+        return out;
+    }
+
     private static List<Node> unrollScan(Node n, Graph g, ShapeInference.Walk walk) {
-        if (n.opset() < 9) throw n.error("is Scan of opset " + n.opset() + " (with a batch axis and sequence_lens); Kiln expands Scan from opset 9");
+        if (n.opset() < 9) return batchScan(n, g, walk);
         Graph body = body(n, "body");
         int scanIn = (int) n.attrInt("num_scan_inputs", -1);
         int states = n.inputs().size() - scanIn;

@@ -246,4 +246,39 @@ class ControlFlowTest {
         assertEquals(new Shape(3, 2), r.get("running").shape());
         assertArrayEquals(new float[] {x[3], x[0] + x[3], x[4], x[1] + x[4], x[5], x[2] + x[5]}, r.get("running").floats());
     }
+
+    @Test
+    void unrollsAnOpset8ScanPerBatchElement() {
+        // Opset 8: batch axis first, no sequence_lens; a running sum over each element's 3 rows, reversed.
+        Graph body = new GraphBuilder("body")
+                .input("s", DType.FLOAT32, 2)
+                .input("row", DType.FLOAT32, 2)
+                .node("Add", List.of("s", "row"), List.of("s2"))
+                .node("Identity", List.of("s2"), List.of("out"))
+                .output("s2", "out").build();
+        Graph g = new GraphBuilder("g").opset(8)
+                .input("init", DType.FLOAT32, 2, 2)
+                .input("x", DType.FLOAT32, 2, 3, 2)
+                .output("total", "running").build();
+        g.nodes().add(new Node("scan", "Scan", "", List.of("", "init", "x"), List.of("total", "running"),
+                Map.of("body", new Attr.GraphAttr(body), "num_scan_inputs", new Attr.Int(1), "directions", new Attr.Ints(new long[] {1})), 8));
+        assertTrue(ControlFlow.run(g) >= 3, "one Scan per batch element, each unrolled");
+        ShapeInference.run(g);
+        Tensor init = Tensor.ofFloats(new Shape(2, 2), 1, 2, 3, 4);
+        Tensor x = Tensor.generate(DType.FLOAT32, new Shape(2, 3, 2), i -> i);
+        Map<String, Tensor> r = Evaluator.run(g, Map.of("init", init, "x", x));
+        float[] total = new float[4], running = new float[12];
+        for (int b = 0; b < 2; b++)
+            for (int c = 0; c < 2; c++) {
+                float acc = init.floats()[b * 2 + c];
+                for (int step = 0; step < 3; step++) {
+                    acc += x.floats()[b * 6 + (2 - step) * 2 + c];
+                    running[b * 6 + step * 2 + c] = acc;
+                }
+                total[b * 2 + c] = acc;
+            }
+        assertArrayEquals(total, r.get("total").floats());
+        assertEquals(new Shape(2, 3, 2), r.get("running").shape());
+        assertArrayEquals(running, r.get("running").floats());
+    }
 }
