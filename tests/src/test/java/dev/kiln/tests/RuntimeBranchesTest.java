@@ -117,4 +117,54 @@ class RuntimeBranchesTest {
                 + spec.calls().size() + " (" + spec.calls().stream().map(c -> c.kernel() + c.guards()).toList() + ")");
         assertTrue(always >= 2, "the condition and the selection run always: " + always);
     }
+
+    /**
+     * A Loop of at most 20 iterations that stops when a running value's sum passes a threshold
+     * (known only at run time): acc = tanh(acc @ w + x) while sum(acc) < limit. The library gives
+     * ONNX Runtime's result for limits that stop it after 1, 3, 4 or all 20 iterations.
+     */
+    @Test
+    void aLoopThatStopsOnItsDataMatchesOnnxRuntime() throws Exception {
+        Graph body = new Graph("body");
+        body.inputs().addAll(List.of(new Value("i", DType.INT64, Shape.SCALAR), new Value("c", DType.BOOL, Shape.SCALAR),
+                new Value("acc", DType.FLOAT32, new Shape(1, N))));
+        body.inputs().forEach(v -> body.values().put(v.name(), v));
+        // acc_k+1 = tanh(acc_k / 2 + x) rises to a fixed point, so the limit decides the iteration it stops at.
+        body.initializers().put("w", Tensor.generate(DType.FLOAT32, new Shape(N, N), i -> i / N == i % N ? 0.5 : 0));
+        body.setNodes(List.of(new Node("mm", "MatMul", "", List.of("acc", "w"), List.of("p"), Map.of(), 16),
+                new Node("add", "Add", "", List.of("p", "x"), List.of("q"), Map.of(), 16),
+                new Node("tanh", "Tanh", "", List.of("q"), List.of("acc2"), Map.of(), 16),
+                new Node("sum", "ReduceSum", "", List.of("acc2"), List.of("s"), Map.of("keepdims", new Attr.Int(0)), 16),
+                new Node("less", "Less", "", List.of("s", "limit"), List.of("c2"), Map.of(), 16)));
+        body.outputs().addAll(List.of("c2", "acc2"));
+        body.values().put("c2", new Value("c2", DType.BOOL, Shape.SCALAR));
+        body.values().put("acc2", new Value("acc2", DType.FLOAT32, new Shape(1, N)));
+        Graph g = new Graph("runtime_loop");
+        g.opsets().put("", 16);
+        for (Value v : List.of(new Value("x", DType.FLOAT32, new Shape(1, N)), new Value("limit", DType.FLOAT32, Shape.SCALAR))) {
+            g.inputs().add(v);
+            g.values().put(v.name(), v);
+        }
+        g.initializers().put("m", Tensor.ofLongs(Shape.SCALAR, 20));
+        g.initializers().put("start", Tensor.zeros(DType.FLOAT32, new Shape(1, N)));
+        g.setNodes(List.of(new Node("loop", "Loop", "", List.of("m", "", "start"), List.of("y"), Map.of("body", new Attr.GraphAttr(body)), 16)));
+        g.outputs().add("y");
+        g.values().put("y", new Value("y", DType.FLOAT32, new Shape(1, N)));
+        Path file = dir.resolve("runtime_loop.onnx"), so = dir.resolve("runtime_loop.so");
+        Files.write(file, OnnxWriter.write(g, OnnxWriter.IR_VERSION));
+        Compiler.compile(file.toString(), so, new Compiler.Options(Target.host(), Map.of(), null, false));
+        Target host = Target.parse("x86_64-avx512");
+        ModuleSpec spec = ExecutorLowering.run(GraphPipeline.run(ModelSource.load(file.toString(), Map.of()), host, (pass, graph) -> {}), host,
+                (name, fn) -> {}).spec();
+        assertTrue(spec.calls().stream().filter(c -> !c.guards().isEmpty()).count() >= 20, "each iteration's kernels are guarded");
+        Tensor x = Tensor.generate(DType.FLOAT32, new Shape(1, N), i -> 0.1);
+        try (KilnLibrary kiln = new KilnLibrary(so, 1); OrtModel ort = new OrtModel(Files.readAllBytes(file), 1)) {
+            // sum(acc) after each iteration: 6.4, 9.5, 11.1, 11.8, 12.2, ...: stops after 1, 3, 4 or all 20.
+            for (float limit : new float[] {5, 10, 11.5f, 100}) {
+                Map<String, Tensor> feed = Map.of("x", x, "limit", Tensor.ofFloats(Shape.SCALAR, limit));
+                Compare c = Compare.of(kiln.run(feed).get("y"), ort.run(feed).get("y"), 1e-5, 1e-4);
+                assertTrue(c.ok(), "limit " + limit + ": " + c.detail());
+            }
+        }
+    }
 }

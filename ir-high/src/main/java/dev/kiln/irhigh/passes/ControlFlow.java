@@ -26,7 +26,8 @@ import java.util.Map;
  *       the executor runs only the branch taken;</li>
  *   <li>{@code Loop} with a known trip count, whose condition stays known from one iteration to
  *       the next, becomes that many copies of its body (loop-carried values threaded through,
- *       scan outputs stacked by Unsqueeze and Concat);</li>
+ *       scan outputs stacked by Unsqueeze and Concat); with a condition known only at run time,
+ *       as many guarded copies, each running only while the loop does ({@link #guardedLoop});</li>
  *   <li>{@code Scan} becomes one copy of its body per element of the scanned axis (each element
  *       taken by a Gather), in either direction, outputs stacked on their axes; opset 8's batch
  *       axis first becomes one Scan per batch element ({@link #batchScan}).</li>
@@ -195,7 +196,7 @@ public final class ControlFlow {
         if (n.hasInput(0) && m == null) return null;
         long trips = m != null ? m.getLong(0) : Long.MAX_VALUE;
         Boolean cond = n.hasInput(1) ? known(walk, n.input(1)) : Boolean.TRUE;
-        if (cond == null) return null;
+        if (cond == null) return guardedLoop(n, g, walk, trips);
         String prefix = base(n) + "/";
         Map<String, String> shared = shared(g, body, prefix, walk);
         List<String> values = new ArrayList<>(n.inputs().subList(2, n.inputs().size()));
@@ -213,7 +214,7 @@ public final class ControlFlow {
             for (int j = 0; j < carried; j++) copy.bind(body.inputs().get(j + 2).name(), values.get(j));
             out.addAll(copy.nodes(body, walk));
             cond = known(walk, copy.name(body.outputs().getFirst()));
-            if (cond == null) return null; // the condition depends on run-time values
+            if (cond == null) return guardedLoop(n, g, walk, trips); // the condition depends on run-time values
             for (int j = 0; j < carried; j++) values.set(j, copy.name(body.outputs().get(j + 1)));
             for (int s = 0; s < scans; s++) scanned.get(s).add(copy.name(body.outputs().get(1 + carried + s)));
         }
@@ -225,6 +226,76 @@ public final class ControlFlow {
             if (scanned.get(s).isEmpty()) throw n.error("runs no iteration, so the shape of its scan output '" + n.output(o) + "' is unknown");
             out.addAll(stack(g, prefix + "scan" + s, scanned.get(s), 0, n.output(o)));
         }
+        return out;
+    }
+
+    /**
+     * A Loop whose condition is only known at run time, with a trip count known at compile time
+     * (the most iterations it can run): that many copies of the body, copy k guarded by
+     * {@code active_k} (the loop still runs at iteration k: the condition held before each
+     * earlier iteration and after it), so the CPU executor runs only the iterations the data asks
+     * for; each loop-carried value goes on as {@code Where(active_k, body's new value, old value)}.
+     * Scan outputs would have a length the data decides, and are refused.
+     */
+    private static List<Node> guardedLoop(Node n, Graph g, ShapeInference.Walk walk, long trips) {
+        Graph body = body(n, "body");
+        int carried = n.inputs().size() - 2, scans = body.outputs().size() - 1 - carried;
+        if (trips == Long.MAX_VALUE)
+            throw n.error("runs while a condition known only at run time holds, with no trip count (input M) to bound it; Kiln unrolls a "
+                    + "Loop up to its trip count: give M a value, or bind the inputs the condition depends on with --input-value");
+        if (trips > MAX_COPIES)
+            throw n.error("has a condition known only at run time and up to " + trips + " iterations; Kiln unrolls such a Loop up to "
+                    + MAX_COPIES + " iterations");
+        for (int s = 0; s < scans; s++)
+            if (carried + s < n.outputs().size() && !n.output(carried + s).isEmpty())
+                throw n.error("has a condition known only at run time and a scan output ('" + n.output(carried + s) + "'), whose length "
+                        + "would depend on the data; Kiln runs such a Loop for its loop-carried values only");
+        String prefix = base(n) + "/";
+        Map<String, String> shared = shared(g, body, prefix, walk);
+        List<Node> out = new ArrayList<>();
+        java.util.function.BiFunction<String, String, String> scalar = (name, value) -> {
+            String r = Rewrites.fresh(g, name);
+            Node reshape = new Node(name, "Reshape", "", List.of(value,
+                    constant(g, walk, name + "_shape", Rewrites.longs(new long[0]))), List.of(r), Map.of(), Rewrites.OPSET);
+            walk.visit(reshape);
+            out.add(reshape);
+            return r;
+        };
+        String active = n.hasInput(1) ? scalar.apply(prefix + "active0", n.input(1))
+                : constant(g, walk, prefix + "active0", Tensor.of(DType.BOOL, Shape.SCALAR, new long[] {1}));
+        List<String> values = new ArrayList<>(n.inputs().subList(2, n.inputs().size()));
+        for (long k = 0; k < trips; k++) {
+            String iter = prefix + "iter" + k + "/";
+            Copy copy = new Copy(g, iter, shared);
+            copy.bind(body.inputs().get(0).name(), constant(g, walk, iter + "i", Tensor.ofLongs(Shape.SCALAR, k)));
+            copy.bind(body.inputs().get(1).name(), active);
+            for (int j = 0; j < carried; j++) copy.bind(body.inputs().get(j + 2).name(), values.get(j));
+            List<Node> nodes = copy.nodes(body, walk);
+            if (nodes.stream().anyMatch(ControlFlow::isControlFlow))
+                throw n.error("has a condition known only at run time and control flow in its body; Kiln runs such a Loop only with a plain body");
+            out.addAll(nodes);
+            guard(g, n, active, nodes, true);
+            for (int j = 0; j < carried; j++) {
+                String next = copy.name(body.outputs().get(j + 1)), kept = values.get(j);
+                Value vn = walk.value(next), vk = walk.value(kept);
+                if (vn.dtype() != vk.dtype() || !vn.shape().equals(vk.shape()))
+                    throw n.error("changes loop-carried value " + j + " from " + vk.dtype().numpyName + vk.shape() + " to "
+                            + vn.dtype().numpyName + vn.shape() + "; with a condition known only at run time Kiln needs one static type");
+                String sel = Rewrites.fresh(g, iter + "carried" + j);
+                Node where = new Node(iter + "carry" + j, "Where", "", List.of(active, next, kept), List.of(sel), Map.of(), Rewrites.OPSET);
+                walk.visit(where);
+                out.add(where);
+                values.set(j, sel);
+            }
+            String still = scalar.apply(iter + "cond_out", copy.name(body.outputs().getFirst()));
+            String nextActive = Rewrites.fresh(g, iter + "active");
+            Node and = new Node(iter + "active", "And", "", List.of(active, still), List.of(nextActive), Map.of(), Rewrites.OPSET);
+            walk.visit(and);
+            out.add(and);
+            active = nextActive;
+        }
+        for (int j = 0; j < carried; j++)
+            if (j < n.outputs().size() && !n.output(j).isEmpty()) out.add(identity(prefix + "final" + j, values.get(j), n.output(j)));
         return out;
     }
 

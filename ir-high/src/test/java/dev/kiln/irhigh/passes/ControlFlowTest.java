@@ -150,9 +150,9 @@ class ControlFlowTest {
     }
 
     @Test
-    void aLoopWhoseConditionDependsOnDataIsRefused() {
-        // cond_out = sum(acc) < 10: only known at run time.
-        Graph body = new GraphBuilder("body")
+    void aLoopWhoseConditionDependsOnDataRunsGuardedUpToItsTripCount() {
+        // cond_out = sum(acc) < 10: only known at run time; at most 100 iterations.
+        java.util.function.Supplier<Graph> body = () -> new GraphBuilder("body")
                 .input("i", DType.INT64)
                 .input("c", DType.BOOL)
                 .input("acc", DType.FLOAT32, 2, 3)
@@ -161,15 +161,44 @@ class ControlFlowTest {
                 .node("ReduceSum", List.of("acc2"), List.of("s"), "keepdims", 0)
                 .node("Less", List.of("s", "ten"), List.of("c2"))
                 .output("c2", "acc2").build();
-        Graph g = new GraphBuilder("g").opset(16)
-                .input("x", DType.FLOAT32, 2, 3)
-                .init("m", Tensor.ofLongs(Shape.SCALAR, 100))
-                .init("zeros", Tensor.ofFloats(new Shape(2, 3), new float[6]))
-                .output("sum").build();
-        g.nodes().add(new Node("loop", "Loop", "", List.of("m", "", "zeros"), List.of("sum"), Map.of("body", new Attr.GraphAttr(body)), 16));
-        assertEquals(0, ControlFlow.run(g));
-        KilnException e = assertThrows(KilnException.class, () -> ShapeInference.run(g));
-        assertTrue(e.getMessage().contains("condition depends on values known only at run time"), e.getMessage());
+        java.util.function.BiFunction<String, List<String>, Graph> model = (m, outs) -> {
+            Graph g = new GraphBuilder("g").opset(16)
+                    .input("x", DType.FLOAT32, 2, 3)
+                    .init("m", Tensor.ofLongs(Shape.SCALAR, 100))
+                    .init("zeros", Tensor.ofFloats(new Shape(2, 3), new float[6]))
+                    .output(outs.toArray(String[]::new)).build();
+            g.nodes().add(new Node("loop", "Loop", "", List.of(m, "", "zeros"), outs, Map.of("body", new Attr.GraphAttr(body.get())), 16));
+            return g;
+        };
+        Graph g = model.apply("m", List.of("sum"));
+        assertEquals(1, ControlFlow.run(g));
+        ShapeInference.run(g);
+        assertTrue(g.guards().size() > 100, "every iteration's values are guarded");
+        for (float scale : new float[] {0.3f, 1f, -1f}) {
+            Tensor x = Tensor.generate(DType.FLOAT32, X.shape(), i -> scale * X.floats()[i]);
+            float[] acc = new float[6];
+            for (int k = 0; k < 100; k++) {
+                float sum = 0;
+                for (int i = 0; i < 6; i++) sum += acc[i] += x.floats()[i];
+                if (!(sum < 10)) break;
+            }
+            assertArrayEquals(acc, Evaluator.run(g, Map.of("x", x)).get("sum").floats(), 1e-5f, "scale " + scale);
+        }
+        // Without M nothing bounds it; a scan output would have a length the data decides.
+        KilnException e = assertThrows(KilnException.class, () -> ControlFlow.run(model.apply("", List.of("sum"))));
+        assertTrue(e.getMessage().contains("no trip count (input M) to bound it"), e.getMessage());
+        Graph scanned = model.apply("m", List.of("sum", "partial"));
+        Graph withScan = new GraphBuilder("body").input("i", DType.INT64).input("c", DType.BOOL).input("acc", DType.FLOAT32, 2, 3)
+                .init("ten", Tensor.ofFloats(Shape.SCALAR, 10))
+                .node("Add", List.of("acc", "x"), List.of("acc2"))
+                .node("ReduceSum", List.of("acc2"), List.of("s"), "keepdims", 0)
+                .node("Less", List.of("s", "ten"), List.of("c2"))
+                .node("Identity", List.of("acc2"), List.of("p"))
+                .output("c2", "acc2", "p").build();
+        scanned.setNodes(List.of(new Node("loop", "Loop", "", List.of("m", "", "zeros"), List.of("sum", "partial"),
+                Map.of("body", new Attr.GraphAttr(withScan)), 16)));
+        e = assertThrows(KilnException.class, () -> ControlFlow.run(scanned));
+        assertTrue(e.getMessage().contains("scan output ('partial')"), e.getMessage());
     }
 
     /** Loop body: (i, cond, acc) -> (cond, acc + x * i, acc) : carried sum, scanned partial sums. */
