@@ -53,8 +53,10 @@ final class Unique implements OpDef {
         java.util.function.IntBinaryOperator cmp = (p, q) -> {
             for (long o = 0; o < s.outer; o++)
                 for (long i = 0; i < s.inner; i++) {
-                    int c = Double.compare(v[(int) ((o * len + p) * s.inner + i)], v[(int) ((o * len + q) * s.inner + i)]);
-                    if (c != 0) return c;
+                    // Ordered by < as ONNX Runtime's std::sort and std::map compare: -0.0 equals 0.0.
+                    double a = v[(int) ((o * len + p) * s.inner + i)], b = v[(int) ((o * len + q) * s.inner + i)];
+                    if (a < b) return -1;
+                    if (b < a) return 1;
                 }
             return 0;
         };

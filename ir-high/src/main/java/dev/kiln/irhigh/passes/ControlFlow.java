@@ -235,21 +235,17 @@ public final class ControlFlow {
      * {@code active_k} (the loop still runs at iteration k: the condition held before each
      * earlier iteration and after it), so the CPU executor runs only the iterations the data asks
      * for; each loop-carried value goes on as {@code Where(active_k, body's new value, old value)}.
-     * Scan outputs would have a length the data decides, and are refused.
+     * Null (the Loop stays, and shape inference refuses it naming the inputs to bind with
+     * {@code --input-value}) without a trip count, beyond {@link #MAX_COPIES} iterations, with a
+     * scan output (whose length the data would decide) or with control flow in the body.
      */
     private static List<Node> guardedLoop(Node n, Graph g, ShapeInference.Walk walk, long trips) {
         Graph body = body(n, "body");
         int carried = n.inputs().size() - 2, scans = body.outputs().size() - 1 - carried;
-        if (trips == Long.MAX_VALUE)
-            throw n.error("runs while a condition known only at run time holds, with no trip count (input M) to bound it; Kiln unrolls a "
-                    + "Loop up to its trip count: give M a value, or bind the inputs the condition depends on with --input-value");
-        if (trips > MAX_COPIES)
-            throw n.error("has a condition known only at run time and up to " + trips + " iterations; Kiln unrolls such a Loop up to "
-                    + MAX_COPIES + " iterations");
+        if (trips == Long.MAX_VALUE || trips > MAX_COPIES) return null;
         for (int s = 0; s < scans; s++)
-            if (carried + s < n.outputs().size() && !n.output(carried + s).isEmpty())
-                throw n.error("has a condition known only at run time and a scan output ('" + n.output(carried + s) + "'), whose length "
-                        + "would depend on the data; Kiln runs such a Loop for its loop-carried values only");
+            if (carried + s < n.outputs().size() && !n.output(carried + s).isEmpty()) return null;
+        if (body.nodes().stream().anyMatch(ControlFlow::isControlFlow)) return null;
         String prefix = base(n) + "/";
         Map<String, String> shared = shared(g, body, prefix, walk);
         List<Node> out = new ArrayList<>();
@@ -271,8 +267,6 @@ public final class ControlFlow {
             copy.bind(body.inputs().get(1).name(), active);
             for (int j = 0; j < carried; j++) copy.bind(body.inputs().get(j + 2).name(), values.get(j));
             List<Node> nodes = copy.nodes(body, walk);
-            if (nodes.stream().anyMatch(ControlFlow::isControlFlow))
-                throw n.error("has a condition known only at run time and control flow in its body; Kiln runs such a Loop only with a plain body");
             out.addAll(nodes);
             guard(g, n, active, nodes, true);
             for (int j = 0; j < carried; j++) {
