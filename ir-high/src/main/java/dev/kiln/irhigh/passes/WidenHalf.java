@@ -99,8 +99,7 @@ public final class WidenHalf {
                 narrowOutput(r.original, r.wide, r.type, graphOutputs, out);
             }
         }
-        g.setNodes(out);
-        for (String v : narrow.keySet()) if (!graphOutputs.contains(v) && g.inputs().stream().noneMatch(i -> i.name().equals(v))) g.values().remove(v);
+        g.setNodes(out); // the values' types follow from shape inference, which the caller runs next
         return narrow.size();
     }
 

@@ -1,5 +1,7 @@
 package dev.kiln.schedules.ops;
 
+import static dev.kiln.schedules.ops.LoopSort.seq;
+
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.ops.DataDependent;
@@ -73,14 +75,6 @@ final class DataDependentKernels {
         return new Expr.Load(b, i);
     }
 
-    static Stmt seq(Stmt... s) {
-        return new Stmt.Seq(List.of(s));
-    }
-
-    static Stmt seq(List<Stmt> s) {
-        return new Stmt.Seq(s);
-    }
-
     static Stmt set(Buffer b, long i, Expr v) {
         return new Stmt.Store(b, Idx.c(i), v);
     }
@@ -93,7 +87,7 @@ final class DataDependentKernels {
     static Stmt shape(Buffer out, List<Expr> dims) {
         List<Stmt> s = new ArrayList<>();
         for (int d = 0; d < dims.size(); d++) s.add(set(out, d, dims.get(d)));
-        return seq(s);
+        return new Stmt.Seq(s);
     }
 
     /** NonZero: count, then write each coordinate row at its actual length. */
@@ -119,7 +113,7 @@ final class DataDependentKernels {
                 new Stmt.LetStmt(total, LoopSort.load(count, 0), seq(
                         set(count, 0, Idx.c(0)),
                         new Stmt.For(k, Idx.c(0), Idx.c(numel), ForKind.SERIAL,
-                                new Stmt.IfThenElse(nzk, new Stmt.LetStmt(j, LoopSort.load(count, 0), seq(coords)), null)),
+                                new Stmt.IfThenElse(nzk, new Stmt.LetStmt(j, LoopSort.load(count, 0), new Stmt.Seq(coords)), null)),
                         shape(shape, List.of(Idx.c(dims.length), total))))));
         return p.kernel(n, body, "nonzero", 2.0 * numel);
     }
@@ -272,15 +266,15 @@ final class DataDependentKernels {
             tail.add(LoopSort.sort("by_first", order, tmp, u, len, (right, left, flag) -> new Stmt.Store(flag, Idx.c(0),
                     Exprs.select(Exprs.lt(ld(first, right), ld(first, left)), Idx.c(1), Idx.c(0)))));
         tail.add(new Stmt.For(ko, Idx.c(0), u, ForKind.SERIAL, new Stmt.Store(rank, ld(order, ko), ko)));
-        tail.add(new Stmt.For(k, Idx.c(0), u, ForKind.SERIAL, new Stmt.LetStmt(gk, ld(order, k), new Stmt.LetStmt(f, ld(first, gk), seq(write)))));
+        tail.add(new Stmt.For(k, Idx.c(0), u, ForKind.SERIAL, new Stmt.LetStmt(gk, ld(order, k), new Stmt.LetStmt(f, ld(first, gk), new Stmt.Seq(write)))));
         if (inverse != null) tail.add(new Stmt.For(ii, Idx.c(0), Idx.c(len), ForKind.SERIAL, new Stmt.Store(inverse, ii, ld(rank, ld(groupOf, ii)))));
         List<Expr> yShape = new ArrayList<>();
         if (hasAxis) for (int d = 0; d < xd.length; d++) yShape.add(d == axis ? u : Idx.c(xd[d]));
         else yShape.add(u);
         int s = 0;
         for (int o : DataDependent.boundedOutputs(n)) tail.add(shape(shapes.get(s++), o == 0 ? yShape : List.of(u)));
-        body.add(new Stmt.LetStmt(u, LoopSort.load(st, 0), seq(tail)));
-        Stmt all = seq(body);
+        body.add(new Stmt.LetStmt(u, LoopSort.load(st, 0), new Stmt.Seq(tail)));
+        Stmt all = new Stmt.Seq(body);
         for (Buffer b : List.of(cmp, st, rank, order, groupOf, cnt, first, tmp, perm)) all = new Stmt.Allocate(b, all);
         double log = Math.max(1, Math.ceil(Math.log(Math.max(2, len)) / Math.log(2)));
         return p.kernel(n, all, "unique", len * log * slice);

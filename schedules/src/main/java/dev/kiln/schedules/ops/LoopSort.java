@@ -62,7 +62,8 @@ final class LoopSort {
         return new Expr.Load(b, Idx.c(i));
     }
 
+    /** Statements in order (the kernels written out as loop IR share it). */
     static Stmt seq(Stmt... s) {
-        return new Stmt.Seq(List.of(s));
+        return s.length == 1 ? s[0] : new Stmt.Seq(List.of(s));
     }
 }

@@ -1,5 +1,7 @@
 package dev.kiln.schedules.ops;
 
+import static dev.kiln.schedules.ops.LoopSort.seq;
+
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irlow.Buffer;
@@ -93,10 +95,6 @@ final class TopKKernel {
         String name = n.name().isEmpty() ? outputs.getFirst() : n.name();
         PrimFunc fn = new PrimFunc("k_" + OpBuilder.sanitize(name).replaceFirst("^v_", ""), params, body);
         return new Kernel(fn, List.of(n.input(0)), outputs, new Kernel.Info(n.name(), List.of("TopK"), "top_k", "", Work.flops(n, g)));
-    }
-
-    private static Stmt seq(Stmt... stmts) {
-        return stmts.length == 1 ? stmts[0] : new Stmt.Seq(List.of(stmts));
     }
 
     /**
