@@ -48,6 +48,15 @@ final class RecordJson {
         // Only where present, so that a record without them keeps the JSON (and the key) older Kilns gave it.
         if (!r.conditions().isEmpty()) o.addProperty("conditions", r.conditions());
         if (r.referenceCost() > 0) o.addProperty("referenceCost", r.referenceCost());
+        if (!r.provenance().isEmpty()) {
+            Provenance p = r.provenance();
+            JsonObject po = new JsonObject();
+            po.addProperty("llvmVersion", p.llvmVersion());
+            po.addProperty("device", p.device());
+            po.addProperty("features", p.features());
+            po.addProperty("trials", p.trials());
+            o.add("provenance", po);
+        }
         return GSON.toJson(o);
     }
 
@@ -79,7 +88,16 @@ final class RecordJson {
                 message == null || message.isJsonNull() ? null : message.getAsString(),
                 number(o, "flops").doubleValue(), timestamp, string(o, "kilnVersion"), string(o, "deviceKey"),
                 string(o, "tuner"), number(o, "trial").longValue(), string(o, "runId"),
-                o.has("conditions") ? string(o, "conditions") : "", o.has("referenceCost") ? number(o, "referenceCost").doubleValue() : 0);
+                o.has("conditions") ? string(o, "conditions") : "", o.has("referenceCost") ? number(o, "referenceCost").doubleValue() : 0,
+                provenance(o));
+    }
+
+    private static Provenance provenance(JsonObject record) {
+        JsonElement e = record.get("provenance");
+        if (e == null || e.isJsonNull()) return Provenance.NONE;
+        if (!e.isJsonObject()) throw new IllegalArgumentException("field 'provenance' is not an object: " + e);
+        JsonObject p = e.getAsJsonObject();
+        return new Provenance(string(p, "llvmVersion"), string(p, "device"), string(p, "features"), number(p, "trials").longValue());
     }
 
     static String costsText(List<Double> costs) {

@@ -12,11 +12,12 @@ import java.time.format.DateTimeFormatter;
 final class RecordRows {
     /** The columns {@link #read} expects, in order. */
     static final String COLUMNS = "target, workload_key, workload_desc, config, trace, costs, "
-            + "error_code, error_message, flops, measured_at, kiln_version, device_key, tuner, trial, run_id, conditions, reference_cost";
+            + "error_code, error_message, flops, measured_at, kiln_version, device_key, tuner, trial, run_id, conditions, reference_cost, "
+            + "llvm_version, device_model, device_features, run_trials";
 
     /** Inserts a row unless one with the same record key (every field equal) exists. */
     static final String INSERT = "INSERT INTO tuning_records (record_key, mean_cost, " + COLUMNS + ") "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_key) DO NOTHING";
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_key) DO NOTHING";
 
     // Fixed-width UTC text sorts in time order in any SQL database and keeps nanoseconds.
     private static final DateTimeFormatter TIME =
@@ -47,7 +48,11 @@ final class RecordRows {
         ps.setLong(i++, r.trial());
         ps.setString(i++, r.runId());
         ps.setString(i++, r.conditions());
-        ps.setDouble(i, r.referenceCost());
+        ps.setDouble(i++, r.referenceCost());
+        ps.setString(i++, r.provenance().llvmVersion());
+        ps.setString(i++, r.provenance().device());
+        ps.setString(i++, r.provenance().features());
+        ps.setLong(i, r.provenance().trials());
     }
 
     /** Reads the current row of a result whose first columns are {@link #COLUMNS}. */
@@ -62,7 +67,8 @@ final class RecordRows {
         return new TuningRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
                 rs.getString(5), RecordJson.costs(rs.getString(6)), errorCode, rs.getString(8), rs.getDouble(9),
                 instant(rs.getString(10)), rs.getString(11), rs.getString(12), rs.getString(13),
-                rs.getLong(14), rs.getString(15), rs.getString(16), rs.getDouble(17));
+                rs.getLong(14), rs.getString(15), rs.getString(16), rs.getDouble(17),
+                new Provenance(rs.getString(18), rs.getString(19), rs.getString(20), rs.getLong(21)));
     }
 
     static Instant instant(String text) {

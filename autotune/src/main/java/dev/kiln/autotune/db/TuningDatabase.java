@@ -32,7 +32,13 @@ import java.util.Set;
  */
 public final class TuningDatabase implements AutoCloseable {
     /** The schema this code reads and writes; a database with a newer one is refused. */
-    public static final int SCHEMA_VERSION = 2;
+    public static final int SCHEMA_VERSION = 3;
+
+    /** The columns schema 3 added to tuning_records, as CREATE TABLE and ALTER TABLE take them. */
+    private static final String PROVENANCE_COLUMNS = "llvm_version TEXT NOT NULL DEFAULT '', "
+            + "device_model TEXT NOT NULL DEFAULT '', device_features TEXT NOT NULL DEFAULT '', run_trials BIGINT NOT NULL DEFAULT 0";
+    /** The PostgreSQL advisory lock that serializes creating and migrating the schema. */
+    private static final long SCHEMA_LOCK = 0x6b696c6e5f736368L; // "kiln_sch"
 
     // Among equally fast records the newest wins; id breaks ties between identical times.
     private static final String BEST_ORDER = "mean_cost ASC, measured_at DESC, id DESC";
@@ -86,6 +92,8 @@ public final class TuningDatabase implements AutoCloseable {
             if (dialect == Dialect.SQLITE) refuseForeignSqlite();
             inTransaction(() -> {
                 try (Statement s = conn.createStatement()) {
+                    // Tuners started together on a new PostgreSQL database would race to create the same tables.
+                    if (dialect == Dialect.POSTGRES) s.execute("SELECT pg_advisory_xact_lock(" + SCHEMA_LOCK + ")");
                     s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
                     int version = 0;
                     try (ResultSet rs = s.executeQuery("SELECT MAX(version) FROM schema_version")) {
@@ -105,7 +113,8 @@ public final class TuningDatabase implements AutoCloseable {
                             + "error_code TEXT NOT NULL, error_message TEXT, flops DOUBLE PRECISION NOT NULL, "
                             + "measured_at TEXT NOT NULL, kiln_version TEXT NOT NULL, device_key TEXT NOT NULL, "
                             + "tuner TEXT NOT NULL, trial BIGINT NOT NULL, run_id TEXT NOT NULL, "
-                            + "conditions TEXT NOT NULL DEFAULT '', reference_cost DOUBLE PRECISION NOT NULL DEFAULT 0)");
+                            + "conditions TEXT NOT NULL DEFAULT '', reference_cost DOUBLE PRECISION NOT NULL DEFAULT 0, "
+                            + PROVENANCE_COLUMNS + ")");
                     s.execute("CREATE INDEX IF NOT EXISTS tuning_records_workload "
                             + "ON tuning_records (target, workload_key)");
                     s.execute("CREATE INDEX IF NOT EXISTS tuning_records_run ON tuning_records (run_id)");
@@ -114,6 +123,15 @@ public final class TuningDatabase implements AutoCloseable {
                         s.execute("ALTER TABLE tuning_records ADD COLUMN conditions TEXT NOT NULL DEFAULT ''");
                         s.execute("ALTER TABLE tuning_records ADD COLUMN reference_cost DOUBLE PRECISION NOT NULL DEFAULT 0");
                     }
+                    // Version 2 to 3: each record's provenance (older records have none), the workloads' canonical
+                    // forms (what a pack needs to check a config against today's space), the packs pulled.
+                    if (version >= 1 && version < 3)
+                        for (String column : PROVENANCE_COLUMNS.split(", "))
+                            s.execute("ALTER TABLE tuning_records ADD COLUMN " + column);
+                    s.execute("CREATE TABLE IF NOT EXISTS workloads (target TEXT NOT NULL, workload_key TEXT NOT NULL, "
+                            + "canonical TEXT NOT NULL, PRIMARY KEY (target, workload_key))");
+                    s.execute("CREATE TABLE IF NOT EXISTS pulls (source TEXT PRIMARY KEY, etag TEXT NOT NULL, "
+                            + "pulled_at TEXT NOT NULL)");
                     s.execute("INSERT INTO schema_version (version) VALUES (" + SCHEMA_VERSION + ")");
                 }
                 return null;
@@ -151,20 +169,7 @@ public final class TuningDatabase implements AutoCloseable {
 
     /** Appends all records in one transaction: all of them are committed or none. Returns how many were new. */
     public synchronized long appendAll(List<TuningRecord> records) {
-        try {
-            return inTransaction(() -> {
-                long added = 0;
-                try (PreparedStatement ps = conn.prepareStatement(RecordRows.INSERT)) {
-                    for (TuningRecord r : records) {
-                        RecordRows.bind(ps, r);
-                        added += ps.executeUpdate();
-                    }
-                }
-                return added;
-            });
-        } catch (SQLException e) {
-            throw failure("append records to", e);
-        }
+        return importAll(records, Map.of());
     }
 
     /** Every record, oldest first. */
@@ -233,13 +238,16 @@ public final class TuningDatabase implements AutoCloseable {
         try (Statement s = conn.createStatement();
              ResultSet rs = s.executeQuery("SELECT run_id, target, tuner, device_key, kiln_version, "
                      + "COUNT(DISTINCT workload_key), COUNT(*), "
-                     + "SUM(CASE WHEN error_code = 'NONE' THEN 0 ELSE 1 END), MIN(measured_at), MAX(measured_at) "
-                     + "FROM tuning_records GROUP BY run_id, target, tuner, device_key, kiln_version "
+                     + "SUM(CASE WHEN error_code = 'NONE' THEN 0 ELSE 1 END), MIN(measured_at), MAX(measured_at), "
+                     + "llvm_version, device_model, device_features, run_trials "
+                     + "FROM tuning_records "
+                     + "GROUP BY run_id, target, tuner, device_key, kiln_version, llvm_version, device_model, device_features, run_trials "
                      + "ORDER BY MIN(measured_at), run_id")) {
             while (rs.next())
                 runs.add(new RunSummary(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
                         rs.getString(5), rs.getLong(6), rs.getLong(7), rs.getLong(8),
-                        RecordRows.instant(rs.getString(9)), RecordRows.instant(rs.getString(10))));
+                        RecordRows.instant(rs.getString(9)), RecordRows.instant(rs.getString(10)),
+                        new Provenance(rs.getString(11), rs.getString(12), rs.getString(13), rs.getLong(14))));
         } catch (SQLException e) {
             throw failure("read", e);
         }
@@ -322,6 +330,95 @@ public final class TuningDatabase implements AutoCloseable {
         }
     }
 
+    /**
+     * Remembers the canonical form of a workload ({@code Workload.canonical}), which a pack needs
+     * to rebuild the kernel and check a config against today's space; the first one stored stays.
+     */
+    public synchronized void putWorkload(String target, String workloadKey, String canonical) {
+        try (PreparedStatement ps = conn.prepareStatement("INSERT INTO workloads (target, workload_key, canonical) "
+                + "VALUES (?, ?, ?) ON CONFLICT (target, workload_key) DO NOTHING")) {
+            ps.setString(1, target);
+            ps.setString(2, workloadKey);
+            ps.setString(3, canonical);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw failure("write a workload to", e);
+        }
+    }
+
+    /** The canonical form of a workload, where a tune or an import stored it. */
+    public synchronized Optional<String> workload(String target, String workloadKey) {
+        return single("SELECT canonical FROM workloads WHERE target = ? AND workload_key = ?", target, workloadKey);
+    }
+
+    /** The ETag a pack from {@code source} (a URL) carried when it was last pulled into this database. */
+    public synchronized Optional<String> pulledEtag(String source) {
+        return single("SELECT etag FROM pulls WHERE source = ?", source);
+    }
+
+    /** Notes that the pack at {@code source} with {@code etag} is in this database now. */
+    public synchronized void pulled(String source, String etag) {
+        try {
+            inTransaction(() -> {
+                try (PreparedStatement del = conn.prepareStatement("DELETE FROM pulls WHERE source = ?");
+                     PreparedStatement ins = conn.prepareStatement("INSERT INTO pulls (source, etag, pulled_at) VALUES (?, ?, ?)")) {
+                    del.setString(1, source);
+                    del.executeUpdate();
+                    ins.setString(1, source);
+                    ins.setString(2, etag);
+                    ins.setString(3, Instant.now().toString());
+                    ins.executeUpdate();
+                }
+                return null;
+            });
+        } catch (SQLException e) {
+            throw failure("write a pull to", e);
+        }
+    }
+
+    /**
+     * Appends {@code records} and stores {@code workloads} (target, then key, to canonical form) in
+     * one transaction: all of it is committed or none. Returns how many records were new.
+     */
+    public synchronized long importAll(List<TuningRecord> records, Map<String, Map<String, String>> workloads) {
+        try {
+            return inTransaction(() -> {
+                try (PreparedStatement ps = conn.prepareStatement("INSERT INTO workloads (target, workload_key, canonical) "
+                        + "VALUES (?, ?, ?) ON CONFLICT (target, workload_key) DO NOTHING")) {
+                    for (var t : workloads.entrySet())
+                        for (var w : t.getValue().entrySet()) {
+                            ps.setString(1, t.getKey());
+                            ps.setString(2, w.getKey());
+                            ps.setString(3, w.getValue());
+                            ps.executeUpdate();
+                        }
+                }
+                long added = 0;
+                try (PreparedStatement ps = conn.prepareStatement(RecordRows.INSERT)) {
+                    for (TuningRecord r : records) {
+                        RecordRows.bind(ps, r);
+                        added += ps.executeUpdate();
+                    }
+                }
+                return added;
+            });
+        } catch (SQLException e) {
+            throw failure("import records into", e);
+        }
+    }
+
+    /** The targets that have records, sorted. */
+    public synchronized List<String> targets() {
+        List<String> out = new ArrayList<>();
+        try (Statement s = conn.createStatement();
+             ResultSet rs = s.executeQuery("SELECT DISTINCT target FROM tuning_records ORDER BY target")) {
+            while (rs.next()) out.add(rs.getString(1));
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+        return out;
+    }
+
     @Override
     public synchronized void close() {
         try {
@@ -368,6 +465,17 @@ public final class TuningDatabase implements AutoCloseable {
             throw failure("read", e);
         }
         return out;
+    }
+
+    private Optional<String> single(String sql, String... args) {
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) ps.setString(i + 1, args[i]);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
     }
 
     private long countWhere(String where, List<String> args) {

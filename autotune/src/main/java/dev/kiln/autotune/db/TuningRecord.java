@@ -29,11 +29,13 @@ import java.util.Objects;
  * @param referenceCost the mean cost of the workload's default config measured just before this
  *                     record, in the same run and conditions (the tuner's drift reference); 0 where
  *                     none was taken
+ * @param provenance   the LLVM, device, features and trial budget behind the measurement
+ *                     ({@link Provenance#NONE} for records of older Kilns)
  */
 public record TuningRecord(String target, String workloadKey, String workloadDesc, String config, String trace,
                            List<Double> costsSeconds, ErrorCode errorCode, String errorMessage, double flops,
                            Instant timestamp, String kilnVersion, String deviceKey, String tuner, long trial,
-                           String runId, String conditions, double referenceCost) {
+                           String runId, String conditions, double referenceCost, Provenance provenance) {
     /** The {@code tuner} of a drift reference: a re-measurement of the default config, not a trial. */
     public static final String REFERENCE = "reference";
     /** The {@code tuner} of a confirmation: the best config of a tune timed again at its end, not a trial. */
@@ -44,11 +46,21 @@ public record TuningRecord(String target, String workloadKey, String workloadDes
                         List<Double> costsSeconds, ErrorCode errorCode, String errorMessage, double flops,
                         Instant timestamp, String kilnVersion, String deviceKey, String tuner, long trial, String runId) {
         this(target, workloadKey, workloadDesc, config, trace, costsSeconds, errorCode, errorMessage, flops, timestamp, kilnVersion,
-                deviceKey, tuner, trial, runId, "", 0);
+                deviceKey, tuner, trial, runId, "", 0, Provenance.NONE);
+    }
+
+    /** A record without provenance (as Kilns before schema 3 wrote them). */
+    public TuningRecord(String target, String workloadKey, String workloadDesc, String config, String trace,
+                        List<Double> costsSeconds, ErrorCode errorCode, String errorMessage, double flops,
+                        Instant timestamp, String kilnVersion, String deviceKey, String tuner, long trial, String runId,
+                        String conditions, double referenceCost) {
+        this(target, workloadKey, workloadDesc, config, trace, costsSeconds, errorCode, errorMessage, flops, timestamp, kilnVersion,
+                deviceKey, tuner, trial, runId, conditions, referenceCost, Provenance.NONE);
     }
 
     public TuningRecord {
         Objects.requireNonNull(conditions, "conditions");
+        Objects.requireNonNull(provenance, "provenance");
         if (!Double.isFinite(referenceCost) || referenceCost < 0)
             throw new IllegalArgumentException("record of " + workloadKey + " has reference cost " + referenceCost
                     + ": a finite, non-negative number of seconds (0 for none)");
@@ -87,7 +99,13 @@ public record TuningRecord(String target, String workloadKey, String workloadDes
     /** This record with {@code referenceCost} as its drift reference. */
     public TuningRecord withReferenceCost(double cost) {
         return new TuningRecord(target, workloadKey, workloadDesc, config, trace, costsSeconds, errorCode, errorMessage, flops, timestamp,
-                kilnVersion, deviceKey, tuner, trial, runId, conditions, cost);
+                kilnVersion, deviceKey, tuner, trial, runId, conditions, cost, provenance);
+    }
+
+    /** This record with {@code p} as its provenance. */
+    public TuningRecord withProvenance(Provenance p) {
+        return new TuningRecord(target, workloadKey, workloadDesc, config, trace, costsSeconds, errorCode, errorMessage, flops, timestamp,
+                kilnVersion, deviceKey, tuner, trial, runId, conditions, referenceCost, p);
     }
 
     /** Whether this is a drift reference (a re-measured default config) rather than a trial. */

@@ -2,6 +2,7 @@ package dev.kiln.autotune.tune;
 
 import com.google.protobuf.ByteString;
 import dev.kiln.autotune.db.ErrorCode;
+import dev.kiln.autotune.db.Provenance;
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
 import dev.kiln.autotune.db.WorkloadRecords;
@@ -133,6 +134,7 @@ public final class TuneLoop {
     private final TuneProgress progress;
     private final String runId = UUID.randomUUID().toString();
     private String deviceKey;
+    private Provenance provenance = Provenance.NONE;
     // The run's clock and counts: trials found in the database, trials to add, trials measured so far.
     private long start;
     private int already;
@@ -203,6 +205,9 @@ public final class TuneLoop {
             return List.of();
         }
         deviceKey = runner.info().getDeviceKey();
+        provenance = RunProvenance.of(target, runner.info(), settings.trials());
+        // A pack exported later rebuilds each kernel from its canonical form to check configs against its space.
+        for (TaskExtractor.Task t : tasks) db.putWorkload(target.name(), t.key(), t.workload().canonical());
         if (runner.emulated())
             progress.note("measured under " + runner.describe() + ": figures prove the plumbing, not the speed of a real board");
         Path dir;
@@ -472,7 +477,7 @@ public final class TuneLoop {
         }
         return new TuningRecord(target.name(), s.task.key(), s.task.workload().description(), c.config().toString(),
                 c.trace(), costs, code, message, s.task.flops(), Instant.now(), KilnVersion.get(), deviceKey,
-                tuner, s.done, runId, conditions(), code == ErrorCode.NONE ? referenceCost : 0);
+                tuner, s.done, runId, conditions(), code == ErrorCode.NONE ? referenceCost : 0, provenance);
     }
 
     /** How this run measures, as records keep it: {@code threads=N,cache=MODE}. */

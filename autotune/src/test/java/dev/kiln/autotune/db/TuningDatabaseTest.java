@@ -149,9 +149,9 @@ class TuningDatabaseTest {
             List<RunSummary> runs = db.runs();
             assertEquals(List.of(
                     new RunSummary("run-a", "x86_64-avx2", "random", "host-a/Intel Xeon 8480", "0.1.0",
-                            2, 3, 1, t, t.plusSeconds(9)),
+                            2, 3, 1, t, t.plusSeconds(9), Provenance.NONE),
                     new RunSummary("run-b", "x86_64-avx2", "random", "host-a/Intel Xeon 8480", "0.1.0",
-                            1, 1, 0, t.plusSeconds(60), t.plusSeconds(60))), runs);
+                            1, 1, 0, t.plusSeconds(60), t.plusSeconds(60), Provenance.NONE)), runs);
         }
     }
 

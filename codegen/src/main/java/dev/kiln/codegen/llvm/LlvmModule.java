@@ -68,6 +68,13 @@ public final class LlvmModule implements AutoCloseable {
         initialized = true;
     }
 
+    /** The version of the LLVM Kiln compiles with, {@code major.minor.patch}: tuning records keep it. */
+    public static String llvmVersion() {
+        int[] major = new int[1], minor = new int[1], patch = new int[1];
+        LLVMGetVersion(major, minor, patch);
+        return major[0] + "." + minor[0] + "." + patch[0];
+    }
+
     public Target target() { return target; }
     public LLVMContextRef context() { return context; }
     public LLVMModuleRef module() { return module; }
