@@ -21,14 +21,14 @@ import java.util.List;
  * The portable form of a {@link TuningRecord}: one JSON object with a fixed field order, used for
  * export files and, hashed, as the key that makes an exact duplicate recognisable on import.
  */
-final class RecordJson {
+public final class RecordJson {
     // No HTML escaping, so a config reads "tile_x=8", not "tile_x\u003d8".
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
 
     private RecordJson() {
     }
 
-    static String toJson(TuningRecord r) {
+    public static String toJson(TuningRecord r) {
         JsonObject o = new JsonObject();
         o.addProperty("target", r.target());
         o.addProperty("workloadKey", r.workloadKey());
@@ -61,7 +61,7 @@ final class RecordJson {
     }
 
     /** Parses {@link #toJson}; throws IllegalArgumentException naming the missing or bad field. */
-    static TuningRecord fromJson(String line) {
+    public static TuningRecord fromJson(String line) {
         JsonObject o;
         try {
             o = JsonParser.parseString(line).getAsJsonObject();
