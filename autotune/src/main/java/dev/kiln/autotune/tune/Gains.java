@@ -14,7 +14,7 @@ import java.util.Optional;
  * default's throughput and the share of its time the best config saves.
  */
 final class Gains {
-    /** One tuned workload: its ops (the key's prefix), the default config's GFLOP/s, the share of time tuning saved. */
+    /** One tuned workload: its anchor op (the key's first op), the default config's GFLOP/s, the share of time tuning saved. */
     private record Gain(String ops, double defaultGflops, double saved) {}
 
     private final List<Gain> gains;
@@ -48,22 +48,24 @@ final class Gains {
 
     /**
      * For a workload {@code key} of {@code flops} per run: its default time in seconds (its work at
-     * the median default throughput of measured workloads of the same ops, else of all) and the
-     * median share of time tuning saved there; null where nothing was measured or there is no work to scale by.
+     * the median default throughput of measured workloads with the same anchor op: a conv's
+     * throughput says nothing of a matrix-vector product's) and the median share of time tuning
+     * saved there; null where no such workload was measured or there is no work to scale by.
      */
     double[] estimate(String key, double flops) {
         String ops = ops(key);
         List<Gain> like = gains.stream().filter(g -> g.ops().equals(ops)).toList();
-        if (like.isEmpty()) like = gains;
         if (like.isEmpty() || !(flops > 0)) return null;
         double gflops = median(like.stream().map(Gain::defaultGflops).toList());
         return new double[] {flops / (gflops * 1e9), median(like.stream().map(Gain::saved).toList())};
     }
 
-    /** The ops part of a workload key, {@code Conv+Relu} of {@code Conv+Relu-0123456789abcdef}. */
+    /** The anchor op of a workload key, {@code Conv} of {@code Conv+Relu-0123456789abcdef}. */
     private static String ops(String key) {
         int dash = key.lastIndexOf('-');
-        return dash < 0 ? key : key.substring(0, dash);
+        String ops = dash < 0 ? key : key.substring(0, dash);
+        int plus = ops.indexOf('+');
+        return plus < 0 ? ops : ops.substring(0, plus);
     }
 
     private static double median(List<Double> xs) {

@@ -235,6 +235,7 @@ public final class TunedConfigs implements ConfigSource {
         Gains gains = Gains.of(db.all().stream().filter(r -> r.target().equals(target.name())).toList());
         long trials = 0;
         double saved = 0;
+        int estimated = 0;
         List<String[]> rows = new ArrayList<>();
         for (var e : untuned.entrySet()) {
             Untuned u = e.getValue();
@@ -242,19 +243,20 @@ public final class TunedConfigs implements ConfigSource {
             double[] est = gains.estimate(e.getKey(), u.flops);
             String kernels = u.kernels > 1 ? " x" + u.kernels : "";
             if (est == null) {
-                rows.add(new String[] {"-1", "  " + e.getKey() + kernels + ": no estimate (nothing like it measured in this database)"});
+                rows.add(new String[] {"-1", "  " + e.getKey() + kernels + ": no estimate (no workload of its op tuned in this database)"});
                 continue;
             }
             double save = est[0] * est[1] * u.kernels;
             saved += save;
+            estimated++;
             rows.add(new String[] {Double.toString(save), String.format(Locale.ROOT, "  %s%s: default ~%.3f ms, tuning saves ~%.3f ms (%.0f %%)",
                     e.getKey(), kernels, est[0] * 1e3 * u.kernels, save * 1e3, est[1] * 100)});
         }
         rows.sort((a, b) -> Double.compare(Double.parseDouble(b[0]), Double.parseDouble(a[0])));
         lines.add(defaultKernels() + " kernel" + (defaultKernels() == 1 ? "" : "s") + " on default configs, no record of "
                 + (untuned.size() == 1 ? "its workload" : "their " + untuned.size() + " workloads") + " here"
-                + (gains.workloads() == 0 ? "" : String.format(Locale.ROOT, "; tuning would save about %.3f ms per run "
-                + "(estimated from the %d workloads tuned in this database)", saved * 1e3, gains.workloads())) + ":");
+                + (estimated == 0 ? "" : String.format(Locale.ROOT, "; tuning the %d estimated would save about %.3f ms per run "
+                + "(from the %d workloads tuned in this database)", estimated, saved * 1e3, gains.workloads())) + ":");
         for (String[] r : rows) lines.add(r[1]);
         lines.add("run `kiln tune " + model + " --target " + target.name() + "` (about " + trials + " trials)");
     }
