@@ -149,6 +149,20 @@ enum Dialect {
         return line;
     }
 
+    /**
+     * Whether {@code e} says the connection is gone rather than the statement wrong: SQLSTATE class
+     * 08 (connection exception) or 57P01-57P03 (the server shutting down or starting up).
+     */
+    static boolean connectionLost(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException se && se.getSQLState() != null) {
+                String state = se.getSQLState();
+                if (state.startsWith("08") || state.equals("57P01") || state.equals("57P02") || state.equals("57P03")) return true;
+            }
+        }
+        return false;
+    }
+
     static void closeQuietly(Connection c) {
         if (c == null) return;
         try {

@@ -43,12 +43,19 @@ public final class TuningDatabase implements AutoCloseable {
     // Among equally fast records the newest wins; id breaks ties between identical times.
     private static final String BEST_ORDER = "mean_cost ASC, measured_at DESC, id DESC";
 
-    private final Connection conn;
-    private final String where;
+    /** How long a PostgreSQL database that went away (a restart, a network cut) is waited for before a call fails. */
+    static final long RECONNECT_MS = 120_000;
 
-    private TuningDatabase(Connection conn, String where) {
+    private Connection conn;
+    private final String where;
+    private final String url;
+    private final Dialect dialect;
+
+    private TuningDatabase(Connection conn, String where, String url, Dialect dialect) {
         this.conn = conn;
         this.where = where;
+        this.url = url;
+        this.dialect = dialect;
     }
 
     /** The default database URL: {@code jdbc:sqlite:} plus {@code ~/.kiln/tuning.db}. */
@@ -77,7 +84,7 @@ public final class TuningDatabase implements AutoCloseable {
         String where = file != null ? file.toString() : Dialect.redact(url);
         Connection conn = dialect.connect(url);
         try {
-            TuningDatabase db = new TuningDatabase(conn, where);
+            TuningDatabase db = new TuningDatabase(conn, where, url, dialect);
             db.createSchema(dialect);
             return db;
         } catch (RuntimeException e) {
@@ -159,12 +166,12 @@ public final class TuningDatabase implements AutoCloseable {
      * (every field equal) is already there, which is then left as it is.
      */
     public synchronized boolean append(TuningRecord record) {
-        try (PreparedStatement ps = conn.prepareStatement(RecordRows.INSERT)) {
-            RecordRows.bind(ps, record);
-            return ps.executeUpdate() == 1;
-        } catch (SQLException e) {
-            throw failure("append a record to", e);
-        }
+        return io("append a record to", () -> {
+            try (PreparedStatement ps = conn.prepareStatement(RecordRows.INSERT)) {
+                RecordRows.bind(ps, record);
+                return ps.executeUpdate() == 1;
+            }
+        });
     }
 
     /** Appends all records in one transaction: all of them are committed or none. Returns how many were new. */
@@ -207,18 +214,18 @@ public final class TuningDatabase implements AutoCloseable {
      * (a config that crashed once is not worth a second crash).
      */
     public synchronized Set<String> measuredConfigs(String target, String workloadKey) {
-        Set<String> configs = new LinkedHashSet<>();
-        try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT config FROM tuning_records WHERE target = ? AND workload_key = ? ORDER BY id")) {
-            ps.setString(1, target);
-            ps.setString(2, workloadKey);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) configs.add(rs.getString(1));
+        return io("read", () -> {
+            Set<String> configs = new LinkedHashSet<>();
+            try (PreparedStatement ps = conn.prepareStatement(
+                    "SELECT config FROM tuning_records WHERE target = ? AND workload_key = ? ORDER BY id")) {
+                ps.setString(1, target);
+                ps.setString(2, workloadKey);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) configs.add(rs.getString(1));
+                }
             }
-        } catch (SQLException e) {
-            throw failure("read", e);
-        }
-        return configs;
+            return configs;
+        });
     }
 
     /** Number of records in the database. */
@@ -335,15 +342,7 @@ public final class TuningDatabase implements AutoCloseable {
      * to rebuild the kernel and check a config against today's space; the first one stored stays.
      */
     public synchronized void putWorkload(String target, String workloadKey, String canonical) {
-        try (PreparedStatement ps = conn.prepareStatement("INSERT INTO workloads (target, workload_key, canonical) "
-                + "VALUES (?, ?, ?) ON CONFLICT (target, workload_key) DO NOTHING")) {
-            ps.setString(1, target);
-            ps.setString(2, workloadKey);
-            ps.setString(3, canonical);
-            ps.executeUpdate();
-        } catch (SQLException e) {
-            throw failure("write a workload to", e);
-        }
+        importAll(List.of(), Map.of(target, Map.of(workloadKey, canonical)));
     }
 
     /** The canonical form of a workload, where a tune or an import stored it. */
@@ -358,8 +357,7 @@ public final class TuningDatabase implements AutoCloseable {
 
     /** Notes that the pack at {@code source} with {@code etag} is in this database now. */
     public synchronized void pulled(String source, String etag) {
-        try {
-            inTransaction(() -> {
+        io("write a pull to", () -> inTransaction(() -> {
                 try (PreparedStatement del = conn.prepareStatement("DELETE FROM pulls WHERE source = ?");
                      PreparedStatement ins = conn.prepareStatement("INSERT INTO pulls (source, etag, pulled_at) VALUES (?, ?, ?)")) {
                     del.setString(1, source);
@@ -370,10 +368,7 @@ public final class TuningDatabase implements AutoCloseable {
                     ins.executeUpdate();
                 }
                 return null;
-            });
-        } catch (SQLException e) {
-            throw failure("write a pull to", e);
-        }
+            }));
     }
 
     /**
@@ -381,8 +376,7 @@ public final class TuningDatabase implements AutoCloseable {
      * one transaction: all of it is committed or none. Returns how many records were new.
      */
     public synchronized long importAll(List<TuningRecord> records, Map<String, Map<String, String>> workloads) {
-        try {
-            return inTransaction(() -> {
+        return io("import records into", () -> inTransaction(() -> {
                 try (PreparedStatement ps = conn.prepareStatement("INSERT INTO workloads (target, workload_key, canonical) "
                         + "VALUES (?, ?, ?) ON CONFLICT (target, workload_key) DO NOTHING")) {
                     for (var t : workloads.entrySet())
@@ -401,22 +395,19 @@ public final class TuningDatabase implements AutoCloseable {
                     }
                 }
                 return added;
-            });
-        } catch (SQLException e) {
-            throw failure("import records into", e);
-        }
+            }));
     }
 
     /** The targets that have records, sorted. */
     public synchronized List<String> targets() {
-        List<String> out = new ArrayList<>();
-        try (Statement s = conn.createStatement();
-             ResultSet rs = s.executeQuery("SELECT DISTINCT target FROM tuning_records ORDER BY target")) {
-            while (rs.next()) out.add(rs.getString(1));
-        } catch (SQLException e) {
-            throw failure("read", e);
-        }
-        return out;
+        return io("read", () -> {
+            List<String> out = new ArrayList<>();
+            try (Statement s = conn.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT DISTINCT target FROM tuning_records ORDER BY target")) {
+                while (rs.next()) out.add(rs.getString(1));
+            }
+            return out;
+        });
     }
 
     @Override
@@ -455,38 +446,79 @@ public final class TuningDatabase implements AutoCloseable {
     }
 
     private List<TuningRecord> query(String sql, String... args) {
-        List<TuningRecord> out = new ArrayList<>();
-        try (PreparedStatement ps = conn.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) ps.setString(i + 1, args[i]);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) out.add(RecordRows.read(rs));
+        return io("read", () -> {
+            List<TuningRecord> out = new ArrayList<>();
+            try (PreparedStatement ps = conn.prepareStatement(sql)) {
+                for (int i = 0; i < args.length; i++) ps.setString(i + 1, args[i]);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) out.add(RecordRows.read(rs));
+                }
             }
-        } catch (SQLException e) {
-            throw failure("read", e);
-        }
-        return out;
+            return out;
+        });
     }
 
     private Optional<String> single(String sql, String... args) {
-        try (PreparedStatement ps = conn.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) ps.setString(i + 1, args[i]);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+        return io("read", () -> {
+            try (PreparedStatement ps = conn.prepareStatement(sql)) {
+                for (int i = 0; i < args.length; i++) ps.setString(i + 1, args[i]);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+                }
             }
-        } catch (SQLException e) {
-            throw failure("read", e);
-        }
+        });
     }
 
     private long countWhere(String where, List<String> args) {
-        try (PreparedStatement ps = conn.prepareStatement("SELECT COUNT(*) FROM tuning_records" + where)) {
-            for (int i = 0; i < args.size(); i++) ps.setString(i + 1, args.get(i));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
+        return io("read", () -> {
+            try (PreparedStatement ps = conn.prepareStatement("SELECT COUNT(*) FROM tuning_records" + where)) {
+                for (int i = 0; i < args.size(); i++) ps.setString(i + 1, args.get(i));
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
             }
-        } catch (SQLException e) {
-            throw failure("read", e);
+        });
+    }
+
+    /**
+     * Runs {@code work} on the connection; where a PostgreSQL server went away (restarted, or the
+     * network cut), reconnects, waiting up to {@link #RECONNECT_MS}, and runs it again: every write
+     * here is idempotent (a record is inserted only if its key is new), so work that may or may not
+     * have committed before the loss can be repeated. Any other failure is a {@link TuningDbException}.
+     */
+    private <T> T io(String action, Work<T> work) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return work.run();
+            } catch (SQLException e) {
+                if (dialect != Dialect.POSTGRES || !Dialect.connectionLost(e) || attempt >= 10) throw failure(action, e);
+                reconnect(e);
+            }
+        }
+    }
+
+    /** A new connection to the same PostgreSQL server, tried until it answers or {@link #RECONNECT_MS} pass. */
+    private void reconnect(SQLException lost) {
+        Dialect.closeQuietly(conn);
+        long deadline = System.currentTimeMillis() + RECONNECT_MS;
+        long pause = 200;
+        while (true) {
+            try {
+                conn = dialect.connect(url);
+                return;
+            } catch (TuningDbException e) {
+                if (System.currentTimeMillis() + pause > deadline)
+                    throw new TuningDbException("lost tuning database " + where + " (" + Dialect.detail(lost) + ") and could not "
+                            + "reconnect within " + RECONNECT_MS / 1000 + " s: " + e.getMessage(), e);
+                try {
+                    Thread.sleep(pause);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new TuningDbException("interrupted while reconnecting to tuning database " + where, ie);
+                }
+                pause = Math.min(pause * 2, 5_000);
+            }
         }
     }
 

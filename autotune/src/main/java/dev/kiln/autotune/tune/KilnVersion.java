@@ -3,10 +3,10 @@ package dev.kiln.autotune.tune;
 import dev.kiln.autotune.runner.HostInfo;
 
 /** The Kiln version recorded with each measurement: the jar manifest's, else the runner protocol's constant. */
-final class KilnVersion {
+public final class KilnVersion {
     private KilnVersion() {}
 
-    static String get() {
+    public static String get() {
         String v = KilnVersion.class.getPackage().getImplementationVersion();
         return v != null && !v.isBlank() ? v : HostInfo.KILN_VERSION;
     }

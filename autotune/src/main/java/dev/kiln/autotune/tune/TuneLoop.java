@@ -344,6 +344,52 @@ public final class TuneLoop {
         }
     }
 
+    /**
+     * What {@link #verify} measured of one workload: its default config and the config a compile
+     * uses, each timed here now (seconds per run) beside what its record says; {@code error} says
+     * why a timing is missing (NaN then).
+     */
+    public record Verified(TaskExtractor.Task task, String config, double measured, double recorded, double defaultMeasured,
+                           double defaultRecorded, String error) {}
+
+    /**
+     * Times {@code config} of {@code task} here, and its default config first (whose outputs the
+     * config's must match), without writing any record: how far the records of another machine or
+     * day are from this one. {@code recorded} and {@code defaultRecorded}: the records' mean costs
+     * (NaN where there is none).
+     */
+    public Verified verify(TaskExtractor.Task task, Config config, double recorded, double defaultRecorded) {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("kiln-verify-");
+        } catch (IOException e) {
+            throw new KilnException("cannot create a temporary directory for candidates: " + e.getMessage(), e);
+        }
+        try {
+            TaskState s = new TaskState(0, task, dir);
+            Candidate def = s.builder.build(task.space().defaults());
+            if (!def.ok()) return new Verified(task, config.toString(), Double.NaN, recorded, Double.NaN, defaultRecorded,
+                    "the default config does not build: " + def.message());
+            runner.measure(def, request(s, def, null, false)); // warms the runner; not kept
+            MeasureResult d = runner.measure(def, request(s, def, null, true));
+            if (d.getStatus() != MeasureResult.Status.OK)
+                return new Verified(task, config.toString(), Double.NaN, recorded, Double.NaN, defaultRecorded,
+                        "the default config failed: " + d.getError());
+            double defaultMeasured = d.getCostsList().stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+            Candidate c = config.toString().equals(task.space().defaults().toString()) ? def : s.builder.build(config);
+            if (!c.ok()) return new Verified(task, config.toString(), Double.NaN, recorded, defaultMeasured, defaultRecorded,
+                    "the config does not build: " + c.message());
+            MeasureResult m = runner.measure(c, request(s, c, d.getOutputsList(), false));
+            if (m.getStatus() != MeasureResult.Status.OK)
+                return new Verified(task, config.toString(), Double.NaN, recorded, defaultMeasured, defaultRecorded,
+                        errorCode(m.getStatus()) + ": " + m.getError());
+            double measured = m.getCostsList().stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+            return new Verified(task, config.toString(), measured, recorded, defaultMeasured, defaultRecorded, null);
+        } finally {
+            deleteQuietly(dir);
+        }
+    }
+
     /** Timings of a task's best config at the end of a tune ({@link #confirm}). */
     static final int CONFIRMATIONS = 2;
 

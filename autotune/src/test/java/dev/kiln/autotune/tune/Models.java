@@ -15,10 +15,10 @@ import java.util.Map;
  * Tasks of zoo models for the tests. The graph passes are the driver's GraphPipeline in the same
  * order (autotune cannot see the driver); the driver's end-to-end tests cover the real pipeline.
  */
-final class Models {
+public final class Models {
     private Models() {}
 
-    static TaskExtractor.Extracted extract(String model, Target target) {
+    public static TaskExtractor.Extracted extract(String model, Target target) {
         return TaskExtractor.fromModel(model, Map.of(), target, g -> passes(g, target));
     }
 

@@ -46,7 +46,8 @@ public final class DbCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "export", mixinStandardHelpOptions = true, description = "Write every record as one JSON object per line.")
+    @Command(name = "export", mixinStandardHelpOptions = true, description = "Write every record as one JSON object per line "
+            + "(a full dump; to share tuned configs, kiln cache export writes a checked pack).")
     static final class Export extends WithDb implements Callable<Integer> {
         @Parameters(paramLabel = "FILE.jsonl")
         Path file;
@@ -63,7 +64,8 @@ public final class DbCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "import", mixinStandardHelpOptions = true, description = "Add the records of an export; ones already present are skipped.")
+    @Command(name = "import", mixinStandardHelpOptions = true, description = "Add the records of a kiln db export; ones already present are skipped "
+            + "(packs from kiln cache export go through kiln cache import, which checks every config).")
     static final class Import extends WithDb implements Callable<Integer> {
         @Parameters(paramLabel = "FILE.jsonl")
         Path file;
@@ -82,15 +84,25 @@ public final class DbCommand implements Callable<Integer> {
         }
     }
 
+    /** Where a run measured: device key, and Kiln, LLVM and the trial budget where the run recorded them. */
+    static String provenance(RunSummary r) {
+        String s = r.deviceKey() + ", Kiln " + r.kilnVersion();
+        if (!r.provenance().llvmVersion().isEmpty()) s += ", LLVM " + r.provenance().llvmVersion();
+        if (!r.provenance().device().isEmpty() && !r.deviceKey().endsWith(r.provenance().device())) s += ", " + r.provenance().device();
+        if (r.provenance().trials() > 0) s += ", " + r.provenance().trials() + " trials";
+        return s;
+    }
+
     @Command(name = "runs", mixinStandardHelpOptions = true, description = "List the tuning runs the database holds.")
     static final class Runs extends WithDb implements Callable<Integer> {
         @Override
         public Integer call() {
             try (TuningDatabase d = open(true)) {
-                out().printf("%-36s  %-16s  %-6s  %9s  %7s  %6s  %s%n", "run", "target", "tuner", "workloads", "records", "errors", "started");
+                out().printf("%-36s  %-16s  %-9s  %9s  %7s  %6s  %-20s  %s%n", "run", "target", "tuner", "workloads", "records", "errors",
+                        "started", "measured on");
                 for (RunSummary r : d.runs())
-                    out().printf("%-36s  %-16s  %-6s  %9d  %7d  %6d  %s%n", r.runId(), r.target(), r.tuner(), r.workloads(),
-                            r.records(), r.errors(), r.started());
+                    out().printf("%-36s  %-16s  %-9s  %9d  %7d  %6d  %-20s  %s%n", r.runId(), r.target(), r.tuner(), r.workloads(),
+                            r.records(), r.errors(), r.started().toString().substring(0, 19), provenance(r));
                 return 0;
             } catch (TuningDbException e) {
                 throw new KilnException(e.getMessage(), e);
