@@ -2,6 +2,7 @@ package dev.kiln.driver;
 
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningDbException;
+import dev.kiln.autotune.pack.PackPull;
 import dev.kiln.autotune.tune.TunedConfigs;
 import dev.kiln.codegen.Packaging;
 import dev.kiln.driver.tune.Databases;
@@ -57,6 +58,11 @@ final class CompileCommand implements Callable<Integer> {
             + "(jdbc:sqlite:FILE, jdbc:postgresql://HOST/DB or a file path; default: ~/.kiln/tuning.db if it exists)")
     String db;
 
+    @Option(names = "--cache-url", paramLabel = "URL", description = "first pull the target's packs from this pack cache into the database "
+            + "(http(s)://HOST:PORT/ of a 'kiln cache serve', http(s)://HOST/NAME.kpack, file:///DIR/ or file:///DIR/NAME.kpack; "
+            + "creates ~/.kiln/tuning.db when there is no --db); unreachable, it warns once and compiles with the local records")
+    String cacheUrl;
+
     @Option(names = {"-v", "--verbose"}, description = "print stack traces of errors")
     boolean verbose;
 
@@ -64,8 +70,12 @@ final class CompileCommand implements Callable<Integer> {
     public Integer call() {
         Target t = Target.parse(target);
         Packaging packaging = packaging();
-        Optional<TuningDatabase> database = db != null ? Optional.of(Databases.open(db)) : Databases.openDefaultIfPresent();
+        Optional<TuningDatabase> database = db != null || cacheUrl != null ? Optional.of(Databases.open(db)) : Databases.openDefaultIfPresent();
         try {
+            if (cacheUrl != null) {
+                PackPull.Result pulled = PackPull.pull(cacheUrl, database.get(), t.name(), System.err::println);
+                if (pulled.reached()) System.out.println(pulled.summary());
+            }
             TunedConfigs tuned = database.map(TunedConfigs::new).orElse(null);
             ConfigSource configs = tuned != null ? tuned : ConfigSource.DEFAULTS;
             var r = Compiler.compile(model, output, new Compiler.Options(t, Options.inputShapes(inputShapes), dumpDir, verbose, configs,

@@ -2,6 +2,7 @@ package dev.kiln.driver.tune;
 
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningDbException;
+import dev.kiln.autotune.pack.PackPull;
 import dev.kiln.autotune.runner.LocalRunner;
 import dev.kiln.autotune.runner.RemoteRunner;
 import dev.kiln.autotune.runner.Runner;
@@ -59,6 +60,11 @@ public final class TuneCommand implements Callable<Integer> {
 
     @Option(names = "--db", paramLabel = "URL", description = "tuning database: jdbc:sqlite:FILE, jdbc:postgresql://HOST/DB or a file path (default: ~/.kiln/tuning.db)")
     String db;
+
+    @Option(names = "--cache-url", paramLabel = "URL", description = "first pull the target's packs from this pack cache into the database, "
+            + "so configs measured elsewhere are there (http(s)://HOST:PORT/ of a 'kiln cache serve', http(s)://HOST/NAME.kpack, "
+            + "file:///DIR/ or file:///DIR/NAME.kpack); unreachable, it warns once and tunes with the local records")
+    String cacheUrl;
 
     @Option(names = "--plot", paramLabel = "FILE.png", description = "where to write the tuning curve (default: kiln-tune-<model>.png here)")
     Path plot;
@@ -134,6 +140,10 @@ public final class TuneCommand implements Callable<Integer> {
         TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), InputValues.parse(inputValues), t,
                 GraphPipeline.passes(t));
         try (TuningDatabase database = Databases.open(db)) {
+            if (cacheUrl != null) {
+                PackPull.Result pulled = PackPull.pull(cacheUrl, database, t.name(), err::println);
+                if (pulled.reached()) err.println(pulled.summary());
+            }
             EndToEnd.Result measured = null;
             if (ex.tasks().isEmpty()) {
                 out.println("nothing to tune: no kernel of " + model + " has more than one schedule config on " + t.name());
