@@ -47,6 +47,7 @@ public final class PackServer implements AutoCloseable {
     private final ExecutorService pool;
     private final Map<Path, Digest> digests = new ConcurrentHashMap<>();
     private Index index = new Index("", new byte[0]);
+    private boolean closed;
 
     /** A file's SHA-256 as it was at this size and modification time. */
     private record Digest(long size, long mtime, String sha256) {}
@@ -92,7 +93,9 @@ public final class PackServer implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
         http.stop(0);
         pool.shutdownNow();
     }
