@@ -242,6 +242,7 @@ public final class PackPull {
 
         void fromHttp() throws Unreachable {
             HttpClient client = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT)
+                    .proxy(java.net.ProxySelector.getDefault()) // -Dhttps.proxyHost and the like, as the JDK reads them
                     // Credentials go to the host they were written for, not wherever a redirect points.
                     .followRedirects(place.userInfo() == null ? HttpClient.Redirect.NORMAL : HttpClient.Redirect.NEVER).build();
             URI uri = place.uri();

@@ -36,7 +36,7 @@ public final class CacheServeCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() {
         if (port < 0 || port > 65535) throw new KilnException("--port must be between 0 and 65535, got " + port);
         PrintWriter out = spec.commandLine().getOut();
         PackServer server;
@@ -63,6 +63,8 @@ public final class CacheServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // asked to stop: a clean exit, as with Ctrl-C
         } finally {
             server.close();
             try {
