@@ -340,7 +340,9 @@ public final class PackPull {
             try {
                 report = Packs.importInto(db, d.file());
             } catch (PackException e) {
-                warn("warning: pack " + s.name() + " from " + place.shown() + " not imported: " + place.redact(e.getMessage()));
+                // The import names the file it read, a temporary one here: name the pack instead.
+                String why = e.getMessage().replace("pack " + d.file() + " ", "").replace(d.file().toString(), s.name());
+                warn("warning: pack " + s.name() + " from " + place.shown() + " not imported: " + place.redact(why));
                 return;
             }
             db.pulled(s.key(), d.etag());

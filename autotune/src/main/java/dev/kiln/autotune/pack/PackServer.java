@@ -103,36 +103,46 @@ public final class PackServer implements AutoCloseable {
     private void handle(HttpExchange ex) throws IOException {
         String method = ex.getRequestMethod();
         String path = ex.getRequestURI().getRawPath();
-        int status;
         try (ex) {
-            status = respond(ex, method, path);
+            respond(ex, method, path);
         } catch (IOException | RuntimeException e) {
             log.accept(method + " " + path + " failed: " + e.getMessage());
-            return;
         }
-        log.accept(method + " " + path + " " + status);
     }
 
-    private int respond(HttpExchange ex, String method, String path) throws IOException {
+    /**
+     * Logs the request with its status, then sends the status line and headers: logged before
+     * the client can see the answer, so the log is in the order the clients were answered.
+     */
+    private void answer(HttpExchange ex, int status, long length) throws IOException {
+        log.accept(ex.getRequestMethod() + " " + ex.getRequestURI().getRawPath() + " " + status);
+        ex.sendResponseHeaders(status, length);
+    }
+
+    private void respond(HttpExchange ex, String method, String path) throws IOException {
         boolean head = method.equals("HEAD");
         if (!head && !method.equals("GET")) {
             ex.getResponseHeaders().set("Allow", "GET, HEAD");
-            return send(ex, 405, "text/plain; charset=utf-8", "this pack cache is read-only: GET or HEAD only\n", head);
+            send(ex, 405, "text/plain; charset=utf-8", "this pack cache is read-only: GET or HEAD only\n", head);
+            return;
         }
-        if (path.equals("/index.json")) return send(ex, 200, "application/json", index(), head);
+        if (path.equals("/index.json")) {
+            send(ex, 200, "application/json", index(), head);
+            return;
+        }
         Optional<Path> file = path.startsWith("/") ? servable(path.substring(1)) : Optional.empty();
-        if (file.isEmpty()) return send(ex, 404, "text/plain; charset=utf-8", "no such pack: see /index.json\n", head);
-        return sendPack(ex, file.get(), head);
+        if (file.isEmpty()) send(ex, 404, "text/plain; charset=utf-8", "no such pack: see /index.json\n", head);
+        else sendPack(ex, file.get(), head);
     }
 
-    private int sendPack(HttpExchange ex, Path file, boolean head) throws IOException {
+    private void sendPack(HttpExchange ex, Path file, boolean head) throws IOException {
         String etag = "\"" + sha256(file) + "\"";
         ex.getResponseHeaders().set("ETag", etag);
         ex.getResponseHeaders().set("Content-Type", "application/octet-stream");
         String ifNoneMatch = ex.getRequestHeaders().getFirst("If-None-Match");
         if (ifNoneMatch != null && matches(ifNoneMatch, etag)) {
-            ex.sendResponseHeaders(304, -1);
-            return 304;
+            answer(ex, 304, -1);
+            return;
         }
         try (InputStream in = Files.newInputStream(file)) {
             // The length of what is sent, not what was hashed: a file replaced in between gets a fresh
@@ -140,15 +150,14 @@ public final class PackServer implements AutoCloseable {
             long size = Files.size(file);
             ex.getResponseHeaders().set("Content-Length", Long.toString(size));
             if (head) {
-                ex.sendResponseHeaders(200, -1);
-                return 200;
+                answer(ex, 200, -1);
+                return;
             }
-            ex.sendResponseHeaders(200, size);
+            answer(ex, 200, size);
             try (OutputStream out = ex.getResponseBody()) {
                 in.transferTo(new BoundedOutput(out, size));
             }
         }
-        return 200;
     }
 
     /** Whether an {@code If-None-Match} value (a list of ETags, or {@code *}) names {@code etag}. */
@@ -160,22 +169,21 @@ public final class PackServer implements AutoCloseable {
         return false;
     }
 
-    private static int send(HttpExchange ex, int status, String type, String text, boolean head) throws IOException {
-        return send(ex, status, type, text.getBytes(StandardCharsets.UTF_8), head);
+    private void send(HttpExchange ex, int status, String type, String text, boolean head) throws IOException {
+        send(ex, status, type, text.getBytes(StandardCharsets.UTF_8), head);
     }
 
-    private static int send(HttpExchange ex, int status, String type, byte[] body, boolean head) throws IOException {
+    private void send(HttpExchange ex, int status, String type, byte[] body, boolean head) throws IOException {
         ex.getResponseHeaders().set("Content-Type", type);
         ex.getResponseHeaders().set("Content-Length", Integer.toString(body.length));
         if (head) {
-            ex.sendResponseHeaders(status, -1);
-            return status;
+            answer(ex, status, -1);
+            return;
         }
-        ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+        answer(ex, status, body.length == 0 ? -1 : body.length);
         try (OutputStream out = ex.getResponseBody()) {
             out.write(body);
         }
-        return status;
     }
 
     /**
