@@ -1,7 +1,6 @@
 package dev.kiln.autotune.db;
 
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
@@ -45,19 +44,16 @@ class PostgresTuningDatabaseTest {
     Path dir;
     private String url;
 
-    @BeforeAll
-    static void startServer() {
-        server = PostgresCluster.startOrSkip();
+    /** Started by the first test (skipped, each with the reason, where PostgreSQL is not installed). */
+    @BeforeEach
+    void freshSchema() {
+        if (server == null) server = PostgresCluster.startOrSkip();
+        url = server.freshSchema();
     }
 
     @AfterAll
     static void stopServer() {
         if (server != null) server.close();
-    }
-
-    @BeforeEach
-    void freshSchema() {
-        url = server.freshSchema();
     }
 
     @Test
