@@ -178,6 +178,19 @@ class PostgresTuningDatabaseTest {
         }
     }
 
+    /** An open database outlives a restart of the server: the next call reconnects and goes through, nothing twice. */
+    @Test
+    void anOpenDatabaseReconnectsAfterTheServerRestarts() {
+        TuningRecord before = ok("x86_64-avx2", "mm", "t=8", 1e-3, 0), after = ok("x86_64-avx2", "mm", "t=16", 1e-3, 1);
+        try (TuningDatabase db = TuningDatabase.open(url)) {
+            assertTrue(db.append(before));
+            server.restart();
+            assertTrue(db.append(after));
+            assertFalse(db.append(after));
+            assertEquals(List.of(before, after), db.all());
+        }
+    }
+
     private Process appendLoop(String url, String runId, long count) throws IOException {
         String java = ProcessHandle.current().info().command().orElseThrow();
         return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
