@@ -8,6 +8,7 @@ import dev.kiln.schedules.ops.OpInventory;
 import dev.kiln.schedules.ops.WorkloadGraph;
 import dev.kiln.schedules.space.Config;
 import dev.kiln.schedules.space.ConfigSpace;
+import dev.kiln.schedules.space.Knobs;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -187,11 +188,20 @@ public final class Packs {
             if (!r.target().equals(e.target()) || !r.workloadKey().equals(e.workloadKey()))
                 throw new IllegalArgumentException("a record of " + r.workloadKey() + " on " + r.target() + " is filed under it");
             if (!r.ok()) throw new IllegalArgumentException("a record is an error (" + r.errorCode() + "): packs hold measured configs");
+            Config c;
             try {
-                space.check(Config.parse(r.config()));
+                c = Config.parse(r.config());
+                space.check(c);
             } catch (IllegalArgumentException ex) {
                 throw new IllegalArgumentException("config " + r.config() + " is not in today's config space of the workload ("
                         + ex.getMessage() + ")", ex);
+            }
+            // Some knobs' values depend on others (a conv's tile_blocks on its tile_cols): the space checks each
+            // against the defaults, so the config is also scheduled once, as a compile would.
+            try {
+                OpInventory.lower(kernel.node(), kernel.graph(), kernel.target(), Knobs.of(c));
+            } catch (RuntimeException ex) {
+                throw new IllegalArgumentException("config " + r.config() + " does not schedule the workload (" + ex.getMessage() + ")", ex);
             }
         }
         return space.defaults().toString();

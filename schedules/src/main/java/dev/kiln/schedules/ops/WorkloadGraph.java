@@ -1,7 +1,6 @@
 package dev.kiln.schedules.ops;
 
 import dev.kiln.irhigh.Attr;
-import dev.kiln.irhigh.DType;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
@@ -16,6 +15,7 @@ import dev.kiln.targets.Target;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -31,9 +31,11 @@ import java.util.Map;
  * ({@link Workload#of} of the rebuilt node gives it again), so a rebuild is either faithful to
  * the text or an {@link IllegalArgumentException}, whatever the text holds.
  *
- * <p>What the text does not hold is chosen: each ONNX node's opset (the newest form its inputs and
- * attributes fit, see {@link #opset}), the values of float constants (zeros, except Resize's scales,
- * which the output shape gives back), and where an op's empty optional outputs sat.
+ * <p>What the text does not hold is chosen: each ONNX node's opset (17, or the opset whose form its
+ * inputs and attributes have, see {@link #opset}), the values of float constants (zeros, except
+ * Resize's scales, which the output shape gives back), and where an op's empty optional outputs
+ * sat (the text lists only the outputs that are there). Where the original differed in these,
+ * the rebuilt kernel has the same key but may have another config space: the text cannot tell.
  */
 public final class WorkloadGraph {
     private WorkloadGraph() {}
@@ -111,8 +113,15 @@ public final class WorkloadGraph {
         return r.space();
     }
 
-    /** The target the text names; only names a target prints as its own (no "host", no probing "cuda"). */
+    /**
+     * The target the text names. Only a name a target prints as its own: "host", "cuda" and
+     * "opencl" stand for this machine's CPU or device and are never a workload's, so they are
+     * refused before anything probes the machine.
+     */
     private static Target target(String name) {
+        if (List.of("host", "cuda", "opencl").contains(name.strip().toLowerCase(Locale.ROOT)))
+            throw new IllegalArgumentException("workload text names target '" + name + "', which stands for this machine's; workloads name "
+                    + "the target itself (x86_64-avx512, cuda-sm80, ...)");
         Target t;
         try {
             t = Target.parse(name);
