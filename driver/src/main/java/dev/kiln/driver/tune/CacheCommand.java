@@ -45,7 +45,7 @@ import picocli.CommandLine.Parameters;
  * {@code serve} serves a folder of packs read-only for {@code --cache-url}.
  */
 @Command(name = "cache", mixinStandardHelpOptions = true, description = "Share tuned configs as packs: export, import, verify, serve.",
-        subcommands = {CacheCommand.Export.class, CacheCommand.Import.class, CacheCommand.Verify.class})
+        subcommands = {CacheCommand.Export.class, CacheCommand.Import.class, CacheCommand.Verify.class, CacheServeCommand.class})
 public final class CacheCommand implements Callable<Integer> {
     @Override
     public Integer call() {

@@ -54,6 +54,9 @@ class CacheCommandTest {
         assertEquals(0, verify.code(), verify.err());
         assertTrue(verify.out().matches("(?s).*measured/recorded over 1 workloads: median [0-9.]+.*"), verify.out());
 
+        var serve = kiln("cache", "serve", "--help");
+        assertTrue(serve.code() == 0 && serve.out().contains("read-only"), "kiln cache serve is a subcommand: " + serve.out() + serve.err());
+
         var bad = kiln("cache", "import", dir.resolve("a.db").toString(), "--db", b);
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("Nothing was imported"), bad.err());
