@@ -42,10 +42,12 @@ class CacheCommandTest {
 
         Path libA = Files.createDirectories(dir.resolve("A")).resolve("m.so"), libB = Files.createDirectories(dir.resolve("B")).resolve("m.so");
         var compileA = kiln("compile", "zoo:mlp", "--target", target, "-o", libA.toString(), "--db", a);
-        var compileB = kiln("compile", "zoo:mlp", "--target", target, "-o", libB.toString(), "--db", b);
+        var compileB = TuneEndToEndTest.kilnPrinting("compile", "zoo:mlp", "--target", target, "-o", libB.toString(), "--db", b);
         assertEquals(0, compileA.code(), compileA.err());
         assertEquals(0, compileB.code(), compileB.err());
         assertEquals(-1, Files.mismatch(libA, libB), "the libraries differ:\n" + compileA.out() + "\n" + compileB.out());
+        // The summary names where the configs came from: this machine's CPU, this Kiln's LLVM.
+        assertTrue(compileB.out().contains("measured on") && compileB.out().contains("LLVM " + LlvmModule.llvmVersion()), compileB.out());
 
         var runs = kiln("db", "runs", "--db", a);
         assertTrue(runs.out().contains("LLVM " + LlvmModule.llvmVersion()) && runs.out().contains("12 trials"), runs.out());

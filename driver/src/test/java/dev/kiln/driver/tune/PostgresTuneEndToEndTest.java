@@ -18,11 +18,7 @@ import dev.kiln.schedules.ops.Workload;
 import dev.kiln.schedules.space.Config;
 import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.Target;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -216,18 +212,8 @@ class PostgresTuneEndToEndTest {
 
     /** {@code kiln compile zoo:mlp --db URL}; returns what it printed. */
     private static String kilnCompile(String db, Target target, Path out) {
-        PrintStream saved = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        StringWriter err = new StringWriter();
-        int code;
-        try {
-            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            code = Main.execute(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
-                    "compile", "zoo:mlp", "--target", target.name(), "--db", db, "-o", out.toString());
-        } finally {
-            System.setOut(saved);
-        }
-        assertEquals(0, code, err.toString());
-        return captured.toString(StandardCharsets.UTF_8);
+        TuneEndToEndTest.Run r = TuneEndToEndTest.kilnPrinting("compile", "zoo:mlp", "--target", target.name(), "--db", db, "-o", out.toString());
+        assertEquals(0, r.code(), r.err());
+        return r.out();
     }
 }

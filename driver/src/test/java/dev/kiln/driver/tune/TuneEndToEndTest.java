@@ -296,21 +296,25 @@ class TuneEndToEndTest {
 
     /** kiln compile zoo:mlp for {@code target} with {@code db} succeeds and says its kernels use tuned configs. */
     private static void compileUsesTunedConfigs(String target, String db, Path out) {
+        Run r = kilnPrinting("compile", "zoo:mlp", "--target", target, "--db", db, "-o", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("kernels use tuned configs"), r.out());
+        assertFalse(r.out().contains("0 kernels use tuned configs"), r.out());
+    }
+
+    /** {@link #kiln}, with what the command prints on System.out (as compile does) as its output. */
+    static Run kilnPrinting(String... args) {
         PrintStream saved = System.out;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         StringWriter err = new StringWriter();
         int code;
         try {
             System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            code = Main.execute(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
-                    "compile", "zoo:mlp", "--target", target, "--db", db, "-o", out.toString());
+            code = Main.execute(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), args);
         } finally {
             System.setOut(saved);
         }
-        String compiled = captured.toString(StandardCharsets.UTF_8);
-        assertEquals(0, code, err.toString());
-        assertTrue(compiled.contains("kernels use tuned configs"), compiled);
-        assertFalse(compiled.contains("0 kernels use tuned configs"), compiled);
+        return new Run(code, captured.toString(StandardCharsets.UTF_8), err.toString());
     }
 
     private static boolean onPath(String tool) {
