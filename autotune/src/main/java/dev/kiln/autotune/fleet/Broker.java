@@ -79,18 +79,17 @@ final class Broker {
 
     /** Says the board is alive and extends the lease of the job it holds; false where its row is gone (re-register). */
     static boolean heartbeat(Connection c, String board, long leaseS) throws SQLException {
-        int n;
-        try (PreparedStatement ps = c.prepareStatement("UPDATE fleet_boards SET heartbeat = now() WHERE board = ?")) {
-            ps.setString(1, board);
-            n = ps.executeUpdate();
-        }
+        // Job rows before board rows, as every statement here takes them, so that two parties never deadlock.
         try (PreparedStatement ps = c.prepareStatement("UPDATE fleet_jobs SET lease_until = now() + make_interval(secs => ?) "
                 + "WHERE board = ? AND state = 'leased' AND lease_until >= now()")) {
             ps.setDouble(1, leaseS);
             ps.setString(2, board);
             ps.executeUpdate();
         }
-        return n == 1;
+        try (PreparedStatement ps = c.prepareStatement("UPDATE fleet_boards SET heartbeat = now() WHERE board = ?")) {
+            ps.setString(1, board);
+            return ps.executeUpdate() == 1;
+        }
     }
 
     static List<BoardRow> boards(Connection c, String key, long leaseS) throws SQLException {
@@ -260,17 +259,20 @@ final class Broker {
                 others = rs.getLong(1);
             }
         }
-        if (attempts >= MAX_ATTEMPTS || others == 0) {
-            String why = attempts >= MAX_ATTEMPTS ? "failed on " + attempts + " boards" : "failed, and no other board of key " + key + " is alive";
-            return complete(c, id, board, failure.toBuilder().clearCosts().setError(why + ": " + failures).build(), at, deviceKey);
-        }
         Array failedArray = c.createArrayOf("text", failedOn.toArray());
-        try (PreparedStatement ps = c.prepareStatement("UPDATE fleet_jobs SET state = 'queued', board = NULL, lease_until = NULL, "
-                + "attempts = ?, failed_on = ?, failures = ? WHERE id = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE fleet_jobs SET attempts = ?, failed_on = ?, failures = ? WHERE id = ?")) {
             ps.setInt(1, attempts);
             ps.setArray(2, failedArray);
             ps.setString(3, failures);
             ps.setLong(4, id);
+            ps.executeUpdate();
+        }
+        if (attempts >= MAX_ATTEMPTS || others == 0) {
+            String why = attempts >= MAX_ATTEMPTS ? "failed on " + attempts + " boards" : "failed, and no other board of key " + key + " is alive";
+            return complete(c, id, board, failure.toBuilder().clearCosts().setError(why + ": " + failures).build(), at, deviceKey);
+        }
+        try (PreparedStatement ps = c.prepareStatement("UPDATE fleet_jobs SET state = 'queued', board = NULL, lease_until = NULL WHERE id = ?")) {
+            ps.setLong(1, id);
             ps.executeUpdate();
         }
         try (PreparedStatement ps = c.prepareStatement("UPDATE fleet_boards SET busy_job = NULL, errors = errors + 1 WHERE board = ?")) {

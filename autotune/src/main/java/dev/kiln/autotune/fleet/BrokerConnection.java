@@ -50,6 +50,11 @@ final class BrokerConnection implements AutoCloseable {
                     if (!done) rollbackQuietly(c);
                 }
             } catch (SQLException e) {
+                // Two parties taking back the same expired leases may still deadlock: the server aborts one, which tries again.
+                if (isRetryable(e)) {
+                    sleep(50);
+                    continue;
+                }
                 if (!Postgres.connectionLost(e)) throw new KilnException("the fleet's broker failed to " + what + ": " + Postgres.detail(e), e);
                 lost = e;
             } catch (TuningDbException e) {
@@ -95,6 +100,10 @@ final class BrokerConnection implements AutoCloseable {
         } catch (SQLException ignored) {
             // a lost connection rolls back by itself
         }
+    }
+
+    private static boolean isRetryable(SQLException e) {
+        return "40P01".equals(e.getSQLState()) || "40001".equals(e.getSQLState());
     }
 
     static void sleep(long ms) {
