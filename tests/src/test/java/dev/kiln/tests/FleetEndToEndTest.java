@@ -114,11 +114,20 @@ class FleetEndToEndTest {
     /** kiln compile --db on the fleet's records, as a static program run under qemu, against ONNX Runtime on x86. */
     private void compiledLibraryMatchesOnnxRuntime(String url) throws Exception {
         Path exe = dir.resolve("mobilenetv2");
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        int rc = Main.execute(new PrintWriter(out, true), new PrintWriter(err, true), "compile", "zoo:mobilenetv2", "--target", ARM,
-                "--db", url, "--emit", "exe", "--static", "-o", exe.toString());
-        assertEquals(0, rc, out + "\n" + err);
-        assertTrue((out.toString() + err).contains("tuned configs from tuning database"), out + "\n" + err);
+        StringWriter err = new StringWriter();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream saved = System.out;
+        int rc;
+        try {
+            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8)); // the compile's summary
+            rc = Main.execute(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "compile", "zoo:mobilenetv2",
+                    "--target", ARM, "--db", url, "--emit", "exe", "--static", "-o", exe.toString());
+        } finally {
+            System.setOut(saved);
+        }
+        String summary = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, rc, summary + "\n" + err);
+        assertTrue(summary.contains("tuned configs from tuning database"), summary + "\n" + err);
         Map<String, Tensor> inputs;
         Map<String, Tensor> expected;
         try (KilnLibrary lib = new KilnLibrary(CompiledZoo.get("mobilenetv2").library(), 1);
