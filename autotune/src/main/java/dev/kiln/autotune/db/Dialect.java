@@ -115,6 +115,7 @@ enum Dialect {
         // Fail in seconds, not minutes, when the server is down; URL parameters still win.
         props.setProperty("connectTimeout", Integer.toString(CONNECT_TIMEOUT_S));
         props.setProperty("loginTimeout", Integer.toString(CONNECT_TIMEOUT_S));
+        environmentCredentials(url, props, System.getenv());
         try {
             Connection c = DriverManager.getConnection(url, props);
             if (c == null) throw new SQLException("the PostgreSQL driver does not accept this URL");
@@ -126,6 +127,17 @@ enum Dialect {
                     + "(jdbc:postgresql://HOST[:PORT]/DB?user=U&password=P), or use --db jdbc:sqlite:FILE "
                     + "for a local file.", e);
         }
+    }
+
+    /**
+     * PGUSER and PGPASSWORD, as libpq reads them, where the URL names no user or password (the
+     * PostgreSQL JDBC driver reads neither; it reads ~/.pgpass and PGPASSFILE itself).
+     */
+    static void environmentCredentials(String url, Properties props, java.util.Map<String, String> env) {
+        String query = url.contains("?") ? url.substring(url.indexOf('?') + 1).toLowerCase(java.util.Locale.ROOT) : "";
+        boolean hasUser = query.matches("(^|.*&)user=.*"), hasPassword = query.matches("(^|.*&)password=.*");
+        if (!hasUser && env.get("PGUSER") != null && !env.get("PGUSER").isEmpty()) props.setProperty("user", env.get("PGUSER"));
+        if (!hasPassword && env.get("PGPASSWORD") != null) props.setProperty("password", env.get("PGPASSWORD"));
     }
 
     /**

@@ -97,6 +97,12 @@ public record TuningRecord(String target, String workloadKey, String workloadDes
     }
 
     /** This record with {@code referenceCost} as its drift reference. */
+    /** The same record as trial {@code n} of its run. */
+    public TuningRecord withTrial(long n) {
+        return new TuningRecord(target, workloadKey, workloadDesc, config, trace, costsSeconds, errorCode, errorMessage, flops, timestamp,
+                kilnVersion, deviceKey, tuner, n, runId, conditions, referenceCost, provenance);
+    }
+
     public TuningRecord withReferenceCost(double cost) {
         return new TuningRecord(target, workloadKey, workloadDesc, config, trace, costsSeconds, errorCode, errorMessage, flops, timestamp,
                 kilnVersion, deviceKey, tuner, trial, runId, conditions, cost, provenance);

@@ -5,6 +5,7 @@ import dev.kiln.autotune.runner.Runner;
 import dev.kiln.autotune.runner.proto.DeviceInfo;
 import dev.kiln.autotune.runner.proto.MeasureRequest;
 import dev.kiln.autotune.runner.proto.MeasureResult;
+import java.time.Instant;
 
 /**
  * Measures built candidates for the tuning loop. The request says how (inputs by seed, the
@@ -18,6 +19,24 @@ public interface CandidateRunner extends AutoCloseable {
     DeviceInfo info();
 
     MeasureResult measure(Candidate candidate, MeasureRequest request);
+
+    /** A result with when it was taken and on which device: what completes a {@link RecordTemplate}. */
+    record Measurement(MeasureResult result, Instant measuredAt, String deviceKey) {}
+
+    /**
+     * Measures a candidate whose record will be {@code template} completed with the result. A runner
+     * that stores results itself (a fleet board writes the record with its job) completes it there;
+     * the caller's own append of the same record is then a duplicate, and the record is stored once.
+     */
+    default Measurement measure(Candidate candidate, MeasureRequest request, RecordTemplate template) {
+        MeasureResult r = measure(candidate, request);
+        return new Measurement(r, Instant.now(), info().getDeviceKey());
+    }
+
+    /** How many candidates it measures at once (boards of a fleet); the tuning loop keeps that many in flight. */
+    default int parallelism() {
+        return 1;
+    }
 
     /** Where the code runs, for the progress line: "a runner process on this machine", "qemu-aarch64 -cpu cortex-a72 (emulated)". */
     String describe();

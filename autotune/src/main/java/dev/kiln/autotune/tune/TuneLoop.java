@@ -291,6 +291,12 @@ public final class TuneLoop {
         double reference = measureReference(s);
         List<Config> done = new ArrayList<>();
         List<Double> gflops = new ArrayList<>();
+        if (runner.parallelism() > 1) {
+            measureConcurrently(s, built, reference, done, gflops);
+            addSamples(s, done, gflops);
+            s.tuner.update(done, gflops);
+            return;
+        }
         for (Future<Candidate> f : built) {
             if (overBudget() || measured >= budget) break;
             Candidate c = get(f);
@@ -305,6 +311,64 @@ public final class TuneLoop {
         for (Future<Candidate> f : built) f.cancel(false);
         addSamples(s, done, gflops);
         s.tuner.update(done, gflops);
+    }
+
+    /**
+     * Measures a round's candidates on several boards at once ({@link CandidateRunner#parallelism}
+     * in flight), then takes their records in order, as one at a time would. Each candidate's trial
+     * number is fixed when it is sent; a record with a wide spread is kept as it is (measuring it
+     * again would give a later candidate's number twice).
+     */
+    private void measureConcurrently(TaskState s, List<Future<Candidate>> built, double reference, List<Config> done, List<Double> gflops) {
+        int n = Math.min(built.size(), budget - measured);
+        ExecutorService measurers = Executors.newFixedThreadPool(runner.parallelism(), r -> {
+            Thread t = new Thread(r, "kiln-tune-measure");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Candidate> candidates = new ArrayList<>();
+            List<RecordTemplate> templates = new ArrayList<>();
+            List<Future<CandidateRunner.Measurement>> results = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                Candidate c = get(built.get(i));
+                RecordTemplate t = template(s, c, reference, settings.tuner(), false);
+                RecordTemplate numbered = new RecordTemplate(t.base().withTrial(s.done + i), false);
+                candidates.add(c);
+                templates.add(numbered);
+                MeasureRequest req = c.ok() ? request(s, c, s.reference, false) : null;
+                results.add(c.ok() ? measurers.submit(() -> runner.measure(c, req, numbered)) : null);
+            }
+            for (int i = 0; i < n; i++) {
+                if (overBudget()) break;
+                Candidate c = candidates.get(i);
+                TuningRecord rec = c.ok() ? templates.get(i).complete(getMeasurement(results.get(i))) : failedBuild(templates.get(i), c);
+                append(s, rec);
+                measured++;
+                s.bestGflops = Math.max(s.bestGflops, scaled(s, rec));
+                done.add(c.config());
+                gflops.add(scaled(s, rec));
+                double elapsed = (System.nanoTime() - start) / 1e9;
+                double left = (budget - measured) * elapsed / measured;
+                if (settings.budget() != null) left = Math.min(left, settings.budget().toSeconds() - elapsed);
+                progress.update(s.done, already + measured, already + budget, s.bestGflops, Math.max(0, left));
+            }
+        } finally {
+            measurers.shutdownNow();
+            for (Future<Candidate> f : built) f.cancel(false);
+        }
+    }
+
+    private static CandidateRunner.Measurement getMeasurement(Future<CandidateRunner.Measurement> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KilnException("tuning was interrupted");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new KilnException("measuring a candidate failed unexpectedly: " + e.getCause(), e.getCause());
+        }
     }
 
     /**
@@ -338,8 +402,8 @@ public final class TuneLoop {
             if (!c.ok()) continue;
             for (int k = 0; k < CONFIRMATIONS; k++) {
                 double reference = measureReference(s);
-                MeasureResult result = runner.measure(c, request(s, c, s.reference, false));
-                db.append(record(s, c, result, reference, TuningRecord.CONFIRM));
+                RecordTemplate t = template(s, c, reference, TuningRecord.CONFIRM, false);
+                db.append(t.complete(runner.measure(c, request(s, c, s.reference, false), t)));
             }
         }
     }
@@ -398,9 +462,8 @@ public final class TuneLoop {
      * returns its mean cost, which the round's records carry, or 0 if it failed this time.
      */
     private double measureReference(TaskState s) {
-        MeasureResult result = runner.measure(s.defaults, request(s, s.defaults, s.reference, false));
-        TuningRecord rec = record(s, s.defaults, result, 0, TuningRecord.REFERENCE);
-        if (rec.ok()) rec = rec.withReferenceCost(rec.meanCost());
+        RecordTemplate t = template(s, s.defaults, 0, TuningRecord.REFERENCE, true);
+        TuningRecord rec = t.complete(runner.measure(s.defaults, request(s, s.defaults, s.reference, false), t));
         db.append(rec);
         return rec.ok() ? rec.meanCost() : 0;
     }
@@ -427,10 +490,10 @@ public final class TuneLoop {
         Candidate c = s.builder.build(defaults);
         // The first measurement of a fresh runner pays for its JIT compiling the measuring loop: not one to keep.
         if (s.index == 0 && c.ok()) runner.measure(c, request(s, c, null, true));
-        MeasureResult result = c.ok() ? runner.measure(c, request(s, c, null, true)) : null;
         boolean known = db.measuredConfigs(target.name(), key).contains(defaults.toString());
-        TuningRecord rec = record(s, c, result, 0, known ? TuningRecord.REFERENCE : settings.tuner());
-        if (rec.ok()) rec = rec.withReferenceCost(rec.meanCost());
+        RecordTemplate t = template(s, c, 0, known ? TuningRecord.REFERENCE : settings.tuner(), true);
+        CandidateRunner.Measurement m = c.ok() ? runner.measure(c, request(s, c, null, true), t) : null;
+        TuningRecord rec = c.ok() ? t.complete(m) : failedBuild(t, c);
         if (known) db.append(rec);
         else append(s, rec);
         if (!rec.ok()) {
@@ -439,7 +502,7 @@ public final class TuneLoop {
             return;
         }
         s.defaults = c;
-        s.reference = result.getOutputsList();
+        s.reference = m.result().getOutputsList();
 
         WorkloadRecords records = new WorkloadRecords(db.records(target.name(), key), defaults.toString());
         s.level = records.level();
@@ -485,8 +548,8 @@ public final class TuneLoop {
     }
 
     private TuningRecord measureOnce(TaskState s, Candidate c, double reference) {
-        MeasureResult result = c.ok() ? runner.measure(c, request(s, c, s.reference, false)) : null;
-        TuningRecord rec = record(s, c, result, reference, settings.tuner());
+        RecordTemplate t = template(s, c, reference, settings.tuner(), false);
+        TuningRecord rec = c.ok() ? t.complete(runner.measure(c, request(s, c, s.reference, false), t)) : failedBuild(t, c);
         append(s, rec);
         measured++;
         return rec;
@@ -512,18 +575,17 @@ public final class TuneLoop {
         return b.build();
     }
 
-    private TuningRecord record(TaskState s, Candidate c, MeasureResult r, double referenceCost, String tuner) {
-        ErrorCode code = c.error();
-        String message = c.message();
-        List<Double> costs = List.of();
-        if (c.ok()) {
-            code = errorCode(r.getStatus());
-            message = code == ErrorCode.NONE ? null : r.getError();
-            if (code == ErrorCode.NONE) costs = r.getCostsList();
-        }
-        return new TuningRecord(target.name(), s.task.key(), s.task.workload().description(), c.config().toString(),
-                c.trace(), costs, code, message, s.task.flops(), Instant.now(), KilnVersion.get(), deviceKey,
-                tuner, s.done, runId, conditions(), code == ErrorCode.NONE ? referenceCost : 0, provenance);
+    /** The record of measuring {@code c} now, as the task stands (its trial number is the task's count so far). */
+    private RecordTemplate template(TaskState s, Candidate c, double referenceCost, String tuner, boolean selfReference) {
+        return new RecordTemplate(RecordTemplate.base(target.name(), s.task.key(), s.task.workload().description(), c.config().toString(),
+                c.trace(), s.task.flops(), KilnVersion.get(), tuner, s.done, runId, conditions(), referenceCost, provenance), selfReference);
+    }
+
+    /** The record of a candidate that did not build: its build error, nothing measured. */
+    private TuningRecord failedBuild(RecordTemplate t, Candidate c) {
+        TuningRecord b = t.base();
+        return new TuningRecord(b.target(), b.workloadKey(), b.workloadDesc(), b.config(), b.trace(), List.of(), c.error(), c.message(),
+                b.flops(), Instant.now(), b.kilnVersion(), deviceKey, b.tuner(), b.trial(), b.runId(), b.conditions(), 0, b.provenance());
     }
 
     /** How this run measures, as records keep it: {@code threads=N,cache=MODE}. */

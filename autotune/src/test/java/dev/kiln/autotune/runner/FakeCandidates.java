@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
  * variants that compute the wrong thing, segfault or loop for ever. Built with the system C
  * compiler, so tests can fail in ways real kernels do without depending on the code generator.
  */
-final class FakeCandidates {
+public final class FakeCandidates {
     static final int N = 4096;
 
     private static final String SOURCE = """
@@ -56,7 +56,7 @@ final class FakeCandidates {
     private FakeCandidates() {}
 
     /** Whether a C compiler is on the PATH. */
-    static boolean haveCompiler() {
+    public static boolean haveCompiler() {
         try {
             return new ProcessBuilder("cc", "--version").redirectErrorStream(true).start().waitFor() == 0;
         } catch (IOException | InterruptedException e) {
@@ -65,7 +65,7 @@ final class FakeCandidates {
     }
 
     /** The library bytes of the variant named by {@code define} ("" for the correct one). */
-    static byte[] build(Path dir, String define) throws IOException, InterruptedException {
+    public static byte[] build(Path dir, String define) throws IOException, InterruptedException {
         Path c = dir.resolve("add.c");
         Files.writeString(c, SOURCE);
         Path so = dir.resolve("add" + define + ".so");

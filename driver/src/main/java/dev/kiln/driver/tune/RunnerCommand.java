@@ -23,8 +23,20 @@ public final class RunnerCommand implements Callable<Integer> {
     @Option(names = "--bind", defaultValue = "127.0.0.1", description = "address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for every interface)")
     String bind;
 
+    @Option(names = "--broker", paramLabel = "URL", description = "serve as a board of a fleet: register with the team's PostgreSQL "
+            + "(jdbc:postgresql://HOST/DB) and take measurement jobs of --key from 'kiln tune --broker URL --key K'")
+    String broker;
+
+    @Option(names = "--key", paramLabel = "K", description = "with --broker: the kind of board this is (e.g. rk3588); tuners fan out to every board of a key")
+    String key;
+
+    @Option(names = "--target", defaultValue = "host", description = "with --broker: the target this board measures for (default: ${DEFAULT-VALUE}); "
+            + "aarch64-neon[:CPU] on x86 is an emulated board, running candidates under qemu-aarch64")
+    String boardTarget;
+
     @Override
     public Integer call() throws InterruptedException {
+        if (broker != null) return BoardCommand.serve(broker, key, boardTarget);
         if (port < 0 || port > 65535) throw new KilnException("--port must be between 0 and 65535, got " + port);
         Server server;
         try {

@@ -72,6 +72,17 @@ public final class TuneCommand implements Callable<Integer> {
     @Option(names = "--rpc", paramLabel = "HOST:PORT", description = "measure on a board running 'kiln runner --port PORT' (default: a runner process on this machine)")
     String rpc;
 
+    @Option(names = "--broker", paramLabel = "URL", description = "measure on a fleet of boards: the team's PostgreSQL "
+            + "(jdbc:postgresql://HOST/DB) where 'kiln runner --broker URL --key K' boards take jobs; records go there too")
+    String broker;
+
+    @Option(names = "--key", paramLabel = "K", description = "with --broker: the key of the boards to measure on (e.g. rk3588); "
+            + "the target is theirs")
+    String key;
+
+    /** The boards of --broker, open while the command runs. */
+    dev.kiln.autotune.fleet.FleetRunner fleet;
+
     @Option(names = "--report", description = "print the table and plot from the database without measuring")
     boolean report;
 
@@ -130,16 +141,25 @@ public final class TuneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (broker != null) fleet = FleetTune.open(this);
+        try {
+            return run();
+        } finally {
+            if (fleet != null) fleet.close();
+        }
+    }
+
+    private Integer run() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Target t = Target.parse(target);
+        Target t = fleet != null ? Target.parse(fleet.target()) : Target.parse(target);
         if (report && db == null && !Files.isRegularFile(Databases.defaultFile()))
             throw new KilnException("there is no tuning database at " + Databases.defaultFile()
                     + " to report on: tune first (kiln tune " + model + "), or name the database with --db");
         TuneLoop.Cache.of(cache, 0); // refuses an unknown mode before any work
         TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), InputValues.parse(inputValues), t,
                 GraphPipeline.passes(t));
-        try (TuningDatabase database = Databases.open(db)) {
+        try (TuningDatabase database = Databases.open(fleet != null ? broker : db)) {
             if (cacheUrl != null) {
                 PackPull.Result pulled = PackPull.pull(cacheUrl, database, t.name(), err::println);
                 if (pulled.reached()) err.println(pulled.summary());
@@ -186,6 +206,7 @@ public final class TuneCommand implements Callable<Integer> {
      */
     private EndToEnd.Result tune(Target t, TuningDatabase database, TuneLoop.Settings settings, TaskExtractor.Extracted ex, PrintWriter err) {
         List<TaskExtractor.Task> tasks = ex.tasks();
+        if (fleet != null) return FleetTune.tune(fleet, t, database, settings, tasks, err);
         if (!t.canRunOnHost()) {
             if (rpc != null)
                 throw new KilnException("--rpc measures model libraries on a board running 'kiln runner'; " + t.name()
