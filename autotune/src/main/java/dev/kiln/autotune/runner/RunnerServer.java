@@ -182,7 +182,7 @@ public final class RunnerServer implements AutoCloseable {
         /** The session's directory name, for the worker. */
         synchronized String open() {
             if (closed) throw Status.CANCELLED.withDescription("the connection closed").asRuntimeException();
-            if (dir == null) dir = root.newSession();
+            if (dir == null) dir = root.newSession(id);
             measured++;
             return dir.getFileName().toString();
         }
@@ -191,7 +191,7 @@ public final class RunnerServer implements AutoCloseable {
             closed = true;
             if (dir == null) return;
             WorkRoot.delete(dir);
-            log.accept("session " + id + " from " + peer + " closed: " + measured + " candidates measured, " + dir.getFileName() + " wiped");
+            log.accept("session " + id + " from " + peer + " closed: " + measured + " candidates measured, their directory wiped");
         }
     }
 

@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 /**
@@ -24,7 +23,6 @@ public final class WorkRoot implements AutoCloseable {
     private static final Pattern SESSION_NAME = Pattern.compile("session-[0-9]+");
 
     private final Path dir;
-    private final AtomicLong sessions = new AtomicLong();
 
     private WorkRoot(Path dir) {
         this.dir = dir;
@@ -47,9 +45,9 @@ public final class WorkRoot implements AutoCloseable {
         return dir;
     }
 
-    /** A new, empty, private directory for one session: {@code session-N}. */
-    public Path newSession() {
-        Path s = dir.resolve("session-" + sessions.incrementAndGet());
+    /** A new, empty, private directory for session {@code id}: {@code session-ID}. */
+    public Path newSession(long id) {
+        Path s = dir.resolve("session-" + id);
         try {
             if (s.getFileSystem().supportedFileAttributeViews().contains("posix"))
                 return Files.createDirectory(s, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));

@@ -13,6 +13,8 @@ import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -28,6 +30,12 @@ import picocli.CommandLine.Spec;
                 "Every call must carry the token of --token-file (or $" + RunnerToken.ENV + "); without one it listens on "
                         + "loopback only. Candidates run in a worker process, restarted after a crash or hang."})
 public final class RunnerCommand implements Callable<Integer> {
+    /**
+     * gRPC logs a refused oversized upload with a stack trace, and every failed connection; the
+     * tuner hears why in words, and this runner prints its own line for each refused call.
+     */
+    private static final Logger GRPC_LOG = Logger.getLogger("io.grpc");
+
     @Option(names = "--port", defaultValue = "9190", description = "port to listen on (default: ${DEFAULT-VALUE}; 0 picks a free one)")
     int port;
 
@@ -66,6 +74,7 @@ public final class RunnerCommand implements Callable<Integer> {
         if (genCert != null) return generate(out);
         if (hosts != null) throw new KilnException("--host goes with --gen-cert: the names the generated certificate covers");
         if (port < 0 || port > 65535) throw new KilnException("--port must be between 0 and 65535, got " + port);
+        GRPC_LOG.setLevel(Level.SEVERE);
         RunnerServer server;
         try {
             RunnerToken token = RunnerToken.fromFileOrEnvironment(tokenFile).orElse(null);
@@ -83,6 +92,8 @@ public final class RunnerCommand implements Callable<Integer> {
             throw new KilnException("cannot listen on " + bind + ":" + port + ": " + e.getMessage()
                     + " (is another runner using the port? pick another with --port)", e);
         }
+        out.println("kiln runner: each connection's libraries go to a directory of its own in " + server.workRoot()
+                + ", wiped when it closes");
         out.println(RunnerMain.LISTENING + server.port());
         out.println("device " + HostInfo.describe().getDeviceKey() + (tlsCert != null ? ", TLS" : "") + ", uploads up to "
                 + maxUploadMb + " MB; stop with Ctrl-C");
