@@ -34,8 +34,9 @@ public final class LocalRunner implements Runner {
     private static final int TAIL_LINES = 60;
 
     private final long slackMs;
-    private final WorkRoot root;
     private final boolean ownsRoot;
+    /** Null until the first worker, and once this runner closed the root it made; the next worker makes one. */
+    private WorkRoot root;
     private final Consumer<String> events;
     private Child child;
 
@@ -45,7 +46,7 @@ public final class LocalRunner implements Runner {
 
     /** {@code slackMs}: added to each request's timeout before the worker counts as hung. */
     public LocalRunner(long slackMs) {
-        this(slackMs, WorkRoot.create(), true, line -> {});
+        this(slackMs, null, true, line -> {}); // the root is made with the first worker
     }
 
     /**
@@ -101,7 +102,10 @@ public final class LocalRunner implements Runner {
         }
     }
 
-    /** Stops the worker (a later call starts a new one); wipes the work root if this runner made it. */
+    /**
+     * Stops the worker (a later call starts a new one); wipes the work root if this runner made it
+     * (a later call makes another).
+     */
     @Override
     public synchronized void close() {
         if (child != null) {
@@ -110,12 +114,16 @@ public final class LocalRunner implements Runner {
             if (child.awaitExit(5) == null) child.process.destroyForcibly();
             child = null;
         }
-        if (ownsRoot) root.close();
+        if (ownsRoot && root != null) {
+            root.close();
+            root = null;
+        }
     }
 
     private Child child() {
         if (child != null && child.process.isAlive()) return child;
         if (child != null) kill();
+        if (root == null) root = WorkRoot.create();
         child = Child.start(slackMs, root.dir());
         events.accept("started the measuring worker (pid " + child.process.pid() + ")");
         return child;
