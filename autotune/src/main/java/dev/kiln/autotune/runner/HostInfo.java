@@ -49,7 +49,7 @@ public final class HostInfo {
         };
     }
 
-    private static String hostname() {
+    static String hostname() {
         try {
             String h = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
             if (!h.isEmpty()) return h;

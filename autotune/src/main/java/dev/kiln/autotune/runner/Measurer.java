@@ -20,9 +20,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Measures one candidate in this process: writes the library to a temporary file, loads it, runs
- * it once and checks the outputs, then warms up and times it. A candidate that crashes takes the
- * process with it; that is why runners measure in a process of their own.
+ * Measures one candidate in this process: writes the library to a file in the session's directory,
+ * loads it, runs it once and checks the outputs, then warms up and times it. A candidate that
+ * crashes takes the process with it; that is why runners measure in a worker process of their own.
  *
  * <p>A library with a device clock (OpenCL, CUDA) is timed by it: the runner's process sets
  * {@code KILN_OPENCL_PROFILE=1} and {@code KILN_CUDA_PROFILE=1} before loading any candidate, so
@@ -61,16 +61,19 @@ public final class Measurer {
         }
     }
 
-    /** Measures {@code request}; every failure of the candidate comes back as a status, never as an exception. */
-    public static MeasureResult measure(MeasureRequest request) {
+    /**
+     * Measures {@code request}, its library written to a private file in {@code dir} (and deleted
+     * afterwards); every failure of the candidate comes back as a status, never as an exception.
+     */
+    public static MeasureResult measure(MeasureRequest request, Path dir) {
         long deadline = System.nanoTime() + timeoutMs(request) * 1_000_000L;
         MeasureResult.Builder result = MeasureResult.newBuilder().setCandidateId(request.getCandidateId());
         Path so;
         try {
-            so = Files.createTempFile("kiln-candidate-", ".so");
+            so = Files.createTempFile(dir, "candidate-", ".so"); // mode 600
             Files.write(so, request.getLibrary().toByteArray());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the candidate library to a temporary file", e);
+            throw new UncheckedIOException("cannot write the candidate library to " + dir, e);
         }
         try {
             NativeModel model;

@@ -1,6 +1,9 @@
 package dev.kiln.autotune.runner;
 
-/** The runner itself failed (cannot start, cannot be reached, speaks another protocol version). */
+/**
+ * The runner itself failed (cannot start, cannot be reached, refuses this tuner's token or
+ * certificate, refuses a request as too large, speaks another protocol version).
+ */
 public final class RunnerException extends RuntimeException {
     public RunnerException(String message) {
         super(message);

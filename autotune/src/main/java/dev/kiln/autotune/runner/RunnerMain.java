@@ -1,58 +1,102 @@
 package dev.kiln.autotune.runner;
 
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
- * The runner process: serves the runner protocol on a port until killed.
+ * The measuring worker: a process that measures candidates for the one process that started it
+ * ({@link LocalRunner}, in {@code kiln tune} or behind {@code kiln runner}'s {@link RunnerServer}),
+ * so that a candidate that crashes or hangs takes down only this worker.
  *
- * <pre>java --enable-native-access=ALL-UNNAMED -cp ... dev.kiln.autotune.runner.RunnerMain [--port N] [--bind ADDR]
- *     [--exit-on-stdin-eof]</pre>
+ * <pre>KILN_RUNNER_TOKEN=... java --enable-native-access=ALL-UNNAMED -cp ... dev.kiln.autotune.runner.RunnerMain
+ *     --work-root DIR [--port N] [--exit-on-stdin-eof]</pre>
  *
- * {@code --port 0} (the default) picks a free port. {@code --exit-on-stdin-eof} (used by
- * {@link LocalRunner}) exits when stdin closes, i.e. when the parent process is gone. Once serving it prints
- * {@code kiln-runner listening on PORT} on stdout. It binds to the loopback address unless told
- * otherwise: a runner executes whatever library it is sent, so expose it only on a trusted network.
+ * It listens on the loopback address only, and answers only calls that carry the token its parent
+ * put in {@value RunnerToken#ENV} (a fresh random one), so that no one else on the machine can use
+ * it to get around a runner's token. Libraries are written in the session directory a call names
+ * in its {@value #SESSION_HEADER} header (under {@code --work-root}), else in the root itself.
+ * {@code --port 0} (the default) picks a free port. {@code --exit-on-stdin-eof} exits when stdin
+ * closes, i.e. when the parent process is gone. Once serving it prints {@code kiln-runner listening
+ * on PORT} on stdout.
  */
 public final class RunnerMain {
     public static final String LISTENING = "kiln-runner listening on ";
     /** Libraries and tensors travel in one message; gRPC's default limit of 4 MiB is too small. */
     static final int MAX_MESSAGE_BYTES = 1 << 30;
+    static final String SESSION_HEADER = "kiln-session";
+    static final Metadata.Key<String> SESSION = Metadata.Key.of(SESSION_HEADER, Metadata.ASCII_STRING_MARSHALLER);
+    /** The directory the current call writes its library in. */
+    static final Context.Key<Path> WORK_DIR = Context.key("kiln-work-dir");
 
     private RunnerMain() {}
 
     public static void main(String[] args) throws IOException, InterruptedException {
         int port = 0;
-        String bind = "127.0.0.1";
+        Path root = null;
         boolean exitWithParent = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--port" -> port = port(value(args, ++i, "--port"));
-                case "--bind" -> bind = value(args, ++i, "--bind");
+                case "--work-root" -> root = Path.of(value(args, ++i, "--work-root"));
                 case "--exit-on-stdin-eof" -> exitWithParent = true;
                 default -> usage("unknown argument '" + args[i] + "'");
             }
         }
+        if (root == null || !Files.isDirectory(root)) usage("--work-root needs an existing directory");
+        RunnerToken token;
+        try {
+            token = RunnerToken.fromEnvironment().orElse(null);
+        } catch (RunnerException e) {
+            token = null;
+        }
+        if (token == null) usage("the worker needs a token of at least " + RunnerToken.MIN_LENGTH + " characters in " + RunnerToken.ENV
+                + "; it is started by 'kiln tune' and 'kiln runner', not by hand");
         if (exitWithParent) exitOnStdinEof();
-        Server server = start(bind, port);
+        Server server = start(port, token, root);
         System.out.println(LISTENING + server.getPort());
         System.out.flush();
         server.awaitTermination();
     }
 
-    /** Starts a runner server on {@code bind:port} (port 0 picks one); the caller shuts it down. */
-    public static Server start(String bind, int port) throws IOException {
-        return NettyServerBuilder.forAddress(new InetSocketAddress(bind, port))
+    /** Starts a worker server on the loopback address (port 0 picks one); the caller shuts it down. */
+    static Server start(int port, RunnerToken token, Path root) throws IOException {
+        Path r = root.toAbsolutePath();
+        ServerInterceptor session = new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+                String name = headers.get(SESSION);
+                Path dir;
+                try {
+                    dir = name == null ? r : WorkRoot.session(r, name);
+                } catch (IllegalArgumentException e) {
+                    call.close(io.grpc.Status.FAILED_PRECONDITION.withDescription(e.getMessage()), new Metadata());
+                    return new ServerCall.Listener<>() {};
+                }
+                return Contexts.interceptCall(Context.current().withValue(WORK_DIR, dir), call, headers, next);
+            }
+        };
+        return NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))
                 .addService(new RunnerService())
+                .intercept(session)
+                .intercept(RunnerAuth.server(token, line -> System.err.println("kiln-runner worker: " + line)))
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 .build()
                 .start();
     }
 
     /**
-     * A child runner must not outlive the tuner that started it, even if the tuner is killed: the
+     * A worker must not outlive the process that started it, even if that one is killed: the
      * parent holds our stdin open, so end of input means the parent is gone.
      */
     private static void exitOnStdinEof() {
@@ -87,7 +131,8 @@ public final class RunnerMain {
     }
 
     private static void usage(String problem) {
-        System.err.println("kiln-runner: " + problem + "; usage: RunnerMain [--port N] [--bind ADDR] [--exit-on-stdin-eof]");
+        System.err.println("kiln-runner: " + problem + "; usage: " + RunnerToken.ENV
+                + "=TOKEN RunnerMain --work-root DIR [--port N] [--exit-on-stdin-eof]");
         System.exit(2);
     }
 }

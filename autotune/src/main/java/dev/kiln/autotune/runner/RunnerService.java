@@ -8,9 +8,12 @@ import dev.kiln.autotune.runner.proto.RunnerGrpc;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 
-/** The server side of the runner protocol: measures one request at a time with {@link Measurer}. */
+/**
+ * The worker's side of the runner protocol: measures one request at a time with {@link Measurer},
+ * in this process, the library written in the call's work directory ({@link RunnerMain#WORK_DIR}).
+ */
 final class RunnerService extends RunnerGrpc.RunnerImplBase {
-    private final DeviceInfo info = HostInfo.describe();
+    private final DeviceInfo info = HostInfo.describe().toBuilder().setMaxUploadBytes(RunnerMain.MAX_MESSAGE_BYTES).build();
     private final Object measuring = new Object();
 
     @Override
@@ -25,7 +28,7 @@ final class RunnerService extends RunnerGrpc.RunnerImplBase {
         try {
             // A measurement must not share the CPU with another: requests queue here.
             synchronized (measuring) {
-                result = Measurer.measure(request);
+                result = Measurer.measure(request, RunnerMain.WORK_DIR.get());
             }
         } catch (RuntimeException e) {
             response.onError(Status.INTERNAL.withDescription("runner failed measuring candidate "

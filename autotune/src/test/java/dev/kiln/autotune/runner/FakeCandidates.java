@@ -8,7 +8,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Hand-written C "candidates" implementing Kiln's model ABI: y = a + b over float32[N], and
- * variants that compute the wrong thing, segfault or loop for ever. Built with the system C
+ * variants that compute the wrong thing, segfault, loop for ever or leave a marker file as soon as
+ * they are loaded (proof that a runner ran them). Built with the system C
  * compiler, so tests can fail in ways real kernels do without depending on the code generator.
  */
 public final class FakeCandidates {
@@ -17,6 +18,10 @@ public final class FakeCandidates {
     private static final String SOURCE = """
             #include <stdlib.h>
             #define N %d
+            #if defined(MARKER)
+            #include <stdio.h>
+            __attribute__((constructor)) static void mark(void) { FILE *f = fopen(MARKER, "w"); if (f) fclose(f); }
+            #endif
             typedef struct KilnModel { int threads; } KilnModel;
             static const char *error = "";
             const char *kiln_model_metadata(void) {
@@ -66,11 +71,20 @@ public final class FakeCandidates {
 
     /** The library bytes of the variant named by {@code define} ("" for the correct one). */
     public static byte[] build(Path dir, String define) throws IOException, InterruptedException {
+        return build(dir, define, define.isEmpty() ? List.of() : List.of("-D" + define));
+    }
+
+    /** The correct candidate, which also creates {@code marker} when it is loaded. */
+    static byte[] buildMarking(Path dir, Path marker) throws IOException, InterruptedException {
+        return build(dir, "-marker", List.of("-DMARKER=\"" + marker + "\""));
+    }
+
+    private static byte[] build(Path dir, String name, List<String> defines) throws IOException, InterruptedException {
         Path c = dir.resolve("add.c");
         Files.writeString(c, SOURCE);
-        Path so = dir.resolve("add" + define + ".so");
+        Path so = dir.resolve("add" + name + ".so");
         var cmd = new java.util.ArrayList<>(List.of("cc", "-O2", "-shared", "-fPIC", "-o", so.toString(), c.toString()));
-        if (!define.isEmpty()) cmd.add("-D" + define);
+        cmd.addAll(defines);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes());
         if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IOException("cc failed: " + log);

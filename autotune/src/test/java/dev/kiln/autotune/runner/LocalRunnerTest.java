@@ -12,7 +12,6 @@ import dev.kiln.autotune.runner.proto.MeasureRequest;
 import dev.kiln.autotune.runner.proto.MeasureResult;
 import dev.kiln.autotune.runner.proto.MeasureResult.Status;
 import dev.kiln.autotune.runner.proto.TensorData;
-import io.grpc.Server;
 import java.util.List;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -188,14 +187,13 @@ class LocalRunnerTest {
 
     @Test
     void remoteRunnerSpeaksToARunningServer() throws Exception {
-        Server server = RunnerMain.start("127.0.0.1", 0);
-        try (RemoteRunner remote = new RemoteRunner("127.0.0.1", server.getPort())) {
+        RunnerToken token = RunnerToken.random();
+        try (RunnerServer server = RunnerServer.start(new RunnerServer.Config("127.0.0.1", 0, token, null, null, 16), line -> {});
+                RemoteRunner remote = new RemoteRunner("127.0.0.1", server.port(), new RemoteRunner.Credentials(token, null))) {
             assertEquals(runner.info().getDeviceKey(), remote.info().getDeviceKey());
             MeasureResult r = remote.measure(request("remote", good).setExpected(expected(sum(A, B))).build());
             assertEquals(Status.OK, r.getStatus(), r.getError());
             assertEquals(1, r.getCostsCount());
-        } finally {
-            server.shutdownNow();
         }
     }
 

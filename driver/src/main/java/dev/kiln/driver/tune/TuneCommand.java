@@ -7,6 +7,7 @@ import dev.kiln.autotune.runner.LocalRunner;
 import dev.kiln.autotune.runner.RemoteRunner;
 import dev.kiln.autotune.runner.Runner;
 import dev.kiln.autotune.runner.RunnerException;
+import dev.kiln.autotune.runner.RunnerToken;
 import dev.kiln.autotune.tune.Durations;
 import dev.kiln.autotune.tune.OneNodeBuilder;
 import dev.kiln.autotune.tune.ProgramRunner;
@@ -83,6 +84,14 @@ public final class TuneCommand implements Callable<Integer> {
     /** The boards of --broker, open while the command runs. */
     dev.kiln.autotune.fleet.FleetRunner fleet;
 
+    @Option(names = "--token-file", paramLabel = "FILE", description = "with --rpc: the runner's token (the file its --token-file reads, "
+            + "readable by you alone; default: $KILN_RUNNER_TOKEN)")
+    Path tokenFile;
+
+    @Option(names = "--tls-cert", paramLabel = "FILE", description = "with --rpc: speak TLS and trust exactly this certificate, the runner's "
+            + "(the runner.crt of 'kiln runner --gen-cert')")
+    Path tlsCert;
+
     @Option(names = "--report", description = "print the table and plot from the database without measuring")
     boolean report;
 
@@ -157,6 +166,8 @@ public final class TuneCommand implements Callable<Integer> {
             throw new KilnException("there is no tuning database at " + Databases.defaultFile()
                     + " to report on: tune first (kiln tune " + model + "), or name the database with --db");
         TuneLoop.Cache.of(cache, 0); // refuses an unknown mode before any work
+        if (rpc == null && (tokenFile != null || tlsCert != null))
+            throw new KilnException("--token-file and --tls-cert are for a runner on a board: they go with --rpc HOST:PORT");
         TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), InputValues.parse(inputValues), t,
                 GraphPipeline.passes(t));
         try (TuningDatabase database = Databases.open(fleet != null ? broker : db)) {
@@ -223,7 +234,7 @@ public final class TuneCommand implements Callable<Integer> {
             }
             return null; // timings under an emulator say nothing end to end
         }
-        try (Runner runner = rpc == null ? new LocalRunner() : remote(rpc)) {
+        try (Runner runner = rpc == null ? new LocalRunner() : remote(rpc, tokenFile, tlsCert)) {
             new TuneLoop(t, database, runner, settings, Progress.to(err)).run(tasks);
             if (!endToEnd) return null;
             err.println("timing the model's library end to end on default and on tuned configs (--no-end-to-end skips this)");
@@ -272,8 +283,11 @@ public final class TuneCommand implements Callable<Integer> {
         return weights + plan.workspaceBytes();
     }
 
-    /** A runner on a board: {@code HOST:PORT} of a {@code kiln runner}. */
-    static Runner remote(String hostPort) {
+    /**
+     * A runner on a board: {@code HOST:PORT} of a {@code kiln runner}, with its token (from
+     * {@code tokenFile}, else $KILN_RUNNER_TOKEN) and, for TLS, its certificate; checked with a first call.
+     */
+    static Runner remote(String hostPort, Path tokenFile, Path tlsCert) {
         int colon = hostPort.lastIndexOf(':');
         if (colon <= 0 || colon == hostPort.length() - 1)
             throw new KilnException("--rpc '" + hostPort + "' should be HOST:PORT of a 'kiln runner' (e.g. board1:9190)");
@@ -283,12 +297,18 @@ public final class TuneCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             throw new KilnException("--rpc '" + hostPort + "': the port is not a number", e);
         }
-        RemoteRunner r = new RemoteRunner(hostPort.substring(0, colon), port);
+        RemoteRunner r;
+        try {
+            RunnerToken token = RunnerToken.fromFileOrEnvironment(tokenFile).orElse(null);
+            r = new RemoteRunner(hostPort.substring(0, colon), port, new RemoteRunner.Credentials(token, tlsCert));
+        } catch (RunnerException e) {
+            throw new KilnException(e.getMessage(), e);
+        }
         try {
             r.info();
         } catch (RuntimeException e) {
             r.close();
-            throw new KilnException(e.getMessage() + " Start one on the board with 'kiln runner --bind 0.0.0.0 --port " + port + "'.", e);
+            throw new KilnException(e.getMessage(), e);
         }
         return r;
     }

@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.kiln.autotune.db.TuningDatabase;
 import dev.kiln.autotune.db.TuningRecord;
 import dev.kiln.autotune.db.WorkloadRecords;
+import dev.kiln.autotune.runner.RunnerServer;
+import dev.kiln.autotune.runner.RunnerToken;
 import dev.kiln.driver.Compare;
 import dev.kiln.driver.GraphPipeline;
 import dev.kiln.driver.KilnLibrary;
@@ -207,22 +209,21 @@ class TuneEndToEndTest {
 
     /**
      * Measuring on a "board": a runner server ({@code kiln runner}'s) in this process, reached over
-     * gRPC with {@code --rpc}; then a second, model-based run on the same database, whose cost models
+     * gRPC with {@code --rpc} and its token; then a second, model-based run on the same database, whose cost models
      * start from the first run's records of the other tasks (transfer) and measures only new configs.
      */
     @Test
     void tuneThroughARemoteRunnerThenResumeWithTheCostModel(@TempDir Path dir) throws Exception {
         String db = "jdbc:sqlite:" + dir.resolve("board.db");
-        io.grpc.Server server = dev.kiln.autotune.runner.RunnerMain.start("127.0.0.1", 0);
-        try {
-            Run first = kiln("tune", "zoo:mlp", "--rpc", "127.0.0.1:" + server.getPort(), "--trials", "6", "--tuner", "random",
-                    "--db", db, "--plot", dir.resolve("a.png").toString(), "--min-repeat-ms", "1");
+        Path token = RunnerCommandTest.tokenFile(dir.resolve("runner.token"));
+        try (RunnerServer server = RunnerServer.start(new RunnerServer.Config("127.0.0.1", 0, RunnerToken.fromFile(token), null, null,
+                RunnerServer.DEFAULT_MAX_UPLOAD_MB), line -> {})) {
+            Run first = kiln("tune", "zoo:mlp", "--rpc", "127.0.0.1:" + server.port(), "--token-file", token.toString(), "--trials", "6",
+                    "--tuner", "random", "--db", db, "--plot", dir.resolve("a.png").toString(), "--min-repeat-ms", "1");
             assertEquals(0, first.code(), first.err());
-            Run second = kiln("tune", "zoo:mlp", "--rpc", "127.0.0.1:" + server.getPort(), "--trials", "10", "--tuner", "xgb",
-                    "--db", db, "--plot", dir.resolve("b.png").toString(), "--min-repeat-ms", "1");
+            Run second = kiln("tune", "zoo:mlp", "--rpc", "127.0.0.1:" + server.port(), "--token-file", token.toString(), "--trials", "10",
+                    "--tuner", "xgb", "--db", db, "--plot", dir.resolve("b.png").toString(), "--min-repeat-ms", "1");
             assertEquals(0, second.code(), second.err());
-        } finally {
-            server.shutdownNow();
         }
         try (TuningDatabase d = TuningDatabase.open(db)) {
             assertEquals(10, trials(d, "zoo:mlp", Target.host()), "6 trials, then 4 more");
