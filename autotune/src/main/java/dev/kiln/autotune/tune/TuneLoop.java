@@ -303,14 +303,19 @@ public final class TuneLoop {
             TuningRecord rec = measure(s, c, reference);
             done.add(c.config());
             gflops.add(scaled(s, rec));
-            double elapsed = (System.nanoTime() - start) / 1e9;
-            double left = (budget - measured) * elapsed / measured;
-            if (settings.budget() != null) left = Math.min(left, settings.budget().toSeconds() - elapsed);
-            progress.update(s.done, already + measured, already + budget, s.bestGflops, Math.max(0, left));
+            reportProgress(s);
         }
         for (Future<Candidate> f : built) f.cancel(false);
         addSamples(s, done, gflops);
         s.tuner.update(done, gflops);
+    }
+
+    /** The progress line after a measurement of {@code s}: trials so far and the time left at this pace. */
+    private void reportProgress(TaskState s) {
+        double elapsed = (System.nanoTime() - start) / 1e9;
+        double left = (budget - measured) * elapsed / measured;
+        if (settings.budget() != null) left = Math.min(left, settings.budget().toSeconds() - elapsed);
+        progress.update(s.done, already + measured, already + budget, s.bestGflops, Math.max(0, left));
     }
 
     /**
@@ -348,10 +353,7 @@ public final class TuneLoop {
                 s.bestGflops = Math.max(s.bestGflops, scaled(s, rec));
                 done.add(c.config());
                 gflops.add(scaled(s, rec));
-                double elapsed = (System.nanoTime() - start) / 1e9;
-                double left = (budget - measured) * elapsed / measured;
-                if (settings.budget() != null) left = Math.min(left, settings.budget().toSeconds() - elapsed);
-                progress.update(s.done, already + measured, already + budget, s.bestGflops, Math.max(0, left));
+                reportProgress(s);
             }
         } finally {
             measurers.shutdownNow();
