@@ -99,7 +99,6 @@ public final class QuantizedProduct implements OpDef {
                 broadcastShape(n, op[0], v.shape(), s.shape(), Ops.in(n, op[3], "scale"));
             }
         }
-        if (conv) broadcastShape(n, 0, a.shape(), inputs.get(l.aZp()) == null ? new Shape() : inputs.get(l.aZp()).shape(), "x's zero point");
         Value bias = l.bias() >= 0 ? Ops.optional(inputs, l.bias()) : null;
         Value f = new Value("", DType.FLOAT32, a.shape()), g = new Value("", DType.FLOAT32, b.shape());
         List<Value> pin = new ArrayList<>(List.of(f, g));

@@ -8,6 +8,7 @@ import dev.kiln.irhigh.Shape;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irhigh.ops.QuantizedProduct;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -62,7 +63,7 @@ public final class DecomposeQuantizedProducts {
         String scaled = binary(n, g, r, "Mul", accF, m, "scaled");
         Shape zs = g.value(n.input(l.yZp())).shape();
         float[] one = new float[(int) zs.numel()];
-        java.util.Arrays.fill(one, 1f);
+        Arrays.fill(one, 1f);
         String unit = Rewrites.constant(g, n.name() + "_unit_scale", Tensor.ofFloats(zs, one));
         r.add(new Node(n.name() + "/requantize", "QuantizeLinear", "", List.of(scaled, unit, n.input(l.yZp())), List.of(n.output(0)),
                 Map.of(), Rewrites.OPSET));
@@ -78,16 +79,27 @@ public final class DecomposeQuantizedProducts {
         return binary(n, g, r, "Sub", x, z, role + "_shifted");
     }
 
-    /** Operand {@code operand}'s scale, shaped to broadcast against the product. */
+    /**
+     * Operand {@code operand}'s scale, shaped to broadcast against the product: as its zero point, except
+     * per output channel of Conv, where the product's channels are axis 1, not the weights' axis 0.
+     */
     private static String scale(Node n, QuantizedProduct def, int operand, int in, int scale, Graph g, List<Node> r) {
-        return broadcastable(n, def, operand, in, scale, g, r);
+        Shape ps = g.value(n.input(scale)).shape();
+        if (!def.conv || ps.numel() == 1) return broadcastable(n, def, operand, in, scale, g, r);
+        def.broadcastShape(n, operand, g.value(n.input(in)).shape(), ps, n.input(scale));
+        long[] shape = new long[g.value(n.input(in)).shape().rank() - 1];
+        Arrays.fill(shape, 1);
+        shape[0] = ps.dim(0);
+        String out = Rewrites.fresh(g, n.input(scale) + "_per_channel");
+        r.add(Rewrites.reshape(g, Rewrites.fresh(g, n.name() + "/" + n.input(scale) + "_reshape"), n.input(scale), shape, out));
+        return out;
     }
 
     /** Input {@code param} reshaped as {@link QuantizedProduct#broadcastShape} says (unchanged when it already is). */
     private static String broadcastable(Node n, QuantizedProduct def, int operand, int in, int param, Graph g, List<Node> r) {
         Shape ps = g.value(n.input(param)).shape();
         long[] shape = def.broadcastShape(n, operand, g.value(n.input(in)).shape(), ps, n.input(param));
-        if (java.util.Arrays.equals(shape, ps.longDims())) return n.input(param);
+        if (Arrays.equals(shape, ps.longDims())) return n.input(param);
         String out = Rewrites.fresh(g, n.input(param) + "_broadcast");
         r.add(Rewrites.reshape(g, Rewrites.fresh(g, n.name() + "/" + n.input(param) + "_reshape"), n.input(param), shape, out));
         return out;
