@@ -9,6 +9,15 @@ import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irhigh.Value;
+import dev.kiln.driver.Compare;
+import dev.kiln.driver.Compiler;
+import dev.kiln.driver.KilnLibrary;
+import dev.kiln.driver.OrtModel;
+import dev.kiln.frontend.OnnxWriter;
+import dev.kiln.irhigh.ShapeInference;
+import dev.kiln.targets.Target;
+import dev.kiln.targets.TargetException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -43,8 +52,8 @@ class QuantizedOpsMatchOnnxRuntimeTest {
         g.values().put(name, v);
     }
 
-    @Test
-    void qlinearConvAndQLinearMatMul() throws Exception {
+    /** Two independent QLinear ops, their inputs x and a, and their constants. */
+    private static Graph model() {
         Graph g = new Graph("qlinear");
         g.opsets().put("", 13);
         input(g, "x", DType.UINT8, 1, 16, 28, 28);
@@ -74,13 +83,49 @@ class QuantizedOpsMatchOnnxRuntimeTest {
                         List.of("m"), Map.of(), 13)));
         g.outputs().add("y");
         g.outputs().add("m");
-        Map<String, Tensor> feed = Map.of("x", random(DType.UINT8, 0, 255, 1, 16, 28, 28), "a", random(DType.UINT8, 0, 255, 1, 256));
+        return g;
+    }
+
+    private static Map<String, Tensor> feed() {
+        return Map.of("x", random(DType.UINT8, 0, 255, 1, 16, 28, 28), "a", random(DType.UINT8, 0, 255, 1, 256));
+    }
+
+    @Test
+    void qlinearConvAndQLinearMatMul() throws Exception {
+        Graph g = model();
+        Map<String, Tensor> feed = feed();
         OrtCheck.matches(dir, g, feed, 0, 0);
         // The scales keep most outputs inside the range, so rounding (not saturation) decides them.
         for (Tensor t : dev.kiln.irhigh.Evaluator.run(g, feed).values()) {
             int saturated = 0;
             for (int i = 0; i < t.size(); i++) if (t.getLong(i) == 0 || t.getLong(i) == 255) saturated++;
             assertTrue(saturated < t.size() / 10, saturated + " of " + t.size() + " outputs saturated");
+        }
+    }
+
+    /** The float64 Conv and int32 MatMul of the decomposition at this size on this machine's OpenCL device (PoCL in CI). */
+    @Test
+    void onOpenCl() throws Exception {
+        Target opencl;
+        try {
+            opencl = Target.parse("opencl");
+        } catch (TargetException e) {
+            org.junit.jupiter.api.Assumptions.abort("no OpenCL device here (" + e.getMessage() + ")");
+            return;
+        }
+        Graph g = model();
+        ShapeInference.run(g);
+        byte[] onnx = OnnxWriter.write(g, OnnxWriter.IR_VERSION);
+        Path file = dir.resolve("qlinear.onnx"), so = dir.resolve("qlinear-opencl.so");
+        Files.write(file, onnx);
+        Compiler.compile(file.toString(), so, new Compiler.Options(opencl, Map.of(), null, false));
+        Map<String, Tensor> feed = feed();
+        try (KilnLibrary kiln = new KilnLibrary(so, 1); OrtModel ort = new OrtModel(onnx, 1)) {
+            Map<String, Tensor> expected = ort.run(feed), actual = kiln.run(feed);
+            for (var e : expected.entrySet()) {
+                Compare c = Compare.of(actual.get(e.getKey()), e.getValue(), 0, 0);
+                assertTrue(c.ok(), "on " + opencl.name() + ", output " + e.getKey() + ": " + c.detail());
+            }
         }
     }
 }
