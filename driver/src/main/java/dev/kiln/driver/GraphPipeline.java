@@ -5,6 +5,7 @@ import dev.kiln.irhigh.ShapeInference;
 import dev.kiln.irhigh.passes.BlockLayout;
 import dev.kiln.irhigh.passes.BoundedOutputs;
 import dev.kiln.irhigh.passes.Conv1dAs2d;
+import dev.kiln.irhigh.passes.DecomposeQuantizedProducts;
 import dev.kiln.irhigh.passes.ConvTransposeToConv;
 import dev.kiln.irhigh.passes.FoldBatchNorm;
 import dev.kiln.irhigh.passes.FoldConstants;
@@ -35,6 +36,8 @@ public final class GraphPipeline {
         dump.accept("input", g);
         RemoveIdentity.run(g);
         dump.accept("RemoveIdentity", g);
+        if (DecomposeQuantizedProducts.run(g) > 0) ShapeInference.run(g);
+        dump.accept("DecomposeQuantizedProducts", g);
         if (SplitRecurrent.run(g, OpInventory.recurrentPanel(target)) > 0) ShapeInference.run(g);
         dump.accept("SplitRecurrent", g);
         FoldConstants.run(g);

@@ -135,6 +135,10 @@ public final class OpRegistry {
         OPS.put("DequantizeLinear", Quantize.DEQUANTIZE);
         OPS.put("Compress", new Compress());
         OPS.put("DynamicQuantizeLinear", new DynamicQuantizeLinear());
+        OPS.put("MatMulInteger", QuantizedProduct.MATMUL_INTEGER);
+        OPS.put("ConvInteger", QuantizedProduct.CONV_INTEGER);
+        OPS.put("QLinearMatMul", QuantizedProduct.QLINEAR_MATMUL);
+        OPS.put("QLinearConv", QuantizedProduct.QLINEAR_CONV);
         OPS.put("LRN", new Lrn());
         OPS.put("ReverseSequence", new ReverseSequence());
         OPS.put("HannWindow", SignalWindow.HANN);

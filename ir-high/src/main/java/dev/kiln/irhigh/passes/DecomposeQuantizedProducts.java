@@ -1,0 +1,123 @@
+package dev.kiln.irhigh.passes;
+
+import dev.kiln.irhigh.Attr;
+import dev.kiln.irhigh.DType;
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.Node;
+import dev.kiln.irhigh.Shape;
+import dev.kiln.irhigh.Tensor;
+import dev.kiln.irhigh.ops.QuantizedProduct;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Rewrites MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv into ops Kiln compiles for every
+ * target, exactly:
+ *
+ * <ul>
+ *   <li>MatMul: A and B cast to int32, their zero points subtracted (per row of A: reshaped to
+ *       {@code [M, 1]}), an int32 MatMul: the same wrapping int32 sum as ONNX Runtime.
+ *   <li>Conv (whose kernels take only floats): X and W cast to float64, zero points subtracted
+ *       (per output channel: reshaped to {@code [M, 1, ...]}), QLinearConv's int32 bias cast to
+ *       float64, a float64 Conv. Each product of two 8-bit differences is below 2^16 in magnitude,
+ *       so every partial sum of up to 2^37 of them is an exact integer in double: the result is the
+ *       exact integer accumulator, cast to int32 (ConvInteger).
+ *   <li>QLinear*: the accumulator cast to float32 (int32 to float and double to float round the
+ *       same integer the same way), times {@code a_scale * b_scale / y_scale} computed in float32 by
+ *       Mul and Div nodes (folded when the scales are constants), then a QuantizeLinear with scale 1
+ *       (dividing by 1 is exact) and zero point {@code y_zp}: round half to even, add, saturate. This
+ *       is ONNX Runtime's order of float32 operations.
+ * </ul>
+ * The graph must have been through shape inference; shapes are inferred again afterwards by the caller.
+ */
+public final class DecomposeQuantizedProducts {
+    private DecomposeQuantizedProducts() {}
+
+    /** Rewrites every such node; returns how many. */
+    public static int run(Graph g) {
+        return Rewrites.replaceEach(g, n -> {
+            QuantizedProduct def = QuantizedProduct.of(n);
+            return def == null ? null : rewrite(n, def, g);
+        });
+    }
+
+    private static List<Node> rewrite(Node n, QuantizedProduct def, Graph g) {
+        QuantizedProduct.Layout l = def.layout;
+        List<Node> r = new ArrayList<>();
+        DType acc = def.conv ? DType.FLOAT64 : DType.INT32;
+        String a = shifted(n, def, 0, l.a(), l.aZp(), acc, g, r), b = shifted(n, def, 1, l.b(), l.bZp(), acc, g, r);
+        String bias = null;
+        if (l.bias() >= 0 && n.hasInput(l.bias())) bias = cast(n, g, r, n.input(l.bias()), DType.FLOAT64, "bias");
+        // MatMulInteger's int32 product is its output; the others' is converted first.
+        String product = l.qlinear() || def.conv ? Rewrites.fresh(g, n.output(0) + "_acc") : n.output(0);
+        r.add(def.product(n, n.name() + "/product", a, b, bias, product));
+        if (!l.qlinear()) {
+            if (def.conv) r.add(castNode(n.name() + "/to_int32", product, DType.INT32, n.output(0)));
+            return r;
+        }
+        String accF = cast(n, g, r, product, DType.FLOAT32, "acc_float");
+        String as = scale(n, def, 0, l.a(), l.aScale(), g, r), bs = scale(n, def, 1, l.b(), l.bScale(), g, r);
+        String ab = binary(n, g, r, "Mul", as, bs, "scale_ab"), m = binary(n, g, r, "Div", ab, n.input(l.yScale()), "multiplier");
+        String scaled = binary(n, g, r, "Mul", accF, m, "scaled");
+        Shape zs = g.value(n.input(l.yZp())).shape();
+        float[] one = new float[(int) zs.numel()];
+        Arrays.fill(one, 1f);
+        String unit = Rewrites.constant(g, n.name() + "_unit_scale", Tensor.ofFloats(zs, one));
+        r.add(new Node(n.name() + "/requantize", "QuantizeLinear", "", List.of(scaled, unit, n.input(l.yZp())), List.of(n.output(0)),
+                Map.of(), Rewrites.OPSET));
+        return r;
+    }
+
+    /** Operand {@code operand} cast to {@code t}, its zero point (if any) cast and subtracted. */
+    private static String shifted(Node n, QuantizedProduct def, int operand, int in, int zp, DType t, Graph g, List<Node> r) {
+        String role = operand == 0 ? "a" : "b";
+        String x = cast(n, g, r, n.input(in), t, role);
+        if (!n.hasInput(zp)) return x;
+        String z = cast(n, g, r, broadcastable(n, def, operand, in, zp, g, r), t, role + "_zero_point");
+        return binary(n, g, r, "Sub", x, z, role + "_shifted");
+    }
+
+    /**
+     * Operand {@code operand}'s scale, shaped to broadcast against the product: as its zero point, except
+     * per output channel of Conv, where the product's channels are axis 1, not the weights' axis 0.
+     */
+    private static String scale(Node n, QuantizedProduct def, int operand, int in, int scale, Graph g, List<Node> r) {
+        Shape ps = g.value(n.input(scale)).shape();
+        if (!def.conv || ps.numel() == 1) return broadcastable(n, def, operand, in, scale, g, r);
+        def.broadcastShape(n, operand, g.value(n.input(in)).shape(), ps, n.input(scale));
+        long[] shape = new long[g.value(n.input(in)).shape().rank() - 1];
+        Arrays.fill(shape, 1);
+        shape[0] = ps.dim(0);
+        String out = Rewrites.fresh(g, n.input(scale) + "_per_channel");
+        r.add(Rewrites.reshape(g, Rewrites.fresh(g, n.name() + "/" + n.input(scale) + "_reshape"), n.input(scale), shape, out));
+        return out;
+    }
+
+    /** Input {@code param} reshaped as {@link QuantizedProduct#broadcastShape} says (unchanged when it already is). */
+    private static String broadcastable(Node n, QuantizedProduct def, int operand, int in, int param, Graph g, List<Node> r) {
+        Shape ps = g.value(n.input(param)).shape();
+        long[] shape = def.broadcastShape(n, operand, g.value(n.input(in)).shape(), ps, n.input(param));
+        if (Arrays.equals(shape, ps.longDims())) return n.input(param);
+        String out = Rewrites.fresh(g, n.input(param) + "_broadcast");
+        r.add(Rewrites.reshape(g, Rewrites.fresh(g, n.name() + "/" + n.input(param) + "_reshape"), n.input(param), shape, out));
+        return out;
+    }
+
+    private static String cast(Node n, Graph g, List<Node> r, String in, DType to, String role) {
+        String out = Rewrites.fresh(g, n.output(0) + "_" + role + "_" + to.numpyName);
+        r.add(castNode(n.name() + "/" + role + "_" + to.numpyName, in, to, out));
+        return out;
+    }
+
+    private static Node castNode(String name, String in, DType to, String out) {
+        return new Node(name, "Cast", "", List.of(in), List.of(out), Map.of("to", new Attr.Int(to.onnxCode)), Rewrites.OPSET);
+    }
+
+    private static String binary(Node n, Graph g, List<Node> r, String op, String x, String y, String role) {
+        String out = Rewrites.fresh(g, n.output(0) + "_" + role);
+        r.add(new Node(n.name() + "/" + role, op, "", List.of(x, y), List.of(out), Map.of(), Rewrites.OPSET));
+        return out;
+    }
+}

@@ -1,0 +1,131 @@
+package dev.kiln.tests;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.irhigh.Attr;
+import dev.kiln.irhigh.DType;
+import dev.kiln.irhigh.Graph;
+import dev.kiln.irhigh.Node;
+import dev.kiln.irhigh.Shape;
+import dev.kiln.irhigh.Tensor;
+import dev.kiln.irhigh.Value;
+import dev.kiln.driver.Compare;
+import dev.kiln.driver.Compiler;
+import dev.kiln.driver.KilnLibrary;
+import dev.kiln.driver.OrtModel;
+import dev.kiln.frontend.OnnxWriter;
+import dev.kiln.irhigh.ShapeInference;
+import dev.kiln.targets.Target;
+import dev.kiln.targets.TargetException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * QLinearConv (3x3, 16 to 32 channels on 1x16x28x28, per-channel weight scales and zero points,
+ * int32 bias) and QLinearMatMul (1x256 by 256x64) of realistic size, the library and the reference
+ * evaluator against ONNX Runtime: every quantized output equal.
+ */
+class QuantizedOpsMatchOnnxRuntimeTest {
+    @TempDir
+    Path dir;
+
+    private static final SplittableRandom RNG = new SplittableRandom(23);
+
+    private static Tensor random(DType t, long lo, long hi, int... dims) {
+        return Tensor.generate(t, new Shape(dims), i -> RNG.nextLong(lo, hi + 1));
+    }
+
+    private static Tensor scalar(DType t, double v) {
+        Tensor r = Tensor.zeros(t, new Shape());
+        r.setDouble(0, v);
+        return r;
+    }
+
+    private static void input(Graph g, String name, DType t, int... dims) {
+        Value v = new Value(name, t, new Shape(dims));
+        g.inputs().add(v);
+        g.values().put(name, v);
+    }
+
+    /** Two independent QLinear ops, their inputs x and a, and their constants. */
+    private static Graph model() {
+        Graph g = new Graph("qlinear");
+        g.opsets().put("", 13);
+        input(g, "x", DType.UINT8, 1, 16, 28, 28);
+        input(g, "a", DType.UINT8, 1, 256);
+        Map<String, Tensor> init = g.initializers();
+        init.put("x_scale", scalar(DType.FLOAT32, 0.02));
+        init.put("x_zp", scalar(DType.UINT8, 128));
+        init.put("w", random(DType.INT8, -127, 127, 32, 16, 3, 3));
+        float[] ws = new float[32];
+        for (int i = 0; i < 32; i++) ws[i] = (float) RNG.nextDouble(0.002, 0.008);
+        init.put("w_scale", Tensor.ofFloats(new Shape(32), ws));
+        init.put("w_zp", random(DType.INT8, 3, 3, 32));
+        init.put("y_scale", scalar(DType.FLOAT32, 0.1));
+        init.put("y_zp", scalar(DType.UINT8, 128));
+        init.put("bias", random(DType.INT32, -5000, 5000, 32));
+        init.put("a_scale", scalar(DType.FLOAT32, 0.0113));
+        init.put("a_zp", scalar(DType.UINT8, 120));
+        init.put("b", random(DType.UINT8, 0, 255, 256, 64));
+        init.put("b_scale", scalar(DType.FLOAT32, 0.0097));
+        init.put("b_zp", scalar(DType.UINT8, 131));
+        init.put("m_scale", scalar(DType.FLOAT32, 0.27));
+        init.put("m_zp", scalar(DType.UINT8, 127));
+        g.setNodes(List.of(
+                new Node("conv", "QLinearConv", "", List.of("x", "x_scale", "x_zp", "w", "w_scale", "w_zp", "y_scale", "y_zp", "bias"),
+                        List.of("y"), Map.of("pads", new Attr.Ints(new long[] {1, 1, 1, 1})), 13),
+                new Node("matmul", "QLinearMatMul", "", List.of("a", "a_scale", "a_zp", "b", "b_scale", "b_zp", "m_scale", "m_zp"),
+                        List.of("m"), Map.of(), 13)));
+        g.outputs().add("y");
+        g.outputs().add("m");
+        return g;
+    }
+
+    private static Map<String, Tensor> feed() {
+        return Map.of("x", random(DType.UINT8, 0, 255, 1, 16, 28, 28), "a", random(DType.UINT8, 0, 255, 1, 256));
+    }
+
+    @Test
+    void qlinearConvAndQLinearMatMul() throws Exception {
+        Graph g = model();
+        Map<String, Tensor> feed = feed();
+        OrtCheck.matches(dir, g, feed, 0, 0);
+        // The scales keep most outputs inside the range, so rounding (not saturation) decides them.
+        for (Tensor t : dev.kiln.irhigh.Evaluator.run(g, feed).values()) {
+            int saturated = 0;
+            for (int i = 0; i < t.size(); i++) if (t.getLong(i) == 0 || t.getLong(i) == 255) saturated++;
+            assertTrue(saturated < t.size() / 10, saturated + " of " + t.size() + " outputs saturated");
+        }
+    }
+
+    /** The float64 Conv and int32 MatMul of the decomposition at this size on this machine's OpenCL device (PoCL in CI). */
+    @Test
+    void onOpenCl() throws Exception {
+        Target opencl;
+        try {
+            opencl = Target.parse("opencl");
+        } catch (TargetException e) {
+            org.junit.jupiter.api.Assumptions.abort("no OpenCL device here (" + e.getMessage() + ")");
+            return;
+        }
+        Graph g = model();
+        ShapeInference.run(g);
+        byte[] onnx = OnnxWriter.write(g, OnnxWriter.IR_VERSION);
+        Path file = dir.resolve("qlinear.onnx"), so = dir.resolve("qlinear-opencl.so");
+        Files.write(file, onnx);
+        Compiler.compile(file.toString(), so, new Compiler.Options(opencl, Map.of(), null, false));
+        Map<String, Tensor> feed = feed();
+        try (KilnLibrary kiln = new KilnLibrary(so, 1); OrtModel ort = new OrtModel(onnx, 1)) {
+            Map<String, Tensor> expected = ort.run(feed), actual = kiln.run(feed);
+            for (var e : expected.entrySet()) {
+                Compare c = Compare.of(actual.get(e.getKey()), e.getValue(), 0, 0);
+                assertTrue(c.ok(), "on " + opencl.name() + ", output " + e.getKey() + ": " + c.detail());
+            }
+        }
+    }
+}
