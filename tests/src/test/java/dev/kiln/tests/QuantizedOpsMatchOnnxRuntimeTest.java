@@ -1,5 +1,6 @@
 package dev.kiln.tests;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.irhigh.Attr;
@@ -101,6 +102,22 @@ class QuantizedOpsMatchOnnxRuntimeTest {
             for (int i = 0; i < t.size(); i++) if (t.getLong(i) == 0 || t.getLong(i) == 255) saturated++;
             assertTrue(saturated < t.size() / 10, saturated + " of " + t.size() + " outputs saturated");
         }
+    }
+
+    /**
+     * DynamicQuantizeLinear of a tensor of zeros (a ReLU that cut everything): ONNX Runtime takes
+     * scale 1 and zero point 0 where the formula would divide by 0; Kiln's library and evaluator too.
+     */
+    @Test
+    void dynamicQuantizationOfZeros() throws Exception {
+        Graph g = new Graph("dql");
+        g.opsets().put("", 13);
+        input(g, "x", DType.FLOAT32, 2, 64);
+        g.setNodes(List.of(new Node("dql", "DynamicQuantizeLinear", "", List.of("x"), List.of("y", "s", "z"), Map.of(), 13)));
+        g.outputs().addAll(List.of("y", "s", "z"));
+        Map<String, Tensor> zeros = Map.of("x", Tensor.zeros(DType.FLOAT32, new Shape(2, 64)));
+        OrtCheck.matches(dir, g, zeros, 0, 0);
+        assertEquals(1.0, dev.kiln.irhigh.Evaluator.run(g, zeros).get("s").getDouble(0));
     }
 
     /** The float64 Conv and int32 MatMul of the decomposition at this size on this machine's OpenCL device (PoCL in CI). */

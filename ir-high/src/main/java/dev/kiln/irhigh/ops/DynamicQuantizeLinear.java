@@ -33,7 +33,8 @@ final class DynamicQuantizeLinear implements OpDef {
             lo = Math.min(lo, f);
             hi = Math.max(hi, f);
         }
-        float scale = (hi - lo) / 255f;
+        // A tensor of zeros has no range: ONNX Runtime quantizes it with scale 1 (the formula would divide by 0).
+        float scale = hi == lo ? 1f : (hi - lo) / 255f;
         float zp = (float) Math.rint(Math.max(0f, Math.min(255f, 0f - lo / scale)));
         long[] y = new long[v.length];
         for (int i = 0; i < v.length; i++) {

@@ -1,6 +1,7 @@
 package dev.kiln.schedules.ops;
 
 import dev.kiln.irlow.ScalarType;
+import dev.kiln.irlow.expr.CmpOp;
 import dev.kiln.irlow.expr.Expr;
 import dev.kiln.irlow.expr.Exprs;
 import dev.kiln.irlow.expr.Intrinsic;
@@ -12,7 +13,7 @@ import java.util.List;
 /**
  * DynamicQuantizeLinear: the tensor's min and max as two whole-tensor reductions, from which
  * each output recomputes the scale and zero point (a few scalar operations) as the ir-high
- * definition does, in float32.
+ * definition does, in float32 (scale 1 for a tensor of zeros, as ONNX Runtime does).
  */
 final class DynamicQuantize {
     private DynamicQuantize() {}
@@ -25,7 +26,9 @@ final class DynamicQuantize {
         ScalarType f = ScalarType.F32;
         Expr zero = Idx.lit(f, 0), top = Idx.lit(f, 255);
         Expr mn = Exprs.min(Te.read(lo, Idx.c(0)), zero), mx = Exprs.max(Te.read(hi, Idx.c(0)), zero);
-        Expr scale = Exprs.div(Exprs.sub(mx, mn), top);
+        // A tensor of zeros has no range: ONNX Runtime quantizes it with scale 1 (the formula would divide by 0).
+        Expr range = Exprs.sub(mx, mn);
+        Expr scale = Exprs.select(Exprs.cmp(CmpOp.EQ, range, zero), Idx.lit(f, 1), Exprs.div(range, top));
         Expr zp = Exprs.call(Intrinsic.ROUND_EVEN, Exprs.min(Exprs.max(Exprs.sub(zero, Exprs.div(mn, scale)), zero), top));
         ScalarType u8 = b.outType(0);
         // y over the flat view too: the output is bound by element count.
