@@ -2,11 +2,8 @@ package dev.kiln.driver;
 
 import dev.kiln.frontend.InputValues;
 import dev.kiln.frontend.ModelSource;
-import dev.kiln.frontend.zoo.Zoo;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.irhigh.Tensor;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -153,12 +150,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     static byte[] onnxBytes(String model) {
-        if (model.startsWith("zoo:")) return Zoo.onnxBytes(model.substring("zoo:".length()));
-        try {
-            return Files.readAllBytes(Path.of(model));
-        } catch (IOException e) {
-            throw new KilnException("cannot read model " + model + ": " + e.getMessage());
-        }
+        return ModelSource.onnxBytes(model);
     }
 
 }

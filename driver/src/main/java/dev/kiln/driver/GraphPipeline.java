@@ -11,6 +11,7 @@ import dev.kiln.irhigh.passes.FoldBatchNorm;
 import dev.kiln.irhigh.passes.FoldConstants;
 import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irhigh.passes.ControlFlow;
+import dev.kiln.irhigh.passes.QdqPairsToFloat;
 import dev.kiln.irhigh.passes.RemoveIdentity;
 import dev.kiln.irhigh.passes.SplitRecurrent;
 import dev.kiln.irhigh.passes.SquareByMul;
@@ -36,6 +37,8 @@ public final class GraphPipeline {
         dump.accept("input", g);
         RemoveIdentity.run(g);
         dump.accept("RemoveIdentity", g);
+        if (QdqPairsToFloat.run(g) > 0) ShapeInference.run(g);
+        dump.accept("QdqPairsToFloat", g);
         if (DecomposeQuantizedProducts.run(g) > 0) ShapeInference.run(g);
         dump.accept("DecomposeQuantizedProducts", g);
         if (SplitRecurrent.run(g, OpInventory.recurrentPanel(target)) > 0) ShapeInference.run(g);

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 /** The {@code kiln} command. */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Kiln compiles ONNX models into fast native libraries for the machine they run on.",
-        subcommands = {CompileCommand.class, TuneCommand.class, RunnerCommand.class, dev.kiln.driver.tune.BoardsCommand.class, DbCommand.class, CacheCommand.class, RunCommand.class, BenchCommand.class, ZooCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {CompileCommand.class, QuantizeCommand.class, TuneCommand.class, RunnerCommand.class, dev.kiln.driver.tune.BoardsCommand.class, DbCommand.class, CacheCommand.class, RunCommand.class, BenchCommand.class, ZooCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -27,10 +27,15 @@ public final class OrtModel implements AutoCloseable {
     private Map<String, Tensor> fixed = Map.of();
 
     public OrtModel(byte[] onnx, int threads) {
+        this(onnx, threads, true);
+    }
+
+    /** With {@code optimize} false, ONNX Runtime runs the graph as written: no constant folding, no fusions. */
+    public OrtModel(byte[] onnx, int threads, boolean optimize) {
         try {
             env = OrtEnvironment.getEnvironment();
             OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
-            opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            opts.setOptimizationLevel(optimize ? OrtSession.SessionOptions.OptLevel.ALL_OPT : OrtSession.SessionOptions.OptLevel.NO_OPT);
             opts.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             opts.setIntraOpNumThreads(threads);
             opts.setInterOpNumThreads(1);

@@ -48,6 +48,20 @@ public final class ModelSource {
         return g;
     }
 
+    /** The serialized ONNX model: the zoo model written out, or the file's bytes. */
+    public static byte[] onnxBytes(String spec) {
+        if (isZoo(spec)) return Zoo.onnxBytes(spec.substring(ZOO_PREFIX.length()));
+        Path file = Path.of(spec);
+        try {
+            return java.nio.file.Files.readAllBytes(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new KilnException("model file " + file + " does not exist; check the path (or use zoo:NAME for a built-in model)");
+        } catch (java.io.IOException e) {
+            String why = java.nio.file.Files.isDirectory(file) ? "it is a directory, not an .onnx file" : String.valueOf(e.getMessage());
+            throw new KilnException("model file " + file + " cannot be read: " + why, e);
+        }
+    }
+
     /** True when the spec names a built-in model rather than a file. */
     public static boolean isZoo(String spec) {
         return spec.startsWith(ZOO_PREFIX);

@@ -91,6 +91,19 @@ public final class OnnxReader {
         return new OnnxReader(displayName, baseDirForExternalData, Map.of()).model(parse(bytes, displayName), inputShapes == null ? Map.of() : inputShapes);
     }
 
+    /** Parses a serialized model, with the same error as reading it for compilation when it is not ONNX. */
+    public static ModelProto parseModel(byte[] bytes, String displayName) {
+        return parse(bytes, displayName);
+    }
+
+    /**
+     * An initializer's value; {@code baseDir} is where its external data lives (null when the model
+     * was read from memory), {@code model} names the model in errors.
+     */
+    public static Tensor tensor(TensorProto t, String model, Path baseDir) {
+        return new TensorReader(model, baseDir).read(t, "initializer '" + t.getName() + "'");
+    }
+
     private static ModelProto parse(byte[] bytes, String displayName) {
         try {
             return ModelProto.parseFrom(bytes);

@@ -141,7 +141,7 @@ public final class OnnxWriter {
         return b.build();
     }
 
-    static TensorProto tensor(String name, Tensor t) {
+    public static TensorProto tensor(String name, Tensor t) {
         TensorProto.Builder b = TensorProto.newBuilder().setDataType(t.dtype().onnxCode);
         if (!name.isEmpty()) b.setName(name);
         for (long d : t.shape().longDims()) b.addDims(d);

@@ -34,7 +34,7 @@ public final class OpKinds {
      * arithmetic ops and PRelu's slope).
      */
     public static final Set<String> BLOCKABLE = Set.of("Relu", "Neg", "Abs", "Sigmoid", "Tanh", "Erf", "Exp", "Sqrt", "LeakyRelu",
-            "HardSigmoid", "HardSwish", "Clip", "Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Elu", "Selu", "Softplus", "Mish",
+            "HardSigmoid", "HardSwish", "Clip", "Round", "Floor", "Ceil", "Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Elu", "Selu", "Softplus", "Mish",
             "PRelu");
 
     /** Ops a fused group is built around: its epilogue fuses into them. */
