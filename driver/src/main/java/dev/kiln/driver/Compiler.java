@@ -52,7 +52,7 @@ public final class Compiler {
 
     /** What came out ({@code header} is null for a program), with the figures worth reporting. */
     public record Result(Path library, Path header, java.util.List<Path> sidecars, int kernels, long workspaceBytes, long intermediateBytes, long scratchBytes,
-                         long weightBytes, long millis) {}
+                         long weightBytes, java.util.SortedMap<String, Long> weightBytesByType, long millis) {}
 
     public static Result compile(String model, Path outSo, Options opts) {
         long t0 = System.nanoTime();
@@ -72,8 +72,13 @@ public final class Compiler {
                 (name, fn) -> dump(opts, "kernels/" + name + ".txt", Printer.print(fn)));
         var result = NativeCompiler.compile(plan.spec(), backend, outSo, new NativeCompiler.Options(opts.dumpDir(), opts.packaging()));
         long weights = plan.spec().constants().stream().mapToLong(c -> c.data().length).sum();
+        java.util.SortedMap<String, Long> byType = new java.util.TreeMap<>();
+        for (var c : plan.spec().constants()) {
+            var t = g.initializers().get(c.name());
+            byType.merge(t == null ? "other" : t.dtype().numpyName, (long) c.data().length, Long::sum);
+        }
         return new Result(result.library(), result.header(), result.sidecars(), plan.spec().calls().size(), plan.workspaceBytes(), plan.intermediateBytes(), plan.scratchBytes(), weights,
-                (System.nanoTime() - t0) / 1_000_000);
+                byType, (System.nanoTime() - t0) / 1_000_000);
     }
 
     private static void dump(Options opts, String relative, String text) {
