@@ -27,6 +27,33 @@ final class ExprCodegen {
         this.ir = f.ir;
     }
 
+    /**
+     * Whether float adds and multiplies may be fused into FMAs: only while emitting an accumulation
+     * ({@link #emitStored}), where the sum's order is the kernel's own choice anyway. Elsewhere a multiply
+     * and an add are two ONNX ops (a dequantizing scale, then a bias) that ONNX Runtime rounds one by one,
+     * and a value rounded once instead of twice lands on the other side of a later quantization step.
+     */
+    private boolean contract;
+
+    /** The value a Store writes: an update of the stored element ({@code buf[i] = buf[i] + ...}) may fuse multiply-adds. */
+    LLVMValueRef emitStored(dev.kiln.irlow.stmt.Stmt.Store st) {
+        boolean update = switch (st.value()) {
+            case Expr.Add(Expr a, Expr b) -> isElement(a, st) || isElement(b, st);
+            case Expr.Sub(Expr a, Expr b) -> isElement(a, st);
+            default -> false;
+        };
+        contract = update;
+        try {
+            return emit(st.value());
+        } finally {
+            contract = false;
+        }
+    }
+
+    private static boolean isElement(Expr e, dev.kiln.irlow.stmt.Stmt.Store st) {
+        return e instanceof Expr.Load l && l.buffer().equals(st.buffer()) && l.index().equals(st.index());
+    }
+
     LLVMValueRef emit(Expr e) {
         return switch (e) {
             case Expr.IntImm i -> i.type().isFloat() ? ir.constFloat(ir.type(i.type()), i.value())
@@ -34,9 +61,9 @@ final class ExprCodegen {
             case Expr.FloatImm x -> x.type().isFloat() ? ir.constFloat(ir.type(x.type()), x.value())
                     : ir.constInt(ir.type(x.type()), x.type().isBool() ? (x.value() != 0 ? 1 : 0) : (long) x.value());
             case Expr.Var v -> f.var(v);
-            case Expr.Add(Expr a, Expr b) -> binary(e, a, b, (x, y) -> isFloat(a) ? ir.fadd(x, y) : ir.add(x, y));
-            case Expr.Sub(Expr a, Expr b) -> binary(e, a, b, (x, y) -> isFloat(a) ? ir.fsub(x, y) : ir.sub(x, y));
-            case Expr.Mul(Expr a, Expr b) -> binary(e, a, b, (x, y) -> isFloat(a) ? ir.fmul(x, y) : ir.mul(x, y));
+            case Expr.Add(Expr a, Expr b) -> binary(e, a, b, (x, y) -> !isFloat(a) ? ir.add(x, y) : contract ? ir.fadd(x, y) : ir.faddStrict(x, y));
+            case Expr.Sub(Expr a, Expr b) -> binary(e, a, b, (x, y) -> !isFloat(a) ? ir.sub(x, y) : contract ? ir.fsub(x, y) : ir.fsubStrict(x, y));
+            case Expr.Mul(Expr a, Expr b) -> binary(e, a, b, (x, y) -> !isFloat(a) ? ir.mul(x, y) : contract ? ir.fmul(x, y) : ir.fmulStrict(x, y));
             case Expr.Div(Expr a, Expr b) -> binary(e, a, b, (x, y) -> div(e, a.type().scalar(), x, y));
             case Expr.Mod(Expr a, Expr b) -> binary(e, a, b, (x, y) -> mod(e, a.type().scalar(), x, y));
             case Expr.Min(Expr a, Expr b) -> binary(e, a, b, (x, y) -> minMax(a.type().scalar(), x, y, true));

@@ -13,8 +13,9 @@ import org.bytedeco.llvm.LLVM.LLVMValueRef;
 
 /**
  * Typed helpers over one LLVM instruction builder, shared by the kernel, expression and math
- * code generators. Every float operation carries the {@code contract} flag (and nothing else), so
- * LLVM may fuse a multiply and an add into an FMA but keeps IEEE semantics otherwise.
+ * code generators. Float operations carry the {@code contract} flag (and nothing else), so LLVM may
+ * fuse a multiply and an add into an FMA but keeps IEEE semantics otherwise; the {@code Strict}
+ * ones carry none (see {@link ExprCodegen} for which the loop IR's arithmetic gets).
  * Constants given for a vector type are splatted.
  */
 final class Ir {
@@ -176,6 +177,11 @@ final class Ir {
     LLVMValueRef fmul(LLVMValueRef a, LLVMValueRef c) { return contract(LLVMBuildFMul(b, a, c, "")); }
     LLVMValueRef fdiv(LLVMValueRef a, LLVMValueRef c) { return contract(LLVMBuildFDiv(b, a, c, "")); }
     LLVMValueRef fneg(LLVMValueRef a) { return LLVMBuildFNeg(b, a, ""); }
+
+    /** As fadd, fsub and fmul, without the contract flag: rounded on their own, as two separate ONNX ops are. */
+    LLVMValueRef faddStrict(LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFAdd(b, a, c, ""); }
+    LLVMValueRef fsubStrict(LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFSub(b, a, c, ""); }
+    LLVMValueRef fmulStrict(LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFMul(b, a, c, ""); }
 
     /** a*c + d, fused where the target has FMA (llvm.fmuladd). */
     LLVMValueRef fma(LLVMValueRef a, LLVMValueRef c, LLVMValueRef d) {

@@ -131,7 +131,7 @@ public final class KernelCodegen {
             throw new CodegenException("kernel '" + f.kernel + "': storing a " + vt + " into " + st.buffer().dtype()
                     + " buffer '" + st.buffer().name() + "' at a " + lanes + "-lane index: " + st);
         }
-        exprs.store(st.buffer(), st.index(), exprs.emit(st.value()));
+        exprs.store(st.buffer(), st.index(), exprs.emitStored(st));
     }
 
     private void ifThenElse(Stmt.IfThenElse s) {
