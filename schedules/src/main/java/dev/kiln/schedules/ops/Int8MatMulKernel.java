@@ -119,7 +119,7 @@ final class Int8MatMulKernel {
         String name = n.name().isEmpty() ? n.output(0) : n.name();
         PrimFunc fn = new PrimFunc("k_" + OpBuilder.sanitize(name).replaceFirst("^v_", ""), params, body);
         return new Kernel(fn, inputs, List.of(n.output(0)),
-                new Kernel.Info(n.name(), List.of(Int8MatMul.OP), "int8_matmul", "", 2.0 * m * k * cols));
+                new Kernel.Info(n.name(), List.of(Int8MatMul.OP), "int8_matmul", "", Work.flops(n, g)));
     }
 
     /**
