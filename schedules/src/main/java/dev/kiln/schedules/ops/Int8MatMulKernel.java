@@ -16,6 +16,9 @@ import dev.kiln.irlow.expr.Exprs;
 import dev.kiln.irlow.expr.Intrinsic;
 import dev.kiln.irlow.stmt.ForKind;
 import dev.kiln.irlow.stmt.Stmt;
+import dev.kiln.irlow.te.Compute;
+import dev.kiln.irlow.te.Placeholder;
+import dev.kiln.irlow.te.Te;
 import dev.kiln.schedules.space.Knobs;
 import dev.kiln.targets.CpuTarget;
 import java.util.ArrayList;
@@ -130,17 +133,17 @@ final class Int8MatMulKernel {
     static void compute(OpBuilder b) {
         long[] bd = b.inDims(1);
         long k = bd[0], cols = bd[1], m = Idx.numel(b.inDims(0)) / k;
-        dev.kiln.irlow.te.Placeholder pa = b.input(0, new long[] {m, k}), pb = b.input(1);
-        dev.kiln.irlow.te.Placeholder pza = b.node.hasInput(2) ? b.input(2, new long[] {1}) : null;
-        dev.kiln.irlow.te.Placeholder pzb = b.node.hasInput(3) ? b.input(3, new long[] {b.in(3).shape().numel()}) : null;
+        Placeholder pa = b.input(0, new long[] {m, k}), pb = b.input(1);
+        Placeholder pza = b.node.hasInput(2) ? b.input(2, new long[] {1}) : null;
+        Placeholder pzb = b.node.hasInput(3) ? b.input(3, new long[] {b.in(3).shape().numel()}) : null;
         boolean perColumn = pzb != null && b.in(3).shape().numel() > 1;
         Expr.Var rk = b.reduceAxis("rk");
-        dev.kiln.irlow.te.Compute c = dev.kiln.irlow.te.Te.compute(b.outName(0), ScalarType.I32, dev.kiln.irlow.te.Te.box(m, cols), ax -> {
-            Expr av = Exprs.cast(ScalarType.I32, dev.kiln.irlow.te.Te.read(pa, ax.get(0), rk));
-            Expr bv = Exprs.cast(ScalarType.I32, dev.kiln.irlow.te.Te.read(pb, rk, ax.get(1)));
-            if (pza != null) av = Exprs.sub(av, Exprs.cast(ScalarType.I32, dev.kiln.irlow.te.Te.read(pza, Idx.c(0))));
-            if (pzb != null) bv = Exprs.sub(bv, Exprs.cast(ScalarType.I32, dev.kiln.irlow.te.Te.read(pzb, perColumn ? ax.get(1) : Idx.c(0))));
-            return dev.kiln.irlow.te.Te.sum(Exprs.mul(av, bv), List.of(rk), List.of(k));
+        Compute c = Te.compute(b.outName(0), ScalarType.I32, Te.box(m, cols), ax -> {
+            Expr av = Exprs.cast(ScalarType.I32, Te.read(pa, ax.get(0), rk));
+            Expr bv = Exprs.cast(ScalarType.I32, Te.read(pb, rk, ax.get(1)));
+            if (pza != null) av = Exprs.sub(av, Exprs.cast(ScalarType.I32, Te.read(pza, Idx.c(0))));
+            if (pzb != null) bv = Exprs.sub(bv, Exprs.cast(ScalarType.I32, Te.read(pzb, perColumn ? ax.get(1) : Idx.c(0))));
+            return Te.sum(Exprs.mul(av, bv), List.of(rk), List.of(k));
         });
         b.tag(c, Template.MATMUL);
         b.output(0, c);
