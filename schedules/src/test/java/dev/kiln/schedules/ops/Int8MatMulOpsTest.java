@@ -60,10 +60,11 @@ class Int8MatMulOpsTest {
 
     @Test
     void everyConfigOfTheSpaceIsExact() {
-        Tensor a = s8(7, 10), b = u8(10, 37), za = s8(), zb = u8(37);
+        Tensor a = s8(7, 15), b = u8(15, 37), za = s8(), zb = u8(37);
         OpHarness h = int8().in(a).constant(b).in(za).constant(zb).target(AVX2);
         ConfigSpace space = OpInventory.space(h.graph().nodes().get(0), h.graph(), AVX2);
         assertTrue(space.knob("tile") != null && space.knob("loop_order") != null, space.toString());
+        assertEquals(java.util.List.of(1L, 2L, 4L), space.knob("k_unroll").values(), "K = 15: 4 steps of 4");
         for (long i = 0; i < space.size(); i++) {
             Config c = space.get(i);
             int8().in(a).constant(b).in(za).constant(zb).target(AVX2).check(Knobs.of(c));
