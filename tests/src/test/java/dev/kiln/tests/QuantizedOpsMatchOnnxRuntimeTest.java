@@ -153,6 +153,22 @@ class QuantizedOpsMatchOnnxRuntimeTest {
         }
     }
 
+    /** A weight given by a Constant node (as some exporters write it) takes the int8 kernel too. */
+    @Test
+    void int8MatMulWithAConstantNodeWeight() throws Exception {
+        Graph g = new Graph("int8_constant_node");
+        g.opsets().put("", 13);
+        input(g, "a", DType.INT8, 7, 30);
+        input(g, "a_zp", DType.INT8);
+        g.setNodes(List.of(
+                new Node("w", "Constant", "", List.of(), List.of("b"), Map.of("value", new Attr.TensorAttr(random(DType.INT8, -128, 127, 30, 21))), 13),
+                new Node("wz", "Constant", "", List.of(), List.of("b_zp"), Map.of("value", new Attr.TensorAttr(random(DType.INT8, -128, 127, 21))), 13),
+                new Node("mm", "MatMulInteger", "", List.of("a", "b", "a_zp", "b_zp"), List.of("y"), Map.of(), 13)));
+        g.outputs().add("y");
+        OrtCheck.matches(dir, g, Map.of("a", random(DType.INT8, -128, 127, 7, 30), "a_zp", random(DType.INT8, -128, 127)), 0, 0);
+        assertTrue(opsAfterPasses(g, CpuTarget.avx512Vnni()).contains("Int8MatMul"));
+    }
+
     /** The graph pipeline for a VNNI target keeps a constant-weight product whole for the int8 kernel; without VNNI it decomposes it. */
     @Test
     void int8KernelOnlyWhereTheTargetHasVnni() {

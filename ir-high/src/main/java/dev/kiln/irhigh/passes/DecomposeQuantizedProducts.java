@@ -7,6 +7,7 @@ import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irhigh.ops.Int8MatMul;
+import dev.kiln.irhigh.ops.OpRegistry;
 import dev.kiln.irhigh.ops.QuantizedProduct;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,7 +32,8 @@ import java.util.Map;
  *       (dividing by 1 is exact) and zero point {@code y_zp}: round half to even, add, saturate. This
  *       is ONNX Runtime's order of float32 operations.
  * </ul>
- * With {@code int8Kernel} (CPU targets), the MatMul forms whose B is a rank-2 constant, with zero
+ * With {@code int8Kernel} (CPU targets), the MatMul forms whose B is a rank-2 constant (an initializer
+ * or a Constant node's value), with zero
  * points per tensor (A) and per tensor or per column (B, constant), keep their product whole as
  * {@link Int8MatMul} instead, which the native int8 kernel computes from the bytes (the
  * requantization of QLinearMatMul is the same as above).
@@ -56,13 +58,23 @@ public final class DecomposeQuantizedProducts {
     /** Whether the product of {@code n} is one {@link Int8MatMul} takes (see there). */
     static boolean int8Product(Node n, QuantizedProduct def, Graph g) {
         QuantizedProduct.Layout l = def.layout;
-        if (def.conv || !g.initializers().containsKey(n.input(l.b()))) return false;
+        if (def.conv || !compileTimeConstant(g, n.input(l.b()))) return false;
         Shape b = g.value(n.input(l.b())).shape();
         if (b.rank() != 2 || b.numel() == 0) return false;
         if (n.hasInput(l.aZp()) && g.value(n.input(l.aZp())).shape().numel() != 1) return false;
         if (!n.hasInput(l.bZp())) return true;
         Shape zb = g.value(n.input(l.bZp())).shape();
-        return g.initializers().containsKey(n.input(l.bZp())) && (zb.numel() == 1 || zb.rank() == 1 && zb.dim(0) == b.dim(1));
+        return compileTimeConstant(g, n.input(l.bZp())) && (zb.numel() == 1 || zb.rank() == 1 && zb.dim(0) == b.dim(1));
+    }
+
+    /**
+     * Whether a value is known at compile time: an initializer, or the {@code value} of a Constant node
+     * (which FoldConstants turns into an initializer before kernels are built).
+     */
+    private static boolean compileTimeConstant(Graph g, String v) {
+        if (g.initializers().containsKey(v)) return true;
+        Node p = g.producer(v);
+        return p != null && p.op().equals("Constant") && OpRegistry.isOnnxDomain(p.domain()) && p.attrs().containsKey("value");
     }
 
     private static List<Node> rewrite(Node n, QuantizedProduct def, Graph g, boolean int8) {

@@ -103,6 +103,18 @@ class DecomposeQuantizedProductsTest {
                 List.of("a", "azp"));
         assertEquals("Int8MatMul", ops.get(0));
         assertEquals("QuantizeLinear", ops.get(ops.size() - 1));
+        // B and its zero point from Constant nodes, as some exporters write weights.
+        Tensor w = random(DType.INT8, 6, 10), wz = random(DType.INT8, 10), x = random(DType.UINT8, 3, 6);
+        Graph c = new GraphBuilder("c").input("a", DType.UINT8, 3, 6)
+                .node("Constant", List.of(), List.of("b"), "value", w).node("Constant", List.of(), List.of("bz"), "value", wz)
+                .node("MatMulInteger", List.of("a", "b", "", "bz"), List.of("y")).output("y").build();
+        Tensor before = Evaluator.run(c, Map.of("a", x)).get("y");
+        ShapeInference.run(c);
+        assertEquals(1, DecomposeQuantizedProducts.run(c, true));
+        assertEquals(List.of("Constant", "Constant", "Int8MatMul"), c.nodes().stream().map(Node::op).toList());
+        ShapeInference.run(c);
+        Tensor after = Evaluator.run(c, Map.of("a", x)).get("y");
+        for (int i = 0; i < before.size(); i++) assertEquals(before.getLong(i), after.getLong(i), "element " + i);
         // Per-row zero points of A, a run-time B, a run-time zero point of B: the exact decomposition.
         assertFalse(check(true, "MatMulInteger", inputs("a", random(DType.UINT8, 4, 9), "b", random(DType.INT8, 9, 5),
                 "azp", random(DType.UINT8, 4), "bzp", random(DType.INT8)), List.of("a")).contains("Int8MatMul"));
