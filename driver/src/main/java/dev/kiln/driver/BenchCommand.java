@@ -21,7 +21,7 @@ final class BenchCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "LIB.so", description = "a library written by 'kiln compile' (not with --op)")
     Path library;
 
-    @Option(names = "--op", paramLabel = "OP", description = "benchmark one operator: matmul, gemm (MxNxK), batch_matmul (BxMxNxK), conv2d (N,C,H,W,CO,KH,KW,stride,pad), relu (RxC: almost no work, so with --threads 2 its time is the fork/join cost of a parallel region)")
+    @Option(names = "--op", paramLabel = "OP", description = "benchmark one operator: matmul, gemm, matmul_integer (MxNxK), batch_matmul (BxMxNxK), conv2d (N,C,H,W,CO,KH,KW,stride,pad), relu (RxC: almost no work, so with --threads 2 its time is the fork/join cost of a parallel region)")
     String op;
 
     @Option(names = "--shape", paramLabel = "SHAPE", description = "the operator's sizes, with --op")

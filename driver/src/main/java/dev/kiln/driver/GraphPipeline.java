@@ -39,7 +39,7 @@ public final class GraphPipeline {
         dump.accept("RemoveIdentity", g);
         if (QdqPairsToFloat.run(g) > 0) ShapeInference.run(g);
         dump.accept("QdqPairsToFloat", g);
-        if (DecomposeQuantizedProducts.run(g) > 0) ShapeInference.run(g);
+        if (DecomposeQuantizedProducts.run(g, target instanceof CpuTarget cpu && OpInventory.int8MatMul(cpu)) > 0) ShapeInference.run(g);
         dump.accept("DecomposeQuantizedProducts", g);
         if (SplitRecurrent.run(g, OpInventory.recurrentPanel(target)) > 0) ShapeInference.run(g);
         dump.accept("SplitRecurrent", g);

@@ -26,6 +26,7 @@ import java.util.stream.Stream;
  *
  * <p>Shapes: {@code matmul} and {@code gemm} {@code MxNxK} (A is [M, K] an input, B a constant
  * weight, [K, N] for matmul, [N, K] with transB=1 and a bias for gemm, as PyTorch exports Linear);
+ * {@code matmul_integer} {@code MxNxK} (MatMulInteger: A uint8 [M, K] an input, B an int8 [K, N] constant);
  * {@code batch_matmul} {@code BxMxNxK} (both operands inputs); {@code conv2d}
  * {@code N,C,H,W,CO,KH,KW,stride,pad} (weight constant, no bias).
  */
@@ -53,6 +54,20 @@ final class OpBench {
                         : new Node("matmul", "MatMul", "", List.of("A", "B"), List.of("Y"), Map.of(), 17));
                 g.outputs().add("Y");
                 return new Op(g, 2.0 * m * n * k, op + " M=" + m + " N=" + n + " K=" + k + (gemm ? " (transB, bias)" : "") + ", B constant");
+            }
+            case "matmul_integer" -> {
+                // As a dynamically quantized Linear layer: uint8 activations, an int8 weight, int32 out.
+                need(op, shape, d, 3, "MxNxK");
+                long m = d[0], n = d[1], k = d[2];
+                g.inputs().add(new Value("A", DType.UINT8, Shape.of(m, k)));
+                g.initializers().put("B", Tensor.generate(DType.INT8, Shape.of(k, n), i -> rnd.nextInt(-128, 128)));
+                g.initializers().put("a_zero_point", Tensor.generate(DType.UINT8, Shape.of(), i -> 121));
+                g.initializers().put("b_zero_point", Tensor.generate(DType.INT8, Shape.of(), i -> 3));
+                g.nodes().add(new Node("matmul_integer", "MatMulInteger", "", List.of("A", "B", "a_zero_point", "b_zero_point"), List.of("Y"),
+                        Map.of(), 17));
+                g.outputs().add("Y");
+                return new Op(g, 2.0 * m * n * k, "matmul_integer M=" + m + " N=" + n + " K=" + k + ", uint8 A, int8 B constant, int32 out "
+                        + "(GFLOP/s: integer multiply-adds x 2; the % is of the fp32 FMA peak)");
             }
             case "batch_matmul" -> {
                 need(op, shape, d, 4, "BxMxNxK");
@@ -84,7 +99,7 @@ final class OpBench {
                 g.outputs().add("Y");
                 return new Op(g, (double) d[0] * d[1], "relu " + d[0] + "x" + d[1]);
             }
-            default -> throw new KilnException("--op '" + op + "': expected matmul, gemm, batch_matmul, conv2d or relu");
+            default -> throw new KilnException("--op '" + op + "': expected matmul, gemm, matmul_integer, batch_matmul, conv2d or relu");
         }
     }
 

@@ -37,6 +37,17 @@ class OpBenchTest {
     }
 
     @Test
+    void matmulIntegerIsADynamicallyQuantizedLinear() {
+        OpBench.Op o = OpBench.build("matmul_integer", "4x8x16");
+        ShapeInference.run(o.graph());
+        assertEquals(Shape.of(4, 8), o.graph().value("Y").shape());
+        assertEquals(dev.kiln.irhigh.DType.INT32, o.graph().value("Y").dtype());
+        assertEquals(dev.kiln.irhigh.DType.UINT8, o.graph().value("A").dtype());
+        assertEquals(dev.kiln.irhigh.DType.INT8, o.graph().initializers().get("B").dtype());
+        assertEquals(2.0 * 4 * 8 * 16, o.flops());
+    }
+
+    @Test
     void badShapesSayWhatIsExpected() {
         KilnException e = assertThrows(KilnException.class, () -> OpBench.build("matmul", "4x8"));
         assertTrue(e.getMessage().contains("MxNxK"), e.getMessage());

@@ -37,6 +37,8 @@ public sealed interface Target permits CpuTarget, GpuTarget {
         String key = s == null ? "" : s.strip().toLowerCase(Locale.ROOT);
         if (key.equals("x86_64-avx512")) return avx512();
         if (key.equals("x86_64-avx2")) return avx2();
+        if (key.equals(CpuTarget.AVX512_VNNI)) return CpuTarget.avx512Vnni();
+        if (key.equals(CpuTarget.AVX2_VNNI)) return CpuTarget.avx2Vnni();
         if (key.equals("host")) return host();
         if (key.equals(CpuTarget.NEON) || key.startsWith(CpuTarget.NEON + ":")) {
             String cpu = key.equals(CpuTarget.NEON) ? CpuTarget.DEFAULT_ARM_CPU : key.substring(CpuTarget.NEON.length() + 1);
@@ -49,7 +51,7 @@ public sealed interface Target permits CpuTarget, GpuTarget {
 
     /** The target names {@link #parse} accepts, for messages and help. */
     static List<String> known() {
-        List<String> names = new ArrayList<>(List.of("x86_64-avx512", "x86_64-avx2", CpuTarget.NEON + "[:CPU]", "host",
+        List<String> names = new ArrayList<>(List.of("x86_64-avx512", "x86_64-avx2", CpuTarget.AVX512_VNNI, CpuTarget.AVX2_VNNI, CpuTarget.NEON + "[:CPU]", "host",
                 OpenClTargets.PREFIX + "[:" + String.join("|", OpenClTargets.profileNames()) + "|DEVICE]",
                 CudaTargets.PREFIX + "[-sm75|-sm80|-sm86|-sm89|-sm90]"));
         return List.copyOf(names);
@@ -63,7 +65,10 @@ public sealed interface Target permits CpuTarget, GpuTarget {
         return CpuTarget.avx2();
     }
 
-    /** The best known target this machine can run (x86-64: from the CPU flags; aarch64: NEON). */
+    /**
+     * The best known target this machine can run (x86-64: from the CPU flags, with VNNI where the CPU
+     * has it; aarch64: NEON).
+     */
     static CpuTarget host() {
         return CpuTarget.host();
     }

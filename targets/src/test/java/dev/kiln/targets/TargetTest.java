@@ -119,6 +119,18 @@ class TargetTest {
         assertThrows(IllegalArgumentException.class, () -> Target.avx2().vectorLanes(0));
     }
 
+    @Test
+    void vnniTargetsAddTheInt8DotProductToTheirBase() {
+        CpuTarget a = (CpuTarget) Target.parse("x86_64-avx512-vnni"), b = (CpuTarget) Target.parse("x86_64-avx2-vnni");
+        assertTrue(a.hasInt8DotProduct() && a.features().contains("+avx512vnni") && a.features().contains("+avx512bw"));
+        assertEquals(512, a.vectorBits());
+        assertTrue(b.hasInt8DotProduct() && b.features().contains("+avxvnni") && !b.features().contains("avx512"));
+        assertEquals(256, b.vectorBits());
+        assertFalse(Target.avx512().hasInt8DotProduct());
+        assertFalse(Target.avx2().hasInt8DotProduct());
+        assertTrue(Target.known().contains("x86_64-avx512-vnni"));
+    }
+
     /** Independent reading of /proc/cpuinfo (grep-style over the whole file, not the parser's first line). */
     @Test
     void hostMatchesCpuinfo() throws Exception {
@@ -134,8 +146,13 @@ class TargetTest {
             return;
         }
         Target h = Target.parse("host");
-        assertEquals(avx512 ? "x86_64-avx512" : "x86_64-avx2", h.name());
+        String base = avx512 ? "x86_64-avx512" : "x86_64-avx2";
+        boolean vnni = flags.contains(avx512 ? "avx512_vnni" : "avx_vnni");
+        assertEquals(vnni ? base + "-vnni" : base, h.name());
+        assertEquals(vnni, ((CpuTarget) h).hasInt8DotProduct());
         assertTrue(h.canRunOnHost());
+        assertEquals(avx512 && flags.contains("avx512_vnni"), CpuTarget.avx512Vnni().canRunOnHost());
+        assertEquals(avx2 && flags.contains("avx_vnni"), CpuTarget.avx2Vnni().canRunOnHost());
         assertTrue(Target.avx2().canRunOnHost() == avx2);
         assertEquals(avx512, Target.avx512().canRunOnHost());
     }

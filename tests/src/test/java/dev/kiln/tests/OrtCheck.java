@@ -27,11 +27,16 @@ final class OrtCheck {
      * ONNX Runtime's on {@code inputs} (null: the library's random inputs).
      */
     static void matches(Path dir, Graph g, Map<String, Tensor> inputs, double atol, double rtol) throws IOException {
+        matches(dir, g, inputs, atol, rtol, Target.host());
+    }
+
+    /** As above, compiled for {@code target} (one this machine runs). */
+    static void matches(Path dir, Graph g, Map<String, Tensor> inputs, double atol, double rtol, Target target) throws IOException {
         ShapeInference.run(g);
         byte[] onnx = OnnxWriter.write(g, OnnxWriter.IR_VERSION);
-        Path file = dir.resolve(g.name() + ".onnx"), so = dir.resolve(g.name() + ".so");
+        Path file = dir.resolve(g.name() + ".onnx"), so = dir.resolve(g.name() + "-" + target.name() + ".so");
         Files.write(file, onnx);
-        Compiler.compile(file.toString(), so, new Compiler.Options(Target.host(), Map.of(), null, false));
+        Compiler.compile(file.toString(), so, new Compiler.Options(target, Map.of(), null, false));
         try (KilnLibrary kiln = new KilnLibrary(so, 1); OrtModel ort = new OrtModel(onnx, 1)) {
             Map<String, Tensor> feed = inputs != null ? inputs : kiln.randomInputs(5);
             Map<String, Tensor> expected = ort.run(feed), actual = kiln.run(feed), reference = Evaluator.run(g, feed);

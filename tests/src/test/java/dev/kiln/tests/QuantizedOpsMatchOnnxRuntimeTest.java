@@ -16,6 +16,7 @@ import dev.kiln.driver.KilnLibrary;
 import dev.kiln.driver.OrtModel;
 import dev.kiln.frontend.OnnxWriter;
 import dev.kiln.irhigh.ShapeInference;
+import dev.kiln.targets.CpuTarget;
 import dev.kiln.targets.Target;
 import dev.kiln.targets.TargetException;
 import java.nio.file.Files;
@@ -102,6 +103,89 @@ class QuantizedOpsMatchOnnxRuntimeTest {
             for (int i = 0; i < t.size(); i++) if (t.getLong(i) == 0 || t.getLong(i) == 255) saturated++;
             assertTrue(saturated < t.size() / 10, saturated + " of " + t.size() + " outputs saturated");
         }
+    }
+
+    /**
+     * MatMulInteger and QLinearMatMul with a constant weight, which the native int8 kernel computes on
+     * CPUs with VNNI: odd sizes (K not a multiple of 4, N not a multiple of the vector, M = 1), int8
+     * and uint8 on either side, run-time and constant zero points of A, per-column zero points and
+     * scales of B; compiled for every VNNI target this machine runs and for one without (the decomposition).
+     */
+    @Test
+    void int8MatMulsWithConstantWeights() throws Exception {
+        List<Target> targets = new java.util.ArrayList<>();
+        for (CpuTarget t : List.of(CpuTarget.avx512Vnni(), CpuTarget.avx2Vnni(), CpuTarget.avx2())) if (t.canRunOnHost()) targets.add(t);
+        org.junit.jupiter.api.Assumptions.assumeFalse(targets.isEmpty(), "no x86 target runs here");
+        int[][] shapes = {{5, 37, 19}, {1, 256, 70}, {16, 64, 48}, {3, 1, 3}};
+        DType[][] types = {{DType.UINT8, DType.INT8}, {DType.INT8, DType.INT8}, {DType.UINT8, DType.UINT8}, {DType.INT8, DType.UINT8}};
+        int c = 0;
+        for (int[] s : shapes) {
+            for (DType[] t : types) {
+                c++;
+                boolean perColumn = c % 2 == 0, runTimeZp = c % 3 != 0;
+                Graph g = new Graph("int8_" + c);
+                g.opsets().put("", 13);
+                input(g, "a", t[0], s[0], s[1]);
+                if (runTimeZp) input(g, "a_zp", t[0]);
+                Map<String, Tensor> init = g.initializers();
+                long[] ra = dev.kiln.irhigh.ops.Quantize.range(t[0]), rb = dev.kiln.irhigh.ops.Quantize.range(t[1]);
+                if (!runTimeZp) init.put("a_zp", random(t[0], ra[0], ra[1]));
+                init.put("b", random(t[1], rb[0], rb[1], s[1], s[2]));
+                init.put("b_zp", perColumn ? random(t[1], rb[0], rb[1], s[2]) : random(t[1], rb[0], rb[1]));
+                boolean qlinear = c % 4 == 1;
+                if (qlinear) {
+                    init.put("a_scale", scalar(DType.FLOAT32, 0.0113));
+                    float[] bs = new float[s[2]];
+                    for (int i = 0; i < bs.length; i++) bs[i] = (float) RNG.nextDouble(0.002, 0.01);
+                    init.put("b_scale", Tensor.ofFloats(new Shape(s[2]), bs));
+                    init.put("y_scale", scalar(DType.FLOAT32, 0.05 * Math.sqrt(s[1])));
+                    init.put("y_zp", scalar(DType.UINT8, 128));
+                    g.setNodes(List.of(new Node("mm", "QLinearMatMul", "", List.of("a", "a_scale", "a_zp", "b", "b_scale", "b_zp", "y_scale", "y_zp"),
+                            List.of("y"), Map.of(), 13)));
+                } else {
+                    g.setNodes(List.of(new Node("mm", "MatMulInteger", "", List.of("a", "b", "a_zp", "b_zp"), List.of("y"), Map.of(), 13)));
+                }
+                g.outputs().add("y");
+                Map<String, Tensor> feed = new java.util.HashMap<>(Map.of("a", random(t[0], ra[0], ra[1], s[0], s[1])));
+                if (runTimeZp) feed.put("a_zp", random(t[0], ra[0], ra[1]));
+                for (Target target : targets) OrtCheck.matches(dir, g, feed, 0, 0, target);
+            }
+        }
+    }
+
+    /** A weight given by a Constant node (as some exporters write it) takes the int8 kernel too. */
+    @Test
+    void int8MatMulWithAConstantNodeWeight() throws Exception {
+        Graph g = new Graph("int8_constant_node");
+        g.opsets().put("", 13);
+        input(g, "a", DType.INT8, 7, 30);
+        input(g, "a_zp", DType.INT8);
+        g.setNodes(List.of(
+                new Node("w", "Constant", "", List.of(), List.of("b"), Map.of("value", new Attr.TensorAttr(random(DType.INT8, -128, 127, 30, 21))), 13),
+                new Node("wz", "Constant", "", List.of(), List.of("b_zp"), Map.of("value", new Attr.TensorAttr(random(DType.INT8, -128, 127, 21))), 13),
+                new Node("mm", "MatMulInteger", "", List.of("a", "b", "a_zp", "b_zp"), List.of("y"), Map.of(), 13)));
+        g.outputs().add("y");
+        OrtCheck.matches(dir, g, Map.of("a", random(DType.INT8, -128, 127, 7, 30), "a_zp", random(DType.INT8, -128, 127)), 0, 0);
+        assertTrue(opsAfterPasses(g, CpuTarget.avx512Vnni()).contains("Int8MatMul"));
+    }
+
+    /** The graph pipeline for a VNNI target keeps a constant-weight product whole for the int8 kernel; without VNNI it decomposes it. */
+    @Test
+    void int8KernelOnlyWhereTheTargetHasVnni() {
+        Graph g = model();
+        assertTrue(opsAfterPasses(g, CpuTarget.avx512Vnni()).contains("Int8MatMul"));
+        assertTrue(opsAfterPasses(model(), CpuTarget.avx2Vnni()).contains("Int8MatMul"));
+        assertTrue(!opsAfterPasses(model(), CpuTarget.avx512()).contains("Int8MatMul"));
+    }
+
+    private static List<String> opsAfterPasses(Graph g, Target t) {
+        Graph r = dev.kiln.driver.GraphPipeline.run(g, t, (pass, graph) -> {});
+        List<String> ops = new java.util.ArrayList<>();
+        for (Node n : r.nodes()) {
+            ops.add(n.op());
+            if (dev.kiln.irhigh.passes.FuseOps.isFused(n)) dev.kiln.irhigh.passes.FuseOps.body(n).nodes().forEach(m -> ops.add(m.op()));
+        }
+        return ops;
     }
 
     /**

@@ -94,6 +94,39 @@ class RandomConfigsNativeTest {
         return g;
     }
 
+    /**
+     * A QLinearMatMul and a MatMulInteger with constant int8 and uint8 weights of odd sizes: on a VNNI
+     * host both are kiln.Int8MatMul kernels, whose tiles, loop orders and parallel loops must all be exact.
+     */
+    private Graph quantized() {
+        Graph g = new Graph("int8");
+        g.opsets().put("", 13);
+        g.inputs().add(new Value("x", DType.UINT8, Shape.of(37, 45)));
+        g.inputs().add(new Value("xz", DType.UINT8, Shape.of()));
+        g.inputs().add(new Value("s", DType.INT8, Shape.of(3, 11, 50)));
+        g.initializers().put("w", Tensor.generate(DType.INT8, Shape.of(45, 70), i -> rnd.nextInt(-128, 128)));
+        g.initializers().put("wz", Tensor.generate(DType.INT8, Shape.of(70), i -> rnd.nextInt(-128, 128)));
+        g.initializers().put("xs", Tensor.ofFloats(Shape.of(), 0.02f));
+        g.initializers().put("ws", Tensor.ofFloats(Shape.of(), 0.01f));
+        g.initializers().put("ys", Tensor.ofFloats(Shape.of(), 1.3f));
+        g.initializers().put("yz", Tensor.generate(DType.UINT8, Shape.of(), i -> 128));
+        g.initializers().put("u", Tensor.generate(DType.UINT8, Shape.of(50, 33), i -> rnd.nextInt(0, 256)));
+        g.initializers().put("sz", Tensor.generate(DType.INT8, Shape.of(), i -> -7));
+        g.initializers().put("uz", Tensor.generate(DType.UINT8, Shape.of(), i -> 200));
+        g.nodes().add(new Node("q", "QLinearMatMul", "", List.of("x", "xs", "xz", "w", "ws", "wz", "ys", "yz"), List.of("y"), Map.of(), 13));
+        g.nodes().add(new Node("i", "MatMulInteger", "", List.of("s", "u", "sz", "uz"), List.of("z"), Map.of(), 13));
+        g.outputs().add("y");
+        g.outputs().add("z");
+        return g;
+    }
+
+    @Test
+    void randomConfigsOfInt8MatMuls() throws Exception {
+        check(quantized(), Map.of("x", Tensor.generate(DType.UINT8, Shape.of(37, 45), i -> rnd.nextInt(0, 256)),
+                "xz", Tensor.generate(DType.UINT8, Shape.of(), i -> 117),
+                "s", Tensor.generate(DType.INT8, Shape.of(3, 11, 50), i -> rnd.nextInt(-128, 128))));
+    }
+
     @Test
     void randomConfigsOfAConvNet() throws Exception {
         check(convNet(), Map.of("x", random(1, 16, 10, 10)));
@@ -127,6 +160,11 @@ class RandomConfigsNativeTest {
                     for (String out : g.outputs()) {
                         Tensor a = want.get(out), b = got.get(out);
                         assertEquals(a.shape(), b.shape(), out);
+                        if (!a.dtype().isFloat()) {
+                            for (int i = 0; i < a.size(); i++)
+                                assertEquals(a.getLong(i), b.getLong(i), out + "[" + i + "] (" + threads + " threads) with configs " + chosen);
+                            continue;
+                        }
                         for (int i = 0; i < a.size(); i++) {
                             double e = a.getDouble(i), v = b.getDouble(i);
                             int at = i;

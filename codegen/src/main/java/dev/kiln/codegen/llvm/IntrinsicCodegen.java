@@ -20,7 +20,12 @@ final class IntrinsicCodegen {
 
     static LLVMValueRef call(Ir ir, String kernel, Expr.Call c, List<LLVMValueRef> args) {
         Intrinsic fn = c.fn();
-        int arity = fn == Intrinsic.POW || fn == Intrinsic.ATAN2 ? 2 : 1;
+        int arity = fn.arity();
+        if (args.size() != arity) {
+            throw new CodegenException("kernel '" + kernel + "': " + fn + " takes " + arity + " argument(s), got "
+                    + args.size() + ": " + c);
+        }
+        if (fn == Intrinsic.DOT4_U8S8) return dot4(ir, kernel, c, args);
         if (args.size() != arity) {
             throw new CodegenException("kernel '" + kernel + "': " + fn + " takes " + arity + " argument(s), got "
                     + args.size() + ": " + c);
@@ -74,6 +79,56 @@ final class IntrinsicCodegen {
             return ir.cast(LLVMFPTrunc, r, LLVMTypeOf(x));
         }
         return floatCall(ir, fn, t, x, y);
+    }
+
+    /**
+     * {@link Intrinsic#DOT4_U8S8}: one {@code vpdpbusd} where the target has it for the lane count
+     * (AVX-512 VNNI: 16 lanes; AVX-VNNI or AVX-512 VNNI with VL: 8 and 4), else the bytes widened
+     * to i32, multiplied and summed in groups of four (exact, any target).
+     */
+    private static LLVMValueRef dot4(Ir ir, String kernel, Expr.Call c, List<LLVMValueRef> args) {
+        for (Expr a : c.args()) {
+            if (a.type().scalar() != ScalarType.I32)
+                throw new CodegenException("kernel '" + kernel + "': DOT4_U8S8 takes i32 arguments, got " + a.type() + ": " + c);
+        }
+        int lanes = 1;
+        for (LLVMValueRef a : args) lanes = Math.max(lanes, Ir.lanes(a));
+        LLVMValueRef acc = ir.splat(args.get(0), lanes), a = ir.splat(args.get(1), lanes), b = ir.splat(args.get(2), lanes);
+        String vnni = vnniIntrinsic(ir.m.target(), lanes);
+        if (vnni != null) {
+            // The intrinsic's own parameter types (i32 vectors in LLVM 20, byte vectors in later releases).
+            int id = LLVMLookupIntrinsicID(vnni, vnni.length());
+            LLVMTypeRef ft = LLVMIntrinsicGetType(ir.ctx, id, Ir.pp(), 0);
+            LLVMTypeRef[] params = new LLVMTypeRef[LLVMCountParamTypes(ft)];
+            org.bytedeco.javacpp.PointerPointer<LLVMTypeRef> pp = new org.bytedeco.javacpp.PointerPointer<>(params.length);
+            LLVMGetParamTypes(ft, pp);
+            LLVMValueRef[] in = {acc, a, b};
+            for (int i = 0; i < 3; i++) in[i] = ir.bitcast(in[i], new LLVMTypeRef(pp.get(i)));
+            return ir.bitcast(ir.intrinsic(vnni, new LLVMTypeRef[0], in), LLVMTypeOf(acc));
+        }
+        LLVMTypeRef bytes = Ir.vec(ir.i8(), 4 * lanes), wide = Ir.vec(ir.i32(), 4 * lanes);
+        LLVMValueRef products = ir.mul(ir.cast(LLVMZExt, ir.bitcast(a, bytes), wide), ir.cast(LLVMSExt, ir.bitcast(b, bytes), wide));
+        LLVMValueRef r = acc;
+        for (int j = 0; j < 4; j++) {
+            LLVMValueRef[] mask = new LLVMValueRef[lanes];
+            for (int l = 0; l < lanes; l++) mask[l] = ir.i32(4L * l + j);
+            LLVMValueRef part = lanes == 1 ? ir.extract(products, j)
+                    : LLVMBuildShuffleVector(ir.b, products, LLVMGetPoison(wide), LLVMConstVector(Ir.pp(mask), lanes), "");
+            r = ir.add(r, part);
+        }
+        return r;
+    }
+
+    /** The x86 {@code vpdpbusd} intrinsic for {@code lanes} i32 lanes on {@code target}, or null where there is none. */
+    static String vnniIntrinsic(dev.kiln.targets.Target target, int lanes) {
+        if (!(target instanceof dev.kiln.targets.CpuTarget cpu) || !cpu.arch().equals("x86_64")) return null;
+        java.util.Set<String> f = java.util.Set.of(cpu.features().split(","));
+        boolean avx512 = f.contains("+avx512vnni");
+        if (lanes == 16 && avx512) return "llvm.x86.avx512.vpdpbusd.512";
+        boolean narrow = f.contains("+avxvnni") || avx512 && f.contains("+avx512vl");
+        if (lanes == 8 && narrow) return "llvm.x86.avx512.vpdpbusd.256";
+        if (lanes == 4 && narrow) return "llvm.x86.avx512.vpdpbusd.128";
+        return null;
     }
 
     private static LLVMValueRef floatCall(Ir ir, Intrinsic fn, ScalarType t, LLVMValueRef x, LLVMValueRef y) {

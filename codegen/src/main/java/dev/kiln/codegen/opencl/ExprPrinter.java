@@ -377,6 +377,9 @@ final class ExprPrinter {
                 P r = call("abs", type, x);
                 return lanes == 1 ? new P("(" + scalar(t) + ")" + r.text(), UNARY) : atom("as_" + of(type) + "(" + r.text() + ")");
             }
+            case DOT4_U8S8 -> {
+                return dot4(c);
+            }
             default -> {
             }
         }
@@ -406,7 +409,7 @@ final class ExprPrinter {
             case ATANH -> "atanh";
             case ATAN2 -> "atan2";
             case SIGMOID -> null;
-            case IS_NAN, IS_INF, ABS -> throw new AssertionError();
+            case IS_NAN, IS_INF, ABS, DOT4_U8S8 -> throw new AssertionError();
         };
         if (fn == null) { // OpenCL C has no sigmoid: 1 / (1 + exp(-x)), as the interpreter computes it
             String one = type.scalar() == ScalarType.F64 ? "1.0" : "1.0f";
@@ -415,6 +418,24 @@ final class ExprPrinter {
         int arity = c.fn() == Intrinsic.POW || c.fn() == Intrinsic.ATAN2 ? 2 : 1;
         if (args.length != arity) throw error(c.fn() + " takes " + arity + " argument(s), got " + args.length + ": " + c);
         return call(fn, type, args);
+    }
+
+    /**
+     * {@link Intrinsic#DOT4_U8S8} spelled out on int lanes: byte j of a unsigned, byte j of b sign-extended
+     * by {@code (x ^ 0x80) - 0x80}, which needs no implementation-defined shift of a negative value.
+     */
+    private P dot4(Call c) {
+        if (c.args().size() != 3) throw error("DOT4_U8S8 takes 3 arguments, got " + c.args().size() + ": " + c);
+        for (Expr a : c.args())
+            if (a.type().scalar() != ScalarType.I32) throw error("DOT4_U8S8 takes i32 arguments, got " + a.type() + ": " + c);
+        int lanes = c.type().lanes();
+        String acc = widened(c.args().get(0), lanes, ATOM), a = widened(c.args().get(1), lanes, ATOM), b = widened(c.args().get(2), lanes, ATOM);
+        StringBuilder sb = new StringBuilder(acc);
+        for (int j = 0; j < 4; j++) {
+            String shift = j == 0 ? "" : " >> " + 8 * j;
+            sb.append(" + ((").append(a).append(shift).append(") & 0xff) * ((((").append(b).append(shift).append(") & 0xff) ^ 0x80) - 0x80)");
+        }
+        return new P(sb.toString(), ADD);
     }
 
     /** The C expression that stores {@code value} (of the buffer's type, or bool) into memory of type {@code t}. */

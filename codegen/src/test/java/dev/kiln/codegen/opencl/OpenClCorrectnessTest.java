@@ -105,6 +105,33 @@ class OpenClCorrectnessTest {
         return x;
     }
 
+    /** The byte dot product spelled out in OpenCL C equals the interpreter's, scalar and at 4, 8 and 16 lanes, extremes included. */
+    @Test
+    void dot4() {
+        int n = 64;
+        java.util.Random r = new java.util.Random(11);
+        Buffer acc = new Buffer("acc", I32, n), a = new Buffer("a", I32, n), b = new Buffer("b", I32, n);
+        List<Buffer> params = new java.util.ArrayList<>(List.of(acc, a, b));
+        List<Stmt> loops = new java.util.ArrayList<>();
+        List<Object> args = new java.util.ArrayList<>();
+        long[][] in = new long[3][n];
+        for (long[] x : in) for (int i = 0; i < n; i++) x[i] = r.nextInt();
+        in[0][0] = Integer.MIN_VALUE;
+        in[1][0] = -1;
+        in[2][0] = 0x80808080L - (1L << 32);
+        for (long[] x : in) args.add(x);
+        for (int lanes : new int[] {1, 4, 8, 16}) {
+            Buffer out = new Buffer("out" + lanes, I32, n);
+            params.add(out);
+            args.add(new long[n]);
+            Expr.Var i = var("i" + lanes);
+            Expr at = lanes == 1 ? i : new Expr.Ramp(mul(i, idx(lanes)), idx(1), lanes);
+            loops.add(loop(i, n / lanes, ForKind.SERIAL, store(out, at,
+                    call(dev.kiln.irlow.expr.Intrinsic.DOT4_U8S8, load(acc, at), load(a, at), load(b, at)))));
+        }
+        checkAgainstInterpreter(new PrimFunc("dot4", params, new Stmt.Seq(loops)), args);
+    }
+
     @Test
     void elementwiseMathOnAGpuGrid() {
         int n = 256;

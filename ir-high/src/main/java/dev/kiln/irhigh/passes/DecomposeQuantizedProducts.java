@@ -6,6 +6,8 @@ import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
 import dev.kiln.irhigh.Tensor;
+import dev.kiln.irhigh.ops.Int8MatMul;
+import dev.kiln.irhigh.ops.OpRegistry;
 import dev.kiln.irhigh.ops.QuantizedProduct;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,22 +32,62 @@ import java.util.Map;
  *       (dividing by 1 is exact) and zero point {@code y_zp}: round half to even, add, saturate. This
  *       is ONNX Runtime's order of float32 operations.
  * </ul>
+ * With {@code int8Kernel} (CPU targets), the MatMul forms whose B is a rank-2 constant (an initializer
+ * or a Constant node's value), with zero
+ * points per tensor (A) and per tensor or per column (B, constant), keep their product whole as
+ * {@link Int8MatMul} instead, which the native int8 kernel computes from the bytes (the
+ * requantization of QLinearMatMul is the same as above).
  * The graph must have been through shape inference; shapes are inferred again afterwards by the caller.
  */
 public final class DecomposeQuantizedProducts {
     private DecomposeQuantizedProducts() {}
 
-    /** Rewrites every such node; returns how many. */
+    /** Rewrites every such node into ops every target compiles; returns how many. */
     public static int run(Graph g) {
+        return run(g, false);
+    }
+
+    /** Rewrites every such node, the MatMul forms {@link Int8MatMul} takes into that when {@code int8Kernel}; returns how many. */
+    public static int run(Graph g, boolean int8Kernel) {
         return Rewrites.replaceEach(g, n -> {
             QuantizedProduct def = QuantizedProduct.of(n);
-            return def == null ? null : rewrite(n, def, g);
+            return def == null ? null : rewrite(n, def, g, int8Kernel && int8Product(n, def, g));
         });
     }
 
-    private static List<Node> rewrite(Node n, QuantizedProduct def, Graph g) {
+    /** Whether the product of {@code n} is one {@link Int8MatMul} takes (see there). */
+    static boolean int8Product(Node n, QuantizedProduct def, Graph g) {
+        QuantizedProduct.Layout l = def.layout;
+        if (def.conv || !compileTimeConstant(g, n.input(l.b()))) return false;
+        Shape b = g.value(n.input(l.b())).shape();
+        if (b.rank() != 2 || b.numel() == 0) return false;
+        if (n.hasInput(l.aZp()) && g.value(n.input(l.aZp())).shape().numel() != 1) return false;
+        if (!n.hasInput(l.bZp())) return true;
+        Shape zb = g.value(n.input(l.bZp())).shape();
+        return compileTimeConstant(g, n.input(l.bZp())) && (zb.numel() == 1 || zb.rank() == 1 && zb.dim(0) == b.dim(1));
+    }
+
+    /**
+     * Whether a value is known at compile time: an initializer, or the {@code value} of a Constant node
+     * (which FoldConstants turns into an initializer before kernels are built).
+     */
+    private static boolean compileTimeConstant(Graph g, String v) {
+        if (g.initializers().containsKey(v)) return true;
+        Node p = g.producer(v);
+        return p != null && p.op().equals("Constant") && OpRegistry.isOnnxDomain(p.domain()) && p.attrs().containsKey("value");
+    }
+
+    private static List<Node> rewrite(Node n, QuantizedProduct def, Graph g, boolean int8) {
         QuantizedProduct.Layout l = def.layout;
         List<Node> r = new ArrayList<>();
+        if (int8) {
+            String product = l.qlinear() ? Rewrites.fresh(g, n.output(0) + "_acc") : n.output(0);
+            r.add(new Node(n.name() + "/product", Int8MatMul.OP, Int8MatMul.DOMAIN, List.of(n.input(l.a()), n.input(l.b()),
+                    n.hasInput(l.aZp()) ? n.input(l.aZp()) : "", n.hasInput(l.bZp()) ? n.input(l.bZp()) : ""), List.of(product),
+                    Map.of(), n.opset()));
+            if (l.qlinear()) requantize(n, def, g, r, product);
+            return r;
+        }
         DType acc = def.conv ? DType.FLOAT64 : DType.INT32;
         String a = shifted(n, def, 0, l.a(), l.aZp(), acc, g, r), b = shifted(n, def, 1, l.b(), l.bZp(), acc, g, r);
         String bias = null;
@@ -57,6 +99,13 @@ public final class DecomposeQuantizedProducts {
             if (def.conv) r.add(castNode(n.name() + "/to_int32", product, DType.INT32, n.output(0)));
             return r;
         }
+        requantize(n, def, g, r, product);
+        return r;
+    }
+
+    /** QLinear*'s output from the accumulator {@code product} (int32 or float64), as ONNX Runtime computes it. */
+    private static void requantize(Node n, QuantizedProduct def, Graph g, List<Node> r, String product) {
+        QuantizedProduct.Layout l = def.layout;
         String accF = cast(n, g, r, product, DType.FLOAT32, "acc_float");
         String as = scale(n, def, 0, l.a(), l.aScale(), g, r), bs = scale(n, def, 1, l.b(), l.bScale(), g, r);
         String ab = binary(n, g, r, "Mul", as, bs, "scale_ab"), m = binary(n, g, r, "Div", ab, n.input(l.yScale()), "multiplier");
@@ -67,7 +116,6 @@ public final class DecomposeQuantizedProducts {
         String unit = Rewrites.constant(g, n.name() + "_unit_scale", Tensor.ofFloats(zs, one));
         r.add(new Node(n.name() + "/requantize", "QuantizeLinear", "", List.of(scaled, unit, n.input(l.yZp())), List.of(n.output(0)),
                 Map.of(), Rewrites.OPSET));
-        return r;
     }
 
     /** Operand {@code operand} cast to {@code t}, its zero point (if any) cast and subtracted. */

@@ -40,6 +40,11 @@ class DecomposeQuantizedProductsTest {
      * Checks the rewritten graph gives exactly the original's output; returns the new ops.
      */
     private static List<String> check(String op, Map<String, Tensor> ins, List<String> runTime, Object... attrs) {
+        return check(false, op, ins, runTime, attrs);
+    }
+
+    /** As above, with the native int8 MatMul allowed when {@code int8Kernel}. */
+    private static List<String> check(boolean int8Kernel, String op, Map<String, Tensor> ins, List<String> runTime, Object... attrs) {
         GraphBuilder b = new GraphBuilder("q");
         Map<String, Tensor> feed = new LinkedHashMap<>();
         for (var e : ins.entrySet()) {
@@ -56,7 +61,7 @@ class DecomposeQuantizedProductsTest {
         Graph g = b.node(op, names, List.of("y"), attrs).output("y").build();
         Tensor before = Evaluator.run(g, feed).get("y");
         ShapeInference.run(g);
-        assertEquals(1, DecomposeQuantizedProducts.run(g), "rewritten");
+        assertEquals(1, DecomposeQuantizedProducts.run(g, int8Kernel), "rewritten");
         ShapeInference.run(g);
         Tensor after = Evaluator.run(g, feed).get("y");
         String what = op + " " + Arrays.toString(attrs);
@@ -83,6 +88,42 @@ class DecomposeQuantizedProductsTest {
         check("MatMulInteger", inputs("a", random(DType.INT8, 2, 3, 7), "b", random(DType.INT8, 7, 6),
                 "azp", random(DType.INT8, 3), "bzp", random(DType.INT8, 6)), List.of("a"));
         check("MatMulInteger", inputs("a", random(DType.UINT8, 3, 7), "b", random(DType.INT8, 7, 2)), List.of("a", "b"));
+    }
+
+    /** With the int8 kernel: a constant B keeps the product whole as kiln.Int8MatMul; anything else is decomposed as before. */
+    @Test
+    void matMulsWithAConstantWeightBecomeInt8MatMulForTheNativeKernel() {
+        List<String> ops = check(true, "MatMulInteger", inputs("a", random(DType.UINT8, 4, 9), "b", random(DType.INT8, 9, 5),
+                "azp", random(DType.UINT8), "bzp", random(DType.INT8, 5)), List.of("a", "azp"));
+        assertEquals(List.of("Int8MatMul"), ops);
+        assertEquals(List.of("Int8MatMul"), check(true, "MatMulInteger", inputs("a", random(DType.INT8, 2, 3, 7),
+                "b", random(DType.UINT8, 7, 6)), List.of("a")));
+        ops = check(true, "QLinearMatMul", inputs("a", random(DType.INT8, 3, 8), "as", scales(1, 0.01f), "azp", random(DType.INT8),
+                "b", random(DType.INT8, 8, 3), "bs", scales(3, 0.02f), "bzp", random(DType.INT8, 3), "ys", scales(1, 0.2f), "yzp", random(DType.UINT8)),
+                List.of("a", "azp"));
+        assertEquals("Int8MatMul", ops.get(0));
+        assertEquals("QuantizeLinear", ops.get(ops.size() - 1));
+        // B and its zero point from Constant nodes, as some exporters write weights.
+        Tensor w = random(DType.INT8, 6, 10), wz = random(DType.INT8, 10), x = random(DType.UINT8, 3, 6);
+        Graph c = new GraphBuilder("c").input("a", DType.UINT8, 3, 6)
+                .node("Constant", List.of(), List.of("b"), "value", w).node("Constant", List.of(), List.of("bz"), "value", wz)
+                .node("MatMulInteger", List.of("a", "b", "", "bz"), List.of("y")).output("y").build();
+        Tensor before = Evaluator.run(c, Map.of("a", x)).get("y");
+        ShapeInference.run(c);
+        assertEquals(1, DecomposeQuantizedProducts.run(c, true));
+        assertEquals(List.of("Constant", "Constant", "Int8MatMul"), c.nodes().stream().map(Node::op).toList());
+        ShapeInference.run(c);
+        Tensor after = Evaluator.run(c, Map.of("a", x)).get("y");
+        for (int i = 0; i < before.size(); i++) assertEquals(before.getLong(i), after.getLong(i), "element " + i);
+        // Per-row zero points of A, a run-time B, a run-time zero point of B: the exact decomposition.
+        assertFalse(check(true, "MatMulInteger", inputs("a", random(DType.UINT8, 4, 9), "b", random(DType.INT8, 9, 5),
+                "azp", random(DType.UINT8, 4), "bzp", random(DType.INT8)), List.of("a")).contains("Int8MatMul"));
+        assertFalse(check(true, "MatMulInteger", inputs("a", random(DType.UINT8, 4, 9), "b", random(DType.INT8, 9, 5)),
+                List.of("a", "b")).contains("Int8MatMul"));
+        assertFalse(check(true, "MatMulInteger", inputs("a", random(DType.UINT8, 4, 9), "b", random(DType.INT8, 9, 5),
+                "azp", random(DType.UINT8), "bzp", random(DType.INT8)), List.of("a", "bzp")).contains("Int8MatMul"));
+        assertFalse(check(true, "ConvInteger", inputs("x", random(DType.UINT8, 1, 2, 5, 5), "w", random(DType.UINT8, 2, 2, 3, 3)),
+                List.of("x")).contains("Int8MatMul"));
     }
 
     @Test

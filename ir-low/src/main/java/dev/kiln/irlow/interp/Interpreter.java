@@ -567,6 +567,12 @@ public final class Interpreter {
                     LE x = li(a0);
                     yield (f, k) -> wrap(t, Math.abs(x.at(f, k)));
                 }
+                case DOT4_U8S8 -> {
+                    if (c.args().size() != 3 || t != ScalarType.I32 || c.args().stream().anyMatch(a -> a.type().scalar() != ScalarType.I32))
+                        throw error("DOT4_U8S8 takes three i32 arguments (accumulator, 4 u8, 4 s8) and gives i32: " + c);
+                    LE acc = li(a0), a = li(c.args().get(1)), b = li(c.args().get(2));
+                    yield (f, k) -> dev.kiln.irlow.expr.Intrinsic.dot4((int) acc.at(f, k), (int) a.at(f, k), (int) b.at(f, k));
+                }
                 default -> throw error(c.fn() + " on an integer type " + c.type() + " is not supported");
             };
         }
@@ -707,6 +713,7 @@ public final class Interpreter {
                 case IS_NAN -> v -> Double.isNaN(v) ? 1 : 0;
                 case IS_INF -> v -> Double.isInfinite(v) ? 1 : 0;
                 case POW, ATAN2 -> throw new AssertionError();
+                case DOT4_U8S8 -> throw error("DOT4_U8S8 is an integer function, not a float one: " + c);
             };
             return (f, k) -> round(t, fn.applyAsDouble(x.at(f, k)));
         }

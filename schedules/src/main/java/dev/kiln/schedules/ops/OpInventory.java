@@ -3,6 +3,7 @@ package dev.kiln.schedules.ops;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.ops.DataDependent;
+import dev.kiln.irhigh.ops.Int8MatMul;
 import dev.kiln.irhigh.ops.Blocked;
 import dev.kiln.irhigh.ops.OpRegistry;
 import dev.kiln.irhigh.ops.RnnCell;
@@ -78,6 +79,11 @@ public final class OpInventory {
             Kernel k = Recurrence.kernel(node, graph, target);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
+        if (Int8MatMul.is(node) && target instanceof CpuTarget cpu) {
+            // Loop IR written out around the byte dot product; its knobs are the tile and the loop order.
+            Kernel k = Int8MatMulKernel.kernel(node, graph, cpu, knobs);
+            return new Scheduled(k, k.func(), new Schedule(k.func()));
+        }
         if (writtenOut(node)) {
             // Loop IR written out: RoiAlign's samples per bin depend on each region's size at run
             // time, Det's elimination is sequential, MaxUnpool scatters, TopK keeps a heap per row (tensor expressions
@@ -110,6 +116,15 @@ public final class OpInventory {
             }
         }
         return new Scheduled(new Kernel(s.func(), c.inputNames(), c.outputNames(), info(node, graph, c)), f, s);
+    }
+
+    /**
+     * Whether quantized MatMuls with a constant B should become {@link Int8MatMul} for {@code target}
+     * (the graph pass asks): where the CPU has the byte dot product. Elsewhere the kernel's widened
+     * dot product is exact but no faster than the int32 MatMul of the decomposition.
+     */
+    public static boolean int8MatMul(CpuTarget target) {
+        return target.hasInt8DotProduct();
     }
 
     /** ONNX ops whose kernel is loop IR written out by hand: no tensor-expression compute, nothing to tune. */
@@ -170,6 +185,11 @@ public final class OpInventory {
                 case "GlobalAveragePoolNCHWc", "GlobalMaxPoolNCHWc" -> ConvNchwc.global(b);
                 default -> throw node.error("no native kernel for op " + node.domain() + "." + node.op());
             }
+            return b.build();
+        }
+        if (Int8MatMul.is(node)) {
+            OpBuilder b = new OpBuilder(node, graph, target);
+            Int8MatMulKernel.compute(b);
             return b.build();
         }
         if (!node.domain().isEmpty() && !node.domain().equals("ai.onnx"))

@@ -59,6 +59,20 @@ class WorkTest {
         assertEquals(4.0 * 8 * 8, Work.flops(relu, g));
     }
 
+    /** The int8 kernel counts two per multiply-add as a float MatMul does, so its GFLOP/s compare (as integer ops per second). */
+    @Test
+    void int8MatMulCountsTwoPerMultiplyAdd() {
+        Graph g = new Graph("work");
+        g.opsets().put("", 17);
+        g.inputs().add(new Value("a", DType.UINT8, new Shape(3, 6, 40)));
+        g.initializers().put("b", Tensor.generate(DType.INT8, Shape.of(40, 7), i -> 1));
+        Node n = new Node("q", dev.kiln.irhigh.ops.Int8MatMul.OP, dev.kiln.irhigh.ops.Int8MatMul.DOMAIN, List.of("a", "b"), List.of("y"), Map.of(), 17);
+        g.nodes().add(n);
+        g.outputs().add("y");
+        ShapeInference.run(g);
+        assertEquals(2.0 * 18 * 7 * 40, Work.flops(n, g));
+    }
+
     @Test
     void aFusedGroupCountsEachOfItsOps() {
         Graph g = graph(Map.of("a", new int[] {6, 32}));

@@ -131,6 +131,26 @@ class WorkloadGraphTest {
         }
     }
 
+    /** The int8 kernel's workload carries A's dtype and the constant weight and zero points, so tuning records rebuild it. */
+    @Test
+    void int8MatMulWithConstantWeights() {
+        Random r = new Random(3);
+        for (DType a : List.of(DType.UINT8, DType.INT8)) {
+            Graph g = new G().in("x", a, 6, 200).in("xzp", a)
+                    .constant("w", Tensor.generate(DType.INT8, Shape.of(200, 70), i -> r.nextInt(256) - 128))
+                    .constant("wzp", Tensor.generate(DType.INT8, Shape.of(70), i -> r.nextInt(256) - 128)).g;
+            g.nodes().add(new Node("q", dev.kiln.irhigh.ops.Int8MatMul.OP, dev.kiln.irhigh.ops.Int8MatMul.DOMAIN,
+                    List.of("x", "w", "xzp", "wzp"), List.of("y"), Map.of(), 17));
+            g.outputs().add("y");
+            ShapeInference.run(g);
+            Target vnni = Target.parse("x86_64-avx512-vnni");
+            WorkloadGraph.Rebuilt rebuilt = roundTrip(g.nodes().getFirst(), g, vnni);
+            assertTrue(rebuilt.workload().canonical().contains(a.toString()), rebuilt.workload().canonical());
+            assertTrue(rebuilt.space().size() > 1, "tile and loop order are knobs");
+            assertTrue(rebuilt.graph().isConstant("in1"), "the weight stays a constant, so the kernel can pack it");
+        }
+    }
+
     @Test
     void matMulWithConstantWeights() {
         Graph g = new G().in("x", DType.FLOAT32, 8, 256).constant("w", randomFloats(256, 128))
