@@ -11,6 +11,7 @@ import dev.kiln.irhigh.passes.FoldBatchNorm;
 import dev.kiln.irhigh.passes.FoldConstants;
 import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irhigh.passes.ControlFlow;
+import dev.kiln.irhigh.passes.FoldQdqMatMuls;
 import dev.kiln.irhigh.passes.QdqPairsToFloat;
 import dev.kiln.irhigh.passes.RemoveIdentity;
 import dev.kiln.irhigh.passes.SplitRecurrent;
@@ -37,9 +38,13 @@ public final class GraphPipeline {
         dump.accept("input", g);
         RemoveIdentity.run(g);
         dump.accept("RemoveIdentity", g);
+        boolean int8 = target instanceof CpuTarget cpu && OpInventory.int8MatMul(cpu);
+        // QDQ MatMuls with int8 weights on the bytes, where the target multiplies bytes fast; the rest in float.
+        if (int8 && FoldQdqMatMuls.run(g) > 0) ShapeInference.run(g);
+        dump.accept("FoldQdqMatMuls", g);
         if (QdqPairsToFloat.run(g) > 0) ShapeInference.run(g);
         dump.accept("QdqPairsToFloat", g);
-        if (DecomposeQuantizedProducts.run(g, target instanceof CpuTarget cpu && OpInventory.int8MatMul(cpu)) > 0) ShapeInference.run(g);
+        if (DecomposeQuantizedProducts.run(g, int8) > 0) ShapeInference.run(g);
         dump.accept("DecomposeQuantizedProducts", g);
         if (SplitRecurrent.run(g, OpInventory.recurrentPanel(target)) > 0) ShapeInference.run(g);
         dump.accept("SplitRecurrent", g);
