@@ -188,5 +188,9 @@ class QuantizedModelsTest {
         assertTrue(kiln(1, "quantize", "zoo:mlp", "-o", q.toString(), "--calibrate", "random:x").contains("expected random:N"));
         assertTrue(kiln(1, "quantize", "zoo:mlp", "-o", q.toString(), "--method", "best").contains("expected minmax, percentile or entropy"));
         assertTrue(Files.notExists(q), "nothing written on an error");
+        Path once = dir.resolve("once.onnx");
+        kiln(0, "quantize", "zoo:mlp", "-o", once.toString(), "--calibrate", "random:2");
+        assertTrue(kiln(1, "quantize", once.toString(), "-o", q.toString()).contains("the model is quantized already"));
+        assertTrue(Files.notExists(q), "nothing written on an error");
     }
 }
