@@ -73,8 +73,7 @@ final class CompileCommand implements Callable<Integer> {
         Optional<TuningDatabase> database = db != null || cacheUrl != null ? Optional.of(Databases.open(db)) : Databases.openDefaultIfPresent();
         try {
             if (cacheUrl != null) {
-                PackPull.Result pulled = PackPull.pull(cacheUrl, database.get(), t.name(), System.err::println);
-                if (pulled.reached()) System.out.println(pulled.summary());
+                PackPull.pullFor(cacheUrl, database.get(), t.recordTargets(), System.err::println).forEach(System.out::println);
             }
             TunedConfigs tuned = database.map(TunedConfigs::new).orElse(null);
             ConfigSource configs = tuned != null ? tuned : ConfigSource.DEFAULTS;

@@ -81,6 +81,21 @@ public final class PackPull {
      * {@link PackException} only for a URL that is not one of the forms above; a database that
      * fails is not the cache's fault and is thrown as it is.
      */
+    /**
+     * Pulls the packs of every name whose records fit the target ({@code Target#recordTargets}: a VNNI
+     * target's own, then the target it extends), stopping at an unreachable cache; returns the lines to
+     * show: the first name's summary, and the others' where they found packs.
+     */
+    public static List<String> pullFor(String url, TuningDatabase db, List<String> targetNames, Consumer<String> out) {
+        List<String> lines = new java.util.ArrayList<>();
+        for (int i = 0; i < targetNames.size(); i++) {
+            Result r = pull(url, db, targetNames.get(i), out);
+            if (!r.reached()) break;
+            if (i == 0 || r.fetched() + r.upToDate() > 0) lines.add(r.summary());
+        }
+        return lines;
+    }
+
     public static Result pull(String url, TuningDatabase db, String targetName, Consumer<String> out) {
         Place place = Place.of(url);
         Pulling p = new Pulling(place, db, targetName, out);

@@ -172,8 +172,7 @@ public final class TuneCommand implements Callable<Integer> {
                 GraphPipeline.passes(t));
         try (TuningDatabase database = Databases.open(fleet != null ? broker : db)) {
             if (cacheUrl != null) {
-                PackPull.Result pulled = PackPull.pull(cacheUrl, database, t.name(), err::println);
-                if (pulled.reached()) err.println(pulled.summary());
+                PackPull.pullFor(cacheUrl, database, t.recordTargets(), err::println).forEach(err::println);
             }
             EndToEnd.Result measured = null;
             if (ex.tasks().isEmpty()) {

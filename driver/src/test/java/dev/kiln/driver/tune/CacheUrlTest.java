@@ -72,16 +72,21 @@ class CacheUrlTest {
 
     /** zoo:mlp's workloads on this machine's target, each with the default (2 ms) and a config that beats it (1 ms). */
     static void tuned(TuningDatabase db) {
-        for (TaskExtractor.Task t : TaskExtractor.fromModel("zoo:mlp", Map.of(), HOST, GraphPipeline.passes(HOST)).tasks()) {
-            db.putWorkload(HOST.name(), t.key(), t.workload().canonical());
-            db.append(record(t, t.space().defaults(), 2e-3, TuningRecord.REFERENCE));
-            db.append(record(t, t.space().get(t.space().size() - 1), 1e-3, "random"));
+        tuned(db, HOST);
+    }
+
+    /** As {@link #tuned(TuningDatabase)}, recorded for {@code target}. */
+    static void tuned(TuningDatabase db, Target target) {
+        for (TaskExtractor.Task t : TaskExtractor.fromModel("zoo:mlp", Map.of(), target, GraphPipeline.passes(target)).tasks()) {
+            db.putWorkload(target.name(), t.key(), t.workload().canonical());
+            db.append(record(target, t, t.space().defaults(), 2e-3, TuningRecord.REFERENCE));
+            db.append(record(target, t, t.space().get(t.space().size() - 1), 1e-3, "random"));
         }
     }
 
-    private static TuningRecord record(TaskExtractor.Task t, Config c, double seconds, String tuner) {
+    private static TuningRecord record(Target target, TaskExtractor.Task t, Config c, double seconds, String tuner) {
         String cpu = HostInfo.describe().getCpuModel();
-        return new TuningRecord(HOST.name(), t.key(), t.workload().description(), c.toString(), "", List.of(seconds, seconds),
+        return new TuningRecord(target.name(), t.key(), t.workload().description(), c.toString(), "", List.of(seconds, seconds),
                 ErrorCode.NONE, null, t.flops(), Instant.now(), KilnVersion.get(), "box/" + cpu, tuner, 0, "run-1",
                 "threads=1,cache=warm", 2e-3, new Provenance(LlvmModule.llvmVersion(), cpu, "", 8));
     }
@@ -165,6 +170,23 @@ class CacheUrlTest {
             assertEquals(-1, Files.mismatch(a, b), "the same records, the same library");
             assertTrue(served.log.toString().contains("GET /mlp.kpack 304"), served.log.toString());
         }
+    }
+
+    /** A VNNI host (x86_64-avx512-vnni) pulls the packs of the target it extends too, and compiles with their configs. */
+    @Test
+    void aVnniHostPullsThePacksOfTheTargetItExtends() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(HOST.recordTargets().size() > 1, "the host target " + HOST.name() + " extends no other");
+        Target base = Target.parse(HOST.recordTargets().get(1));
+        Path folder = Files.createDirectories(dir.resolve("base-packs"));
+        try (TuningDatabase src = TuningDatabase.open("jdbc:sqlite:" + dir.resolve("base.db"))) {
+            tuned(src, base);
+            Packs.export(src, folder.resolve("mlp.kpack"), List.of(), null, "0.1.0", LlvmModule.llvmVersion());
+        }
+        Run r = kiln("compile", "zoo:mlp", "-o", dir.resolve("m.so").toString(), "--db", "jdbc:sqlite:" + dir.resolve("host.db"),
+                "--cache-url", folder.toUri().toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("1 pack fetched ("), r.out());
+        assertTrue(r.out().matches("(?s).*\\b[1-9]\\d* kernels? uses? tuned configs.*"), r.out());
     }
 
     @Test
