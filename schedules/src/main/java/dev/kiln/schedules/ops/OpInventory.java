@@ -3,6 +3,7 @@ package dev.kiln.schedules.ops;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.ops.DataDependent;
+import dev.kiln.irhigh.ops.Int8Conv;
 import dev.kiln.irhigh.ops.Int8MatMul;
 import dev.kiln.irhigh.ops.Blocked;
 import dev.kiln.irhigh.ops.OpRegistry;
@@ -82,6 +83,11 @@ public final class OpInventory {
         if (Int8MatMul.is(node) && target instanceof CpuTarget cpu) {
             // Loop IR written out around the byte dot product; its knobs are the tile and the loop order.
             Kernel k = Int8MatMulKernel.kernel(node, graph, cpu, knobs);
+            return new Scheduled(k, k.func(), new Schedule(k.func()));
+        }
+        if (Int8Conv.is(node) && target instanceof CpuTarget cpu) {
+            // Loop IR written out around the byte dot product, pixels in lanes; its knobs are the tile and the loop order.
+            Kernel k = Int8ConvKernel.kernel(node, graph, cpu, knobs);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
         if (writtenOut(node)) {
@@ -190,6 +196,11 @@ public final class OpInventory {
         if (Int8MatMul.is(node)) {
             OpBuilder b = new OpBuilder(node, graph, target);
             Int8MatMulKernel.compute(b);
+            return b.build();
+        }
+        if (Int8Conv.is(node)) {
+            OpBuilder b = new OpBuilder(node, graph, target);
+            Int8ConvKernel.compute(b);
             return b.build();
         }
         if (!node.domain().isEmpty() && !node.domain().equals("ai.onnx"))
