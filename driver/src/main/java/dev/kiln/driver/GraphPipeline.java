@@ -9,6 +9,7 @@ import dev.kiln.irhigh.passes.DecomposeQuantizedProducts;
 import dev.kiln.irhigh.passes.ConvTransposeToConv;
 import dev.kiln.irhigh.passes.FoldBatchNorm;
 import dev.kiln.irhigh.passes.FoldConstants;
+import dev.kiln.irhigh.passes.FoldQdqConvs;
 import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irhigh.passes.ControlFlow;
 import dev.kiln.irhigh.passes.QdqPairsToFloat;
@@ -37,9 +38,13 @@ public final class GraphPipeline {
         dump.accept("input", g);
         RemoveIdentity.run(g);
         dump.accept("RemoveIdentity", g);
+        // On CPUs with the byte dot product a QDQ conv computes on the bytes (then kiln.Int8Conv, below).
+        boolean int8 = target instanceof CpuTarget cpu && OpInventory.int8MatMul(cpu);
+        if (int8 && FoldQdqConvs.run(g) > 0) ShapeInference.run(g);
+        dump.accept("FoldQdqConvs", g);
         if (QdqPairsToFloat.run(g) > 0) ShapeInference.run(g);
         dump.accept("QdqPairsToFloat", g);
-        if (DecomposeQuantizedProducts.run(g, target instanceof CpuTarget cpu && OpInventory.int8MatMul(cpu)) > 0) ShapeInference.run(g);
+        if (DecomposeQuantizedProducts.run(g, int8) > 0) ShapeInference.run(g);
         dump.accept("DecomposeQuantizedProducts", g);
         if (SplitRecurrent.run(g, OpInventory.recurrentPanel(target)) > 0) ShapeInference.run(g);
         dump.accept("SplitRecurrent", g);
