@@ -59,8 +59,10 @@ final class Int8ConvKernel {
         long batch = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3);
         long m = w.shape().dim(0), kh = w.shape().dim(2), kw = w.shape().dim(3);
         if (w.shape().dim(1) != c) throw n.error("W has " + w.shape().dim(1) + " input channels, X has " + c);
-        Geometry gm = new Geometry(batch, c, h, wd, m, kh, kw, geo[0], geo[1], geo[2], geo[3], geo[4], geo[5], geo[6], geo[7], geo[8], geo[9],
-                target.vectorLanes(4));
+        Geometry rows = new Geometry(batch, c, h, wd, m, kh, kw, geo[0], geo[1], geo[2], geo[3], geo[4], geo[5], geo[6], geo[7], geo[8], geo[9],
+                target.vectorLanes(4), false);
+        Geometry flat = new Geometry(batch, c, h, wd, m, kh, kw, geo[0], geo[1], geo[2], geo[3], geo[4], geo[5], geo[6], geo[7], geo[8], geo[9],
+                target.vectorLanes(4), true);
         boolean xSigned = g.value(n.input(0)).dtype() == DType.INT8;
         ScalarType xt = OpBuilder.scalar(g.value(n.input(0)).dtype());
 
@@ -68,7 +70,8 @@ final class Int8ConvKernel {
         Tensor zwT = n.hasInput(3) ? g.initializers().get(n.input(3)) : null;
         if (n.hasInput(3) && zwT == null) throw n.error("w_zero_point must be a constant for the native int8 conv");
         long taps = kh * kw, perChannel = c * taps;
-        long[] packed = new long[Math.toIntExact(m * gm.c4() * taps)], corr = new long[(int) m];
+        long c4 = (c + 3) / 4;
+        long[] packed = new long[Math.toIntExact(m * c4 * taps)], corr = new long[(int) m];
         for (int o = 0; o < m; o++) {
             long z = zwT == null ? 0 : zwT.getLong(zwT.size() == 1 ? 0 : o), sum = 0;
             for (int ci = 0; ci < c; ci++) {
@@ -76,7 +79,7 @@ final class Int8ConvKernel {
                     long v = w.getLong((int) (o * perChannel + ci * taps + t)) - z;
                     if (v < -128 || v > 127) throw n.error("W - w_zero_point = " + v + " is not a signed byte; the native int8 conv cannot take it");
                     sum += v;
-                    int word = (int) ((o * gm.c4() + ci / 4) * taps + t);
+                    int word = (int) ((o * c4 + ci / 4) * taps + t);
                     packed[word] = (int) (packed[word] | (v & 0xff) << (8 * (ci % 4)));
                 }
             }
@@ -84,9 +87,9 @@ final class Int8ConvKernel {
         }
         String base = n.input(1) + "__int8conv" + (n.hasInput(3) ? "_" + n.input(3) : "");
         List<String> inputs = new ArrayList<>(List.of(n.input(0),
-                constant(g, n, base, Tensor.of(DType.INT32, Shape.of(m, gm.c4(), kh, kw), packed)),
+                constant(g, n, base, Tensor.of(DType.INT32, Shape.of(m, c4, kh, kw), packed)),
                 constant(g, n, base + "_sum", Tensor.of(DType.INT32, Shape.of(m), corr))));
-        Buffer px = new Buffer("x", xt, batch * c * h * wd), pw = new Buffer("w_packed", ScalarType.I32, m * gm.c4() * taps);
+        Buffer px = new Buffer("x", xt, batch * c * h * wd), pw = new Buffer("w_packed", ScalarType.I32, m * c4 * taps);
         Buffer pcorr = new Buffer("w_sum", ScalarType.I32, m);
         List<Buffer> params = new ArrayList<>(List.of(px, pw, pcorr));
         Buffer pza = null;
@@ -95,24 +98,30 @@ final class Int8ConvKernel {
             params.add(pza);
             inputs.add(n.input(2));
         }
-        Buffer py = new Buffer("y", ScalarType.I32, batch * m * gm.oh() * gm.ow());
+        Buffer py = new Buffer("y", ScalarType.I32, batch * m * geo[8] * geo[9]);
         params.add(py);
 
-        // Knobs, declared from the workload only.
+        // Knobs, declared from the workload only (their defaults from the default geometry and tile).
+        // Rows narrower than a vector waste lanes; flat pixels fill them across rows, storing lane by lane.
+        boolean flatBetter = rows.ow() < rows.lanes() && flat.utilization() > 1.15 * rows.utilization();
+        Geometry gm = knobs.chooseOne("pixels", List.of("rows", "flat"), flatBetter ? 1 : 0) == 1 ? flat : rows;
+        Geometry preferred = flatBetter ? flat : rows;
         int budget = target.vectorRegisters() - target.vectorRegisters() / 8;
-        List<Int8MatMulKernel.Tile> tiles = tiles(m, gm.vectors(), budget);
-        Int8MatMulKernel.Tile best = Int8MatMulKernel.heuristic(tiles);
-        Int8MatMulKernel.Tile t = tiles.get(knobs.chooseOne("tile", tiles.stream().map(Int8MatMulKernel.Tile::label).toList(), tiles.indexOf(best)));
+        List<Int8MatMulKernel.Tile> tiles = tiles(m, Math.max(rows.vectors(), flat.vectors()), budget);
+        Int8MatMulKernel.Tile best = Int8MatMulKernel.heuristic(tiles(m, preferred.vectors(), budget));
+        Int8MatMulKernel.Tile chosen = tiles.get(knobs.chooseOne("tile", tiles.stream().map(Int8MatMulKernel.Tile::label).toList(), tiles.indexOf(best)));
+        // A tile wider than the rows of the other geometry is capped to them.
+        Int8MatMulKernel.Tile t = new Int8MatMulKernel.Tile(chosen.rows(), Math.min(chosen.vecs(), gm.vectors()));
         // Bytes re-read: the packed input once per channel block, or the weights once per output row.
-        long inputBytes = 4 * gm.packedWords(), weightBytes = 4 * m * gm.c4() * taps;
-        int order = (m + t.rows() - 1) / t.rows() * inputBytes < gm.oh() * weightBytes ? 1 : 0;
+        long weightBytes = 4 * m * preferred.c4() * taps;
+        int order = (m + best.rows() - 1) / best.rows() * 4 * preferred.packedWords() < preferred.rows() * weightBytes ? 1 : 0;
         boolean channelsOuter = knobs.chooseOne("loop_order", List.of("rows-outer", "channels-outer"), order) == 1;
         boolean parallel = DefaultSchedules.parallelKnob(knobs, 2 * batch * gm.oh() * gm.ow() * m * perChannel, target);
 
         Expr.Var za = new Expr.Var("za", Type.I32);
         Expr zaValue = pza == null ? i32(0) : Exprs.cast(ScalarType.I32, new Expr.Load(pza, Idx.c(0)));
         if (xSigned) zaValue = Exprs.add(zaValue, i32(128));
-        Buffer xpk = new Buffer("x_packed", ScalarType.I32, gm.packedWords());
+        Buffer xpk = new Buffer("x_packed", ScalarType.I32, gm.packedWords() + gm.lanes());
         Expr.Var img = Exprs.var("image");
         Body b = new Body(gm, px, pw, pcorr, py, xpk, za, xSigned);
         Stmt perImage = new Stmt.Seq(List.of(b.pack(img), b.conv(img, t, channelsOuter, parallel)));
@@ -173,29 +182,48 @@ final class Int8ConvKernel {
         return Exprs.intImm(ScalarType.I32, v);
     }
 
-    /** The conv's extents, its resolved padding, strides and dilations, and the packed input's shape. */
+    /**
+     * The conv's extents, its resolved padding, strides and dilations, and the packed input's shape
+     * {@code [C/4][Sh][Sw][Hq][Wq]}: padded row {@code hq*Sh + rp} and column {@code q*Sw + ph} at
+     * {@code [rp][ph][hq][q]}, so output pixel (oh, ow) of tap (kh, kw) reads row {@code oh + kh*dh/Sh}
+     * and column {@code ow + kw*dw/Sw} of phase ({@code kh*dh % Sh}, {@code kw*dw % Sw}): consecutive
+     * pixels read consecutive words whatever the strides. With {@code flat}, a vector holds
+     * consecutive "virtual" pixels {@code oh*Wq + ow} across rows (lanes with {@code ow >= OW} are
+     * computed and dropped) instead of pixels of one row.
+     */
     record Geometry(long batch, long c, long h, long w, long m, long kh, long kw, long padTop, long padLeft, long padBottom, long padRight,
-                    long strideH, long strideW, long dilH, long dilW, long oh, long ow, int lanes) {
+                    long strideH, long strideW, long dilH, long dilW, long oh, long ow, int lanes, boolean flat) {
         long c4() {
             return (c + 3) / 4;
         }
 
-        /** Vectors of L output pixels per output row (the last one partial when OW is not a multiple of L). */
+        /** Output rows the kernel loops over: every row, or one flat row of virtual pixels. */
+        long rows() {
+            return flat ? 1 : oh;
+        }
+
+        /** Vectors of L pixels per row (the last one partial when the row is not a multiple of L). */
         long vectors() {
-            return (ow + lanes - 1) / lanes;
+            return flat ? ((oh - 1) * wq() + ow + lanes - 1) / lanes : (ow + lanes - 1) / lanes;
         }
 
-        long hp() {
-            return h + padTop + padBottom;
+        /** The share of computed lanes that are output pixels. */
+        double utilization() {
+            return (double) oh * ow / (rows() * vectors() * lanes);
         }
 
-        /** Words per phase of a packed row: every vector of every tap reads inside it. */
+        /** Packed rows per row phase. */
+        long hq() {
+            return oh + (kh - 1) * dilH / strideH;
+        }
+
+        /** Words per packed row: every vector of every tap reads inside it (flat: every real pixel does). */
         long wq() {
-            return vectors() * lanes + (kw - 1) * dilW / strideW;
+            return (flat ? ow : (ow + lanes - 1) / lanes * lanes) + (kw - 1) * dilW / strideW;
         }
 
         long packedWords() {
-            return c4() * hp() * strideW * wq();
+            return c4() * strideH * strideW * hq() * wq();
         }
     }
 
@@ -210,18 +238,24 @@ final class Int8ConvKernel {
                 words.add(new Stmt.For(c4, Idx.c(0), Idx.c(full), ForKind.SERIAL, packRows(img, c4, 4, "")));
             }
             if (gm.c() % 4 != 0) words.add(packRows(img, Idx.c(full), gm.c() % 4, "_tail"));
+            // The slack past the last word, which the last flat vector may read (its lanes are dropped).
+            Expr.Var e = Exprs.var("pack_slack");
+            words.add(new Stmt.For(e, Idx.c(0), Idx.c(gm.lanes()), ForKind.SERIAL, new Stmt.Store(xpk, Idx.add(e, gm.packedWords()), i32(0))));
             return new Stmt.Seq(words);
         }
 
-        /** The packed words of channel group {@code c4} (of {@code count} real channels) over every padded row, phase and column. */
+        /** The packed words of channel group {@code c4} (of {@code count} real channels) over every phase, row and column. */
         private Stmt packRows(Expr img, Expr c4, long count, String tag) {
-            Expr.Var hp = Exprs.var("pack_row" + tag), ph = Exprs.var("pack_phase" + tag), q = Exprs.var("pack_col" + tag);
-            Expr ih = Idx.add(hp, -gm.padTop()), iw = Idx.add(Exprs.add(Idx.mul(q, gm.strideW()), ph), -gm.padLeft());
+            Expr.Var rp = Exprs.var("pack_row_phase" + tag), ph = Exprs.var("pack_phase" + tag);
+            Expr.Var hq = Exprs.var("pack_row" + tag), q = Exprs.var("pack_col" + tag);
+            Expr ih = Idx.add(Exprs.add(Idx.mul(hq, gm.strideH()), rp), -gm.padTop());
+            Expr iw = Idx.add(Exprs.add(Idx.mul(q, gm.strideW()), ph), -gm.padLeft());
             Expr inside = Exprs.and(Idx.within(ih, 0, gm.h()), Idx.within(iw, 0, gm.w()));
-            Expr at = Exprs.add(Idx.mul(Exprs.add(Idx.mul(Exprs.add(Idx.mul(c4, gm.hp()), hp), gm.strideW()), ph), gm.wq()), q);
+            Expr plane = Exprs.add(Idx.mul(Exprs.add(Idx.mul(c4, gm.strideH()), rp), gm.strideW()), ph);
+            Expr at = Exprs.add(Idx.mul(Exprs.add(Idx.mul(plane, gm.hq()), hq), gm.wq()), q);
             Stmt inner = new Stmt.For(q, Idx.c(0), Idx.c(gm.wq()), ForKind.SERIAL, new Stmt.Store(xpk, at, word(img, c4, count, ih, iw, inside)));
-            return new Stmt.For(hp, Idx.c(0), Idx.c(gm.hp()), ForKind.SERIAL,
-                    new Stmt.For(ph, Idx.c(0), Idx.c(gm.strideW()), ForKind.SERIAL, inner));
+            return new Stmt.For(rp, Idx.c(0), Idx.c(gm.strideH()), ForKind.SERIAL, new Stmt.For(ph, Idx.c(0), Idx.c(gm.strideW()), ForKind.SERIAL,
+                    new Stmt.For(hq, Idx.c(0), Idx.c(gm.hq()), ForKind.SERIAL, inner)));
         }
 
         /** The word of channels 4*c4 .. 4*c4+count-1 at (ih, iw): X' inside the image, za' in the padding, 0 past C. */
@@ -264,7 +298,7 @@ final class Int8ConvKernel {
                         inner.add(new Stmt.For(vb, Idx.c(0), Idx.c(vs.count()), ForKind.SERIAL, tile(img, Idx.add(Idx.mul(cb, cs.size()), cs.start()),
                                 cs.size(), row, Idx.add(Idx.mul(vb, vs.size()), vs.start()), vs.size(), "t" + id)));
                     }
-                    Stmt rows = new Stmt.For(row, Idx.c(0), Idx.c(gm.oh()), ForKind.SERIAL, new Stmt.Seq(inner));
+                    Stmt rows = new Stmt.For(row, Idx.c(0), Idx.c(gm.rows()), ForKind.SERIAL, new Stmt.Seq(inner));
                     ForKind kind = parallel && cs.count() > 1 ? ForKind.PARALLEL : ForKind.SERIAL;
                     outer.add(new Stmt.For(cb, Idx.c(0), Idx.c(cs.count()), kind, rows));
                 }
@@ -282,8 +316,8 @@ final class Int8ConvKernel {
                 }
                 inner.add(new Stmt.For(cb, Idx.c(0), Idx.c(cs.count()), ForKind.SERIAL, new Stmt.Seq(perBlock)));
             }
-            ForKind kind = parallel && gm.oh() > 1 ? ForKind.PARALLEL : ForKind.SERIAL;
-            return new Stmt.For(row, Idx.c(0), Idx.c(gm.oh()), kind, new Stmt.Seq(inner));
+            ForKind kind = parallel && gm.rows() > 1 ? ForKind.PARALLEL : ForKind.SERIAL;
+            return new Stmt.For(row, Idx.c(0), Idx.c(gm.rows()), kind, new Stmt.Seq(inner));
         }
 
         /** One register tile: {@code r} output channels from {@code o0} by {@code v} vectors of pixels from vector {@code v0} of row {@code row}. */
@@ -293,12 +327,14 @@ final class Int8ConvKernel {
             Expr.Var c4 = Exprs.var("c4_" + tag), ky = Exprs.var("kh_" + tag), kx = Exprs.var("kw_" + tag);
             List<Stmt> init = new ArrayList<>(), out = new ArrayList<>();
             for (long e = 0; e < r * v; e++) init.add(new Stmt.Store(acc, ramp(Idx.c(e * lanes)), new Expr.Broadcast(i32(0), lanes)));
-            // Input row oh*sh + kh*dh; tap kw's column ow*S + kw*dw lies in phase (kw*dw) % S at ow + (kw*dw) / S.
-            Expr prow = Exprs.add(Idx.mul(c4, gm.hp()), Idx.window(row, gm.strideH(), ky, gm.dilH(), 0));
-            Expr kwd = Idx.mul(kx, gm.dilW());
+            // Tap (kh, kw) of pixel (oh, ow) reads row oh + kh*dh / Sh, column ow + kw*dw / Sw of phase (kh*dh % Sh, kw*dw % Sw).
+            Expr khd = Idx.mul(ky, gm.dilH()), kwd = Idx.mul(kx, gm.dilW());
+            Expr rowPhase = gm.strideH() == 1 ? Idx.c(0) : Exprs.mod(khd, Idx.c(gm.strideH()));
+            Expr rowShift = gm.strideH() == 1 ? khd : Exprs.div(khd, Idx.c(gm.strideH()));
             Expr phase = gm.strideW() == 1 ? Idx.c(0) : Exprs.mod(kwd, Idx.c(gm.strideW()));
             Expr shift = gm.strideW() == 1 ? kwd : Exprs.div(kwd, Idx.c(gm.strideW()));
-            Expr rowBase = Idx.mul(Exprs.add(Idx.mul(prow, gm.strideW()), phase), gm.wq());
+            Expr plane = Exprs.add(Idx.mul(Exprs.add(Idx.mul(c4, gm.strideH()), rowPhase), gm.strideW()), phase);
+            Expr rowBase = Idx.mul(Exprs.add(Idx.mul(plane, gm.hq()), Exprs.add(row, rowShift)), gm.wq());
             List<Expr> xv = new ArrayList<>();
             for (long j = 0; j < v; j++) {
                 Expr col = Exprs.add(Idx.mul(Idx.add(v0, j), lanes), shift);
@@ -327,16 +363,26 @@ final class Int8ConvKernel {
             return new Expr.Ramp(base, Idx.c(1), gm.lanes());
         }
 
-        /** {@code y[img, o, row, ow0..] = acc - za' * sum W'[o]}: a vector store, or lane by lane past the row's end. */
+        /**
+         * {@code y[img, o, row, ow0..] = acc - za' * sum W'[o]}: a vector store, or lane by lane past the row's end;
+         * flat, lane by lane where the virtual pixel {@code oh*Wq + ow} is a real one.
+         */
         private Stmt store(Expr img, Buffer acc, long accAt, Expr o, Expr row, Expr ow0) {
             int lanes = gm.lanes();
             Expr fix = Exprs.mul(za, new Expr.Load(corr, o));
-            Expr vec = Exprs.sub(new Expr.Load(acc, ramp(Idx.c(accAt))), new Expr.Broadcast(fix, lanes));
-            Expr yAt = Exprs.add(Idx.mul(Exprs.add(Idx.mul(Exprs.add(Idx.mul(img, gm.m()), o), gm.oh()), row), gm.ow()), ow0);
-            Stmt full = new Stmt.Store(y, ramp(yAt), vec);
-            if (gm.ow() % lanes == 0) return full;
             Expr.Var l = Exprs.var("lane_" + acc.name() + "_" + accAt);
             Expr one = Exprs.sub(new Expr.Load(acc, Idx.add(l, accAt)), fix);
+            Expr plane = Idx.mul(Exprs.add(Idx.mul(img, gm.m()), o), gm.oh() * gm.ow());
+            if (gm.flat()) {
+                Expr v = Exprs.add(ow0, l), oh = Exprs.div(v, Idx.c(gm.wq())), ow = Exprs.mod(v, Idx.c(gm.wq()));
+                Expr real = Exprs.and(Idx.cmp(CmpOp.LT, ow, Idx.c(gm.ow())), Idx.cmp(CmpOp.LT, oh, Idx.c(gm.oh())));
+                return new Stmt.For(l, Idx.c(0), Idx.c(lanes), ForKind.SERIAL,
+                        new Stmt.IfThenElse(real, new Stmt.Store(y, Exprs.add(plane, Exprs.add(Idx.mul(oh, gm.ow()), ow)), one), null));
+            }
+            Expr vec = Exprs.sub(new Expr.Load(acc, ramp(Idx.c(accAt))), new Expr.Broadcast(fix, lanes));
+            Expr yAt = Exprs.add(plane, Exprs.add(Idx.mul(row, gm.ow()), ow0));
+            Stmt full = new Stmt.Store(y, ramp(yAt), vec);
+            if (gm.ow() % lanes == 0) return full;
             Stmt partial = new Stmt.For(l, Idx.c(0), Idx.c(lanes), ForKind.SERIAL,
                     new Stmt.IfThenElse(Idx.cmp(CmpOp.LT, Exprs.add(ow0, l), Idx.c(gm.ow())), new Stmt.Store(y, Exprs.add(yAt, l), one), null));
             return new Stmt.IfThenElse(Idx.cmp(CmpOp.LE, Idx.add(ow0, lanes), Idx.c(gm.ow())), full, partial);

@@ -43,6 +43,23 @@ class Int8ConvOpsTest {
         conv().in(u8(1, 2, 5, 5)).constant(s8(1, 2, 3, 3)).constant(u8()).ints("strides", 3, 3).target(AVX512).check(); // M = 1, constant zp
     }
 
+    /** Rows narrower than a vector: the default packs pixels of several rows into one vector ("flat"). */
+    @Test
+    void narrowRowsFillVectorsAcrossRows() {
+        OpHarness h = conv().in(u8(1, 9, 7, 7)).constant(s8(5, 9, 3, 3)).in(u8()).ints("pads", 1, 1, 1, 1).target(AVX512);
+        ConfigSpace space = OpInventory.space(h.graph().nodes().get(0), h.graph(), AVX512);
+        assertEquals(1, space.knob("pixels").defaultValue(), "7x7 output on 16 lanes: flat by default");
+        h.check();
+        conv().in(s8(2, 6, 14, 13)).constant(s8(3, 6, 3, 3)).in(s8()).ints("pads", 1, 1, 1, 1).ints("strides", 2, 2).target(AVX512).check();
+        conv().in(u8(1, 5, 14, 14)).constant(s8(4, 5, 1, 1)).in(u8()).ints("strides", 2, 2).target(AVX512).check();
+        OpHarness d = conv().in(u8(1, 3, 9, 11)).constant(s8(2, 3, 2, 3)).in(u8()).ints("dilations", 2, 2).ints("strides", 2, 1)
+                .ints("pads", 1, 2, 1, 0).target(AVX512);
+        for (long pixels : new long[] {0, 1}) {
+            Config c = OpInventory.space(d.graph().nodes().get(0), d.graph(), AVX512).defaults().with("pixels", pixels);
+            d.check(Knobs.of(c));
+        }
+    }
+
     @Test
     void weightZeroPointsPerChannelAndUint8Weights() {
         Tensor w = Tensor.generate(DType.UINT8, new Shape(6, 3, 3, 3), i -> 60 + (i * 37) % 120);
