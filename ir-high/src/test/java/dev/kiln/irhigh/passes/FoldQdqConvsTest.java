@@ -92,4 +92,19 @@ class FoldQdqConvsTest {
         ShapeInference.run(g);
         assertEquals(0, FoldQdqConvs.run(g), "a depthwise conv is not one the int8 conv takes");
     }
+
+    /** A depthwise conv beside a dense one: both stay float (mixing NCHW int8 convs with blocked float ones costs layout changes). */
+    @Test
+    void aConvThatStaysFloatKeepsEveryConvFloat() {
+        Graph g = new GraphBuilder("mixed").input("x", DType.UINT8, 1, 4, 5, 5)
+                .init("s", Tensor.ofFloats(Shape.of(), 0.1f)).init("z", Tensor.generate(DType.UINT8, Shape.of(), i -> 3))
+                .init("w", Tensor.generate(DType.INT8, new Shape(4, 4, 3, 3), i -> i % 7 - 3)).init("sw", Tensor.ofFloats(Shape.of(), 0.01f))
+                .init("wd", Tensor.generate(DType.INT8, new Shape(4, 1, 3, 3), i -> i % 5 - 2))
+                .node("DequantizeLinear", List.of("x", "s", "z"), List.of("xd")).node("DequantizeLinear", List.of("w", "sw"), List.of("wf"))
+                .node("DequantizeLinear", List.of("wd", "sw"), List.of("wdf"))
+                .node("Conv", List.of("xd", "wf"), List.of("y"), "pads", new long[] {1, 1, 1, 1})
+                .node("Conv", List.of("y", "wdf"), List.of("y2"), "group", 4L).output("y2").build();
+        ShapeInference.run(g);
+        assertEquals(0, FoldQdqConvs.run(g));
+    }
 }
