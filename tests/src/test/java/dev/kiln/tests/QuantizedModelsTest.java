@@ -67,6 +67,28 @@ class QuantizedModelsTest {
         double share = (double) initializerBytes(qm) / initializerBytes(OnnxReader.parseModel(original, "f"));
         assertTrue(share <= 0.27, "the quantized model's initializers take " + share + " of the float model's");
 
+        matchesOnnxRuntime(q, so, original, quantized);
+    }
+
+    /**
+     * resnet18's QDQ model: on CPUs with VNNI every conv is an int8 conv (kiln.Int8Conv) whose weights stay
+     * bytes in the library; it must agree with ONNX Runtime as closely as ONNX Runtime agrees with itself.
+     */
+    @Test
+    void quantizedResNetRunsInKilnAsInOnnxRuntime() throws Exception {
+        Path q = dir.resolve("r18.int8.onnx"), so = dir.resolve("r18q.so");
+        kiln(0, "quantize", "zoo:resnet18", "-o", q.toString(), "--calibrate", "random:8");
+        byte[] original = Zoo.onnxBytes("resnet18"), quantized = Files.readAllBytes(q);
+        matchesOnnxRuntime(q, so, original, quantized);
+        if (Target.host() instanceof dev.kiln.targets.CpuTarget cpu && cpu.hasInt8DotProduct()) {
+            // 46.7 MB of float weights: the convs' bytes (11.2 MB) and the float classifier (2 MB) remain.
+            long size = Files.size(so);
+            assertTrue(size < 16_000_000, "the library of resnet18's QDQ model takes " + size + " bytes");
+        }
+    }
+
+    /** Kiln's library of the QDQ model {@code q} against ONNX Runtime on it, optimized and as written, and against the float model. */
+    private static void matchesOnnxRuntime(Path q, Path so, byte[] original, byte[] quantized) throws Exception {
         Compiler.compile(q.toString(), so, new Compiler.Options(Target.host(), Map.of(), null, false));
         try (KilnLibrary lib = new KilnLibrary(so, 1); OrtModel ortQ = new OrtModel(quantized, 1); OrtModel ortPlain = new OrtModel(quantized, 1, false);
              OrtModel ortF = new OrtModel(original, 1)) {
