@@ -114,7 +114,8 @@ final class Int8ConvKernel {
         Int8MatMulKernel.Tile t = new Int8MatMulKernel.Tile(chosen.rows(), Math.min(chosen.vecs(), gm.vectors()));
         // Bytes re-read: the packed input once per channel block, or the weights once per output row.
         long weightBytes = 4 * m * preferred.c4() * taps;
-        int order = (m + best.rows() - 1) / best.rows() * 4 * preferred.packedWords() < preferred.rows() * weightBytes ? 1 : 0;
+        // One flat row: nothing is re-read either way, and only channel blocks can be split across cores.
+        int order = preferred.rows() == 1 || (m + best.rows() - 1) / best.rows() * 4 * preferred.packedWords() < preferred.rows() * weightBytes ? 1 : 0;
         boolean channelsOuter = knobs.chooseOne("loop_order", List.of("rows-outer", "channels-outer"), order) == 1;
         boolean parallel = DefaultSchedules.parallelKnob(knobs, 2 * batch * gm.oh() * gm.ow() * m * perChannel, target);
 
