@@ -125,7 +125,7 @@ final class Int8ConvKernel {
         Buffer xpk = new Buffer("x_packed", ScalarType.I32, gm.packedWords() + gm.lanes());
         Expr.Var img = Exprs.var("image");
         Body b = new Body(gm, px, pw, pcorr, py, xpk, za, xSigned);
-        Stmt perImage = new Stmt.Seq(List.of(b.pack(img), b.conv(img, t, channelsOuter, parallel)));
+        Stmt perImage = new Stmt.Seq(List.of(b.pack(img, parallel), b.conv(img, t, channelsOuter, parallel)));
         Stmt body = new Stmt.Allocate(xpk, new Stmt.LetStmt(za, zaValue, new Stmt.For(img, Idx.c(0), Idx.c(batch), ForKind.SERIAL, perImage)));
         String name = n.name().isEmpty() ? n.output(0) : n.name();
         PrimFunc fn = new PrimFunc("k_" + OpBuilder.sanitize(name).replaceFirst("^v_", ""), params, body);
@@ -231,12 +231,14 @@ final class Int8ConvKernel {
     /** The loop nests over the kernel's buffers. */
     private record Body(Geometry gm, Buffer x, Buffer w, Buffer corr, Buffer y, Buffer xpk, Expr za, boolean xSigned) {
         /** {@code xpk[c4][hp][ph][q]}: 4 channels of padded pixel (hp, q*S + ph) of image {@code img} of X' as one word. */
-        Stmt pack(Expr img) {
+        Stmt pack(Expr img, boolean parallel) {
             List<Stmt> words = new ArrayList<>();
             long full = gm.c() / 4;
             if (full > 0) {
                 Expr.Var c4 = Exprs.var("pack_c4");
-                words.add(new Stmt.For(c4, Idx.c(0), Idx.c(full), ForKind.SERIAL, packRows(img, c4, 4, "")));
+                // Groups of 4 channels write disjoint words: split across cores with the conv.
+                ForKind kind = parallel && full > 1 ? ForKind.PARALLEL : ForKind.SERIAL;
+                words.add(new Stmt.For(c4, Idx.c(0), Idx.c(full), kind, packRows(img, c4, 4, "")));
             }
             if (gm.c() % 4 != 0) words.add(packRows(img, Idx.c(full), gm.c() % 4, "_tail"));
             // The slack past the last word, which the last flat vector may read (its lanes are dropped).
