@@ -31,21 +31,23 @@ import java.util.List;
  * channel. Padding is filled with za', so it adds {@code za' * W'} to the sum, which the correction
  * takes out with the rest.
  *
- * <p>At run time each image of X' is packed into words of 4 channels per pixel,
- * {@code [C/4][Hp][S][Wq]} (Hp the padded rows; columns split into the S phases of the horizontal
- * stride, column {@code q*S + ph} at {@code [ph][q]}, so a stride-S row of output pixels reads
- * consecutive words of one phase; Wq wide enough for whole vectors); channels past C hold 0. At
- * compile time W' is packed into {@code [M][C/4][KH][KW]} words (one byte per weight). Then for
- * each output row, a register tile of R output channels by V vectors of L consecutive output
- * pixels (L the i32 lanes) accumulates, per (c/4, kh, kw): V vector loads of X', R broadcasts of a
- * weight word, R*V dot products. The lanes are output pixels, so stores to NCHW are contiguous; the
- * last vector of a row stores lane by lane up to the row's end.
+ * <p>At run time each image of X' is packed into words of 4 channels per padded pixel,
+ * {@code [C/4][Sh][Sw][Hq][Wq]} (rows and columns split by the phase of their stride, see
+ * {@link Geometry}, so consecutive output pixels of one tap read consecutive words whatever the
+ * strides); channels past C hold 0. At compile time W' is packed into {@code [M][C/4][KH][KW]} words
+ * (one byte per weight). Then a register tile of R output channels by V vectors of L output pixels
+ * (L the i32 lanes) accumulates, per (c/4, kh, kw): V vector loads of X', R broadcasts of a weight
+ * word, R*V dot products. The lanes are output pixels, so stores to NCHW are contiguous; the last
+ * vector of a row stores lane by lane up to the row's end.
  *
- * <p>Knobs: {@code tile} (RxV within seven eighths of the vector registers; default the most dot
- * products per load), {@code loop_order} ({@code rows-outer}: every channel block runs over one row
- * while it is hot, the weights re-read per row; {@code channels-outer}: a block of weights stays
- * while every row runs over it, the input re-read per block; default whichever re-reads fewer
- * bytes) and {@code parallel} (the outer loop across cores). Every value is exact.
+ * <p>Knobs: {@code pixels} ({@code rows}: vectors of one output row; {@code flat}: vectors of
+ * consecutive pixels across rows, for rows narrower than a vector, stored lane by lane; default flat
+ * where it fills 15 % more lanes), {@code tile} (RxV within seven eighths of the vector registers;
+ * default the most dot products per load), {@code loop_order} ({@code rows-outer}: every channel block
+ * runs over one row while it is hot, the weights re-read per row; {@code channels-outer}: a block of
+ * weights stays while every row runs over it, the input re-read per block; default whichever re-reads
+ * fewer bytes, channels-outer for one flat row) and {@code parallel} (the outer loop and the packing
+ * across cores). Every value is exact.
  */
 final class Int8ConvKernel {
     private Int8ConvKernel() {}
