@@ -1,7 +1,6 @@
 package dev.kiln.driver;
 
 import dev.kiln.frontend.Npy;
-import dev.kiln.irhigh.DType;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irhigh.Value;
@@ -59,11 +58,7 @@ final class CalibrationData {
     private static Map<String, Tensor> random(List<Value> inputs, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         Map<String, Tensor> r = new LinkedHashMap<>();
-        for (Value in : inputs) {
-            DType dt = in.dtype();
-            r.put(in.name(), Tensor.generate(dt, in.shape(),
-                    i -> dt.isFloat() ? rnd.nextDouble(-1, 1) : dt == DType.BOOL ? rnd.nextInt(2) : rnd.nextInt(10)));
-        }
+        for (Value in : inputs) r.put(in.name(), KilnLibrary.random(in.dtype(), in.shape(), rnd));
         return r;
     }
 

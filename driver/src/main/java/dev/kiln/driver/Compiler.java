@@ -75,7 +75,8 @@ public final class Compiler {
         java.util.SortedMap<String, Long> byType = new java.util.TreeMap<>();
         for (var c : plan.spec().constants()) {
             var t = g.initializers().get(c.name());
-            byType.merge(t == null ? "other" : t.dtype().numpyName, (long) c.data().length, Long::sum);
+            String type = t == null ? "other" : dev.kiln.schedules.ops.OpInventory.isPackedInt8Weights(c.name()) ? "int8" : t.dtype().numpyName;
+            byType.merge(type, (long) c.data().length, Long::sum);
         }
         return new Result(result.library(), result.header(), result.sidecars(), plan.spec().calls().size(), plan.workspaceBytes(), plan.intermediateBytes(), plan.scratchBytes(), weights,
                 byType, (System.nanoTime() - t0) / 1_000_000);

@@ -12,6 +12,7 @@ import dev.kiln.irhigh.passes.FoldConstants;
 import dev.kiln.irhigh.passes.FoldQdqConvs;
 import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irhigh.passes.ControlFlow;
+import dev.kiln.irhigh.passes.FoldQdqMatMuls;
 import dev.kiln.irhigh.passes.QdqPairsToFloat;
 import dev.kiln.irhigh.passes.RemoveIdentity;
 import dev.kiln.irhigh.passes.SplitRecurrent;
@@ -38,8 +39,11 @@ public final class GraphPipeline {
         dump.accept("input", g);
         RemoveIdentity.run(g);
         dump.accept("RemoveIdentity", g);
-        // On CPUs with the byte dot product a QDQ conv computes on the bytes (then kiln.Int8Conv, below).
         boolean int8 = target instanceof CpuTarget cpu && OpInventory.int8MatMul(cpu);
+        // QDQ MatMuls and convs with int8 weights on the bytes, where the target multiplies bytes fast
+        // (then kiln.Int8MatMul and kiln.Int8Conv, below); the rest in float.
+        if (int8 && FoldQdqMatMuls.run(g) > 0) ShapeInference.run(g);
+        dump.accept("FoldQdqMatMuls", g);
         if (int8 && FoldQdqConvs.run(g) > 0) ShapeInference.run(g);
         dump.accept("FoldQdqConvs", g);
         if (QdqPairsToFloat.run(g) > 0) ShapeInference.run(g);

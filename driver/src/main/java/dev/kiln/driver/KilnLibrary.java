@@ -47,11 +47,14 @@ public final class KilnLibrary implements AutoCloseable {
         SplittableRandom rnd = new SplittableRandom(seed);
         Map<String, Tensor> r = new LinkedHashMap<>();
         for (NativeModel.TensorInfo in : model.inputs()) {
-            DType dt = DType.fromNumpy(in.dtype());
-            r.put(in.name(), Tensor.generate(dt, Shape.of(in.shape()),
-                    i -> dt.isFloat() ? rnd.nextDouble(-1, 1) : dt == DType.BOOL ? rnd.nextInt(2) : rnd.nextInt(10)));
+            r.put(in.name(), random(DType.fromNumpy(in.dtype()), Shape.of(in.shape()), rnd));
         }
         return r;
+    }
+
+    /** A random tensor as {@link #randomInputs} makes them: floats uniform in [-1, 1), integers in [0, 10). */
+    static Tensor random(DType dt, Shape shape, SplittableRandom rnd) {
+        return Tensor.generate(dt, shape, i -> dt.isFloat() ? rnd.nextDouble(-1, 1) : dt == DType.BOOL ? rnd.nextInt(2) : rnd.nextInt(10));
     }
 
     /** Copies inputs into native memory once, so that {@link #runPrepared} times the model alone. */

@@ -58,6 +58,18 @@ public record CpuTarget(String name, String triple, String cpu, String features,
         return new CpuTarget("x86_64-avx512", X86_LINUX, "skylake-avx512", AVX512_FEATURES, 512, 32, X86_CACHES, hostCores());
     }
 
+    /**
+     * A VNNI target's own records, then those of the target it extends: the same vector width,
+     * registers and templates, so a config tuned there schedules the same kernel (the int8
+     * products, which only VNNI targets have, are found under the VNNI name only).
+     */
+    @Override
+    public java.util.List<String> recordTargets() {
+        if (name.equals(AVX512_VNNI)) return java.util.List.of(name, "x86_64-avx512");
+        if (name.equals(AVX2_VNNI)) return java.util.List.of(name, "x86_64-avx2");
+        return java.util.List.of(name);
+    }
+
     /** AVX-512 with VNNI (Cascade Lake and later, Zen 4 and later): {@code vpdpbusd} on 512-bit vectors. */
     public static CpuTarget avx512Vnni() {
         return new CpuTarget(AVX512_VNNI, X86_LINUX, "cascadelake", "+avx512vnni," + AVX512_FEATURES, 512, 32, X86_CACHES, hostCores());

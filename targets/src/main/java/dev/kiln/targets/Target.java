@@ -17,6 +17,14 @@ public sealed interface Target permits CpuTarget, GpuTarget {
     /** The name users write on the command line and that tuning records are keyed by. */
     String name();
 
+    /**
+     * The target names whose tuning records fit this target, in order of preference: its own, then
+     * (for a target that only adds instructions the tuned kernels do not use) the one it extends.
+     */
+    default java.util.List<String> recordTargets() {
+        return java.util.List.of(name());
+    }
+
     /** The LLVM target triple code is generated for. */
     String triple();
 

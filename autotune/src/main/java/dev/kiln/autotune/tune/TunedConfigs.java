@@ -84,7 +84,7 @@ public final class TunedConfigs implements ConfigSource {
         ConfigSpace space = OpInventory.space(node, graph, target);
         if (space.size() <= 1) return Knobs.defaults(); // nothing to tune
         Workload w = Workload.of(node, graph, target);
-        WorkloadRecords records = workloads.computeIfAbsent(w.key(), k -> read(target, k, space.defaults().toString()));
+        WorkloadRecords records = workloads.computeIfAbsent(w.key(), k -> read(node, graph, target, k, space.defaults().toString()));
         Optional<TuningRecord> record = records.best();
         if (record.isPresent()) {
             try {
@@ -108,9 +108,16 @@ public final class TunedConfigs implements ConfigSource {
         return Knobs.defaults();
     }
 
-    /** A workload's records: those measured here (this Kiln and LLVM, this CPU) where there are any, else all of them. */
-    private WorkloadRecords read(Target target, String key, String defaults) {
+    /**
+     * A workload's records: those measured here (this Kiln and LLVM, this CPU) where there are any, else
+     * all of them; under the target's own name, else under the first of {@link Target#recordTargets} that has some.
+     */
+    private WorkloadRecords read(Node node, Graph graph, Target target, String key, String defaults) {
         List<TuningRecord> all = db.records(target.name(), key);
+        for (String other : target.recordTargets().subList(1, target.recordTargets().size())) {
+            if (!all.isEmpty()) break;
+            all = db.records(other, Workload.of(node, graph, Target.parse(other)).key());
+        }
         List<TuningRecord> here = all.stream().filter(r -> staleness(r, target).isEmpty()).toList();
         return new WorkloadRecords(here.stream().anyMatch(TuningRecord::ok) ? here : all, defaults);
     }

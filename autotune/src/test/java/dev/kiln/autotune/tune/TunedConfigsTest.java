@@ -91,4 +91,26 @@ class TunedConfigsTest {
             assertTrue(summary.contains("1 kernel keeps the default config: no record beat the measured default by 3 %"), summary);
         }
     }
+
+    /** A VNNI target schedules with the records of the target it extends when it has none of its own; its own win. */
+    @Test
+    void vnniTargetsUseTheRecordsOfTheTargetTheyExtend(@TempDir Path dir) {
+        Target base = dev.kiln.targets.CpuTarget.avx2(), vnni = dev.kiln.targets.CpuTarget.avx2Vnni();
+        TaskExtractor.Extracted ex = Models.extract("zoo:mlp", base);
+        TaskExtractor.Task t = ex.tasks().get(0), own = ex.tasks().get(1);
+        Config inherited = t.space().get(t.space().size() - 1), baseOnly = own.space().get(1), mine = own.space().get(own.space().size() - 1);
+        try (TuningDatabase db = TuningDatabase.open("jdbc:sqlite:" + dir.resolve("t.db"))) {
+            db.append(record(t, base, inherited.toString(), 1e-3, ErrorCode.NONE));
+            db.append(record(own, base, baseOnly.toString(), 1e-4, ErrorCode.NONE));
+            TaskExtractor.Task ownVnni = Models.extract("zoo:mlp", vnni).tasks().get(1);
+            db.append(record(ownVnni, vnni, mine.toString(), 1e-3, ErrorCode.NONE));
+            TunedConfigs tuned = new TunedConfigs(db);
+            Knobs k = tuned.knobsFor(t.node(), ex.graph(), vnni);
+            OpInventory.lower(t.node(), ex.graph(), vnni, k);
+            assertEquals(inherited, k.config());
+            Knobs k2 = tuned.knobsFor(own.node(), ex.graph(), vnni);
+            OpInventory.lower(own.node(), ex.graph(), vnni, k2);
+            assertEquals(mine, k2.config(), "the VNNI target's own record, though the other is faster");
+        }
+    }
 }

@@ -84,6 +84,8 @@ public final class QdqRewriter {
                         + preview(g.getNodeList().stream().filter(QdqRewriter::eligibleOp).map(NodeProto::getName).toList()));
         }
         Map<String, TensorProto> inits = initializers(g);
+        Set<String> dequantized = new HashSet<>();
+        for (NodeProto n : g.getNodeList()) if (n.getOpType().equals("DequantizeLinear")) dequantized.addAll(n.getOutputList());
         Set<String> activations = new LinkedHashSet<>();
         Set<Weight> weights = new LinkedHashSet<>();
         List<String> quantized = new ArrayList<>();
@@ -103,6 +105,8 @@ public final class QdqRewriter {
                 String in = k < n.getInputCount() ? n.getInput(k) : "";
                 if (in.isEmpty()) {
                     why = "input " + k + " is missing";
+                } else if (dequantized.contains(in)) {
+                    why = "input '" + in + "' comes from a DequantizeLinear: the model is quantized already";
                 } else if (inits.containsKey(in)) {
                     TensorProto t = inits.get(in);
                     if (t.getDataType() != DType.FLOAT32.onnxCode) why = "its constant input '" + in + "' is not float32";

@@ -51,6 +51,15 @@ import java.util.List;
 final class Int8MatMulKernel {
     private Int8MatMulKernel() {}
 
+    /** What the names of the packed weights (int8 bytes stored four to an int32 word) contain. */
+    static final String PACKED = "__int8x";
+
+    /** Whether a constant is weights packed by this kernel: int32 words that hold four int8 weights each. */
+    static boolean isPackedWeights(String constant) {
+        int at = constant.lastIndexOf(PACKED);
+        return at >= 0 && constant.substring(at + PACKED.length()).chars().allMatch(Character::isDigit);
+    }
+
     /** A tile shape: R rows by V vectors. */
     record Tile(long rows, long vecs) {
         String label() {
@@ -87,7 +96,7 @@ final class Int8MatMulKernel {
             zb[j] = z;
             corr[j] = (int) (k * z - colsum);
         }
-        String base = n.input(1) + "__int8x" + lanes, zbName = n.hasInput(3) ? n.input(3) : "none";
+        String base = n.input(1) + PACKED + lanes, zbName = n.hasInput(3) ? n.input(3) : "none";
         List<String> inputs = new ArrayList<>(List.of(n.input(0),
                 constant(g, n, base, Tensor.of(DType.INT32, Shape.of(panels, k4, lanes), packed)),
                 constant(g, n, base + "_zb_" + zbName, Tensor.of(DType.INT32, Shape.of(padded), zb)),

@@ -124,6 +124,11 @@ public final class OpInventory {
         return new Scheduled(new Kernel(s.func(), c.inputNames(), c.outputNames(), info(node, graph, c)), f, s);
     }
 
+    /** Whether a constant of a compiled graph is int8 weights packed four to an int32 word (for reporting their size as int8). */
+    public static boolean isPackedInt8Weights(String constant) {
+        return Int8MatMulKernel.isPackedWeights(constant);
+    }
+
     /**
      * Whether quantized MatMuls with a constant B should become {@link Int8MatMul} for {@code target}
      * (the graph pass asks): where the CPU has the byte dot product. Elsewhere the kernel's widened
