@@ -52,6 +52,14 @@ import java.util.List;
 final class Int8ConvKernel {
     private Int8ConvKernel() {}
 
+    /** How the names of the packed weights (int8 bytes stored four to an int32 word) end. */
+    static final String PACKED = "__int8conv";
+
+    /** Whether a constant is weights packed by this kernel: int32 words that hold four int8 weights each. */
+    static boolean isPackedWeights(String constant) {
+        return constant.endsWith(PACKED);
+    }
+
     static Kernel kernel(Node n, Graph g, CpuTarget target, Knobs knobs) {
         Shape xs = g.value(n.input(0)).shape();
         Tensor w = g.initializers().get(n.input(1));
@@ -87,10 +95,10 @@ final class Int8ConvKernel {
             }
             corr[o] = (int) sum;
         }
-        String base = n.input(1) + "__int8conv" + (n.hasInput(3) ? "_" + n.input(3) : "");
+        String base = n.input(1) + (n.hasInput(3) ? "_minus_" + n.input(3) : "");
         List<String> inputs = new ArrayList<>(List.of(n.input(0),
-                constant(g, n, base, Tensor.of(DType.INT32, Shape.of(m, c4, kh, kw), packed)),
-                constant(g, n, base + "_sum", Tensor.of(DType.INT32, Shape.of(m), corr))));
+                constant(g, n, base + PACKED, Tensor.of(DType.INT32, Shape.of(m, c4, kh, kw), packed)),
+                constant(g, n, base + "__int8conv_sum", Tensor.of(DType.INT32, Shape.of(m), corr))));
         Buffer px = new Buffer("x", xt, batch * c * h * wd), pw = new Buffer("w_packed", ScalarType.I32, m * c4 * taps);
         Buffer pcorr = new Buffer("w_sum", ScalarType.I32, m);
         List<Buffer> params = new ArrayList<>(List.of(px, pw, pcorr));

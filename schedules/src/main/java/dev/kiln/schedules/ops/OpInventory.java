@@ -126,7 +126,7 @@ public final class OpInventory {
 
     /** Whether a constant of a compiled graph is int8 weights packed four to an int32 word (for reporting their size as int8). */
     public static boolean isPackedInt8Weights(String constant) {
-        return Int8MatMulKernel.isPackedWeights(constant);
+        return Int8MatMulKernel.isPackedWeights(constant) || Int8ConvKernel.isPackedWeights(constant);
     }
 
     /**

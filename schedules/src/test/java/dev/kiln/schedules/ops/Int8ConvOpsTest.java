@@ -97,5 +97,8 @@ class Int8ConvOpsTest {
         assertTrue(ir.contains("dot4_u8s8") || ir.contains("DOT4_U8S8"), ir);
         // The weight packed into [M][C/4][KH][KW] words: one byte per weight.
         assertEquals(8 * 4 * 3 * 3, h.kernel().func().params().get(1).size());
+        // Named so that kiln compile reports it as int8 weights.
+        assertTrue(OpInventory.isPackedInt8Weights(h.kernel().inputs().get(1)), h.kernel().inputs().toString());
+        assertTrue(!OpInventory.isPackedInt8Weights(h.kernel().inputs().get(2)), "the per-channel sums are int32");
     }
 }
