@@ -9,6 +9,7 @@ import dev.kiln.irhigh.passes.DecomposeQuantizedProducts;
 import dev.kiln.irhigh.passes.ConvTransposeToConv;
 import dev.kiln.irhigh.passes.FoldBatchNorm;
 import dev.kiln.irhigh.passes.FoldConstants;
+import dev.kiln.irhigh.passes.FoldQdqConvs;
 import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irhigh.passes.ControlFlow;
 import dev.kiln.irhigh.passes.FoldQdqMatMuls;
@@ -39,9 +40,12 @@ public final class GraphPipeline {
         RemoveIdentity.run(g);
         dump.accept("RemoveIdentity", g);
         boolean int8 = target instanceof CpuTarget cpu && OpInventory.int8MatMul(cpu);
-        // QDQ MatMuls with int8 weights on the bytes, where the target multiplies bytes fast; the rest in float.
+        // QDQ MatMuls and convs with int8 weights on the bytes, where the target multiplies bytes fast
+        // (then kiln.Int8MatMul and kiln.Int8Conv, below); the rest in float.
         if (int8 && FoldQdqMatMuls.run(g) > 0) ShapeInference.run(g);
         dump.accept("FoldQdqMatMuls", g);
+        if (int8 && FoldQdqConvs.run(g) > 0) ShapeInference.run(g);
+        dump.accept("FoldQdqConvs", g);
         if (QdqPairsToFloat.run(g) > 0) ShapeInference.run(g);
         dump.accept("QdqPairsToFloat", g);
         if (DecomposeQuantizedProducts.run(g, int8) > 0) ShapeInference.run(g);

@@ -72,6 +72,24 @@ class QuantizedModelsTest {
     }
 
     /**
+     * resnet18's QDQ model: on a CPU with the byte dot product every conv is an int8 conv (kiln.Int8Conv)
+     * whose weights stay bytes in the library (the float classifier remains), and its outputs are as close
+     * to ONNX Runtime's as ONNX Runtime's own are to each other, top-1 equal.
+     */
+    @Test
+    void quantizedResNetKeepsItsConvWeightsInBytes() throws Exception {
+        Path q = dir.resolve("r18.int8.onnx");
+        kiln(0, "quantize", "zoo:resnet18", "-o", q.toString(), "--calibrate", "random:8");
+        Compiler.Result r = sameAsOnnxRuntime(q, Zoo.onnxBytes("resnet18"), Files.readAllBytes(q), true);
+        Compiler.Result f = Compiler.compile("zoo:resnet18", dir.resolve("r18.so"), new Compiler.Options(Target.host(), Map.of(), null, false));
+        if (Target.host() instanceof CpuTarget cpu && OpInventory.int8MatMul(cpu)) {
+            double share = (double) r.weightBytes() / f.weightBytes();
+            assertTrue(share <= 0.27, "the int8 library's weights take " + share + " of the float library's: " + r.weightBytesByType());
+            assertTrue(r.weightBytesByType().getOrDefault("int8", 0L) > 0.9 * r.weightBytes(), r.weightBytesByType().toString());
+        }
+    }
+
+    /**
      * bert's QDQ model: on a CPU with the byte dot product its MatMuls with int8 weights run on the int8
      * kernel, the library keeps those weights in bytes (at most 27 % of the float library's weights),
      * and its outputs are as close to ONNX Runtime's as ONNX Runtime's own are to each other.

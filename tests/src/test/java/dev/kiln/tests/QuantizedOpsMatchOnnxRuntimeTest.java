@@ -153,6 +153,65 @@ class QuantizedOpsMatchOnnxRuntimeTest {
         }
     }
 
+    /**
+     * ConvInteger and QLinearConv with a constant byte weight, which kiln.Int8Conv computes on CPUs with
+     * VNNI: C not a multiple of 4, W not a multiple of the vector, pads, strides 1 and 2, 1x1, 3x3 and
+     * 7x7, rows narrower than a vector, M = 1, int8 and uint8 inputs, run-time and constant zero points,
+     * uint8 weights with per-channel zero points, QLinearConv's bias and per-channel scales; compiled for
+     * every VNNI target this machine runs and for one without (the float64 decomposition).
+     */
+    @Test
+    void int8ConvsWithConstantWeights() throws Exception {
+        List<Target> targets = new java.util.ArrayList<>();
+        for (CpuTarget t : List.of(CpuTarget.avx512Vnni(), CpuTarget.avx2Vnni(), CpuTarget.avx2())) if (t.canRunOnHost()) targets.add(t);
+        org.junit.jupiter.api.Assumptions.assumeFalse(targets.isEmpty(), "no x86 target runs here");
+        // {C, H, W, M, K, stride, pad}
+        int[][] shapes = {{5, 9, 19, 3, 3, 1, 1}, {3, 23, 21, 8, 7, 2, 3}, {16, 7, 7, 33, 3, 1, 1}, {9, 14, 14, 1, 1, 2, 0}, {20, 6, 37, 17, 1, 1, 0}};
+        DType[] xTypes = {DType.UINT8, DType.INT8};
+        int c = 0;
+        for (int[] s : shapes) {
+            for (DType xt : xTypes) {
+                c++;
+                boolean qlinear = c % 3 == 0, runTimeZp = c % 2 == 0, uint8Weights = c % 4 == 1;
+                Graph g = new Graph("int8conv_" + c);
+                g.opsets().put("", 13);
+                input(g, "x", xt, 1, s[0], s[1], s[2]);
+                if (runTimeZp) input(g, "x_zp", xt);
+                Map<String, Tensor> init = g.initializers();
+                long[] rx = dev.kiln.irhigh.ops.Quantize.range(xt);
+                if (!runTimeZp) init.put("x_zp", random(xt, rx[0], rx[1]));
+                int m = s[3];
+                if (uint8Weights) {
+                    init.put("w", random(DType.UINT8, 60, 190, m, s[0], s[4], s[4]));
+                    // ONNX Runtime's ConvInteger takes a per-tensor weight zero point only; QLinearConv per channel.
+                    init.put("w_zp", qlinear ? random(DType.UINT8, 125, 131, m) : scalar(DType.UINT8, 128));
+                } else {
+                    init.put("w", random(DType.INT8, -128, 127, m, s[0], s[4], s[4]));
+                    init.put("w_zp", qlinear ? Tensor.zeros(DType.INT8, new Shape(m)) : scalar(DType.INT8, 0));
+                }
+                Map<String, Attr> attrs = Map.of("pads", new Attr.Ints(new long[] {s[6], s[6], s[6], s[6]}), "strides", new Attr.Ints(new long[] {s[5], s[5]}));
+                if (qlinear) {
+                    init.put("x_scale", scalar(DType.FLOAT32, 0.0113));
+                    float[] ws = new float[m];
+                    for (int i = 0; i < m; i++) ws[i] = (float) RNG.nextDouble(0.002, 0.01);
+                    init.put("w_scale", Tensor.ofFloats(new Shape(m), ws));
+                    init.put("y_scale", scalar(DType.FLOAT32, 0.05 * Math.sqrt(s[0] * s[4] * s[4])));
+                    init.put("y_zp", xt == DType.UINT8 ? scalar(DType.UINT8, 128) : scalar(DType.INT8, 0));  // ONNX Runtime: y of x's type
+                    init.put("bias", random(DType.INT32, -3000, 3000, m));
+                    g.setNodes(List.of(new Node("conv", "QLinearConv", "", List.of("x", "x_scale", "x_zp", "w", "w_scale", "w_zp", "y_scale", "y_zp", "bias"),
+                            List.of("y"), attrs, 13)));
+                } else {
+                    g.setNodes(List.of(new Node("conv", "ConvInteger", "", List.of("x", "w", "x_zp", "w_zp"), List.of("y"), attrs, 13)));
+                }
+                g.outputs().add("y");
+                Map<String, Tensor> feed = new java.util.HashMap<>(Map.of("x", random(xt, rx[0], rx[1], 1, s[0], s[1], s[2])));
+                if (runTimeZp) feed.put("x_zp", random(xt, rx[0], rx[1]));
+                for (Target target : targets) OrtCheck.matches(dir, g, feed, 0, 0, target);
+                assertTrue(opsAfterPasses(g, CpuTarget.avx512Vnni()).contains("Int8Conv"), g.name());
+            }
+        }
+    }
+
     /** A weight given by a Constant node (as some exporters write it) takes the int8 kernel too. */
     @Test
     void int8MatMulWithAConstantNodeWeight() throws Exception {

@@ -120,6 +120,45 @@ class RandomConfigsNativeTest {
         return g;
     }
 
+    /**
+     * QLinearConv and ConvInteger with constant byte weights: on a VNNI host, kiln.Int8Conv kernels
+     * (rows and flat pixels, strides, pads, a 7x7 kernel, C not a multiple of 4, W not a multiple of the
+     * lanes, M = 1) whose tiles, loop orders and parallel loops must all be exact.
+     */
+    private Graph quantizedConvs() {
+        Graph g = new Graph("int8conv");
+        g.opsets().put("", 13);
+        g.inputs().add(new Value("x", DType.UINT8, Shape.of(1, 6, 15, 19)));
+        g.inputs().add(new Value("xz", DType.UINT8, Shape.of()));
+        g.inputs().add(new Value("s", DType.INT8, Shape.of(2, 5, 9, 9)));
+        g.initializers().put("w", Tensor.generate(DType.INT8, Shape.of(13, 6, 3, 3), i -> rnd.nextInt(-128, 128)));
+        g.initializers().put("wz", Tensor.generate(DType.INT8, Shape.of(13), i -> 0));
+        g.initializers().put("xs", Tensor.ofFloats(Shape.of(), 0.02f));
+        g.initializers().put("ws", Tensor.ofFloats(Shape.of(13), new float[] {.01f, .02f, .015f, .01f, .03f, .01f, .02f, .01f, .01f, .02f, .01f, .04f, .01f}));
+        g.initializers().put("ys", Tensor.ofFloats(Shape.of(), 1.3f));
+        g.initializers().put("yz", Tensor.generate(DType.UINT8, Shape.of(), i -> 128));
+        g.initializers().put("b", Tensor.generate(DType.INT32, Shape.of(13), i -> rnd.nextInt(-5000, 5000)));
+        g.initializers().put("u", Tensor.generate(DType.INT8, Shape.of(1, 5, 7, 7), i -> rnd.nextInt(-128, 128)));
+        g.initializers().put("v", Tensor.generate(DType.INT8, Shape.of(7, 5, 1, 1), i -> rnd.nextInt(-128, 128)));
+        g.initializers().put("sz", Tensor.generate(DType.INT8, Shape.of(), i -> -7));
+        g.nodes().add(new Node("q", "QLinearConv", "", List.of("x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"), List.of("y"),
+                Map.of("pads", new Attr.Ints(new long[] {1, 1, 1, 1})), 13));
+        g.nodes().add(new Node("i", "ConvInteger", "", List.of("s", "u", "sz"), List.of("z"),
+                Map.of("pads", new Attr.Ints(new long[] {3, 3, 3, 3}), "strides", new Attr.Ints(new long[] {2, 2})), 13));
+        g.nodes().add(new Node("p", "ConvInteger", "", List.of("s", "v", "sz"), List.of("t"), Map.of(), 13));
+        g.outputs().add("y");
+        g.outputs().add("z");
+        g.outputs().add("t");
+        return g;
+    }
+
+    @Test
+    void randomConfigsOfInt8Convs() throws Exception {
+        check(quantizedConvs(), Map.of("x", Tensor.generate(DType.UINT8, Shape.of(1, 6, 15, 19), i -> rnd.nextInt(0, 256)),
+                "xz", Tensor.generate(DType.UINT8, Shape.of(), i -> 117),
+                "s", Tensor.generate(DType.INT8, Shape.of(2, 5, 9, 9), i -> rnd.nextInt(-128, 128))));
+    }
+
     @Test
     void randomConfigsOfInt8MatMuls() throws Exception {
         check(quantized(), Map.of("x", Tensor.generate(DType.UINT8, Shape.of(37, 45), i -> rnd.nextInt(0, 256)),

@@ -183,6 +183,7 @@ public final class OpRegistry {
         if (node.domain().equals(Blocked.DOMAIN) && Blocked.def(node) != null) return Blocked.def(node);
         if (node.domain().equals(RnnCell.DOMAIN) && node.op().equals(RnnCell.OP)) return RECURRENT;
         if (Int8MatMul.is(node)) return Int8MatMul.INSTANCE;
+        if (Int8Conv.is(node)) return Int8Conv.INSTANCE;
         if (!isOnnxDomain(node.domain()))
             throw node.error("unsupported domain '" + node.domain() + "' (op '" + node.op()
                     + "'); Kiln supports only the default ONNX domain (\"\" or \"ai.onnx\")");

@@ -6,6 +6,7 @@ import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
 import dev.kiln.irhigh.Tensor;
+import dev.kiln.irhigh.ops.Int8Conv;
 import dev.kiln.irhigh.ops.Int8MatMul;
 import dev.kiln.irhigh.ops.OpRegistry;
 import dev.kiln.irhigh.ops.QuantizedProduct;
@@ -36,7 +37,10 @@ import java.util.Map;
  * or a Constant node's value), with zero
  * points per tensor (A) and per tensor or per column (B, constant), keep their product whole as
  * {@link Int8MatMul} instead, which the native int8 kernel computes from the bytes (the
- * requantization of QLinearMatMul is the same as above).
+ * requantization of QLinearMatMul is the same as above). Likewise the 2-D Conv forms of group 1 whose
+ * weight is a constant with {@code W - w_zp} within a signed byte everywhere ({@code w_zp} constant, per
+ * tensor or per output channel) and whose {@code x_zp} is per tensor become {@link Int8Conv} (QLinearConv's
+ * int32 bias added to its accumulator by an int32 Add, as ONNX Runtime adds it).
  * The graph must have been through shape inference; shapes are inferred again afterwards by the caller.
  */
 public final class DecomposeQuantizedProducts {
@@ -51,7 +55,7 @@ public final class DecomposeQuantizedProducts {
     public static int run(Graph g, boolean int8Kernel) {
         return Rewrites.replaceEach(g, n -> {
             QuantizedProduct def = QuantizedProduct.of(n);
-            return def == null ? null : rewrite(n, def, g, int8Kernel && int8Product(n, def, g));
+            return def == null ? null : rewrite(n, def, g, int8Kernel && (int8Product(n, def, g) || int8ConvProduct(n, def, g)));
         });
     }
 
@@ -65,6 +69,33 @@ public final class DecomposeQuantizedProducts {
         if (!n.hasInput(l.bZp())) return true;
         Shape zb = g.value(n.input(l.bZp())).shape();
         return compileTimeConstant(g, n.input(l.bZp())) && (zb.numel() == 1 || zb.rank() == 1 && zb.dim(0) == b.dim(1));
+    }
+
+    /** Whether the product of {@code n} is one {@link Int8Conv} takes (see there). */
+    static boolean int8ConvProduct(Node n, QuantizedProduct def, Graph g) {
+        QuantizedProduct.Layout l = def.layout;
+        if (!def.conv || n.attrInt("group", 1) != 1 || g.value(n.input(l.a())).shape().rank() != 4) return false;
+        Tensor w = constantValue(g, n.input(l.b()));
+        if (w == null || w.shape().rank() != 4 || w.size() == 0) return false;
+        if (n.hasInput(l.aZp()) && g.value(n.input(l.aZp())).shape().numel() != 1) return false;
+        Tensor zw = n.hasInput(l.bZp()) ? constantValue(g, n.input(l.bZp())) : null;
+        if (n.hasInput(l.bZp()) && (zw == null || zw.size() != 1 && zw.size() != w.shape().dim(0))) return false;
+        // Every W - w_zp must be a signed byte: the kernel multiplies unsigned activations by signed weights.
+        int perChannel = w.size() / w.shape().dim(0);
+        for (int e = 0; e < w.size(); e++) {
+            long d = w.getLong(e) - (zw == null ? 0 : zw.getLong(zw.size() == 1 ? 0 : e / perChannel));
+            if (d < -128 || d > 127) return false;
+        }
+        return true;
+    }
+
+    /** The value of an initializer or of a Constant node's {@code value}; null for anything else. */
+    private static Tensor constantValue(Graph g, String v) {
+        Tensor t = g.initializers().get(v);
+        if (t != null) return t;
+        Node p = g.producer(v);
+        if (p == null || !p.op().equals("Constant") || !OpRegistry.isOnnxDomain(p.domain())) return null;
+        return p.attrs().get("value") instanceof Attr.TensorAttr(Tensor value) ? value : null;
     }
 
     /**
@@ -81,10 +112,19 @@ public final class DecomposeQuantizedProducts {
         QuantizedProduct.Layout l = def.layout;
         List<Node> r = new ArrayList<>();
         if (int8) {
+            boolean bias = def.conv && l.bias() >= 0 && n.hasInput(l.bias());
             String product = l.qlinear() ? Rewrites.fresh(g, n.output(0) + "_acc") : n.output(0);
-            r.add(new Node(n.name() + "/product", Int8MatMul.OP, Int8MatMul.DOMAIN, List.of(n.input(l.a()), n.input(l.b()),
-                    n.hasInput(l.aZp()) ? n.input(l.aZp()) : "", n.hasInput(l.bZp()) ? n.input(l.bZp()) : ""), List.of(product),
-                    Map.of(), n.opset()));
+            String acc = bias ? Rewrites.fresh(g, n.output(0) + "_acc_nobias") : product;
+            List<String> in = List.of(n.input(l.a()), n.input(l.b()), n.hasInput(l.aZp()) ? n.input(l.aZp()) : "",
+                    n.hasInput(l.bZp()) ? n.input(l.bZp()) : "");
+            if (def.conv) r.add(new Node(n.name() + "/product", Int8Conv.OP, Int8Conv.DOMAIN, in, List.of(acc), n.attrs(), n.opset()));
+            else r.add(new Node(n.name() + "/product", Int8MatMul.OP, Int8MatMul.DOMAIN, in, List.of(acc), Map.of(), n.opset()));
+            if (bias) {
+                // QLinearConv's int32 bias, per output channel: added to the accumulator in int32.
+                String b = Rewrites.fresh(g, n.input(l.bias()) + "_per_channel");
+                r.add(Rewrites.reshape(g, Rewrites.fresh(g, n.name() + "/bias_reshape"), n.input(l.bias()), new long[] {-1, 1, 1}, b));
+                r.add(new Node(n.name() + "/bias", "Add", "", List.of(acc, b), List.of(product), Map.of(), Rewrites.OPSET));
+            }
             if (l.qlinear()) requantize(n, def, g, r, product);
             return r;
         }

@@ -2,6 +2,7 @@ package dev.kiln.irhigh.passes;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.irhigh.DType;
 import dev.kiln.irhigh.Evaluator;
@@ -124,6 +125,36 @@ class DecomposeQuantizedProductsTest {
                 "azp", random(DType.UINT8), "bzp", random(DType.INT8)), List.of("a", "bzp")).contains("Int8MatMul"));
         assertFalse(check(true, "ConvInteger", inputs("x", random(DType.UINT8, 1, 2, 5, 5), "w", random(DType.UINT8, 2, 2, 3, 3)),
                 List.of("x")).contains("Int8MatMul"));
+    }
+
+    /**
+     * With the int8 kernel: a 2-D conv of group 1 whose constant weight minus its zero point fits a signed
+     * byte keeps its product whole as kiln.Int8Conv (QLinearConv's bias added in int32); anything else is
+     * the float64 decomposition.
+     */
+    @Test
+    void convsWithAConstantByteWeightBecomeInt8Conv() {
+        assertEquals(List.of("Int8Conv"), check(true, "ConvInteger", inputs("x", random(DType.UINT8, 1, 3, 6, 5), "w", random(DType.INT8, 2, 3, 3, 3),
+                "xzp", random(DType.UINT8)), List.of("x", "xzp"), "pads", new int[] {1, 0, 2, 1}, "strides", new int[] {2, 1}));
+        // uint8 weights with per-channel zero points near 128: W - w_zp is a signed byte.
+        Tensor w = Tensor.generate(DType.UINT8, new Shape(3, 2, 3, 3), i -> 70 + (i * 31) % 110), wz = Tensor.generate(DType.UINT8, new Shape(3), i -> 120 + i);
+        assertEquals(List.of("Int8Conv"), check(true, "ConvInteger", inputs("x", random(DType.INT8, 2, 2, 5, 7), "w", w, "xzp", random(DType.INT8),
+                "wzp", wz), List.of("x")));
+        Tensor bias = Tensor.generate(DType.INT32, new Shape(4), i -> R.nextInt(4001) - 2000);
+        List<String> ops = check(true, "QLinearConv", inputs("x", random(DType.UINT8, 1, 3, 8, 8), "xs", scales(1, 0.02f), "xzp", random(DType.UINT8),
+                "w", random(DType.INT8, 4, 3, 3, 3), "ws", scales(4, 0.005f), "wzp", Tensor.zeros(DType.INT8, new Shape(4)), "ys", scales(1, 0.05f),
+                "yzp", random(DType.UINT8), "bias", bias), List.of("x"), "pads", new int[] {1, 1, 1, 1});
+        assertEquals("Int8Conv", ops.get(0));
+        assertTrue(ops.contains("Add"), "the int32 bias: " + ops);
+        // Grouped, 1-D, a run-time weight, weights that do not fit a signed byte: the float64 decomposition.
+        assertFalse(check(true, "ConvInteger", inputs("x", random(DType.INT8, 2, 4, 7, 7), "w", random(DType.INT8, 6, 2, 3, 2)), List.of("x"),
+                "group", 2).contains("Int8Conv"));
+        assertFalse(check(true, "ConvInteger", inputs("x", random(DType.UINT8, 1, 2, 9), "w", random(DType.INT8, 3, 2, 4)), List.of("x"))
+                .contains("Int8Conv"));
+        assertFalse(check(true, "ConvInteger", inputs("x", random(DType.UINT8, 1, 2, 5, 5), "w", random(DType.INT8, 2, 2, 3, 3)), List.of("x", "w"))
+                .contains("Int8Conv"));
+        assertFalse(check(true, "ConvInteger", inputs("x", random(DType.UINT8, 1, 2, 5, 5), "w", Tensor.generate(DType.UINT8, new Shape(2, 2, 3, 3), i -> 255)),
+                List.of("x")).contains("Int8Conv"));
     }
 
     @Test

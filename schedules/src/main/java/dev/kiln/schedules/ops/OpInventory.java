@@ -3,6 +3,7 @@ package dev.kiln.schedules.ops;
 import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.ops.DataDependent;
+import dev.kiln.irhigh.ops.Int8Conv;
 import dev.kiln.irhigh.ops.Int8MatMul;
 import dev.kiln.irhigh.ops.Blocked;
 import dev.kiln.irhigh.ops.OpRegistry;
@@ -84,6 +85,11 @@ public final class OpInventory {
             Kernel k = Int8MatMulKernel.kernel(node, graph, cpu, knobs);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
+        if (Int8Conv.is(node) && target instanceof CpuTarget cpu) {
+            // Loop IR written out around the byte dot product, pixels in lanes; its knobs are the tile and the loop order.
+            Kernel k = Int8ConvKernel.kernel(node, graph, cpu, knobs);
+            return new Scheduled(k, k.func(), new Schedule(k.func()));
+        }
         if (writtenOut(node)) {
             // Loop IR written out: RoiAlign's samples per bin depend on each region's size at run
             // time, Det's elimination is sequential, MaxUnpool scatters, TopK keeps a heap per row (tensor expressions
@@ -120,7 +126,7 @@ public final class OpInventory {
 
     /** Whether a constant of a compiled graph is int8 weights packed four to an int32 word (for reporting their size as int8). */
     public static boolean isPackedInt8Weights(String constant) {
-        return Int8MatMulKernel.isPackedWeights(constant);
+        return Int8MatMulKernel.isPackedWeights(constant) || Int8ConvKernel.isPackedWeights(constant);
     }
 
     /**
@@ -195,6 +201,11 @@ public final class OpInventory {
         if (Int8MatMul.is(node)) {
             OpBuilder b = new OpBuilder(node, graph, target);
             Int8MatMulKernel.compute(b);
+            return b.build();
+        }
+        if (Int8Conv.is(node)) {
+            OpBuilder b = new OpBuilder(node, graph, target);
+            Int8ConvKernel.compute(b);
             return b.build();
         }
         if (!node.domain().isEmpty() && !node.domain().equals("ai.onnx"))

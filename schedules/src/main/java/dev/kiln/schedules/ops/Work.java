@@ -37,7 +37,7 @@ public final class Work {
         if (n.outputs().isEmpty() || n.output(0).isEmpty()) return 0;
         String op = Blocked.inner(n) != null ? Blocked.inner(n) : n.op();
         double outputs = value(n.output(0), scope, g).shape().numel();
-        if (op.equals("Conv") && n.inputs().size() >= 2) {
+        if ((op.equals("Conv") || dev.kiln.irhigh.ops.Int8Conv.is(n)) && n.inputs().size() >= 2) {
             // Every output pixel (batch x spatial positions) multiplies with every weight once.
             long[] out = value(n.output(0), scope, g).shape().longDims();
             boolean blocked = Blocked.inner(n) != null;

@@ -151,6 +151,26 @@ class WorkloadGraphTest {
         }
     }
 
+    /** The int8 conv's workload carries X's dtype, the attributes and the constant weight, so tuning records rebuild it. */
+    @Test
+    void int8ConvWithConstantWeights() {
+        Random r = new Random(4);
+        for (DType a : List.of(DType.UINT8, DType.INT8)) {
+            Graph g = new G().in("x", a, 1, 6, 9, 20).in("xzp", a)
+                    .constant("w", Tensor.generate(DType.INT8, Shape.of(5, 6, 3, 3), i -> r.nextInt(256) - 128)).g;
+            g.nodes().add(new Node("c", dev.kiln.irhigh.ops.Int8Conv.OP, dev.kiln.irhigh.ops.Int8Conv.DOMAIN,
+                    List.of("x", "w", "xzp"), List.of("y"), Map.of("pads", new dev.kiln.irhigh.Attr.Ints(new long[] {1, 1, 1, 1}),
+                    "strides", new dev.kiln.irhigh.Attr.Ints(new long[] {2, 1})), 17));
+            g.outputs().add("y");
+            ShapeInference.run(g);
+            Target vnni = Target.parse("x86_64-avx512-vnni");
+            WorkloadGraph.Rebuilt rebuilt = roundTrip(g.nodes().getFirst(), g, vnni);
+            assertTrue(rebuilt.workload().canonical().contains(a.toString()), rebuilt.workload().canonical());
+            assertTrue(rebuilt.space().size() > 1 && rebuilt.space().knob("pixels") != null, "tile, loop order and pixels are knobs");
+            assertTrue(rebuilt.graph().isConstant("in1"), "the weight stays a constant, so the kernel can pack it");
+        }
+    }
+
     @Test
     void matMulWithConstantWeights() {
         Graph g = new G().in("x", DType.FLOAT32, 8, 256).constant("w", randomFloats(256, 128))
