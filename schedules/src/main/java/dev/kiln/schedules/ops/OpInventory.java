@@ -4,6 +4,7 @@ import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.ops.DataDependent;
 import dev.kiln.irhigh.ops.Int8MatMul;
+import dev.kiln.irhigh.ops.Bf16MatMul;
 import dev.kiln.irhigh.ops.Blocked;
 import dev.kiln.irhigh.ops.OpRegistry;
 import dev.kiln.irhigh.ops.RnnCell;
@@ -84,6 +85,11 @@ public final class OpInventory {
             Kernel k = Int8MatMulKernel.kernel(node, graph, cpu, knobs);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
+        if (Bf16MatMul.is(node) && target instanceof CpuTarget cpu) {
+            // Loop IR written out around the bf16 pair dot product, like the int8 kernel.
+            Kernel k = Bf16MatMulKernel.kernel(node, graph, cpu, knobs);
+            return new Scheduled(k, k.func(), new Schedule(k.func()));
+        }
         if (writtenOut(node)) {
             // Loop IR written out: RoiAlign's samples per bin depend on each region's size at run
             // time, Det's elimination is sequential, MaxUnpool scatters, TopK keeps a heap per row (tensor expressions
@@ -121,6 +127,20 @@ public final class OpInventory {
     /** Whether a constant of a compiled graph is int8 weights packed four to an int32 word (for reporting their size as int8). */
     public static boolean isPackedInt8Weights(String constant) {
         return Int8MatMulKernel.isPackedWeights(constant);
+    }
+
+    /** Whether a constant of a compiled graph is bf16 weights packed two to an int32 word (for reporting their size as bf16). */
+    public static boolean isPackedBf16Weights(String constant) {
+        return Bf16MatMulKernel.isPackedWeights(constant);
+    }
+
+    /**
+     * Whether float MatMuls with a constant B may become {@link Bf16MatMul} for {@code target} (asked
+     * for {@code --precision bf16}): where the CPU has the bf16 pair dot product. Elsewhere the widened
+     * product would be no faster than fp32, only less accurate.
+     */
+    public static boolean bf16MatMul(CpuTarget target) {
+        return target.hasBf16DotProduct();
     }
 
     /**
@@ -195,6 +215,11 @@ public final class OpInventory {
         if (Int8MatMul.is(node)) {
             OpBuilder b = new OpBuilder(node, graph, target);
             Int8MatMulKernel.compute(b);
+            return b.build();
+        }
+        if (Bf16MatMul.is(node)) {
+            OpBuilder b = new OpBuilder(node, graph, target);
+            Bf16MatMulKernel.compute(b);
             return b.build();
         }
         if (!node.domain().isEmpty() && !node.domain().equals("ai.onnx"))

@@ -52,7 +52,8 @@ public final class Work {
             for (int i = 2; i < in.length; i++) pixels *= in[i];
             return 2 * pixels * value(n.input(1), scope, g).shape().numel();
         }
-        if (op.equals("MatMul") || op.equals("Gemm") || dev.kiln.irhigh.ops.Int8MatMul.is(n)) {
+        if (op.equals("MatMul") || op.equals("Gemm") || dev.kiln.irhigh.ops.Int8MatMul.is(n)
+                || dev.kiln.irhigh.ops.Bf16MatMul.is(n)) {
             long[] a = value(n.input(0), scope, g).shape().longDims();
             if (a.length == 0) return 0;
             long k = op.equals("Gemm") && n.attrInt("transA", 0) != 0 ? a[0] : a[a.length - 1];
