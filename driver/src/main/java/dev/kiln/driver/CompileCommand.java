@@ -94,7 +94,10 @@ final class CompileCommand implements Callable<Integer> {
                     packaging, sysroot, InputValues.parse(inputValues), p));
             report(r, t);
             if (p != Precision.FP32) drift(r, t, p);
-            if (tuned != null) tuned.summary(model, t).forEach(System.out::println);
+            // The hint to tune names the precision: the bf16 kernels are other workloads than the fp32 ones.
+            String tuneArgs = "--target " + t.name() + "`";
+            if (tuned != null) tuned.summary(model, t).forEach(line -> System.out.println(p == Precision.FP32 ? line
+                    : line.replace(tuneArgs, "--target " + t.name() + " --precision " + p + "`")));
             return 0;
         } catch (TuningDbException e) {
             throw new KilnException(e.getMessage(), e);
