@@ -137,8 +137,47 @@ class RandomConfigsNativeTest {
         check(attention(), Map.of("x", random(2, 24, 32), "k", random(2, 48, 24)));
     }
 
+    /**
+     * Float MatMuls (a bias Add folded in, K odd, N not a multiple of 16, a single row) and a transposed
+     * Gemm compiled with --precision bf16 on a host with AVX-512 BF16: every config of the bf16 kernels,
+     * on 1 and 2 threads, against the evaluator of the graph MatMulsToBf16 makes (the same bf16-rounded
+     * operands, summed exactly): only the order of the fp32 sums differs.
+     */
+    @Test
+    void randomConfigsOfBf16MatMuls() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Target.host().hasBf16DotProduct(), "this CPU has no AVX-512 BF16");
+        Map<String, Tensor> weights = Map.of("w", random(45, 70), "b", random(70), "w2", random(33, 70), "c", random(33), "w3", random(29, 17));
+        Map<String, Tensor> feeds = Map.of("x", random(3, 37, 45), "v", random(1, 29));
+        Graph ref = bf16Products(weights);
+        dev.kiln.irhigh.ShapeInference.run(ref);
+        assertEquals(3, dev.kiln.irhigh.passes.MatMulsToBf16.run(ref));
+        dev.kiln.irhigh.ShapeInference.run(ref);
+        check(bf16Products(weights), feeds, Evaluator.run(ref, feeds), dev.kiln.driver.Precision.BF16);
+    }
+
+    private static Graph bf16Products(Map<String, Tensor> weights) {
+        Graph g = new Graph("bf16");
+        g.opsets().put("", 17);
+        g.inputs().add(new Value("x", DType.FLOAT32, Shape.of(3, 37, 45)));
+        g.inputs().add(new Value("v", DType.FLOAT32, Shape.of(1, 29)));
+        g.initializers().putAll(weights);
+        g.nodes().add(new Node("mm", "MatMul", "", List.of("x", "w"), List.of("h"), Map.of(), 17));
+        g.nodes().add(new Node("bias", "Add", "", List.of("h", "b"), List.of("hb"), Map.of(), 17));
+        g.nodes().add(new Node("relu", "Relu", "", List.of("hb"), List.of("r"), Map.of(), 17));
+        g.nodes().add(new Node("flat", "Reshape", "", List.of("r", "shape"), List.of("r2"), Map.of(), 17));
+        g.initializers().put("shape", Tensor.ofLongs(Shape.of(2), 111, 70));
+        g.nodes().add(new Node("fc", "Gemm", "", List.of("r2", "w2", "c"), List.of("y"), attrs("transB", 1L), 17));
+        g.nodes().add(new Node("row", "MatMul", "", List.of("v", "w3"), List.of("z"), Map.of(), 17));
+        g.outputs().add("y");
+        g.outputs().add("z");
+        return g;
+    }
+
     private void check(Graph g, Map<String, Tensor> feeds) throws Exception {
-        Map<String, Tensor> want = Evaluator.run(g, feeds);
+        check(g, feeds, Evaluator.run(g, feeds), dev.kiln.driver.Precision.FP32);
+    }
+
+    private void check(Graph g, Map<String, Tensor> feeds, Map<String, Tensor> want, dev.kiln.driver.Precision precision) throws Exception {
         Path model = dir.resolve(g.name() + ".onnx");
         OnnxWriter.write(g, model);
         Target target = Target.host();
@@ -152,7 +191,7 @@ class RandomConfigsNativeTest {
                 return Knobs.of(config);
             };
             Path so = dir.resolve(g.name() + seed + ".so");
-            Compiler.compile(model.toString(), so, new Compiler.Options(target, Map.of(), null, false, random));
+            Compiler.compile(model.toString(), so, new Compiler.Options(target, Map.of(), null, false, random).withPrecision(precision));
             assertTrue(chosen.size() >= 3, "kernels scheduled: " + chosen);
             for (int threads : new int[] {1, 2}) {
                 try (KilnLibrary lib = new KilnLibrary(so, threads)) {

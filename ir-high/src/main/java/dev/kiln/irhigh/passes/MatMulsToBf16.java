@@ -42,12 +42,13 @@ public final class MatMulsToBf16 {
         }
         Map<Node, Node> byMatMul = new HashMap<>();
         biasAdds.forEach((add, mm) -> byMatMul.put(mm, add));
-        return Rewrites.replaceEach(g, n -> {
+        int replaced = Rewrites.replaceEach(g, n -> {
             if (biasAdds.containsKey(n)) return List.of();
             if (isOnnx(n, "MatMul")) return matMul(g, n, byMatMul.get(n));
             if (isOnnx(n, "Gemm")) return gemm(g, n);
             return null;
         });
+        return replaced - biasAdds.size(); // the products, not the Adds folded into them
     }
 
     private static List<Node> matMul(Graph g, Node n, Node biasAdd) {
