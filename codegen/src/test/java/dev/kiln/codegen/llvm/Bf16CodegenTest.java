@@ -88,6 +88,15 @@ class Bf16CodegenTest {
         acc[1] = 0x1p24;
         a[1] = ORDER_A;
         b[1] = ORDER_B;
+        // The interpreter, which runs the definition, at every lane count.
+        float[] accF = new float[N];
+        for (int i = 0; i < N; i++) accF[i] = (float) acc[i];
+        List<Object> storage = new ArrayList<>(List.of(accF, a.clone(), b.clone()));
+        for (int k = 0; k < LANES.length; k++) storage.add(new float[N]);
+        Interpreter.run(dot2(), storage);
+        for (int k = 0; k < LANES.length; k++)
+            for (int i = 0; i < N; i++)
+                assertEquals(Intrinsic.dot2Bf16(accF[i], (int) a[i], (int) b[i]), ((float[]) storage.get(3 + k))[i], "interpreter, " + LANES[k] + " lanes, element " + i);
         int ran = 0;
         for (CpuTarget t : List.of(bf16Target(), CpuTarget.avx512Vnni(), CpuTarget.avx512(), CpuTarget.avx2())) {
             if (!t.canRunOnHost()) continue;
