@@ -13,6 +13,7 @@ import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irhigh.passes.ControlFlow;
 import dev.kiln.irhigh.passes.FoldQdqMatMuls;
 import dev.kiln.irhigh.passes.MatMulsToBf16;
+import dev.kiln.irhigh.passes.ConvsToBf16;
 import dev.kiln.irhigh.passes.QdqPairsToFloat;
 import dev.kiln.irhigh.passes.RemoveIdentity;
 import dev.kiln.irhigh.passes.SplitRecurrent;
@@ -79,6 +80,9 @@ public final class GraphPipeline {
         dump.accept("Conv1dAs2d", g);
         if (target instanceof CpuTarget cpu) BlockLayout.run(g, cpu.channelBlock());
         dump.accept("BlockLayout", g);
+        // --precision bf16: the dense convs over whole channel blocks on bf16 too (on the blocked layout).
+        if (precision == Precision.BF16 && target instanceof CpuTarget cpu && ConvsToBf16.run(g, cpu.channelBlock()) > 0) ShapeInference.run(g);
+        dump.accept("ConvsToBf16", g);
         FuseOps.run(g);
         dump.accept("FuseOps", g);
         return g;

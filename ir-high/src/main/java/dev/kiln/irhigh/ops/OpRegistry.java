@@ -184,6 +184,7 @@ public final class OpRegistry {
         if (node.domain().equals(RnnCell.DOMAIN) && node.op().equals(RnnCell.OP)) return RECURRENT;
         if (Int8MatMul.is(node)) return Int8MatMul.INSTANCE;
         if (Bf16MatMul.is(node)) return Bf16MatMul.INSTANCE;
+        if (Bf16Conv.is(node)) return Bf16Conv.INSTANCE;
         if (!isOnnxDomain(node.domain()))
             throw node.error("unsupported domain '" + node.domain() + "' (op '" + node.op()
                     + "'); Kiln supports only the default ONNX domain (\"\" or \"ai.onnx\")");

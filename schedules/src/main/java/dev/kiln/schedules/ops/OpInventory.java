@@ -5,6 +5,7 @@ import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.ops.DataDependent;
 import dev.kiln.irhigh.ops.Int8MatMul;
 import dev.kiln.irhigh.ops.Bf16MatMul;
+import dev.kiln.irhigh.ops.Bf16Conv;
 import dev.kiln.irhigh.ops.Blocked;
 import dev.kiln.irhigh.ops.OpRegistry;
 import dev.kiln.irhigh.ops.RnnCell;
@@ -90,6 +91,11 @@ public final class OpInventory {
             Kernel k = Bf16MatMulKernel.kernel(node, graph, cpu, knobs);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
+        if (Bf16Conv.is(node) && target instanceof CpuTarget cpu) {
+            // A direct conv on the blocked layout around the bf16 pair dot product.
+            Kernel k = Bf16ConvKernel.kernel(node, graph, cpu, knobs);
+            return new Scheduled(k, k.func(), new Schedule(k.func()));
+        }
         if (writtenOut(node)) {
             // Loop IR written out: RoiAlign's samples per bin depend on each region's size at run
             // time, Det's elimination is sequential, MaxUnpool scatters, TopK keeps a heap per row (tensor expressions
@@ -131,7 +137,7 @@ public final class OpInventory {
 
     /** Whether a constant of a compiled graph is bf16 weights packed two to an int32 word (for reporting their size as bf16). */
     public static boolean isPackedBf16Weights(String constant) {
-        return Bf16MatMulKernel.isPackedWeights(constant);
+        return Bf16MatMulKernel.isPackedWeights(constant) || Bf16ConvKernel.isPackedWeights(constant);
     }
 
     /**
@@ -217,6 +223,7 @@ public final class OpInventory {
             Int8MatMulKernel.compute(b);
             return b.build();
         }
+        if (Bf16Conv.is(node)) throw node.error("is a bf16 conv on the blocked layout, which only CPU targets with AVX-512 BF16 use");
         if (Bf16MatMul.is(node)) {
             OpBuilder b = new OpBuilder(node, graph, target);
             Bf16MatMulKernel.compute(b);
