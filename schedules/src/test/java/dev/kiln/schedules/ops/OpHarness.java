@@ -227,7 +227,7 @@ final class OpHarness {
     }
 
     /** Runs a kernel on the graph's inputs and initializers; returns each output's storage by value name. */
-    private static Map<String, Object> runKernel(Kernel k, Graph g, Map<String, Tensor> runtime) {
+    static Map<String, Object> runKernel(Kernel k, Graph g, Map<String, Tensor> runtime) {
         PrimFunc f = Pipeline.lower(k.func());
         List<Object> args = new ArrayList<>();
         for (int i = 0; i < k.inputs().size(); i++) {
