@@ -155,6 +155,41 @@ class RandomConfigsNativeTest {
         check(bf16Products(weights), feeds, Evaluator.run(ref, feeds), dev.kiln.driver.Precision.BF16);
     }
 
+    /**
+     * Convs compiled with --precision bf16: a 3x3 conv with bias and ReLU, a strided 1x1 conv and a
+     * residual Add, over whole channel blocks (the bf16 conv kernel), plus a 3-channel image conv that
+     * stays fp32; every tile on 1 and 2 threads against the evaluator of the graph the passes make.
+     */
+    @Test
+    void randomConfigsOfBf16Convs() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Target.host().hasBf16DotProduct(), "this CPU has no AVX-512 BF16");
+        Map<String, Tensor> weights = Map.of("w0", random(32, 3, 3, 3), "w1", random(32, 32, 3, 3), "b1", random(32), "w2", random(48, 32, 1, 1));
+        Map<String, Tensor> feeds = Map.of("x", random(1, 3, 11, 13));
+        // The reference: the graph as the pipeline leaves it before fusion, bf16 convs included.
+        Graph ref = bf16Convs(weights);
+        dev.kiln.irhigh.ShapeInference.run(ref);
+        dev.kiln.irhigh.passes.BlockLayout.run(ref, Target.host().channelBlock());
+        dev.kiln.irhigh.ShapeInference.run(ref);
+        assertEquals(2, dev.kiln.irhigh.passes.ConvsToBf16.run(ref, Target.host().channelBlock()));
+        dev.kiln.irhigh.ShapeInference.run(ref);
+        check(bf16Convs(weights), feeds, Evaluator.run(ref, feeds), dev.kiln.driver.Precision.BF16);
+    }
+
+    private static Graph bf16Convs(Map<String, Tensor> weights) {
+        Graph g = new Graph("bf16conv");
+        g.opsets().put("", 17);
+        g.inputs().add(new Value("x", DType.FLOAT32, Shape.of(1, 3, 11, 13)));
+        g.initializers().putAll(weights);
+        long[] pads = {1, 1, 1, 1};
+        g.nodes().add(new Node("c0", "Conv", "", List.of("x", "w0"), List.of("a"), attrs("pads", pads), 17));
+        g.nodes().add(new Node("c1", "Conv", "", List.of("a", "w1", "b1"), List.of("h"), attrs("pads", pads), 17));
+        g.nodes().add(new Node("r1", "Relu", "", List.of("h"), List.of("hr"), Map.of(), 17));
+        g.nodes().add(new Node("res", "Add", "", List.of("hr", "a"), List.of("s"), Map.of(), 17));
+        g.nodes().add(new Node("c2", "Conv", "", List.of("s", "w2"), List.of("y"), attrs("strides", new long[] {2, 2}), 17));
+        g.outputs().add("y");
+        return g;
+    }
+
     private static Graph bf16Products(Map<String, Tensor> weights) {
         Graph g = new Graph("bf16");
         g.opsets().put("", 17);
