@@ -31,7 +31,9 @@ import java.util.List;
  * zero-bordered copy {@code [N][C/B][H+pads][W+pads][B/2]} ({@link Intrinsic#PAIR_BF16}, one pixel's
  * block per step), so every tap is a plain load. A register tile holds R output pixels of a row by V
  * output blocks: per (input block, tap, pair) R broadcast words and V weight vectors make R*V dot
- * products. Output rows run in parallel. Knobs: {@code tile} and {@code parallel}.
+ * products. Knobs: {@code tile}, {@code loop_order} (output rows outside the block tiles, or block
+ * tiles outside the rows so that a tile's weights stay in cache; the default by whether the weights
+ * fit half of L2) and {@code parallel} (the outer loop across cores).
  */
 final class Bf16ConvKernel {
     private Bf16ConvKernel() {}
@@ -87,11 +89,16 @@ final class Bf16ConvKernel {
         int budget = target.vectorRegisters() - target.vectorRegisters() / 8;
         List<Tile> tiles = Int8MatMulKernel.tiles(ow, ob, budget);
         Tile t = tiles.get(knobs.chooseOne("tile", tiles.stream().map(Tile::label).toList(), tiles.indexOf(Int8MatMulKernel.heuristic(tiles))));
+        // rows-outer: every row runs over all the weights (best while they stay in L2); blocks-outer: a
+        // block tile's weights stay while every row runs over them (resnet's 512-channel 3x3 layers, whose
+        // 4.7 MB of weights were streamed from memory once per output row).
+        boolean big = m * c * kh * kw * 2 > target.caches().l2() / 2;
+        boolean blocksOuter = knobs.chooseOne("loop_order", List.of("rows-outer", "blocks-outer"), big ? 1 : 0) == 1;
         boolean parallel = DefaultSchedules.parallelKnob(knobs, 2 * batch * ob * block * oh * ow * c * kh * kw, target);
 
         Buffer xp = new Buffer("x_pairs", ScalarType.I32, batch * cb * hp * wp * pairs);
         Geometry geo = new Geometry(batch, cb, h, wd, hp, wp, pads[0], pads[1], strides[0], strides[1], kh, kw, ob, oh, ow, block, pairs);
-        Stmt body = new Stmt.Allocate(xp, new Stmt.Seq(List.of(geo.pack(px, xp), geo.conv(xp, pw, pbias, py, t, parallel))));
+        Stmt body = new Stmt.Allocate(xp, new Stmt.Seq(List.of(geo.pack(px, xp), geo.conv(xp, pw, pbias, py, t, blocksOuter, parallel))));
         String name = n.name().isEmpty() ? n.output(0) : n.name();
         PrimFunc fn = new PrimFunc("k_" + OpBuilder.sanitize(name).replaceFirst("^v_", ""), params, body);
         return new Kernel(fn, inputs, List.of(n.output(0)), new Kernel.Info(n.name(), List.of(Bf16Conv.OP), "bf16_conv", "NCHW" + block + "c",
@@ -128,22 +135,34 @@ final class Bf16ConvKernel {
             return r;
         }
 
-        /** For each image and output row (in parallel), every tile of R pixels by V output blocks, tails included. */
-        Stmt conv(Buffer xp, Buffer wpk, Buffer bias, Buffer y, Tile t, boolean parallel) {
-            Expr.Var n = Exprs.var("n"), row = Exprs.var("out_row");
-            List<Stmt> perRow = new ArrayList<>();
+        /**
+         * For each image, every tile of R pixels by V output blocks, tails included: rows outer (in
+         * parallel) with the block tiles inside, or block tiles outer (in parallel) with the rows inside.
+         */
+        Stmt conv(Buffer xp, Buffer wpk, Buffer bias, Buffer y, Tile t, boolean blocksOuter, boolean parallel) {
+            Expr.Var n = Exprs.var("n");
+            List<Stmt> outer = new ArrayList<>();
             int id = 0;
             for (Segment bs : segments(ob, t.vecs())) {
+                List<Stmt> perRow = new ArrayList<>();
+                Expr.Var bv = Exprs.var("block_tile" + id), row = Exprs.var("out_row" + id);
                 for (Segment ps : segments(ow, t.rows())) {
-                    Expr.Var bv = Exprs.var("block_tile" + id), pv = Exprs.var("pixel_tile" + id);
+                    Expr.Var pv = Exprs.var("pixel_tile" + id);
                     Stmt tile = tile(xp, wpk, bias, y, n, row, Idx.add(Idx.mul(bv, bs.size()), bs.start()), bs.size(),
                             Idx.add(Idx.mul(pv, ps.size()), ps.start()), ps.size(), "t" + id++);
-                    perRow.add(new Stmt.For(bv, Idx.c(0), Idx.c(bs.count()), ForKind.SERIAL,
-                            new Stmt.For(pv, Idx.c(0), Idx.c(ps.count()), ForKind.SERIAL, tile)));
+                    perRow.add(new Stmt.For(pv, Idx.c(0), Idx.c(ps.count()), ForKind.SERIAL, tile));
+                }
+                if (blocksOuter) {
+                    ForKind kind = parallel && bs.count() > 1 ? ForKind.PARALLEL : ForKind.SERIAL;
+                    outer.add(new Stmt.For(bv, Idx.c(0), Idx.c(bs.count()), kind,
+                            new Stmt.For(row, Idx.c(0), Idx.c(oh), ForKind.SERIAL, new Stmt.Seq(perRow))));
+                } else {
+                    ForKind kind = parallel && oh > 1 ? ForKind.PARALLEL : ForKind.SERIAL;
+                    outer.add(new Stmt.For(row, Idx.c(0), Idx.c(oh), kind,
+                            new Stmt.For(bv, Idx.c(0), Idx.c(bs.count()), ForKind.SERIAL, new Stmt.Seq(perRow))));
                 }
             }
-            ForKind kind = parallel && oh > 1 ? ForKind.PARALLEL : ForKind.SERIAL;
-            return new Stmt.For(n, Idx.c(0), Idx.c(batch), ForKind.SERIAL, new Stmt.For(row, Idx.c(0), Idx.c(oh), kind, new Stmt.Seq(perRow)));
+            return new Stmt.For(n, Idx.c(0), Idx.c(batch), ForKind.SERIAL, new Stmt.Seq(outer));
         }
 
         private Stmt tile(Buffer xp, Buffer wpk, Buffer bias, Buffer y, Expr n, Expr row, Expr ob0, long v, Expr ow0, long r, String tag) {
