@@ -65,8 +65,8 @@ final class CompileCommand implements Callable<Integer> {
     String cacheUrl;
 
     @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16", description = "fp32: the model's own arithmetic "
-            + "(default); bf16: MatMuls and Gemms with constant weights on bfloat16 weights (2 bytes each in the library) and activations, "
-            + "summed in fp32, on CPUs with AVX-512 BF16; prints the outputs' drift against the float model in ONNX Runtime")
+            + "(default); bf16: MatMuls and Gemms with constant weights, and dense convs over whole channel blocks, on bfloat16 weights "
+            + "(2 bytes each in the library) and activations, summed in fp32, on CPUs with AVX-512 BF16; prints the outputs' drift against the float model in ONNX Runtime")
     String precision;
 
     @Option(names = "--drift-samples", defaultValue = "4", paramLabel = "N", description = "with --precision bf16: random inputs "

@@ -8,8 +8,9 @@ import java.util.Locale;
 
 /**
  * The arithmetic a float32 model is compiled with ({@code --precision}): {@code fp32} as the model
- * says, or {@code bf16}: the MatMuls and Gemms with constant weights on bfloat16 weights and
- * activations, summed in float32 ({@code MatMulsToBf16}), on CPUs with the bf16 dot product.
+ * says, or {@code bf16}: the MatMuls and Gemms with constant weights ({@code MatMulsToBf16}) and the
+ * dense convs over whole channel blocks ({@code ConvsToBf16}) on bfloat16 weights and activations,
+ * summed in float32, on CPUs with the bf16 dot product.
  */
 public enum Precision {
     FP32, BF16;
