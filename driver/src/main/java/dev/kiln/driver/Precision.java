@@ -30,7 +30,7 @@ public enum Precision {
         if (target instanceof CpuTarget cpu && OpInventory.bf16MatMul(cpu)) return;
         throw new KilnException("--precision bf16 needs a CPU with the bfloat16 dot product (AVX-512 BF16: 'avx512_bf16' in "
                 + "/proc/cpuinfo, the vdpbf16ps instruction); target " + target.name() + " has none"
-                + (target instanceof CpuTarget ? " (--target host has it on such a CPU)" : ", being no CPU")
+                + (target instanceof CpuTarget ? " (--target host has it on such a CPU; x86_64-avx512-vnni+bf16 names it for another machine)" : ", being no CPU")
                 + ". Compile with --precision fp32 (the default), or quantize to int8 with 'kiln quantize'.");
     }
 

@@ -140,6 +140,10 @@ class TargetTest {
         assertEquals(vnni.name(), bf16.name());
         assertEquals(bf16, bf16.withFeature(CpuTarget.BF16_FEATURE));
         assertFalse(((CpuTarget) Target.parse("x86_64-avx512-vnni")).hasBf16DotProduct());
+        CpuTarget named = (CpuTarget) Target.parse("x86_64-avx512-vnni+bf16");
+        assertTrue(named.hasBf16DotProduct() && named.hasInt8DotProduct());
+        assertEquals("x86_64-avx512-vnni", named.name(), "the records of the VNNI target apply");
+        assertTrue(((CpuTarget) Target.parse("x86_64-avx512+bf16")).hasBf16DotProduct());
         if (!CpuTarget.hostArch().equals("x86_64")) return;
         String cpuinfo = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
         boolean has = cpuinfo.contains(" avx512_bf16") && cpuinfo.contains(" avx512f");
