@@ -7,6 +7,7 @@ import dev.kiln.autotune.tune.TunedConfigs;
 import dev.kiln.codegen.Packaging;
 import dev.kiln.driver.tune.Databases;
 import dev.kiln.frontend.InputValues;
+import dev.kiln.frontend.ModelSource;
 import dev.kiln.irhigh.KilnException;
 import dev.kiln.schedules.space.ConfigSource;
 import dev.kiln.targets.Target;
@@ -63,12 +64,23 @@ final class CompileCommand implements Callable<Integer> {
             + "creates ~/.kiln/tuning.db when there is no --db); unreachable, it warns once and compiles with the local records")
     String cacheUrl;
 
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16", description = "fp32: the model's own arithmetic "
+            + "(default); bf16: MatMuls and Gemms with constant weights, and dense convs over whole channel blocks, on bfloat16 weights "
+            + "(2 bytes each in the library) and activations, summed in fp32, on CPUs with AVX-512 BF16; prints the outputs' drift against the float model in ONNX Runtime")
+    String precision;
+
+    @Option(names = "--drift-samples", defaultValue = "4", paramLabel = "N", description = "with --precision bf16: random inputs "
+            + "(seeded; floats in [-1, 1), integers in [0, 10)) the drift is measured on; 0 skips it (default: ${DEFAULT-VALUE})")
+    int driftSamples;
+
     @Option(names = {"-v", "--verbose"}, description = "print stack traces of errors")
     boolean verbose;
 
     @Override
     public Integer call() {
         Target t = Target.parse(target);
+        Precision p = Precision.parse(precision);
+        p.check(t);
         Packaging packaging = packaging();
         Optional<TuningDatabase> database = db != null || cacheUrl != null ? Optional.of(Databases.open(db)) : Databases.openDefaultIfPresent();
         try {
@@ -78,9 +90,13 @@ final class CompileCommand implements Callable<Integer> {
             TunedConfigs tuned = database.map(TunedConfigs::new).orElse(null);
             ConfigSource configs = tuned != null ? tuned : ConfigSource.DEFAULTS;
             var r = Compiler.compile(model, output, new Compiler.Options(t, Options.inputShapes(inputShapes), dumpDir, verbose, configs,
-                    packaging, sysroot, InputValues.parse(inputValues)));
+                    packaging, sysroot, InputValues.parse(inputValues), p));
             report(r, t);
-            if (tuned != null) tuned.summary(model, t).forEach(System.out::println);
+            if (p != Precision.FP32) drift(r, t, p);
+            // The hint to tune names the precision: the bf16 kernels are other workloads than the fp32 ones.
+            String tuneArgs = "--target " + t.name() + "`";
+            if (tuned != null) tuned.summary(model, t).forEach(line -> System.out.println(p == Precision.FP32 ? line
+                    : line.replace(tuneArgs, "--target " + t.name() + " --precision " + p + "`")));
             return 0;
         } catch (TuningDbException e) {
             throw new KilnException(e.getMessage(), e);
@@ -98,6 +114,27 @@ final class CompileCommand implements Callable<Integer> {
         List<String> names = files.stream().map(Path::toString).toList();
         System.out.println("wrote " + (names.size() == 1 ? names.getFirst()
                 : String.join(", ", names.subList(0, names.size() - 1)) + " and " + names.getLast()));
+    }
+
+    /**
+     * The library against the float model in ONNX Runtime on a few seeded random inputs: what the
+     * cheaper arithmetic costs in accuracy, printed as {@code kiln quantize} prints its drift.
+     */
+    private void drift(Compiler.Result r, Target t, Precision p) {
+        String skipped = driftSamples <= 0 ? "--drift-samples 0" : r.header() == null ? "not a library"
+                : !t.canRunOnHost() ? "target " + t.name() + " cannot run here" : inputValues != null && !inputValues.isEmpty() ? "--input-value binds inputs the library no longer takes" : null;
+        if (skipped != null) {
+            System.out.println("drift not measured (" + skipped + ")");
+            return;
+        }
+        int threads = Runtime.getRuntime().availableProcessors();
+        try (OrtModel ref = new OrtModel(ModelSource.onnxBytes(model), threads); KilnLibrary lib = new KilnLibrary(r.library(), threads)) {
+            List<java.util.Map<String, dev.kiln.irhigh.Tensor>> samples = new java.util.ArrayList<>();
+            for (int i = 0; i < driftSamples; i++) samples.add(lib.randomInputs(i));
+            List<Drift> d = Drift.measure(ref.outputNames(), ref::run, lib::run, samples);
+            Drift.print(String.format("drift over %d random input%s (this %s library against the float model in ONNX Runtime):", samples.size(),
+                    samples.size() == 1 ? "" : "s", p), d, System.out::println);
+        }
     }
 
     /** " (float32 11.2 MB, int8 3.4 MB)": the weight bytes of each element type, largest first. */

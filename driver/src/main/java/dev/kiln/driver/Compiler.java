@@ -31,9 +31,20 @@ public final class Compiler {
      * {@code configs} gives each kernel's schedule knobs (defaults, or tuned configs from a database).
      */
     public record Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose, ConfigSource configs,
-                          Packaging packaging, Path sysroot, Map<String, List<String>> inputValues) {
+                          Packaging packaging, Path sysroot, Map<String, List<String>> inputValues, Precision precision) {
         public Options {
             inputValues = inputValues == null ? Map.of() : inputValues;
+            precision = precision == null ? Precision.FP32 : precision;
+        }
+
+        public Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose, ConfigSource configs,
+                       Packaging packaging, Path sysroot, Map<String, List<String>> inputValues) {
+            this(target, inputShapes, dumpDir, verbose, configs, packaging, sysroot, inputValues, Precision.FP32);
+        }
+
+        /** These options with {@code precision}. */
+        public Options withPrecision(Precision p) {
+            return new Options(target, inputShapes, dumpDir, verbose, configs, packaging, sysroot, inputValues, p);
         }
 
         public Options(Target target, Map<String, long[]> inputShapes, Path dumpDir, boolean verbose, ConfigSource configs,
@@ -60,11 +71,12 @@ public final class Compiler {
             throw new KilnException("output '" + outSo + "' should end in .so (the header is written beside it as .h)");
         if (opts.packaging().isExecutable() && outSo.getFileName().toString().endsWith(".so"))
             throw new KilnException("output '" + outSo + "' ends in .so, but --emit exe writes a program: name it without .so");
+        opts.precision().check(opts.target());
         Backend backend = Backend.of(opts.target(), opts.sysroot());
         Graph g = ModelSource.load(model, opts.inputShapes(), opts.inputValues());
         AtomicInteger step = new AtomicInteger();
         try {
-            GraphPipeline.run(g, opts.target(), (pass, graph) -> dump(opts, String.format("graph/%02d-%s.txt", step.getAndIncrement(), pass), graph.toString()));
+            GraphPipeline.run(g, opts.target(), opts.precision(), (pass, graph) -> dump(opts, String.format("graph/%02d-%s.txt", step.getAndIncrement(), pass), graph.toString()));
         } catch (KilnException e) {
             throw InputValues.explain(e, g);
         }
@@ -75,7 +87,8 @@ public final class Compiler {
         java.util.SortedMap<String, Long> byType = new java.util.TreeMap<>();
         for (var c : plan.spec().constants()) {
             var t = g.initializers().get(c.name());
-            String type = t == null ? "other" : dev.kiln.schedules.ops.OpInventory.isPackedInt8Weights(c.name()) ? "int8" : t.dtype().numpyName;
+            String type = t == null ? "other" : dev.kiln.schedules.ops.OpInventory.isPackedInt8Weights(c.name()) ? "int8"
+                    : dev.kiln.schedules.ops.OpInventory.isPackedBf16Weights(c.name()) ? "bfloat16" : t.dtype().numpyName;
             byType.merge(type, (long) c.data().length, Long::sum);
         }
         return new Result(result.library(), result.header(), result.sidecars(), plan.spec().calls().size(), plan.workspaceBytes(), plan.intermediateBytes(), plan.scratchBytes(), weights,

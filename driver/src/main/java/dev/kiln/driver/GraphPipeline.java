@@ -13,6 +13,8 @@ import dev.kiln.irhigh.passes.FoldQdqConvs;
 import dev.kiln.irhigh.passes.FuseOps;
 import dev.kiln.irhigh.passes.ControlFlow;
 import dev.kiln.irhigh.passes.FoldQdqMatMuls;
+import dev.kiln.irhigh.passes.MatMulsToBf16;
+import dev.kiln.irhigh.passes.ConvsToBf16;
 import dev.kiln.irhigh.passes.QdqPairsToFloat;
 import dev.kiln.irhigh.passes.RemoveIdentity;
 import dev.kiln.irhigh.passes.SplitRecurrent;
@@ -34,6 +36,12 @@ public final class GraphPipeline {
     private GraphPipeline() {}
 
     public static Graph run(Graph g, Target target, BiConsumer<String, Graph> dump) {
+        return run(g, target, Precision.FP32, dump);
+    }
+
+    /** The passes with the arithmetic {@code precision} asks for (checked against the target first). */
+    public static Graph run(Graph g, Target target, Precision precision, BiConsumer<String, Graph> dump) {
+        precision.check(target);
         ControlFlow.run(g);
         ShapeInference.run(g);
         dump.accept("input", g);
@@ -62,6 +70,9 @@ public final class GraphPipeline {
         dump.accept("FoldBatchNorm", g);
         FoldConstants.run(g);
         dump.accept("FoldConstants", g);
+        // --precision bf16: the products with constant weights on bf16 (the weights are constants by now).
+        if (precision == Precision.BF16 && MatMulsToBf16.run(g) > 0) ShapeInference.run(g);
+        dump.accept("MatMulsToBf16", g);
         // fp16/bf16 models on a CPU: fp32 kernels, each op's result rounded to 16 bits as before.
         if (target instanceof CpuTarget) WidenHalf.run(g, true);
         dump.accept("WidenHalf", g);
@@ -73,6 +84,9 @@ public final class GraphPipeline {
         dump.accept("Conv1dAs2d", g);
         if (target instanceof CpuTarget cpu) BlockLayout.run(g, cpu.channelBlock());
         dump.accept("BlockLayout", g);
+        // --precision bf16: the dense convs over whole channel blocks on bf16 too (on the blocked layout).
+        if (precision == Precision.BF16 && target instanceof CpuTarget cpu && ConvsToBf16.run(g, cpu.channelBlock()) > 0) ShapeInference.run(g);
+        dump.accept("ConvsToBf16", g);
         FuseOps.run(g);
         dump.accept("FuseOps", g);
         return g;
@@ -80,6 +94,11 @@ public final class GraphPipeline {
 
     /** The passes for {@code target} as a function, without dumps (what the tuner's task extraction runs). */
     public static UnaryOperator<Graph> passes(Target target) {
-        return g -> run(g, target, (pass, graph) -> {});
+        return passes(target, Precision.FP32);
+    }
+
+    /** The passes for {@code target} with {@code precision}, without dumps. */
+    public static UnaryOperator<Graph> passes(Target target, Precision precision) {
+        return g -> run(g, target, precision, (pass, graph) -> {});
     }
 }

@@ -85,9 +85,6 @@ final class QuantizeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The drift of one output over the calibration inputs: errors of the quantized model against the float one. */
-    record Drift(String output, String shape, double maxAbs, double meanAbs, double refMin, double refMax, int top1Agree, int top1Total) {}
-
     /** What {@link #quantize} did, for tests and the report. */
     record Report(QdqRewriter.Plan plan, QdqRewriter.Result result, int foldedBatchNorms, long initializerBytesBefore, long initializerBytesAfter,
                   int samples, List<Drift> drift) {}
@@ -141,51 +138,9 @@ final class QuantizeCommand implements Callable<Integer> {
 
     /** Runs both models in ONNX Runtime on every sample and compares their float outputs. */
     private static List<Drift> drift(byte[] original, byte[] quantized, List<Map<String, Tensor>> samples, int threads) {
-        List<Drift> r = new ArrayList<>();
         try (OrtModel ref = new OrtModel(original, threads); OrtModel q = new OrtModel(quantized, threads)) {
-            List<String> names = ref.outputNames();
-            double[] max = new double[names.size()], sum = new double[names.size()], lo = new double[names.size()], hi = new double[names.size()];
-            long[] count = new long[names.size()];
-            int[] agree = new int[names.size()], total = new int[names.size()];
-            String[] shape = new String[names.size()];
-            java.util.Arrays.fill(lo, Double.POSITIVE_INFINITY);
-            java.util.Arrays.fill(hi, Double.NEGATIVE_INFINITY);
-            for (Map<String, Tensor> s : samples) {
-                Map<String, Tensor> a = ref.run(s), b = q.run(s);
-                for (int k = 0; k < names.size(); k++) {
-                    Tensor x = a.get(names.get(k)), y = b.get(names.get(k));
-                    shape[k] = x.dtype().numpyName + x.shape();
-                    if (!x.dtype().isFloat()) continue;
-                    for (int i = 0; i < x.size(); i++) {
-                        double d = Math.abs(x.getDouble(i) - y.getDouble(i));
-                        max[k] = Math.max(max[k], Double.isNaN(d) ? Double.POSITIVE_INFINITY : d);
-                        sum[k] += d;
-                        lo[k] = Math.min(lo[k], x.getDouble(i));
-                        hi[k] = Math.max(hi[k], x.getDouble(i));
-                    }
-                    count[k] += x.size();
-                    long[] dims = x.shape().longDims();
-                    if (dims.length == 2 && dims[1] > 1) {
-                        int classes = (int) dims[1];
-                        for (int row = 0; row < dims[0]; row++) {
-                            if (argmax(x, row * classes, classes) == argmax(y, row * classes, classes)) agree[k]++;
-                            total[k]++;
-                        }
-                    }
-                }
-            }
-            for (int k = 0; k < names.size(); k++) {
-                if (count[k] == 0) continue;
-                r.add(new Drift(names.get(k), shape[k], max[k], sum[k] / count[k], lo[k], hi[k], agree[k], total[k]));
-            }
+            return Drift.measure(ref.outputNames(), ref::run, q::run, samples);
         }
-        return r;
-    }
-
-    private static int argmax(Tensor t, int from, int n) {
-        int best = 0;
-        for (int i = 1; i < n; i++) if (t.getDouble(from + i) > t.getDouble(from + best)) best = i;
-        return best;
     }
 
     private static void report(Report r, String model, Path out, QdqRewriter.Options opts, Calibration.Method method, String calibrate,
@@ -201,12 +156,7 @@ final class QuantizeCommand implements Callable<Integer> {
         print.accept(String.format("weights: %.2f MB float32 -> %.2f MB int8 with their scales; all initializers %.2f MB -> %.2f MB (%.1f %%)",
                 q.floatWeightBytes() / 1e6, q.quantizedWeightBytes() / 1e6, r.initializerBytesBefore() / 1e6, r.initializerBytesAfter() / 1e6,
                 100.0 * r.initializerBytesAfter() / Math.max(1, r.initializerBytesBefore())));
-        print.accept("drift over the calibration inputs (ONNX Runtime, the float model against the quantized one):");
-        for (Drift d : r.drift()) {
-            print.accept(String.format("  '%s' %s: max abs error %.4g, mean abs error %.4g (float outputs in [%.4g, %.4g])%s", d.output(), d.shape(),
-                    d.maxAbs(), d.meanAbs(), d.refMin(), d.refMax(),
-                    d.top1Total() > 0 ? String.format("; top-1 agrees on %d of %d", d.top1Agree(), d.top1Total()) : ""));
-        }
+        Drift.print("drift over the calibration inputs (ONNX Runtime, the float model against the quantized one):", r.drift(), print);
         print.accept("wrote " + out);
     }
 }

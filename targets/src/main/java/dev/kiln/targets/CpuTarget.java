@@ -28,6 +28,8 @@ public record CpuTarget(String name, String triple, String cpu, String features,
     static final String AVX512_FEATURES = "+avx512f,+avx512vl,+avx512bw,+avx512dq,+avx512cd," + AVX2_FEATURES;
     /** The names of the x86 targets with an 8-bit dot product ({@code vpdpbusd}): AVX-512 VNNI, and AVX-VNNI on AVX2. */
     static final String AVX512_VNNI = "x86_64-avx512-vnni", AVX2_VNNI = "x86_64-avx2-vnni";
+    /** The LLVM feature of AVX-512 BF16 ({@code vdpbf16ps}, {@code vcvtne2ps2bf16}); {@code avx512_bf16} in /proc/cpuinfo. */
+    public static final String BF16_FEATURE = "+avx512bf16";
     /** The server x86 caches Kiln's x86 targets plan for (per core L1D and L2, shared L3). */
     private static final Caches X86_CACHES = new Caches(32 * KIB, MIB, 32 * MIB);
 
@@ -108,7 +110,11 @@ public record CpuTarget(String name, String triple, String cpu, String features,
             throw new TargetException("cannot detect the host CPU (no flags in /proc/cpuinfo; is this x86_64 Linux?); "
                     + "name a target explicitly: " + String.join(", ", Target.known()));
         }
-        if (hasAvx512(flags)) return flags.contains("avx512_vnni") ? avx512Vnni() : avx512();
+        if (hasAvx512(flags)) {
+            CpuTarget t = flags.contains("avx512_vnni") ? avx512Vnni() : avx512();
+            // The bf16 dot product as a feature, not a name: host stays the name its records are kept under.
+            return flags.contains("avx512_bf16") ? t.withFeature(BF16_FEATURE) : t;
+        }
         if (flags.contains("avx2") && flags.contains("fma")) return flags.contains("avx_vnni") ? avx2Vnni() : avx2();
         throw new TargetException("the host CPU has neither AVX-512 (f, bw, vl, dq) nor AVX2+FMA; Kiln's x86_64 "
                 + "targets need at least AVX2 and FMA");
@@ -132,6 +138,21 @@ public record CpuTarget(String name, String triple, String cpu, String features,
     public boolean hasInt8DotProduct() {
         List<String> f = List.of(features.split(","));
         return f.contains("+avx512vnni") || f.contains("+avxvnni");
+    }
+
+    /**
+     * Whether the CPU multiplies pairs of bfloat16 into fp32 sums in one instruction ({@code vdpbf16ps}:
+     * AVX-512 BF16), which makes a bf16 matrix product twice as dense as an fp32 one. The host has it
+     * where its CPU does ({@code avx512_bf16} in /proc/cpuinfo), under its usual name.
+     */
+    public boolean hasBf16DotProduct() {
+        return List.of(features.split(",")).contains(BF16_FEATURE);
+    }
+
+    /** This target with one more LLVM feature (same name, so the same tuning records). */
+    public CpuTarget withFeature(String feature) {
+        if (List.of(features.split(",")).contains(feature)) return this;
+        return new CpuTarget(name, triple, cpu, feature + "," + features, vectorBits, vectorRegisters, caches, cores);
     }
 
     /** How many elements of {@code elemBytes} bytes one vector register holds. */
@@ -165,6 +186,7 @@ public record CpuTarget(String name, String triple, String cpu, String features,
         Set<String> flags = hostFlags();
         if (features.contains("+avx512vnni") && !flags.contains("avx512_vnni")) return false;
         if (features.contains("+avxvnni") && !flags.contains("avx_vnni")) return false;
+        if (features.contains(BF16_FEATURE) && !flags.contains("avx512_bf16")) return false;
         if (features.contains("+avx512f")) return hasAvx512(flags);
         if (features.contains("+avx2")) return flags.contains("avx2") && flags.contains("fma");
         return true;

@@ -43,6 +43,9 @@ public sealed interface Target permits CpuTarget, GpuTarget {
     /** The target named {@code s}; an unknown name is a {@link TargetException} listing the known ones. */
     static Target parse(String s) {
         String key = s == null ? "" : s.strip().toLowerCase(Locale.ROOT);
+        // An AVX-512 target with the bf16 dot product, for a machine other than this one (the host has it where its CPU does).
+        if (key.equals("x86_64-avx512+bf16")) return avx512().withFeature(CpuTarget.BF16_FEATURE);
+        if (key.equals(CpuTarget.AVX512_VNNI + "+bf16")) return CpuTarget.avx512Vnni().withFeature(CpuTarget.BF16_FEATURE);
         if (key.equals("x86_64-avx512")) return avx512();
         if (key.equals("x86_64-avx2")) return avx2();
         if (key.equals(CpuTarget.AVX512_VNNI)) return CpuTarget.avx512Vnni();
@@ -59,7 +62,7 @@ public sealed interface Target permits CpuTarget, GpuTarget {
 
     /** The target names {@link #parse} accepts, for messages and help. */
     static List<String> known() {
-        List<String> names = new ArrayList<>(List.of("x86_64-avx512", "x86_64-avx2", CpuTarget.AVX512_VNNI, CpuTarget.AVX2_VNNI, CpuTarget.NEON + "[:CPU]", "host",
+        List<String> names = new ArrayList<>(List.of("x86_64-avx512", "x86_64-avx2", CpuTarget.AVX512_VNNI, CpuTarget.AVX2_VNNI, CpuTarget.AVX512_VNNI + "+bf16", CpuTarget.NEON + "[:CPU]", "host",
                 OpenClTargets.PREFIX + "[:" + String.join("|", OpenClTargets.profileNames()) + "|DEVICE]",
                 CudaTargets.PREFIX + "[-sm75|-sm80|-sm86|-sm89|-sm90]"));
         return List.copyOf(names);

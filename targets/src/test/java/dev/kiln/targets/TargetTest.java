@@ -131,6 +131,26 @@ class TargetTest {
         assertTrue(Target.known().contains("x86_64-avx512-vnni"));
     }
 
+    /** The bf16 dot product is a feature of the host, not a name: records tuned under the host's name keep applying. */
+    @Test
+    void bf16DotProductIsAHostFeatureUnderTheSameName() throws Exception {
+        CpuTarget vnni = CpuTarget.avx512Vnni(), bf16 = vnni.withFeature(CpuTarget.BF16_FEATURE);
+        assertFalse(vnni.hasBf16DotProduct());
+        assertTrue(bf16.hasBf16DotProduct());
+        assertEquals(vnni.name(), bf16.name());
+        assertEquals(bf16, bf16.withFeature(CpuTarget.BF16_FEATURE));
+        assertFalse(((CpuTarget) Target.parse("x86_64-avx512-vnni")).hasBf16DotProduct());
+        CpuTarget named = (CpuTarget) Target.parse("x86_64-avx512-vnni+bf16");
+        assertTrue(named.hasBf16DotProduct() && named.hasInt8DotProduct());
+        assertEquals("x86_64-avx512-vnni", named.name(), "the records of the VNNI target apply");
+        assertTrue(((CpuTarget) Target.parse("x86_64-avx512+bf16")).hasBf16DotProduct());
+        if (!CpuTarget.hostArch().equals("x86_64")) return;
+        String cpuinfo = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+        boolean has = cpuinfo.contains(" avx512_bf16") && cpuinfo.contains(" avx512f");
+        assertEquals(has, Target.host().hasBf16DotProduct());
+        assertEquals(has, bf16.canRunOnHost());
+    }
+
     /** Independent reading of /proc/cpuinfo (grep-style over the whole file, not the parser's first line). */
     @Test
     void hostMatchesCpuinfo() throws Exception {

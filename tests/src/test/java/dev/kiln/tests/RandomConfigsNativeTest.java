@@ -176,8 +176,82 @@ class RandomConfigsNativeTest {
         check(attention(), Map.of("x", random(2, 24, 32), "k", random(2, 48, 24)));
     }
 
+    /**
+     * Float MatMuls (a bias Add folded in, K odd, N not a multiple of 16, a single row) and a transposed
+     * Gemm compiled with --precision bf16 on a host with AVX-512 BF16: every config of the bf16 kernels,
+     * on 1 and 2 threads, against the evaluator of the graph MatMulsToBf16 makes (the same bf16-rounded
+     * operands, summed exactly): only the order of the fp32 sums differs.
+     */
+    @Test
+    void randomConfigsOfBf16MatMuls() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Target.host().hasBf16DotProduct(), "this CPU has no AVX-512 BF16");
+        Map<String, Tensor> weights = Map.of("w", random(45, 70), "b", random(70), "w2", random(33, 70), "c", random(33), "w3", random(29, 17));
+        Map<String, Tensor> feeds = Map.of("x", random(3, 37, 45), "v", random(1, 29));
+        Graph ref = bf16Products(weights);
+        dev.kiln.irhigh.ShapeInference.run(ref);
+        assertEquals(3, dev.kiln.irhigh.passes.MatMulsToBf16.run(ref));
+        dev.kiln.irhigh.ShapeInference.run(ref);
+        check(bf16Products(weights), feeds, Evaluator.run(ref, feeds), dev.kiln.driver.Precision.BF16);
+    }
+
+    /**
+     * Convs compiled with --precision bf16: a 3x3 conv with bias and ReLU, a strided 1x1 conv and a
+     * residual Add, over whole channel blocks (the bf16 conv kernel), plus a 3-channel image conv that
+     * stays fp32; every tile on 1 and 2 threads against the evaluator of the graph the passes make.
+     */
+    @Test
+    void randomConfigsOfBf16Convs() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Target.host().hasBf16DotProduct(), "this CPU has no AVX-512 BF16");
+        Map<String, Tensor> weights = Map.of("w0", random(32, 3, 3, 3), "w1", random(32, 32, 3, 3), "b1", random(32), "w2", random(48, 32, 1, 1));
+        Map<String, Tensor> feeds = Map.of("x", random(1, 3, 11, 13));
+        // The reference: the graph as the pipeline leaves it before fusion, bf16 convs included.
+        Graph ref = bf16Convs(weights);
+        dev.kiln.irhigh.ShapeInference.run(ref);
+        dev.kiln.irhigh.passes.BlockLayout.run(ref, Target.host().channelBlock());
+        dev.kiln.irhigh.ShapeInference.run(ref);
+        assertEquals(2, dev.kiln.irhigh.passes.ConvsToBf16.run(ref, Target.host().channelBlock()));
+        dev.kiln.irhigh.ShapeInference.run(ref);
+        check(bf16Convs(weights), feeds, Evaluator.run(ref, feeds), dev.kiln.driver.Precision.BF16);
+    }
+
+    private static Graph bf16Convs(Map<String, Tensor> weights) {
+        Graph g = new Graph("bf16conv");
+        g.opsets().put("", 17);
+        g.inputs().add(new Value("x", DType.FLOAT32, Shape.of(1, 3, 11, 13)));
+        g.initializers().putAll(weights);
+        long[] pads = {1, 1, 1, 1};
+        g.nodes().add(new Node("c0", "Conv", "", List.of("x", "w0"), List.of("a"), attrs("pads", pads), 17));
+        g.nodes().add(new Node("c1", "Conv", "", List.of("a", "w1", "b1"), List.of("h"), attrs("pads", pads), 17));
+        g.nodes().add(new Node("r1", "Relu", "", List.of("h"), List.of("hr"), Map.of(), 17));
+        g.nodes().add(new Node("res", "Add", "", List.of("hr", "a"), List.of("s"), Map.of(), 17));
+        g.nodes().add(new Node("c2", "Conv", "", List.of("s", "w2"), List.of("y"), attrs("strides", new long[] {2, 2}), 17));
+        g.outputs().add("y");
+        return g;
+    }
+
+    private static Graph bf16Products(Map<String, Tensor> weights) {
+        Graph g = new Graph("bf16");
+        g.opsets().put("", 17);
+        g.inputs().add(new Value("x", DType.FLOAT32, Shape.of(3, 37, 45)));
+        g.inputs().add(new Value("v", DType.FLOAT32, Shape.of(1, 29)));
+        g.initializers().putAll(weights);
+        g.nodes().add(new Node("mm", "MatMul", "", List.of("x", "w"), List.of("h"), Map.of(), 17));
+        g.nodes().add(new Node("bias", "Add", "", List.of("h", "b"), List.of("hb"), Map.of(), 17));
+        g.nodes().add(new Node("relu", "Relu", "", List.of("hb"), List.of("r"), Map.of(), 17));
+        g.nodes().add(new Node("flat", "Reshape", "", List.of("r", "shape"), List.of("r2"), Map.of(), 17));
+        g.initializers().put("shape", Tensor.ofLongs(Shape.of(2), 111, 70));
+        g.nodes().add(new Node("fc", "Gemm", "", List.of("r2", "w2", "c"), List.of("y"), attrs("transB", 1L), 17));
+        g.nodes().add(new Node("row", "MatMul", "", List.of("v", "w3"), List.of("z"), Map.of(), 17));
+        g.outputs().add("y");
+        g.outputs().add("z");
+        return g;
+    }
+
     private void check(Graph g, Map<String, Tensor> feeds) throws Exception {
-        Map<String, Tensor> want = Evaluator.run(g, feeds);
+        check(g, feeds, Evaluator.run(g, feeds), dev.kiln.driver.Precision.FP32);
+    }
+
+    private void check(Graph g, Map<String, Tensor> feeds, Map<String, Tensor> want, dev.kiln.driver.Precision precision) throws Exception {
         Path model = dir.resolve(g.name() + ".onnx");
         OnnxWriter.write(g, model);
         Target target = Target.host();
@@ -191,7 +265,7 @@ class RandomConfigsNativeTest {
                 return Knobs.of(config);
             };
             Path so = dir.resolve(g.name() + seed + ".so");
-            Compiler.compile(model.toString(), so, new Compiler.Options(target, Map.of(), null, false, random));
+            Compiler.compile(model.toString(), so, new Compiler.Options(target, Map.of(), null, false, random).withPrecision(precision));
             assertTrue(chosen.size() >= 3, "kernels scheduled: " + chosen);
             for (int threads : new int[] {1, 2}) {
                 try (KilnLibrary lib = new KilnLibrary(so, threads)) {

@@ -26,6 +26,8 @@ final class IntrinsicCodegen {
                     + args.size() + ": " + c);
         }
         if (fn == Intrinsic.DOT4_U8S8) return dot4(ir, kernel, c, args);
+        if (fn == Intrinsic.PAIR_BF16) return pairBf16(ir, kernel, c, args.get(0));
+        if (fn == Intrinsic.DOT2_BF16) return dot2Bf16(ir, kernel, c, args);
         if (args.size() != arity) {
             throw new CodegenException("kernel '" + kernel + "': " + fn + " takes " + arity + " argument(s), got "
                     + args.size() + ": " + c);
@@ -117,6 +119,58 @@ final class IntrinsicCodegen {
             r = ir.add(r, part);
         }
         return r;
+    }
+
+    /** {@link Intrinsic#PAIR_BF16}: bf16 bits (i16 lanes) reinterpreted two to an i32 word, or one zero-extended. */
+    private static LLVMValueRef pairBf16(Ir ir, String kernel, Expr.Call c, LLVMValueRef x) {
+        int in = c.args().get(0).type().lanes(), out = c.type().lanes();
+        if (c.args().get(0).type().scalar() != ScalarType.BF16 || c.type().scalar() != ScalarType.I32 || in != 2 * out && !(in == 1 && out == 1))
+            throw new CodegenException("kernel '" + kernel + "': PAIR_BF16 takes 2n bf16 lanes (or one) and gives n i32 lanes: " + c);
+        if (in == 1) return ir.cast(LLVMZExt, x, ir.i32());
+        return ir.bitcast(x, Ir.vec(ir.i32(), out));
+    }
+
+    /**
+     * {@link Intrinsic#DOT2_BF16}: one {@code vdpbf16ps} where the target has AVX-512 BF16 for the lane
+     * count (16; 8 and 4 with VL), else the halves widened to f32 (a shift or a mask), multiplied
+     * (exactly) and added to the accumulator one after the other, high pair first, as the instruction does.
+     */
+    private static LLVMValueRef dot2Bf16(Ir ir, String kernel, Expr.Call c, List<LLVMValueRef> args) {
+        if (c.args().get(0).type().scalar() != ScalarType.F32 || c.args().get(1).type().scalar() != ScalarType.I32
+                || c.args().get(2).type().scalar() != ScalarType.I32)
+            throw new CodegenException("kernel '" + kernel + "': DOT2_BF16 takes an f32 accumulator and two i32 words of bf16 pairs: " + c);
+        int lanes = 1;
+        for (LLVMValueRef a : args) lanes = Math.max(lanes, Ir.lanes(a));
+        LLVMValueRef acc = ir.splat(args.get(0), lanes), a = ir.splat(args.get(1), lanes), b = ir.splat(args.get(2), lanes);
+        String dp = bf16Intrinsic(ir.m.target(), lanes);
+        if (dp != null) {
+            // The intrinsic's own parameter types (bfloat vectors in LLVM 20, i16 vectors in older releases).
+            int id = LLVMLookupIntrinsicID(dp, dp.length());
+            LLVMTypeRef ft = LLVMIntrinsicGetType(ir.ctx, id, Ir.pp(), 0);
+            LLVMTypeRef[] params = new LLVMTypeRef[LLVMCountParamTypes(ft)];
+            org.bytedeco.javacpp.PointerPointer<LLVMTypeRef> pp = new org.bytedeco.javacpp.PointerPointer<>(params.length);
+            LLVMGetParamTypes(ft, pp);
+            LLVMValueRef[] in = {acc, a, b};
+            for (int i = 0; i < 3; i++) in[i] = ir.bitcast(in[i], new LLVMTypeRef(pp.get(i)));
+            return ir.bitcast(ir.intrinsic(dp, new LLVMTypeRef[0], in), LLVMTypeOf(acc));
+        }
+        LLVMTypeRef i32 = LLVMTypeOf(a), f32 = LLVMTypeOf(acc);
+        LLVMValueRef sixteen = ir.constInt(i32, 16), high = ir.constInt(i32, 0xffff0000L);
+        LLVMValueRef a0 = ir.bitcast(ir.shl(a, sixteen), f32), a1 = ir.bitcast(ir.and(a, high), f32);
+        LLVMValueRef b0 = ir.bitcast(ir.shl(b, sixteen), f32), b1 = ir.bitcast(ir.and(b, high), f32);
+        LLVMValueRef r = ir.faddStrict(acc, ir.fmulStrict(a1, b1));
+        return ir.faddStrict(r, ir.fmulStrict(a0, b0));
+    }
+
+    /** The x86 {@code vdpbf16ps} intrinsic for {@code lanes} f32 lanes on {@code target}, or null where there is none. */
+    static String bf16Intrinsic(dev.kiln.targets.Target target, int lanes) {
+        if (!(target instanceof dev.kiln.targets.CpuTarget cpu) || !cpu.arch().equals("x86_64")) return null;
+        java.util.Set<String> f = java.util.Set.of(cpu.features().split(","));
+        if (!f.contains("+avx512bf16")) return null;
+        if (lanes == 16) return "llvm.x86.avx512bf16.dpbf16ps.512";
+        if (lanes == 8 && f.contains("+avx512vl")) return "llvm.x86.avx512bf16.dpbf16ps.256";
+        if (lanes == 4 && f.contains("+avx512vl")) return "llvm.x86.avx512bf16.dpbf16ps.128";
+        return null;
     }
 
     /** The x86 {@code vpdpbusd} intrinsic for {@code lanes} i32 lanes on {@code target}, or null where there is none. */

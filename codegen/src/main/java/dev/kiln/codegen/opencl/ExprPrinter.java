@@ -380,6 +380,7 @@ final class ExprPrinter {
             case DOT4_U8S8 -> {
                 return dot4(c);
             }
+            case PAIR_BF16, DOT2_BF16 -> throw error(c.fn() + " (the bf16 matrix product of CPUs with AVX-512 BF16) has no OpenCL C spelling: " + c);
             default -> {
             }
         }
@@ -409,7 +410,7 @@ final class ExprPrinter {
             case ATANH -> "atanh";
             case ATAN2 -> "atan2";
             case SIGMOID -> null;
-            case IS_NAN, IS_INF, ABS, DOT4_U8S8 -> throw new AssertionError();
+            case IS_NAN, IS_INF, ABS, DOT4_U8S8, PAIR_BF16, DOT2_BF16 -> throw new AssertionError();
         };
         if (fn == null) { // OpenCL C has no sigmoid: 1 / (1 + exp(-x)), as the interpreter computes it
             String one = type.scalar() == ScalarType.F64 ? "1.0" : "1.0f";

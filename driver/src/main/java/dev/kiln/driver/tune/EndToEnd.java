@@ -48,11 +48,17 @@ public final class EndToEnd {
      */
     public static Result measure(String model, Map<String, long[]> inputShapes, Map<String, List<String>> inputValues, Target target,
                                  TuningDatabase db, Runner runner, int threads, int inputs) {
+        return measure(model, inputShapes, inputValues, target, dev.kiln.driver.Precision.FP32, db, runner, threads, inputs);
+    }
+
+    /** {@link #measure} of the libraries compiled with {@code precision}. */
+    public static Result measure(String model, Map<String, long[]> inputShapes, Map<String, List<String>> inputValues, Target target,
+                                 dev.kiln.driver.Precision precision, TuningDatabase db, Runner runner, int threads, int inputs) {
         Path dir = tempDir("kiln-end-to-end-");
         try {
             TunedConfigs tuned = new TunedConfigs(db);
-            byte[] def = compile(model, inputShapes, inputValues, target, ConfigSource.DEFAULTS, dir.resolve("default.so"));
-            byte[] tun = compile(model, inputShapes, inputValues, target, tuned, dir.resolve("tuned.so"));
+            byte[] def = compile(model, inputShapes, inputValues, target, precision, ConfigSource.DEFAULTS, dir.resolve("default.so"));
+            byte[] tun = compile(model, inputShapes, inputValues, target, precision, tuned, dir.resolve("tuned.so"));
             double[] ms = timeAlternating(runner, List.of(def, tun), threads, inputs);
             return new Result(ms[0], ms[1], tuned.tunedKernels().size());
         } finally {
@@ -126,8 +132,13 @@ public final class EndToEnd {
 
     static byte[] compile(String model, Map<String, long[]> inputShapes, Map<String, List<String>> inputValues, Target target,
                           ConfigSource configs, Path so) {
+        return compile(model, inputShapes, inputValues, target, dev.kiln.driver.Precision.FP32, configs, so);
+    }
+
+    static byte[] compile(String model, Map<String, long[]> inputShapes, Map<String, List<String>> inputValues, Target target,
+                          dev.kiln.driver.Precision precision, ConfigSource configs, Path so) {
         Compiler.compile(model, so, new Compiler.Options(target, inputShapes, null, false, configs, dev.kiln.codegen.Packaging.LIBRARY, null,
-                inputValues));
+                inputValues, precision));
         try {
             return Files.readAllBytes(so);
         } catch (IOException e) {

@@ -50,6 +50,10 @@ public final class TuneCommand implements Callable<Integer> {
     @Option(names = "--target", defaultValue = "host", description = "x86_64-avx512, x86_64-avx2, aarch64-neon[:CPU] (measured under qemu-aarch64 here) or host (default: ${DEFAULT-VALUE})")
     String target;
 
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16", description = "the arithmetic the kernels are tuned "
+            + "for, as 'kiln compile --precision' (bf16: the bf16 matrix products, on CPUs with AVX-512 BF16) (default: ${DEFAULT-VALUE})")
+    String precision;
+
     @Option(names = "--trials", defaultValue = "200", description = "measurements over the whole model, counting those already in the database (default: ${DEFAULT-VALUE})")
     int trials;
 
@@ -169,7 +173,7 @@ public final class TuneCommand implements Callable<Integer> {
         if (rpc == null && (tokenFile != null || tlsCert != null))
             throw new KilnException("--token-file and --tls-cert are for a runner on a board: they go with --rpc HOST:PORT");
         TaskExtractor.Extracted ex = TaskExtractor.fromModel(model, Options.inputShapes(inputShapes), InputValues.parse(inputValues), t,
-                GraphPipeline.passes(t));
+                GraphPipeline.passes(t, dev.kiln.driver.Precision.parse(precision)));
         try (TuningDatabase database = Databases.open(fleet != null ? broker : db)) {
             if (cacheUrl != null) {
                 PackPull.pullFor(cacheUrl, database, t.recordTargets(), err::println).forEach(err::println);
@@ -237,7 +241,8 @@ public final class TuneCommand implements Callable<Integer> {
             new TuneLoop(t, database, runner, settings, Progress.to(err)).run(tasks);
             if (!endToEnd) return null;
             err.println("timing the model's library end to end on default and on tuned configs (--no-end-to-end skips this)");
-            return EndToEnd.measure(model, Options.inputShapes(inputShapes), InputValues.parse(inputValues), t, database, runner, threads, ex.graph().inputs().size());
+            return EndToEnd.measure(model, Options.inputShapes(inputShapes), InputValues.parse(inputValues), t, dev.kiln.driver.Precision.parse(precision),
+                    database, runner, threads, ex.graph().inputs().size());
         } catch (RunnerException e) {
             throw new KilnException("the measurement runner failed: " + e.getMessage()
                     + ". Every measurement so far is in " + database + "; run the same command again to resume.", e);

@@ -184,12 +184,19 @@ public final class OpRegistry {
         if (node.domain().equals(RnnCell.DOMAIN) && node.op().equals(RnnCell.OP)) return RECURRENT;
         if (Int8MatMul.is(node)) return Int8MatMul.INSTANCE;
         if (Int8Conv.is(node)) return Int8Conv.INSTANCE;
+        if (Bf16MatMul.is(node)) return Bf16MatMul.INSTANCE;
+        if (Bf16Conv.is(node)) return Bf16Conv.INSTANCE;
         if (!isOnnxDomain(node.domain()))
             throw node.error("unsupported domain '" + node.domain() + "' (op '" + node.op()
                     + "'); Kiln supports only the default ONNX domain (\"\" or \"ai.onnx\")");
         OpDef def = OPS.get(node.op());
         if (def == null) throw node.error("unsupported op '" + node.op() + "'; Kiln supports: " + String.join(", ", OPS.keySet()));
         return def;
+    }
+
+    /** ONNX MatMul's definition (for the kiln ops that share its shapes). */
+    static OpDef matMul() {
+        return OPS.get("MatMul");
     }
 
     public static boolean isOnnxDomain(String domain) {

@@ -573,6 +573,15 @@ public final class Interpreter {
                     LE acc = li(a0), a = li(c.args().get(1)), b = li(c.args().get(2));
                     yield (f, k) -> dev.kiln.irlow.expr.Intrinsic.dot4((int) acc.at(f, k), (int) a.at(f, k), (int) b.at(f, k));
                 }
+                case PAIR_BF16 -> {
+                    int in = a0.type().lanes(), out = c.type().lanes();
+                    if (c.args().size() != 1 || t != ScalarType.I32 || a0.type().scalar() != ScalarType.BF16 || in != 2 * out && !(in == 1 && out == 1))
+                        throw error("PAIR_BF16 takes 2n bf16 lanes (or one) and gives n i32 lanes: " + c);
+                    DE x = dd(a0);
+                    if (in == 1) yield (f, k) -> dev.kiln.irlow.expr.Intrinsic.bf16Bits((float) x.at(f, 0));
+                    yield (f, k) -> dev.kiln.irlow.expr.Intrinsic.bf16Bits((float) x.at(f, 2 * k))
+                            | dev.kiln.irlow.expr.Intrinsic.bf16Bits((float) x.at(f, 2 * k + 1)) << 16;
+                }
                 default -> throw error(c.fn() + " on an integer type " + c.type() + " is not supported");
             };
         }
@@ -676,6 +685,14 @@ public final class Interpreter {
 
         DE floatCall(Call c) {
             ScalarType t = c.type().scalar();
+            if (c.fn() == dev.kiln.irlow.expr.Intrinsic.DOT2_BF16) {
+                if (c.args().size() != 3 || t != ScalarType.F32 || c.args().get(0).type().scalar() != ScalarType.F32
+                        || c.args().get(1).type().scalar() != ScalarType.I32 || c.args().get(2).type().scalar() != ScalarType.I32)
+                    throw error("DOT2_BF16 takes an f32 accumulator and two i32 words of bf16 pairs and gives f32: " + c);
+                DE acc = dd(c.args().get(0));
+                LE a = li(c.args().get(1)), b = li(c.args().get(2));
+                return (f, k) -> dev.kiln.irlow.expr.Intrinsic.dot2Bf16((float) acc.at(f, k), (int) a.at(f, k), (int) b.at(f, k));
+            }
             List<DE> args = new ArrayList<>();
             for (Expr a : c.args()) {
                 if (!a.type().isFloat()) throw error(c.fn() + " needs float arguments, got " + a.type());
@@ -713,7 +730,8 @@ public final class Interpreter {
                 case IS_NAN -> v -> Double.isNaN(v) ? 1 : 0;
                 case IS_INF -> v -> Double.isInfinite(v) ? 1 : 0;
                 case POW, ATAN2 -> throw new AssertionError();
-                case DOT4_U8S8 -> throw error("DOT4_U8S8 is an integer function, not a float one: " + c);
+                case DOT4_U8S8, PAIR_BF16 -> throw error(c.fn() + " is an integer function, not a float one: " + c);
+                case DOT2_BF16 -> throw new AssertionError();
             };
             return (f, k) -> round(t, fn.applyAsDouble(x.at(f, k)));
         }

@@ -5,6 +5,8 @@ import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.ops.DataDependent;
 import dev.kiln.irhigh.ops.Int8Conv;
 import dev.kiln.irhigh.ops.Int8MatMul;
+import dev.kiln.irhigh.ops.Bf16MatMul;
+import dev.kiln.irhigh.ops.Bf16Conv;
 import dev.kiln.irhigh.ops.Blocked;
 import dev.kiln.irhigh.ops.OpRegistry;
 import dev.kiln.irhigh.ops.RnnCell;
@@ -90,6 +92,16 @@ public final class OpInventory {
             Kernel k = Int8ConvKernel.kernel(node, graph, cpu, knobs);
             return new Scheduled(k, k.func(), new Schedule(k.func()));
         }
+        if (Bf16MatMul.is(node) && target instanceof CpuTarget cpu) {
+            // Loop IR written out around the bf16 pair dot product, like the int8 kernel.
+            Kernel k = Bf16MatMulKernel.kernel(node, graph, cpu, knobs);
+            return new Scheduled(k, k.func(), new Schedule(k.func()));
+        }
+        if (Bf16Conv.is(node) && target instanceof CpuTarget cpu) {
+            // A direct conv on the blocked layout around the bf16 pair dot product.
+            Kernel k = Bf16ConvKernel.kernel(node, graph, cpu, knobs);
+            return new Scheduled(k, k.func(), new Schedule(k.func()));
+        }
         if (writtenOut(node)) {
             // Loop IR written out: RoiAlign's samples per bin depend on each region's size at run
             // time, Det's elimination is sequential, MaxUnpool scatters, TopK keeps a heap per row (tensor expressions
@@ -127,6 +139,20 @@ public final class OpInventory {
     /** Whether a constant of a compiled graph is int8 weights packed four to an int32 word (for reporting their size as int8). */
     public static boolean isPackedInt8Weights(String constant) {
         return Int8MatMulKernel.isPackedWeights(constant) || Int8ConvKernel.isPackedWeights(constant);
+    }
+
+    /** Whether a constant of a compiled graph is bf16 weights packed two to an int32 word (for reporting their size as bf16). */
+    public static boolean isPackedBf16Weights(String constant) {
+        return Bf16MatMulKernel.isPackedWeights(constant) || Bf16ConvKernel.isPackedWeights(constant);
+    }
+
+    /**
+     * Whether float MatMuls with a constant B may become {@link Bf16MatMul} for {@code target} (asked
+     * for {@code --precision bf16}): where the CPU has the bf16 pair dot product. Elsewhere the widened
+     * product would be no faster than fp32, only less accurate.
+     */
+    public static boolean bf16MatMul(CpuTarget target) {
+        return target.hasBf16DotProduct();
     }
 
     /**
@@ -206,6 +232,12 @@ public final class OpInventory {
         if (Int8Conv.is(node)) {
             OpBuilder b = new OpBuilder(node, graph, target);
             Int8ConvKernel.compute(b);
+            return b.build();
+        }
+        if (Bf16Conv.is(node)) throw node.error("is a bf16 conv on the blocked layout, which only CPU targets with AVX-512 BF16 use");
+        if (Bf16MatMul.is(node)) {
+            OpBuilder b = new OpBuilder(node, graph, target);
+            Bf16MatMulKernel.compute(b);
             return b.build();
         }
         if (!node.domain().isEmpty() && !node.domain().equals("ai.onnx"))

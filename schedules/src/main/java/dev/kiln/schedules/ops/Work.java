@@ -35,12 +35,13 @@ public final class Work {
     /** One node's count, its values looked up in {@code scope} (a fused body), then {@code g}. */
     private static double flops(Node n, Graph scope, Graph g) {
         if (n.outputs().isEmpty() || n.output(0).isEmpty()) return 0;
-        String op = Blocked.inner(n) != null ? Blocked.inner(n) : n.op();
+        boolean bf16Conv = dev.kiln.irhigh.ops.Bf16Conv.is(n);
+        String op = bf16Conv ? "Conv" : Blocked.inner(n) != null ? Blocked.inner(n) : n.op();
         double outputs = value(n.output(0), scope, g).shape().numel();
         if ((op.equals("Conv") || dev.kiln.irhigh.ops.Int8Conv.is(n)) && n.inputs().size() >= 2) {
             // Every output pixel (batch x spatial positions) multiplies with every weight once.
             long[] out = value(n.output(0), scope, g).shape().longDims();
-            boolean blocked = Blocked.inner(n) != null;
+            boolean blocked = Blocked.inner(n) != null || bf16Conv;
             double pixels = out.length >= 1 ? out[0] : 1;
             for (int i = 2; i < out.length - (blocked ? 1 : 0); i++) pixels *= out[i];
             return 2 * pixels * value(n.input(1), scope, g).shape().numel();
@@ -52,7 +53,8 @@ public final class Work {
             for (int i = 2; i < in.length; i++) pixels *= in[i];
             return 2 * pixels * value(n.input(1), scope, g).shape().numel();
         }
-        if (op.equals("MatMul") || op.equals("Gemm") || dev.kiln.irhigh.ops.Int8MatMul.is(n)) {
+        if (op.equals("MatMul") || op.equals("Gemm") || dev.kiln.irhigh.ops.Int8MatMul.is(n)
+                || dev.kiln.irhigh.ops.Bf16MatMul.is(n)) {
             long[] a = value(n.input(0), scope, g).shape().longDims();
             if (a.length == 0) return 0;
             long k = op.equals("Gemm") && n.attrInt("transA", 0) != 0 ? a[0] : a[a.length - 1];

@@ -171,6 +171,37 @@ class WorkloadGraphTest {
         }
     }
 
+    /** The bf16 kernel's workload keeps the weight and the bias constant, so tuning records rebuild it with its packing. */
+    @Test
+    void bf16MatMulWithConstantWeightsAndBias() {
+        Graph g = new G().in("x", DType.FLOAT32, 6, 200).constant("w", randomFloats(200, 70)).constant("b", randomFloats(70)).g;
+        g.nodes().add(new Node("p", dev.kiln.irhigh.ops.Bf16MatMul.OP, dev.kiln.irhigh.ops.Bf16MatMul.DOMAIN,
+                List.of("x", "w", "b"), List.of("y"), Map.of(), 17));
+        g.outputs().add("y");
+        ShapeInference.run(g);
+        Target bf16 = dev.kiln.targets.CpuTarget.avx512Vnni().withFeature(dev.kiln.targets.CpuTarget.BF16_FEATURE);
+        WorkloadGraph.Rebuilt rebuilt = roundTrip(g.nodes().getFirst(), g, bf16);
+        assertTrue(rebuilt.workload().canonical().contains("Bf16MatMul"), rebuilt.workload().canonical());
+        assertTrue(rebuilt.space().size() > 1, "tile and loop order are knobs");
+        assertTrue(rebuilt.graph().isConstant("in1") && rebuilt.graph().isConstant("in2"), "weight and bias stay constants");
+    }
+
+    /** The bf16 conv's workload keeps its blocked shapes, attributes and constant weight and bias. */
+    @Test
+    void bf16ConvOnTheBlockedLayout() {
+        Graph g = new G().in("x", DType.FLOAT32, 1, 2, 9, 9, 16).constant("w", randomFloats(48, 32, 3, 3)).constant("b", randomFloats(48)).g;
+        g.nodes().add(new Node("c", dev.kiln.irhigh.ops.Bf16Conv.OP, dev.kiln.irhigh.ops.Bf16Conv.DOMAIN, List.of("x", "w", "b"), List.of("y"),
+                Map.of("pads", new dev.kiln.irhigh.Attr.Ints(new long[] {1, 1, 1, 1}), "strides", new dev.kiln.irhigh.Attr.Ints(new long[] {2, 2}),
+                        "block", new dev.kiln.irhigh.Attr.Int(16), "channels", new dev.kiln.irhigh.Attr.Int(32)), 17));
+        g.outputs().add("y");
+        ShapeInference.run(g);
+        Target bf16 = dev.kiln.targets.CpuTarget.avx512Vnni().withFeature(dev.kiln.targets.CpuTarget.BF16_FEATURE);
+        WorkloadGraph.Rebuilt rebuilt = roundTrip(g.nodes().getFirst(), g, bf16);
+        assertTrue(rebuilt.workload().canonical().contains("Bf16Conv"), rebuilt.workload().canonical());
+        assertTrue(rebuilt.space().size() > 1, "tile and loop order are knobs");
+        assertTrue(rebuilt.graph().isConstant("in1") && rebuilt.graph().isConstant("in2"), "weight and bias stay constants");
+    }
+
     @Test
     void matMulWithConstantWeights() {
         Graph g = new G().in("x", DType.FLOAT32, 8, 256).constant("w", randomFloats(256, 128))
