@@ -6,7 +6,6 @@ import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
 import dev.kiln.irhigh.Tensor;
-import dev.kiln.irhigh.ops.OpRegistry;
 import dev.kiln.irhigh.ops.QuantizedProduct;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -40,26 +39,26 @@ public final class FoldQdqConvs {
     public static int run(Graph g) {
         Set<String> replaced = new HashSet<>();
         for (Node n : g.nodes()) {
-            if (isOnnx(n, "Conv") && g.value(n.input(0)).shape().rank() == 4 && !takes(g, n)) return 0;
+            if (Rewrites.isOnnx(n, "Conv") && g.value(n.input(0)).shape().rank() == 4 && !takes(g, n)) return 0;
         }
         int count = Rewrites.replaceEach(g, n -> rewrite(g, n, replaced));
-        if (count > 0) dropUnread(g, replaced);
+        if (count > 0) Rewrites.dropDeadDequantizations(g, replaced);
         return count;
     }
 
     /** Whether {@code n} is a QDQ conv this pass rewrites (see above). */
     private static boolean takes(Graph g, Node n) {
-        if (!isOnnx(n, "Conv") || n.inputs().size() < 2 || n.attrInt("group", 1) != 1) return false;
+        if (!Rewrites.isOnnx(n, "Conv") || n.inputs().size() < 2 || n.attrInt("group", 1) != 1) return false;
         Node dx = g.producer(n.input(0)), dw = g.producer(n.input(1));
-        if (dx == null || dw == null || !isOnnx(dx, "DequantizeLinear") || !isOnnx(dw, "DequantizeLinear")) return false;
+        if (dx == null || dw == null || !Rewrites.isOnnx(dx, "DequantizeLinear") || !Rewrites.isOnnx(dw, "DequantizeLinear")) return false;
         if (g.value(n.input(0)).shape().rank() != 4) return false;
         // X: per tensor, scale and zero point constants (or no zero point).
-        Tensor sx = constant(g, dx, 1), zx = dx.hasInput(2) ? constant(g, dx, 2) : null;
+        Tensor sx = Rewrites.constantInput(g, dx, 1), zx = dx.hasInput(2) ? Rewrites.constantInput(g, dx, 2) : null;
         if (sx == null || sx.size() != 1 || sx.dtype() != DType.FLOAT32 || dx.hasInput(2) && (zx == null || zx.size() != 1)) return false;
         DType xType = g.value(dx.input(0)).dtype();
         if (xType != DType.UINT8 && xType != DType.INT8) return false;
         // W: constant bytes [M, C, KH, KW], per tensor or per output channel (axis 0).
-        Tensor wq = g.initializers().get(dw.input(0)), sw = constant(g, dw, 1), zw = dw.hasInput(2) ? constant(g, dw, 2) : null;
+        Tensor wq = g.initializers().get(dw.input(0)), sw = Rewrites.constantInput(g, dw, 1), zw = dw.hasInput(2) ? Rewrites.constantInput(g, dw, 2) : null;
         if (wq == null || wq.shape().rank() != 4 || (wq.dtype() != DType.INT8 && wq.dtype() != DType.UINT8)) return false;
         if (sw == null || sw.dtype() != DType.FLOAT32 || dw.hasInput(2) && zw == null) return false;
         int m = wq.shape().dim(0);
@@ -76,10 +75,10 @@ public final class FoldQdqConvs {
     }
 
     private static List<Node> rewrite(Graph g, Node n, Set<String> replaced) {
-        if (!isOnnx(n, "Conv") || !takes(g, n)) return null;
+        if (!Rewrites.isOnnx(n, "Conv") || !takes(g, n)) return null;
         Node dx = g.producer(n.input(0)), dw = g.producer(n.input(1));
-        Tensor sx = constant(g, dx, 1), zx = dx.hasInput(2) ? constant(g, dx, 2) : null;
-        Tensor sw = constant(g, dw, 1), zw = dw.hasInput(2) ? constant(g, dw, 2) : null;
+        Tensor sx = Rewrites.constantInput(g, dx, 1), zx = dx.hasInput(2) ? Rewrites.constantInput(g, dx, 2) : null;
+        Tensor sw = Rewrites.constantInput(g, dw, 1), zw = dw.hasInput(2) ? Rewrites.constantInput(g, dw, 2) : null;
         int m = g.value(dw.input(0)).shape().dim(0);
         String base = n.name().isEmpty() ? n.output(0) : n.name();
         List<String> in = new ArrayList<>(List.of(dx.input(0), dw.input(0)));
@@ -105,24 +104,5 @@ public final class FoldQdqConvs {
         replaced.addAll(dx.inputs());
         replaced.addAll(dw.inputs());
         return r;
-    }
-
-    /** The node's input {@code i} when it is a constant. */
-    private static Tensor constant(Graph g, Node n, int i) {
-        return n.hasInput(i) ? g.initializers().get(n.input(i)) : null;
-    }
-
-    private static boolean isOnnx(Node n, String op) {
-        return n.op().equals(op) && OpRegistry.isOnnxDomain(n.domain());
-    }
-
-    /** Drops the DequantizeLinear nodes nothing reads any more, then those of their constant inputs nothing else reads. */
-    private static void dropUnread(Graph g, Set<String> dequantizedInputs) {
-        Set<String> read = new HashSet<>(g.outputs());
-        for (Node x : g.nodes()) read.addAll(x.inputs());
-        g.setNodes(new ArrayList<>(g.nodes().stream().filter(x -> !isOnnx(x, "DequantizeLinear") || read.contains(x.output(0))).toList()));
-        Set<String> used = new HashSet<>(g.outputs());
-        for (Node x : g.nodes()) used.addAll(x.inputs());
-        g.initializers().keySet().removeIf(name -> dequantizedInputs.contains(name) && !used.contains(name));
     }
 }

@@ -6,7 +6,6 @@ import dev.kiln.irhigh.Graph;
 import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
 import dev.kiln.irhigh.Tensor;
-import dev.kiln.irhigh.ops.OpRegistry;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -31,24 +30,24 @@ public final class FoldQdqMatMuls {
     public static int run(Graph g) {
         Set<String> replaced = new HashSet<>();
         int count = Rewrites.replaceEach(g, n -> rewrite(g, n, replaced));
-        if (count > 0) dropUnread(g, replaced);
+        if (count > 0) Rewrites.dropDeadDequantizations(g, replaced);
         return count;
     }
 
     private static List<Node> rewrite(Graph g, Node n, Set<String> replaced) {
-        boolean gemm = isOnnx(n, "Gemm");
-        if (!gemm && !isOnnx(n, "MatMul")) return null;
+        boolean gemm = Rewrites.isOnnx(n, "Gemm");
+        if (!gemm && !Rewrites.isOnnx(n, "MatMul")) return null;
         if (gemm && (n.attrInt("transA", 0) != 0 || !n.hasInput(1))) return null;
         boolean transB = gemm && n.attrInt("transB", 0) != 0;
         Node da = g.producer(n.input(0)), db = g.producer(n.input(1));
-        if (da == null || db == null || !isOnnx(da, "DequantizeLinear") || !isOnnx(db, "DequantizeLinear")) return null;
+        if (da == null || db == null || !Rewrites.isOnnx(da, "DequantizeLinear") || !Rewrites.isOnnx(db, "DequantizeLinear")) return null;
         // A: per tensor, zero point a constant (or none).
-        Tensor sa = constant(g, da, 1), za = da.hasInput(2) ? constant(g, da, 2) : null;
+        Tensor sa = Rewrites.constantInput(g, da, 1), za = da.hasInput(2) ? Rewrites.constantInput(g, da, 2) : null;
         if (sa == null || sa.size() != 1 || sa.dtype() != DType.FLOAT32 || da.hasInput(2) && (za == null || za.size() != 1)) return null;
         DType aType = g.value(da.input(0)).dtype();
         if (aType != DType.UINT8 && aType != DType.INT8) return null;
         // B: a constant matrix of bytes, per tensor or per output column.
-        Tensor bq = g.initializers().get(db.input(0)), sb = constant(g, db, 1), zb = db.hasInput(2) ? constant(g, db, 2) : null;
+        Tensor bq = g.initializers().get(db.input(0)), sb = Rewrites.constantInput(g, db, 1), zb = db.hasInput(2) ? Rewrites.constantInput(g, db, 2) : null;
         if (bq == null || bq.shape().rank() != 2 || (bq.dtype() != DType.INT8 && bq.dtype() != DType.UINT8)) return null;
         if (sb == null || sb.dtype() != DType.FLOAT32 || db.hasInput(2) && zb == null) return null;
         int cols = bq.shape().dim(transB ? 0 : 1);
@@ -97,24 +96,5 @@ public final class FoldQdqMatMuls {
         Tensor r = Tensor.zeros(t.dtype(), new Shape(cols, rows));
         for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) r.setLong(j * rows + i, t.getLong(i * cols + j));
         return r;
-    }
-
-    /** The node's input {@code i} when it is a constant. */
-    private static Tensor constant(Graph g, Node n, int i) {
-        return n.hasInput(i) ? g.initializers().get(n.input(i)) : null;
-    }
-
-    private static boolean isOnnx(Node n, String op) {
-        return n.op().equals(op) && OpRegistry.isOnnxDomain(n.domain());
-    }
-
-    /** Drops the DequantizeLinear nodes nothing reads any more, then those of their constant inputs nothing else reads. */
-    private static void dropUnread(Graph g, Set<String> dequantizedInputs) {
-        Set<String> read = new HashSet<>(g.outputs());
-        for (Node x : g.nodes()) read.addAll(x.inputs());
-        g.setNodes(new ArrayList<>(g.nodes().stream().filter(x -> !isOnnx(x, "DequantizeLinear") || read.contains(x.output(0))).toList()));
-        Set<String> used = new HashSet<>(g.outputs());
-        for (Node x : g.nodes()) used.addAll(x.inputs());
-        g.initializers().keySet().removeIf(name -> dequantizedInputs.contains(name) && !used.contains(name));
     }
 }

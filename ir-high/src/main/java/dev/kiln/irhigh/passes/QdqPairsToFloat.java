@@ -6,7 +6,6 @@ import dev.kiln.irhigh.Node;
 import dev.kiln.irhigh.Shape;
 import dev.kiln.irhigh.Tensor;
 import dev.kiln.irhigh.Value;
-import dev.kiln.irhigh.ops.OpRegistry;
 import java.util.List;
 import java.util.Map;
 
@@ -30,9 +29,9 @@ public final class QdqPairsToFloat {
         int[] count = {0};
         Rewrites.replaceEach(g, n -> {
             if (dropped.contains(n)) return List.of();
-            if (!isOnnx(n, "QuantizeLinear") || outputs.contains(n.output(0))) return null;
+            if (!Rewrites.isOnnx(n, "QuantizeLinear") || outputs.contains(n.output(0))) return null;
             List<Node> readers = consumers.getOrDefault(n.output(0), List.of());
-            if (readers.size() != 1 || !isOnnx(readers.getFirst(), "DequantizeLinear")) return null;
+            if (readers.size() != 1 || !Rewrites.isOnnx(readers.getFirst(), "DequantizeLinear")) return null;
             Node dq = readers.getFirst();
             Tensor s = scalar(g, n, 1), zp = zeroPoint(g, n);
             if (s == null || zp == null || !java.util.Set.of(DType.UINT8, DType.INT8, DType.UINT16, DType.INT16).contains(zp.dtype()) || s.dtype() != DType.FLOAT32 || g.value(n.input(0)).dtype() != DType.FLOAT32) return null;
@@ -78,10 +77,6 @@ public final class QdqPairsToFloat {
         if (!n.hasInput(i) || !g.isConstant(n.input(i))) return null;
         Tensor t = g.initializers().get(n.input(i));
         return t != null && t.size() == 1 ? t.reshape(Shape.of()) : null;
-    }
-
-    private static boolean isOnnx(Node n, String op) {
-        return n.op().equals(op) && OpRegistry.isOnnxDomain(n.domain());
     }
 
     private static Node node(String name, String op, List<String> in, String out) {

@@ -52,6 +52,29 @@ final class Rewrites {
         return Tensor.ofLongs(new Shape(v.length), v);
     }
 
+    /** Whether {@code n} is the ONNX op {@code op} (default domain). */
+    static boolean isOnnx(Node n, String op) {
+        return n.op().equals(op) && dev.kiln.irhigh.ops.OpRegistry.isOnnxDomain(n.domain());
+    }
+
+    /** The node's input {@code i} when it is a constant, else null. */
+    static Tensor constantInput(Graph g, Node n, int i) {
+        return n.hasInput(i) ? g.initializers().get(n.input(i)) : null;
+    }
+
+    /**
+     * After a fold of QDQ products: drops the DequantizeLinear nodes nothing reads any more, then those
+     * of {@code dequantizedInputs} (their inputs) that are constants nothing else reads.
+     */
+    static void dropDeadDequantizations(Graph g, java.util.Set<String> dequantizedInputs) {
+        java.util.Set<String> read = new java.util.HashSet<>(g.outputs());
+        for (Node x : g.nodes()) read.addAll(x.inputs());
+        g.setNodes(new java.util.ArrayList<>(g.nodes().stream().filter(x -> !isOnnx(x, "DequantizeLinear") || read.contains(x.output(0))).toList()));
+        java.util.Set<String> used = new java.util.HashSet<>(g.outputs());
+        for (Node x : g.nodes()) used.addAll(x.inputs());
+        g.initializers().keySet().removeIf(name -> dequantizedInputs.contains(name) && !used.contains(name));
+    }
+
     /** A Reshape node of {@code in} to {@code shape} (a new constant), writing {@code out}. */
     static Node reshape(Graph g, String name, String in, long[] shape, String out) {
         return new Node(name, "Reshape", "", List.of(in, constant(g, name + "_shape", longs(shape))), List.of(out), Map.of(), OPSET);
