@@ -38,15 +38,6 @@ import java.util.List;
 final class Bf16ConvKernel {
     private Bf16ConvKernel() {}
 
-    /** What the names of the packed weights (bf16 stored two to an int32 word) contain. */
-    static final String PACKED = "__bf16conv";
-
-    /** Whether a constant is weights packed by this kernel. */
-    static boolean isPackedWeights(String constant) {
-        int at = constant.lastIndexOf(PACKED);
-        return at >= 0 && constant.substring(at + PACKED.length()).chars().allMatch(Character::isDigit);
-    }
-
     static Kernel kernel(Node n, Graph g, CpuTarget target, Knobs knobs) {
         int[] xd = g.value(n.input(0)).shape().dims(), yd = g.value(n.output(0)).shape().dims();
         Tensor w = g.initializers().get(n.input(1));
@@ -69,7 +60,7 @@ final class Bf16ConvKernel {
                         long bits = Intrinsic.bf16Bits(wv[(int) (((o * c + ci) * kh + y) * kw + x)]);
                         packed[word] = (int) (packed[word] | bits << (16 * (ci % 2)));
                     }
-        String wName = n.input(1) + PACKED + block;
+        String wName = n.input(1) + Packed.BF16_CONV + block;
         Tensor prev = g.initializers().putIfAbsent(wName, Tensor.of(DType.INT32, Shape.of(m / block, cb, kh, kw, pairs, block), packed));
         if (prev != null && prev.size() != packed.length) throw new IllegalStateException(n.describe() + ": derived constant " + wName + " differs");
         List<String> inputs = new ArrayList<>(List.of(n.input(0), wName));
@@ -126,15 +117,6 @@ final class Bf16ConvKernel {
             return new Expr.Ramp(base, Idx.c(1), lanes);
         }
 
-        private record Segment(long start, long count, long size) {}
-
-        private static List<Segment> segments(long extent, long size) {
-            List<Segment> r = new ArrayList<>();
-            if (extent / size > 0) r.add(new Segment(0, extent / size, size));
-            if (extent % size != 0) r.add(new Segment(extent / size * size, 1, extent % size));
-            return r;
-        }
-
         /**
          * For each image, every tile of R pixels by V output blocks, tails included: rows outer (in
          * parallel) with the block tiles inside, or block tiles outer (in parallel) with the rows inside.
@@ -143,10 +125,10 @@ final class Bf16ConvKernel {
             Expr.Var n = Exprs.var("n");
             List<Stmt> outer = new ArrayList<>();
             int id = 0;
-            for (Segment bs : segments(ob, t.vecs())) {
+            for (Packed.Segment bs : Packed.segments(ob, t.vecs())) {
                 List<Stmt> perRow = new ArrayList<>();
                 Expr.Var bv = Exprs.var("block_tile" + id), row = Exprs.var("out_row" + id);
-                for (Segment ps : segments(ow, t.rows())) {
+                for (Packed.Segment ps : Packed.segments(ow, t.rows())) {
                     Expr.Var pv = Exprs.var("pixel_tile" + id);
                     Stmt tile = tile(xp, wpk, bias, y, n, row, Idx.add(Idx.mul(bv, bs.size()), bs.start()), bs.size(),
                             Idx.add(Idx.mul(pv, ps.size()), ps.start()), ps.size(), "t" + id++);

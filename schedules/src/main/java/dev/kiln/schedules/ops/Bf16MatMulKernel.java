@@ -45,15 +45,6 @@ import java.util.List;
 final class Bf16MatMulKernel {
     private Bf16MatMulKernel() {}
 
-    /** What the names of the packed weights (bf16 stored two to an int32 word) contain. */
-    static final String PACKED = "__bf16x";
-
-    /** Whether a constant is weights packed by this kernel. */
-    static boolean isPackedWeights(String constant) {
-        int at = constant.lastIndexOf(PACKED);
-        return at >= 0 && constant.substring(at + PACKED.length()).chars().allMatch(Character::isDigit);
-    }
-
     static Kernel kernel(Node n, Graph g, CpuTarget target, Knobs knobs) {
         Shape as = g.value(n.input(0)).shape();
         Tensor w = g.initializers().get(n.input(1));
@@ -73,9 +64,9 @@ final class Bf16MatMulKernel {
                 packed[word] = (int) (packed[word] | bits << (16 * (kk % 2)));
             }
         }
-        String base = n.input(1) + PACKED + lanes;
+        String base = n.input(1) + Packed.BF16_MATMUL + lanes;
         List<String> inputs = new ArrayList<>(List.of(n.input(0),
-                constant(g, n, base, Tensor.of(DType.INT32, Shape.of(panels, k2, lanes), packed))));
+                Packed.constant(g, n, base, Tensor.of(DType.INT32, Shape.of(panels, k2, lanes), packed))));
         Buffer pa = new Buffer("a", ScalarType.F32, m * k), pb = new Buffer("b_packed", ScalarType.I32, panels * k2 * lanes);
         List<Buffer> params = new ArrayList<>(List.of(pa, pb));
         Buffer pbias = null;
@@ -84,7 +75,7 @@ final class Bf16MatMulKernel {
             if (bias == null || bias.size() != cols) throw n.error("the bias must be a constant of " + cols + " values for the native bf16 kernel");
             float[] bv = new float[(int) padded];
             System.arraycopy(bias.floats(), 0, bv, 0, (int) cols);
-            inputs.add(constant(g, n, n.input(2) + "__padded" + padded, Tensor.ofFloats(Shape.of(padded), bv)));
+            inputs.add(Packed.constant(g, n, n.input(2) + "__padded" + padded, Tensor.ofFloats(Shape.of(padded), bv)));
             pbias = new Buffer("bias", ScalarType.F32, padded);
             params.add(pbias);
         }
@@ -136,14 +127,6 @@ final class Bf16MatMulKernel {
         b.output(0, y);
     }
 
-    /** Stores a derived constant in the graph (kept when there: nodes sharing a weight share it); returns its name. */
-    private static String constant(Graph g, Node n, String name, Tensor t) {
-        Tensor prev = g.initializers().putIfAbsent(name, t);
-        if (prev != null && !prev.shape().equals(t.shape()))
-            throw new IllegalStateException(n.describe() + ": derived constant " + name + " exists with shape " + prev.shape());
-        return name;
-    }
-
     /** The kernel's buffers and extents, and the loop nests over them. */
     private record Layout(long m, long k, long cols, long k2, int lanes, long unroll, Buffer a, Buffer b, Buffer bias, Buffer y) {
         /** {@code apk[i][kt]}: A[i][2kt] and A[i][2kt+1] rounded to bf16, paired in one word (zero past K). */
@@ -171,27 +154,17 @@ final class Bf16MatMulKernel {
             return new Expr.Call(Type.I32.withLanes(words), Intrinsic.PAIR_BF16, List.of(Exprs.cast(ScalarType.BF16, floats)));
         }
 
-        /** A run of {@code count} blocks of {@code size} starting at {@code start}. */
-        private record Segment(long start, long count, long size) {}
-
-        private static List<Segment> segments(long extent, long size) {
-            List<Segment> r = new ArrayList<>();
-            if (extent / size > 0) r.add(new Segment(0, extent / size, size));
-            if (extent % size != 0) r.add(new Segment(extent / size * size, 1, extent % size));
-            return r;
-        }
-
         /** Every tile of the product: row blocks and panel blocks, each with its tail, in the chosen order. */
         Stmt product(Buffer apk, Tile t, boolean rowsOuter, boolean parallel, long panels) {
-            List<Segment> rowSegs = segments(m, t.rows()), panelSegs = segments(panels, t.vecs());
+            List<Packed.Segment> rowSegs = Packed.segments(m, t.rows()), panelSegs = Packed.segments(panels, t.vecs());
             List<Stmt> outer = new ArrayList<>();
             int id = 0;
-            for (Segment o : rowsOuter ? rowSegs : panelSegs) {
+            for (Packed.Segment o : rowsOuter ? rowSegs : panelSegs) {
                 Expr.Var ov = Exprs.var((rowsOuter ? "row_block" : "panel_block") + id);
                 List<Stmt> inner = new ArrayList<>();
-                for (Segment in : rowsOuter ? panelSegs : rowSegs) {
+                for (Packed.Segment in : rowsOuter ? panelSegs : rowSegs) {
                     Expr.Var iv = Exprs.var((rowsOuter ? "panel_block" : "row_block") + id++);
-                    Segment rs = rowsOuter ? o : in, ps = rowsOuter ? in : o;
+                    Packed.Segment rs = rowsOuter ? o : in, ps = rowsOuter ? in : o;
                     Expr.Var rv = rowsOuter ? ov : iv, pv = rowsOuter ? iv : ov;
                     Stmt tile = tile(apk, Idx.add(Idx.mul(rv, rs.size()), rs.start()), rs.size(),
                             Idx.add(Idx.mul(pv, ps.size()), ps.start()), ps.size(), "t" + id);

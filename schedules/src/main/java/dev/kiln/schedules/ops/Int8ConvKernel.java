@@ -52,14 +52,6 @@ import java.util.List;
 final class Int8ConvKernel {
     private Int8ConvKernel() {}
 
-    /** How the names of the packed weights (int8 bytes stored four to an int32 word) end. */
-    static final String PACKED = "__int8conv";
-
-    /** Whether a constant is weights packed by this kernel: int32 words that hold four int8 weights each. */
-    static boolean isPackedWeights(String constant) {
-        return constant.endsWith(PACKED);
-    }
-
     static Kernel kernel(Node n, Graph g, CpuTarget target, Knobs knobs) {
         Shape xs = g.value(n.input(0)).shape();
         Tensor w = g.initializers().get(n.input(1));
@@ -97,8 +89,8 @@ final class Int8ConvKernel {
         }
         String base = n.input(1) + (n.hasInput(3) ? "_minus_" + n.input(3) : "");
         List<String> inputs = new ArrayList<>(List.of(n.input(0),
-                constant(g, n, base + PACKED, Tensor.of(DType.INT32, Shape.of(m, c4, kh, kw), packed)),
-                constant(g, n, base + "__int8conv_sum", Tensor.of(DType.INT32, Shape.of(m), corr))));
+                Packed.constant(g, n, base + Packed.INT8_CONV, Tensor.of(DType.INT32, Shape.of(m, c4, kh, kw), packed)),
+                Packed.constant(g, n, base + "__int8conv_sum", Tensor.of(DType.INT32, Shape.of(m), corr))));
         Buffer px = new Buffer("x", xt, batch * c * h * wd), pw = new Buffer("w_packed", ScalarType.I32, m * c4 * taps);
         Buffer pcorr = new Buffer("w_sum", ScalarType.I32, m);
         List<Buffer> params = new ArrayList<>(List.of(px, pw, pcorr));
@@ -179,14 +171,6 @@ final class Int8ConvKernel {
             for (long v = 1; v <= 4 && v <= vectors; v++) if (rows * v <= budget) r.add(new Int8MatMulKernel.Tile(rows, v));
         }
         return r;
-    }
-
-    /** Stores a derived constant in the graph (kept when there: nodes sharing a weight share it); returns its name. */
-    private static String constant(Graph g, Node n, String name, Tensor t) {
-        Tensor prev = g.initializers().putIfAbsent(name, t);
-        if (prev != null && !prev.shape().equals(t.shape()))
-            throw new IllegalStateException(n.describe() + ": derived constant " + name + " exists with shape " + prev.shape());
-        return name;
     }
 
     private static Expr i32(long v) {
@@ -287,26 +271,16 @@ final class Int8ConvKernel {
             return word;
         }
 
-        /** A run of {@code count} blocks of {@code size} starting at {@code start}. */
-        private record Segment(long start, long count, long size) {}
-
-        private static List<Segment> segments(long extent, long size) {
-            List<Segment> r = new ArrayList<>();
-            if (extent / size > 0) r.add(new Segment(0, extent / size, size));
-            if (extent % size != 0) r.add(new Segment(extent / size * size, 1, extent % size));
-            return r;
-        }
-
         /** Every tile of image {@code img}: output rows, channel blocks and vector blocks, each with its tail, in the chosen order. */
         Stmt conv(Expr img, Int8MatMulKernel.Tile t, boolean channelsOuter, boolean parallel) {
-            List<Segment> chSegs = segments(gm.m(), t.rows()), vecSegs = segments(gm.vectors(), t.vecs());
+            List<Packed.Segment> chSegs = Packed.segments(gm.m(), t.rows()), vecSegs = Packed.segments(gm.vectors(), t.vecs());
             List<Stmt> outer = new ArrayList<>();
             int id = 0;
             if (channelsOuter) {
-                for (Segment cs : chSegs) {
+                for (Packed.Segment cs : chSegs) {
                     Expr.Var cb = Exprs.var("channel_block" + id), row = Exprs.var("out_row" + id);
                     List<Stmt> inner = new ArrayList<>();
-                    for (Segment vs : vecSegs) {
+                    for (Packed.Segment vs : vecSegs) {
                         Expr.Var vb = Exprs.var("vector_block" + id++);
                         inner.add(new Stmt.For(vb, Idx.c(0), Idx.c(vs.count()), ForKind.SERIAL, tile(img, Idx.add(Idx.mul(cb, cs.size()), cs.start()),
                                 cs.size(), row, Idx.add(Idx.mul(vb, vs.size()), vs.start()), vs.size(), "t" + id)));
@@ -319,10 +293,10 @@ final class Int8ConvKernel {
             }
             Expr.Var row = Exprs.var("out_row");
             List<Stmt> inner = new ArrayList<>();
-            for (Segment cs : chSegs) {
+            for (Packed.Segment cs : chSegs) {
                 Expr.Var cb = Exprs.var("channel_block" + id);
                 List<Stmt> perBlock = new ArrayList<>();
-                for (Segment vs : vecSegs) {
+                for (Packed.Segment vs : vecSegs) {
                     Expr.Var vb = Exprs.var("vector_block" + id++);
                     perBlock.add(new Stmt.For(vb, Idx.c(0), Idx.c(vs.count()), ForKind.SERIAL, tile(img, Idx.add(Idx.mul(cb, cs.size()), cs.start()),
                             cs.size(), row, Idx.add(Idx.mul(vb, vs.size()), vs.start()), vs.size(), "t" + id)));

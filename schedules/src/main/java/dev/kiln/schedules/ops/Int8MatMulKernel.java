@@ -51,15 +51,6 @@ import java.util.List;
 final class Int8MatMulKernel {
     private Int8MatMulKernel() {}
 
-    /** What the names of the packed weights (int8 bytes stored four to an int32 word) contain. */
-    static final String PACKED = "__int8x";
-
-    /** Whether a constant is weights packed by this kernel: int32 words that hold four int8 weights each. */
-    static boolean isPackedWeights(String constant) {
-        int at = constant.lastIndexOf(PACKED);
-        return at >= 0 && constant.substring(at + PACKED.length()).chars().allMatch(Character::isDigit);
-    }
-
     /** A tile shape: R rows by V vectors. */
     record Tile(long rows, long vecs) {
         String label() {
@@ -96,11 +87,11 @@ final class Int8MatMulKernel {
             zb[j] = z;
             corr[j] = (int) (k * z - colsum);
         }
-        String base = n.input(1) + PACKED + lanes, zbName = n.hasInput(3) ? n.input(3) : "none";
+        String base = n.input(1) + Packed.INT8_MATMUL + lanes, zbName = n.hasInput(3) ? n.input(3) : "none";
         List<String> inputs = new ArrayList<>(List.of(n.input(0),
-                constant(g, n, base, Tensor.of(DType.INT32, Shape.of(panels, k4, lanes), packed)),
-                constant(g, n, base + "_zb_" + zbName, Tensor.of(DType.INT32, Shape.of(padded), zb)),
-                constant(g, n, base + "_corr_" + zbName, Tensor.of(DType.INT32, Shape.of(padded), corr))));
+                Packed.constant(g, n, base, Tensor.of(DType.INT32, Shape.of(panels, k4, lanes), packed)),
+                Packed.constant(g, n, base + "_zb_" + zbName, Tensor.of(DType.INT32, Shape.of(padded), zb)),
+                Packed.constant(g, n, base + "_corr_" + zbName, Tensor.of(DType.INT32, Shape.of(padded), corr))));
         Buffer pa = new Buffer("a", at, m * k), pb = new Buffer("b_packed", ScalarType.I32, panels * k4 * lanes);
         Buffer pzb = new Buffer("b_zero_point", ScalarType.I32, padded), pcorr = new Buffer("column_correction", ScalarType.I32, padded);
         List<Buffer> params = new ArrayList<>(List.of(pa, pb, pzb, pcorr));
@@ -160,14 +151,6 @@ final class Int8MatMulKernel {
         });
         b.tag(c, Template.MATMUL);
         b.output(0, c);
-    }
-
-    /** Stores a derived constant in the graph (kept when there: nodes sharing a weight share it); returns its name. */
-    private static String constant(Graph g, Node n, String name, Tensor t) {
-        Tensor prev = g.initializers().putIfAbsent(name, t);
-        if (prev != null && !prev.shape().equals(t.shape()))
-            throw new IllegalStateException(n.describe() + ": derived constant " + name + " exists with shape " + prev.shape());
-        return name;
     }
 
     /** The tiles whose accumulators fit {@code budget} registers, rows and vectors capped by the extents. */
@@ -241,27 +224,17 @@ final class Int8MatMulKernel {
             return new Stmt.For(i, Idx.c(0), Idx.c(m), ForKind.SERIAL, new Stmt.Seq(perRow));
         }
 
-        /** A run of {@code count} blocks of {@code size} starting at {@code start}. */
-        private record Segment(long start, long count, long size) {}
-
-        private static List<Segment> segments(long extent, long size) {
-            List<Segment> r = new ArrayList<>();
-            if (extent / size > 0) r.add(new Segment(0, extent / size, size));
-            if (extent % size != 0) r.add(new Segment(extent / size * size, 1, extent % size));
-            return r;
-        }
-
         /** Every tile of the product: row blocks and panel blocks, each with its tail, in the chosen order. */
         Stmt product(Buffer apk, Buffer rows, Expr za, Tile t, boolean rowsOuter, boolean parallel, long panels) {
-            List<Segment> rowSegs = segments(m, t.rows()), panelSegs = segments(panels, t.vecs());
+            List<Packed.Segment> rowSegs = Packed.segments(m, t.rows()), panelSegs = Packed.segments(panels, t.vecs());
             List<Stmt> outer = new ArrayList<>();
             int id = 0;
-            for (Segment o : rowsOuter ? rowSegs : panelSegs) {
+            for (Packed.Segment o : rowsOuter ? rowSegs : panelSegs) {
                 Expr.Var ov = Exprs.var((rowsOuter ? "row_block" : "panel_block") + id);
                 List<Stmt> inner = new ArrayList<>();
-                for (Segment in : rowsOuter ? panelSegs : rowSegs) {
+                for (Packed.Segment in : rowsOuter ? panelSegs : rowSegs) {
                     Expr.Var iv = Exprs.var((rowsOuter ? "panel_block" : "row_block") + id++);
-                    Segment rs = rowsOuter ? o : in, ps = rowsOuter ? in : o;
+                    Packed.Segment rs = rowsOuter ? o : in, ps = rowsOuter ? in : o;
                     Expr.Var rv = rowsOuter ? ov : iv, pv = rowsOuter ? iv : ov;
                     Stmt tile = tile(apk, rows, za, Idx.add(Idx.mul(rv, rs.size()), rs.start()), rs.size(),
                             Idx.add(Idx.mul(pv, ps.size()), ps.start()), ps.size(), "t" + id);

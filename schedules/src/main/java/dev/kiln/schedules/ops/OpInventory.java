@@ -138,12 +138,12 @@ public final class OpInventory {
 
     /** Whether a constant of a compiled graph is int8 weights packed four to an int32 word (for reporting their size as int8). */
     public static boolean isPackedInt8Weights(String constant) {
-        return Int8MatMulKernel.isPackedWeights(constant) || Int8ConvKernel.isPackedWeights(constant);
+        return Packed.isInt8(constant);
     }
 
     /** Whether a constant of a compiled graph is bf16 weights packed two to an int32 word (for reporting their size as bf16). */
     public static boolean isPackedBf16Weights(String constant) {
-        return Bf16MatMulKernel.isPackedWeights(constant) || Bf16ConvKernel.isPackedWeights(constant);
+        return Packed.isBf16(constant);
     }
 
     /**
